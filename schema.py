@@ -97,7 +97,8 @@ def validation_error_to_schema_error(schema: type[Params], err: ValidationError,
     if first.get("type") == "extra_forbidden":
         return SchemaError(key, "unknown key", "one of " + ", ".join(schema.model_fields))
     allowed = describe_allowed(schema.model_fields[name]) if name in schema.model_fields else ""
-    return SchemaError(key or prefix, first.get("msg", "invalid value"), allowed)
+    msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    return SchemaError(key or prefix, msg, allowed)
 
 
 def validate_params(schema: type[Params], values: dict[str, Any], prefix: str = "") -> Params:

@@ -1,0 +1,13 @@
+"""Benchmarks run by `netarium bench NAME`: they print their figures and ratios; tests never time."""
+
+from collections.abc import Callable
+from typing import Any
+
+
+def _engine(quick: bool = False) -> dict[str, Any]:
+    from netarium.bench.engine import run_engine_bench
+
+    return run_engine_bench(quick=quick)
+
+
+BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {"engine": _engine}

@@ -1,0 +1,218 @@
+"""Terminal entry: `netarium list | run | app | bench`. Bad input: exit 2 and one line, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+from netarium.schema import SchemaError, schema_summary
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A bad argument; main() prints it as one line and exits 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports errors as one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="netarium", description="Train small networks and see inside them.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    ls = sub.add_parser("list", help="tasks, models, optimizers, trainers and experiments with their parameters")
+    ls.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    run = sub.add_parser("run", help="train an experiment headless")
+    run.add_argument("experiment", help="experiment id (see `netarium list`)")
+    run.add_argument("--config", type=Path, help="a Config JSON file replacing the experiment's preset")
+    run.add_argument("--seed", type=int, help="random seed")
+    run.add_argument("--steps", type=int, help="training steps")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a config value, e.g. task.noise=0.2 or model.hidden=8,8 (repeatable)")
+    run.add_argument("--check", action="store_true", help="judge the phenomenon; exit 1 when it did not show")
+    run.add_argument("--json", dest="json_path", help="write config, final numbers, history and check as JSON ('-' = stdout)")
+    run.add_argument("--save", action="store_true", help="save the run and a checkpoint in the run store")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    app = sub.add_parser("app", help="start the Streamlit app")
+    app.add_argument("--port", type=int, default=8501)
+
+    bench = sub.add_parser("bench", help="run a benchmark and print its figures")
+    bench.add_argument("name", help="benchmark name (engine)")
+    bench.add_argument("--json", dest="json_path", help="write the figures as JSON")
+    bench.add_argument("--quick", action="store_true", help="fewer rounds (rough figures)")
+    return p
+
+
+def _catalog() -> dict[str, Any]:
+    from netarium.experiments import EXPERIMENTS
+    from netarium.training.config import SECTIONS
+
+    out: dict[str, Any] = {}
+    for section, registry in SECTIONS.items():
+        out[section + "s"] = [
+            {"name": e.name, "description": e.description, "parameters": schema_summary(e.schema)} for e in registry
+        ]
+    out["experiments"] = [
+        {"id": e.id, "title": e.title, "paper": e.paper, "look_for": e.look_for, "page": e.page} for e in EXPERIMENTS
+    ]
+    return out
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    catalog = _catalog()
+    if args.json:
+        print(json.dumps(catalog, indent=2, default=str))
+        return 0
+    for kind, items in catalog.items():
+        print(f"{kind}:")
+        for item in items:
+            if kind == "experiments":
+                print(f"  {item['id']:<22} {item['title']}  [{item['paper']}]")
+                continue
+            print(f"  {item['name']:<22} {item['description']}")
+            for prm in item["parameters"]:
+                print(f"      {prm['name']}={json.dumps(prm['default'], default=str)}  ({prm['allowed']})")
+    return 0
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (fewer updates when stderr is not a terminal)."""
+
+    def __init__(self, label: str, enabled: bool = True):
+        self.label, self.enabled = label, enabled
+        self.tty = sys.stderr.isatty()
+        self.t0 = time.perf_counter()
+        self.last_pct = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        pct = int(100 * done / total)
+        if pct == self.last_pct or (not self.tty and pct % 10 and done < total):
+            return
+        self.last_pct = pct
+        bar = "#" * (pct // 4) + "-" * (25 - pct // 4)
+        rate = done / max(time.perf_counter() - self.t0, 1e-9)
+        end = "\r" if self.tty and done < total else "\n"
+        sys.stderr.write(f"{self.label} [{bar}] {pct:3d}% {done}/{total} steps {rate:,.0f} steps/s{end}")
+        sys.stderr.flush()
+
+
+def _finite(x: float) -> float | str:
+    return x if math.isfinite(x) else str(x)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from netarium.experiments import EXPERIMENTS
+    from netarium.training.config import Config
+
+    exp = EXPERIMENTS.get(args.experiment)
+    config = exp.config
+    if args.config:
+        try:
+            config = Config.from_json(args.config.read_text())
+        except OSError as e:
+            raise UsageError(f"--config: cannot read {args.config} ({e.strerror})") from None
+    overrides = list(args.overrides)
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    if args.steps is not None:
+        overrides.append(f"steps={args.steps}")
+    config = config.with_overrides(overrides)
+
+    result = exp.run(config, ProgressBar(exp.id, enabled=not args.quiet))
+    check = exp.check(result) if args.check else None
+    if result.state == "diverged":
+        print(f"netarium: run diverged: {result.reason}", file=sys.stderr)
+    summary = ", ".join(f"{k} {v:.4g}" for k, v in result.final.items())
+    print(f"{exp.id}: {result.steps} steps in {result.seconds:.1f} s; {summary}", file=sys.stderr)
+    if check is not None:
+        print(f"check {'PASSED' if check.passed else 'FAILED'}: {check.reason}", file=sys.stderr)
+
+    if args.save:
+        from netarium.training.store import RunStore
+
+        with RunStore() as store:
+            run_id = store.create_run(config.model_dump(mode="json"), experiment=exp.id)
+            store.append_history(run_id, [(m, int(s), float(v)) for m, pts in result.history.as_dict().items() for s, v in pts])
+            if result.runs:
+                store.save_checkpoint(run_id, result.runs[0].model.state_dict(), result.steps)
+            store.finish(run_id, result.final, result.steps, result.seconds,
+                         status="diverged" if result.state == "diverged" else "done",
+                         check=check.as_dict() if check else None, reason=result.reason)
+            print(f"saved as run {run_id} in {store.path}", file=sys.stderr)
+
+    if args.json_path:
+        payload = {
+            "experiment": exp.id,
+            "config": config.model_dump(mode="json"),
+            "steps": result.steps,
+            "seconds": result.seconds,
+            "final": {k: _finite(v) for k, v in result.final.items()},
+            "history": {m: [[s, _finite(v)] for s, v in pts] for m, pts in result.history.as_dict().items()},
+            "check": check.as_dict() if check else None,
+        }
+        if result.extra:
+            payload["extra"] = result.extra
+        text = json.dumps(payload, indent=2, default=str)
+        if args.json_path == "-":
+            print(text)
+        else:
+            try:
+                Path(args.json_path).write_text(text)
+            except OSError as e:
+                raise UsageError(f"--json: cannot write {args.json_path} ({e.strerror})") from None
+    if check is not None and not check.passed:
+        return 1
+    return 1 if result.state == "diverged" else 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    app = Path(__file__).resolve().parent / "app.py"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+           "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
+    return subprocess.call(cmd, env=os.environ.copy())
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from netarium.bench import BENCHMARKS
+
+    if args.name not in BENCHMARKS:
+        raise UsageError(f"bench: unknown benchmark {args.name!r} (allowed: one of {', '.join(BENCHMARKS)})")
+    figures = BENCHMARKS[args.name](quick=args.quick)
+    if args.json_path:
+        Path(args.json_path).write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "app": cmd_app, "bench": cmd_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (UsageError, SchemaError) as e:
+        print(f"netarium: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("netarium: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The model registry, what a model is built for (ModelSpec), activations, init schemes, counts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from netarium.schema import Params, Registry, validate_params
+
+MODELS = Registry("model")
+
+Activation = Literal["relu", "tanh", "sigmoid", "gelu", "silu", "linear", "square"]
+InitScheme = Literal["default", "xavier", "kaiming", "normal", "small"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the task asks of a model: input width (or token vocabulary and length) and output width."""
+
+    n_inputs: int
+    n_outputs: int
+    vocab_size: int | None = None  # inputs are int64 tokens in [0, vocab_size) when set
+
+    @classmethod
+    def for_task(cls, task: Any, n_outputs: int | None = None) -> ModelSpec:
+        """The spec of a Task (duck-typed so models never import tasks)."""
+        return cls(task.n_inputs, task.n_outputs if n_outputs is None else n_outputs, task.vocab_size)
+
+
+class Square(nn.Module):
+    """x -> x^2, the activation of the Li2 grokking analysis."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * x
+
+
+def make_activation(name: str) -> nn.Module:
+    """A fresh activation module for a name of `Activation`."""
+    table: dict[str, type[nn.Module]] = {
+        "relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU,
+        "silu": nn.SiLU, "linear": nn.Identity, "square": Square,
+    }
+    return table[name]()
+
+
+def init_linear(layer: nn.Linear, scheme: str, scale: float = 1.0) -> None:
+    """Initialise a linear layer in place; `scale` multiplies the weights of any scheme.
+
+    xavier: U(+-sqrt(6/(fan_in+fan_out))); kaiming: N(0, 2/fan_in); normal: N(0, 1/fan_in);
+    small: N(0, 1e-3^2); default: PyTorch's U(+-1/sqrt(fan_in)). Biases start at zero except default.
+    """
+    with torch.no_grad():
+        if scheme == "xavier":
+            nn.init.xavier_uniform_(layer.weight)
+        elif scheme == "kaiming":
+            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+        elif scheme == "normal":
+            nn.init.normal_(layer.weight, std=1.0 / math.sqrt(layer.in_features))
+        elif scheme == "small":
+            nn.init.normal_(layer.weight, std=1e-3)
+        if scheme != "default" and layer.bias is not None:
+            layer.bias.zero_()
+        layer.weight.mul_(scale)
+
+
+class TokenInput(nn.Module):
+    """Token ids (N, T) -> concatenated embeddings (N, T*d): one-hot inputs times W, as a lookup."""
+
+    def __init__(self, vocab_size: int, n_tokens: int, dim: int):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, dim)
+        self.n_tokens, self.dim = n_tokens, dim
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.embed(tokens).flatten(1)
+
+
+def build_model(name: str, params: Params | dict[str, Any] | None, spec: ModelSpec) -> nn.Module:
+    """Build registered model `name` for `spec` from its (validated) parameters."""
+    entry = MODELS.get(name)
+    if not isinstance(params, Params):
+        params = validate_params(entry.schema, params or {}, prefix="model")
+    return entry.factory(params, spec)
+
+
+def parameter_count(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of scalar parameters (only those with requires_grad when `trainable_only`)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def parameter_counts_by_child(model: nn.Module) -> dict[str, int]:
+    """Parameter count per top-level child module, for per-component tables."""
+    return {name: parameter_count(child, trainable_only=False) for name, child in model.named_children()}

@@ -1,0 +1,188 @@
+"""The MLP of TensorFlow Playground, grown up, and a residual MLP with declared blocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field, field_validator, model_validator
+from torch import nn
+
+from netarium.models.base import MODELS, Activation, InitScheme, ModelSpec, init_linear, make_activation
+from netarium.models.taps import Tap
+from netarium.schema import Params
+
+
+class TokenLinear(nn.Linear):
+    """A linear map on concatenated one-hot tokens, computed as a sum of embedding lookups.
+
+    For tokens (N, T) with vocabulary V: y = W [onehot(x_1); ...; onehot(x_T)] + b, W of shape
+    (out, T*V): the same maths as a Linear on one-hot inputs, without building them.
+    """
+
+    def __init__(self, vocab_size: int, n_tokens: int, out_features: int, bias: bool = True):
+        super().__init__(n_tokens * vocab_size, out_features, bias=bias)
+        self.vocab_size, self.n_tokens = vocab_size, n_tokens
+        self.register_buffer("offsets", torch.arange(n_tokens) * vocab_size, persistent=False)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        y = F.embedding(tokens + self.offsets, self.weight.t()).sum(1)
+        return y + self.bias if self.bias is not None else y
+
+
+def input_layer(spec: ModelSpec, out_features: int, bias: bool) -> nn.Linear:
+    """The first linear map: a Linear on features, or a TokenLinear when inputs are tokens."""
+    if spec.vocab_size is not None:
+        return TokenLinear(spec.vocab_size, spec.n_inputs, out_features, bias=bias)
+    return nn.Linear(spec.n_inputs, out_features, bias=bias)
+
+
+def _wrap_str(v: Any) -> Any:
+    """Accept "8,8" or a single 8 / "relu" where a list is expected (command lines, URLs)."""
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return [v]
+    if isinstance(v, str):
+        return [s.strip() for s in v.split(",") if s.strip()]
+    return v
+
+
+class MLPParams(Params):
+    hidden: list[int] = Field([8, 8], min_length=0, max_length=8, description="Neurons per hidden layer (0-8 layers, 1-1024 each)")
+    activation: list[Activation] = Field(["tanh"], min_length=1, max_length=8, description="Activation per hidden layer; one value applies to all")
+    bias: bool = Field(True, description="Linear maps have a bias")
+    init: InitScheme = Field("default", description="Weight initialisation scheme")
+    init_scale: float = Field(1.0, ge=0.0, le=10.0, description="Multiplies the initial weights")
+
+    _split = field_validator("hidden", "activation", mode="before")(classmethod(lambda cls, v: _wrap_str(v)))
+
+    @field_validator("hidden")
+    @classmethod
+    def _widths(cls, v: list[int]) -> list[int]:
+        if any(w < 1 or w > 1024 for w in v):
+            raise ValueError("every hidden width must be between 1 and 1024")
+        return v
+
+    @model_validator(mode="after")
+    def _per_layer(self) -> MLPParams:
+        if len(self.activation) not in (1, max(len(self.hidden), 1)):
+            raise ValueError(f"activation needs 1 or {len(self.hidden)} entries, got {len(self.activation)}")
+        return self
+
+    def activations(self) -> list[str]:
+        """One activation name per hidden layer."""
+        return list(self.activation) * len(self.hidden) if len(self.activation) == 1 else list(self.activation)
+
+
+class Layer(nn.Module):
+    """linear -> tap "layerN.pre" -> activation -> tap "layerN.post"."""
+
+    def __init__(self, linear: nn.Linear, activation: str, index: int):
+        super().__init__()
+        self.linear = linear
+        self.pre = Tap(f"layer{index}.pre")
+        self.act = make_activation(activation)
+        self.post = Tap(f"layer{index}.post")
+        self.activation_name = activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.post(self.act(self.pre(self.linear(x))))
+
+
+class MLP(nn.Module):
+    """Fully connected net; taps "in", "layerN.pre", "layerN.post" (N from 1), "logits"."""
+
+    def __init__(self, p: MLPParams, spec: ModelSpec):
+        super().__init__()
+        self.spec = spec
+        self.inp = Tap("in")
+        widths = list(p.hidden)
+        layers = []
+        for i, (w, act) in enumerate(zip(widths, p.activations(), strict=True)):
+            lin = input_layer(spec, w, p.bias) if i == 0 else nn.Linear(widths[i - 1], w, bias=p.bias)
+            layers.append(Layer(lin, act, i + 1))
+        self.layers = nn.ModuleList(layers)
+        self.readout = input_layer(spec, spec.n_outputs, p.bias) if not widths else nn.Linear(widths[-1], spec.n_outputs, bias=p.bias)
+        self.logits = Tap("logits")
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                init_linear(m, p.init, p.init_scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.inp(x)
+        for layer in self.layers:
+            h = layer(h)
+        return self.logits(self.readout(h))
+
+
+@MODELS.register("mlp", MLPParams, "Multi-layer perceptron with a chosen activation per layer", tags=("mlp",))
+def make_mlp(p: MLPParams, spec: ModelSpec) -> MLP:
+    return MLP(p, spec)
+
+
+class ResidualMLPParams(Params):
+    width: int = Field(32, ge=1, le=1024, description="Width of the residual stream (d_model)")
+    blocks: int = Field(4, ge=1, le=32, description="Number of residual blocks")
+    hidden: int = Field(64, ge=1, le=4096, description="Hidden width inside each block")
+    activation: Activation = Field("relu", description="Activation inside each block")
+    prenorm: bool = Field(True, description="LayerNorm before each block (pre-LN) and before the readout")
+    bias: bool = Field(True, description="Linear maps have a bias")
+    init: InitScheme = Field("default", description="Weight initialisation scheme")
+    init_scale: float = Field(1.0, ge=0.0, le=10.0, description="Multiplies the initial weights")
+
+
+class ResidualBlock(nn.Module):
+    """h -> h + W_out act(W_in norm(h)); taps resid_pre, hidden, mlp_out, resid_post."""
+
+    def __init__(self, p: ResidualMLPParams, index: int):
+        super().__init__()
+        name = f"block{index}"
+        self.resid_pre = Tap(f"{name}.resid_pre")
+        self.norm = nn.LayerNorm(p.width) if p.prenorm else nn.Identity()
+        self.fc_in = nn.Linear(p.width, p.hidden, bias=p.bias)
+        self.act = make_activation(p.activation)
+        self.hidden = Tap(f"{name}.hidden")
+        self.fc_out = nn.Linear(p.hidden, p.width, bias=p.bias)
+        self.mlp_out = Tap(f"{name}.mlp_out")
+        self.resid_post = Tap(f"{name}.resid_post")
+        self.activation_name = p.activation
+
+    def branch(self, h: torch.Tensor) -> torch.Tensor:
+        """F(h): what the block writes into the residual stream."""
+        return self.mlp_out(self.fc_out(self.hidden(self.act(self.fc_in(self.norm(h))))))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        h = self.resid_pre(h)
+        return self.resid_post(h + self.branch(h))
+
+
+class ResidualMLP(nn.Module):
+    """embed -> N residual blocks -> (norm) -> readout. `block_names` declares the blocks."""
+
+    def __init__(self, p: ResidualMLPParams, spec: ModelSpec):
+        super().__init__()
+        self.spec = spec
+        self.inp = Tap("in")
+        self.embed = input_layer(spec, p.width, p.bias)
+        self.blocks = nn.ModuleList(ResidualBlock(p, i + 1) for i in range(p.blocks))
+        self.final_norm = nn.LayerNorm(p.width) if p.prenorm else nn.Identity()
+        self.readout = nn.Linear(p.width, spec.n_outputs, bias=p.bias)
+        self.logits = Tap("logits")
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                init_linear(m, p.init, p.init_scale)
+
+    @property
+    def block_names(self) -> list[str]:
+        return [f"block{i + 1}" for i in range(len(self.blocks))]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.embed(self.inp(x))
+        for block in self.blocks:
+            h = block(h)
+        return self.logits(self.readout(self.final_norm(h)))
+
+
+@MODELS.register("residual-mlp", ResidualMLPParams, "MLP with declared residual blocks, pre-norm optional", tags=("residual",))
+def make_residual_mlp(p: ResidualMLPParams, spec: ModelSpec) -> ResidualMLP:
+    return ResidualMLP(p, spec)

@@ -1,0 +1,159 @@
+"""`Config`: the whole, serializable description of a run, and dotted `key=value` overrides."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from netarium.models import MODELS
+from netarium.schema import (
+    Params,
+    Registry,
+    SchemaError,
+    describe_allowed,
+    validate_params,
+    validation_error_to_schema_error,
+)
+from netarium.tasks import TASKS
+from netarium.training.optim import OPTIMIZERS
+from netarium.training.trainers import TRAINERS
+
+SECTIONS: dict[str, Registry] = {"task": TASKS, "model": MODELS, "optimizer": OPTIMIZERS, "trainer": TRAINERS}
+
+
+def normalize_section(section: str, value: Any) -> dict[str, Any]:
+    """Validate {"name": ..., **params} against the registered schema; return it with defaults filled."""
+    registry = SECTIONS[section]
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, dict) or "name" not in value:
+        raise SchemaError(section, "needs a name", "one of " + ", ".join(registry.names()))
+    entry = registry.get(value["name"])
+    params = validate_params(entry.schema, {k: v for k, v in value.items() if k != "name"}, prefix=section)
+    return {"name": entry.name, **params.model_dump(mode="json")}
+
+
+class Config(BaseModel):
+    """Task + model + optimizer + trainer + loss, regularization, batching, steps, seed, device.
+
+    The same Config with the same seed gives the same run.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    task: dict[str, Any] = Field(default_factory=lambda: {"name": "spiral"}, validate_default=True, description="Data set and its parameters")
+    model: dict[str, Any] = Field(default_factory=lambda: {"name": "mlp"}, validate_default=True, description="Network and its parameters")
+    optimizer: dict[str, Any] = Field(default_factory=lambda: {"name": "adam"}, validate_default=True, description="Optimizer and its parameters")
+    trainer: dict[str, Any] = Field(default_factory=lambda: {"name": "supervised"}, validate_default=True, description="Training rule and its parameters")
+    loss: Literal["auto", "cross_entropy", "bce", "mse"] = Field("auto", description="auto: cross-entropy for classes, MSE for regression")
+    l1: float = Field(0.0, ge=0.0, le=1.0, description="L1 penalty rate on weights")
+    l2: float = Field(0.0, ge=0.0, le=1.0, description="L2 penalty rate on weights")
+    batch_size: int = Field(0, ge=0, le=1_000_000, description="Samples per step; 0 = full batch")
+    steps: int = Field(1000, ge=0, le=100_000_000, description="Training steps of a headless run")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seeds data, initialisation and batch order")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: $NETARIUM_DEVICE, else cuda when present, else cpu")
+    eval_every: int = Field(0, ge=0, le=1_000_000, description="Steps between evaluations; 0 = auto (about 2% of the time)")
+    history_points: int = Field(2000, ge=10, le=1_000_000, description="Points kept per metric before thinning")
+
+    def __init__(self, **data: Any):
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            raise _config_error(err) from None
+
+    @field_validator("task", "model", "optimizer", "trainer", mode="before")
+    @classmethod
+    def _section(cls, value: Any, info: Any) -> dict[str, Any]:
+        return normalize_section(info.field_name, value)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return self.model_dump_json(indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str) -> Config:
+        try:
+            return parse_config(json.loads(text))
+        except json.JSONDecodeError as e:
+            raise SchemaError("config", f"not valid JSON ({e.msg} at line {e.lineno})") from None
+
+    def with_overrides(self, overrides: Iterable[str] | dict[str, Any]) -> Config:
+        """A new Config with dotted overrides applied ("task.noise=0.2" or {"task.noise": 0.2})."""
+        return apply_overrides(self, overrides)
+
+
+def parse_config(data: dict[str, Any]) -> Config:
+    """Validate a dict into a Config; errors become SchemaError naming the dotted key."""
+    if not isinstance(data, dict):
+        raise SchemaError("config", "must be a JSON object")
+    unknown = [k for k in data if k not in Config.model_fields]
+    if unknown:
+        raise SchemaError(unknown[0], "unknown key", "one of " + ", ".join(Config.model_fields))
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise _config_error(err) from None
+
+
+def _config_error(err: ValidationError) -> SchemaError:
+    first = err.errors()[0]
+    if isinstance(first.get("ctx", {}).get("error"), SchemaError):
+        return first["ctx"]["error"]
+    return validation_error_to_schema_error(Config, err)
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value: JSON when it parses (numbers, true/false, lists), else the string."""
+    low = text.strip().lower()
+    if low in ("true", "yes", "on"):
+        return True
+    if low in ("false", "no", "off"):
+        return False
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def split_override(item: str) -> tuple[str, Any]:
+    """"a.b=value" -> ("a.b", parsed value)."""
+    if "=" not in item:
+        raise SchemaError(item, "expected key=value", "e.g. task.noise=0.2 or steps=500")
+    key, _, raw = item.partition("=")
+    return key.strip(), parse_value(raw)
+
+
+def apply_overrides(config: Config, overrides: Iterable[str] | dict[str, Any]) -> Config:
+    """Apply dotted overrides; changing a section's name resets that section's other parameters."""
+    pairs = list(overrides.items()) if isinstance(overrides, dict) else [split_override(o) for o in overrides]
+    data = config.model_dump(mode="json")
+    for key, value in pairs:  # names first, so that "task.name=circle task.noise=0.3" works in any order
+        head, _, rest = key.partition(".")
+        if head in SECTIONS and rest == "name":
+            data[head] = {"name": value}
+    for key, value in pairs:
+        head, _, rest = key.partition(".")
+        if head not in Config.model_fields:
+            raise SchemaError(key, "unknown key", "one of " + ", ".join(Config.model_fields))
+        if head in SECTIONS:
+            if not rest:
+                data[head] = {"name": value}
+            elif rest != "name":
+                schema = SECTIONS[head].get(data[head]["name"]).schema
+                if rest not in schema.model_fields:
+                    raise SchemaError(key, "unknown key", "one of name, " + ", ".join(schema.model_fields))
+                data[head][rest] = value
+        elif rest:
+            raise SchemaError(key, f"{head} has no sub-keys", describe_allowed(Config.model_fields[head]))
+        else:
+            data[head] = value
+    return parse_config(data)
+
+
+def section_params(config: Config, section: str) -> Params:
+    """The validated schema instance of a section (task, model, optimizer, trainer)."""
+    values = dict(getattr(config, section))
+    entry = SECTIONS[section].get(values.pop("name"))
+    return validate_params(entry.schema, values, prefix=section)

@@ -1,0 +1,137 @@
+"""Optimizers (a registry with schemas), losses and regularization."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field, model_validator
+from torch import nn
+
+from netarium.schema import Params, Registry, SchemaError, validate_params
+
+OPTIMIZERS = Registry("optimizer")
+
+
+class SGDParams(Params):
+    lr: float = Field(0.03, gt=0.0, le=10.0, description="Learning rate")
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="Heavy-ball momentum")
+    nesterov: bool = Field(False, description="Nesterov momentum (needs momentum > 0)")
+    weight_decay: float = Field(0.0, ge=0.0, le=10.0, description="L2 weight decay folded into the gradient")
+
+    @model_validator(mode="after")
+    def _nesterov_needs_momentum(self) -> SGDParams:
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov needs momentum > 0")
+        return self
+
+
+class AdamParams(Params):
+    lr: float = Field(0.01, gt=0.0, le=10.0, description="Learning rate")
+    beta1: float = Field(0.9, ge=0.0, lt=1.0, description="Decay of the first moment")
+    beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Decay of the second moment")
+    eps: float = Field(1e-8, gt=0.0, le=1.0, description="Added to the denominator")
+    weight_decay: float = Field(0.0, ge=0.0, le=10.0, description="Weight decay (coupled for Adam, decoupled for AdamW)")
+
+
+class AdamWParams(AdamParams):
+    lr: float = Field(0.001, gt=0.0, le=10.0, description="Learning rate")
+    weight_decay: float = Field(0.01, ge=0.0, le=10.0, description="Decoupled weight decay")
+
+
+class RMSpropParams(Params):
+    lr: float = Field(0.01, gt=0.0, le=10.0, description="Learning rate")
+    alpha: float = Field(0.99, ge=0.0, lt=1.0, description="Smoothing of the squared gradient")
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="Momentum")
+    eps: float = Field(1e-8, gt=0.0, le=1.0, description="Added to the denominator")
+    weight_decay: float = Field(0.0, ge=0.0, le=10.0, description="L2 weight decay")
+
+
+@OPTIMIZERS.register("sgd", SGDParams, "Stochastic gradient descent, with momentum and Nesterov")
+def make_sgd(p: SGDParams, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+    return torch.optim.SGD(params, lr=p.lr, momentum=p.momentum, nesterov=p.nesterov, weight_decay=p.weight_decay)
+
+
+@OPTIMIZERS.register("adam", AdamParams, "Adam (Kingma & Ba 2015)")
+def make_adam(p: AdamParams, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+    return torch.optim.Adam(params, lr=p.lr, betas=(p.beta1, p.beta2), eps=p.eps, weight_decay=p.weight_decay)
+
+
+@OPTIMIZERS.register("adamw", AdamWParams, "Adam with decoupled weight decay (Loshchilov & Hutter 2019)")
+def make_adamw(p: AdamWParams, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(params, lr=p.lr, betas=(p.beta1, p.beta2), eps=p.eps, weight_decay=p.weight_decay)
+
+
+@OPTIMIZERS.register("rmsprop", RMSpropParams, "RMSprop (Tieleman & Hinton 2012)")
+def make_rmsprop(p: RMSpropParams, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+    return torch.optim.RMSprop(params, lr=p.lr, alpha=p.alpha, momentum=p.momentum, eps=p.eps, weight_decay=p.weight_decay)
+
+
+def build_optimizer(name: str, params: Params | dict, model_params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+    """An optimizer over `model_params` from a registered name and its parameters."""
+    entry = OPTIMIZERS.get(name)
+    if not isinstance(params, Params):
+        params = validate_params(entry.schema, params or {}, prefix="optimizer")
+    return entry.factory(params, model_params)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss with what it needs of the model (output width) and how to score predictions."""
+
+    name: str  # "cross_entropy", "bce" or "mse"
+    n_outputs: int
+
+    def __call__(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.name == "cross_entropy":
+            return F.cross_entropy(out, y)
+        if self.name == "bce":
+            return F.binary_cross_entropy_with_logits(out.squeeze(-1), y.to(out.dtype))
+        return F.mse_loss(out, y.to(out.dtype).reshape(out.shape))
+
+    def accuracy(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Fraction correct (classification) or R^2 = 1 - SSE/SST (regression)."""
+        if self.name == "cross_entropy":
+            return (out.argmax(-1) == y).float().mean()
+        if self.name == "bce":
+            return ((out.squeeze(-1) > 0).long() == y).float().mean()
+        y = y.to(out.dtype).reshape(out.shape)
+        sst = ((y - y.mean(0)) ** 2).sum().clamp_min(1e-12)
+        return 1.0 - ((out - y) ** 2).sum() / sst
+
+    @property
+    def score_name(self) -> str:
+        return "r2" if self.name == "mse" else "acc"
+
+
+def resolve_loss(name: str, kind: str, n_classes: int, n_outputs: int) -> Loss:
+    """The loss for a task: "auto" is cross-entropy for classes and MSE for regression."""
+    if name == "auto":
+        name = "mse" if kind == "regression" else "cross_entropy"
+    if name == "bce":
+        if n_classes != 2:
+            raise SchemaError("loss", f"bce needs a task with 2 classes, this one has {n_classes or 'none (regression)'}", "auto, cross_entropy, mse")
+        return Loss("bce", 1)
+    if name == "cross_entropy" and kind == "regression":
+        raise SchemaError("loss", "cross_entropy needs a classification task", "auto or mse for regression")
+    return Loss(name, n_outputs)
+
+
+def penalty_weights(model: nn.Module) -> list[torch.Tensor]:
+    """The tensors L1/L2 regularization applies to: every weight matrix, not biases or norms."""
+    return [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
+
+
+def regularization(weights: list[torch.Tensor], l1: float, l2: float) -> torch.Tensor | None:
+    """l1 * sum|w| + l2 * sum w^2 over `weights`, or None when both rates are zero."""
+    if not weights or (l1 == 0 and l2 == 0):
+        return None
+    total = weights[0].new_zeros(())
+    for w in weights:
+        if l1:
+            total = total + l1 * w.abs().sum()
+        if l2:
+            total = total + l2 * (w * w).sum()
+    return total

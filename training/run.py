@@ -1,0 +1,248 @@
+"""`Run`: one training run (model, optimizer, data, metric history), stepped by anyone."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from netarium.models import ModelSpec, build_model
+from netarium.schema import SchemaError
+from netarium.tasks import Task, make_task
+from netarium.training.config import Config, section_params
+from netarium.training.history import History
+from netarium.training.optim import build_optimizer, penalty_weights, resolve_loss
+from netarium.training.trainers import TRAINERS
+
+EVAL_CAP = 4096  # samples per split used for evaluation metrics
+
+
+def resolve_device(name: str) -> torch.device:
+    """cpu or cuda; "auto" reads $NETARIUM_DEVICE, then picks cuda when a GPU is present."""
+    if name == "auto":
+        name = os.environ.get("NETARIUM_DEVICE", "").strip().lower() or "auto"
+        if name not in ("auto", "cpu", "cuda"):
+            raise SchemaError("NETARIUM_DEVICE", f"unknown device {name!r}", "one of auto, cpu, cuda")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SchemaError("device", "cuda was asked for but no GPU is available here", "one of auto, cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and GPU) generators."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def auto_eval_every(n_eval: int, batch: int) -> int:
+    """Steps between evaluations so that evaluation costs about 2% of training.
+
+    A step costs ~3 forward passes of `batch` samples, an evaluation one of `n_eval`: every
+    17 * n_eval / batch steps makes it ~2%; at least 25 steps (fixed per-eval overhead), at most 500.
+    """
+    return int(min(max(25, math.ceil(17 * n_eval / max(batch, 1))), 500))
+
+
+@dataclass
+class Snapshot:
+    """A consistent copy of a run's state for readers on other threads."""
+
+    step: int
+    epoch: float
+    state: str
+    reason: str
+    seconds: float
+    steps_per_sec: float
+    metrics: dict[str, float]
+    history: History = field(repr=False)
+
+
+class Run:
+    """Owns model, optimizer, data and history; `step(n)` trains, `evaluate()` measures.
+
+    States: "ready" (never stepped), "running" (stepped), "diverged" (loss went NaN/inf: `reason`
+    says when; stepping is refused until reset).
+    """
+
+    def __init__(self, config: Config, task: Task | None = None):
+        self.config = config
+        self.device = resolve_device(config.device)
+        seed_everything(config.seed)
+        if task is None:
+            task = make_task(config.task["name"], section_params(config, "task"), seed=config.seed)
+        self.task = task.to(self.device)
+        self.loss = resolve_loss(config.loss, task.kind, task.n_classes, task.n_outputs)
+        spec = ModelSpec.for_task(task, n_outputs=self.loss.n_outputs)
+        self.model = build_model(config.model["name"], section_params(config, "model"), spec).to(self.device)
+        self.optimizer = build_optimizer(config.optimizer["name"], section_params(config, "optimizer"), self.model.parameters())
+        self.trainer = TRAINERS.get(config.trainer["name"]).factory(section_params(config, "trainer"))
+        self.penalized = penalty_weights(self.model)
+        self.history = History(config.history_points)
+        n_train = int(task.X_train.shape[0])
+        self.batch_size = n_train if config.batch_size in (0,) or config.batch_size >= n_train else config.batch_size
+        self.full_batch = self.batch_size == n_train
+        n_eval = min(int(task.X_test.shape[0]), EVAL_CAP) + (0 if self.full_batch else min(n_train, EVAL_CAP))
+        self.eval_every = config.eval_every or auto_eval_every(n_eval, self.batch_size)
+        self._gen = torch.Generator().manual_seed(config.seed + 1)
+        self._perm: torch.Tensor | None = None
+        self._pos = 0
+        self._pending: list[torch.Tensor] = []  # per-step losses since the last divergence check
+        self._last_out: torch.Tensor | None = None
+        self.step_count = 0
+        self.samples_seen = 0
+        self.seconds = 0.0
+        self.steps_per_sec = 0.0
+        self.state = "ready"
+        self.reason = ""
+        self.metrics: dict[str, float] = {}
+
+    # ---- data ----
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next training batch: the whole set, or the next slice of a seeded epoch permutation."""
+        X, y = self.task.X_train, self.task.y_train
+        if self.full_batch:
+            return X, y
+        n = X.shape[0]
+        if self._perm is None or self._pos + self.batch_size > n:
+            self._perm = torch.randperm(n, generator=self._gen).to(self.device)
+            self._pos = 0
+        idx = self._perm[self._pos : self._pos + self.batch_size]
+        self._pos += self.batch_size
+        return X[idx], y[idx]
+
+    @property
+    def epoch(self) -> float:
+        return self.samples_seen / max(int(self.task.X_train.shape[0]), 1)
+
+    @property
+    def lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def set_lr(self, lr: float) -> None:
+        """Change the learning rate of every parameter group, effective from the next step."""
+        if not (lr > 0 and math.isfinite(lr)):
+            raise SchemaError("optimizer.lr", f"must be a positive number, got {lr}")
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    # ---- training ----
+    def step(self, n: int = 1) -> int:
+        """Train `n` steps (fewer if the loss diverges); return how many were taken."""
+        if self.state == "diverged":
+            return 0
+        t0 = time.perf_counter()
+        self.model.train()
+        taken = 0
+        for _ in range(n):
+            x, y = self.next_batch()
+            loss, out = self.trainer.step(self, x, y)
+            self.step_count += 1
+            self.samples_seen += int(x.shape[0])
+            taken += 1
+            self._pending.append(loss)
+            if len(self._pending) >= 32 and not self._check_finite():
+                break
+            if self.step_count % self.eval_every == 0:
+                self._last_out = out if self.full_batch else None
+                if not self._check_finite():
+                    break
+                self.history.record(self.step_count, self.evaluate(train_out=self._last_out, train_loss=loss))
+        else:
+            self._check_finite()
+        dt = time.perf_counter() - t0
+        self.seconds += dt
+        if taken and dt > 0:
+            rate = taken / dt
+            self.steps_per_sec = rate if self.steps_per_sec == 0 else 0.8 * self.steps_per_sec + 0.2 * rate
+        if self.state == "ready" and taken:
+            self.state = "running"
+        return taken
+
+    def _check_finite(self) -> bool:
+        """False (and the run marked diverged, with the step) when a pending loss is NaN/inf."""
+        if not self._pending:
+            return True
+        losses = torch.stack(self._pending)
+        first = self.step_count - len(self._pending) + 1
+        self._pending.clear()
+        bad = ~torch.isfinite(losses)
+        if not bool(bad.any()):
+            return True
+        i = int(bad.nonzero()[0, 0])
+        value = float(losses[i])
+        self.state = "diverged"
+        self.reason = (
+            f"the training loss became {value} at step {first + i} (learning rate {self.lr:g}); "
+            "lower the learning rate or the initial scale, then reset"
+        )
+        return False
+
+    @torch.no_grad()
+    def evaluate(self, train_out: torch.Tensor | None = None, train_loss: torch.Tensor | None = None) -> dict[str, float]:
+        """Loss and accuracy (R^2 for regression) on train and test, weight/gradient norms, lr."""
+        t = self.task
+        was_training = self.model.training
+        self.model.eval()
+        metrics: dict[str, torch.Tensor] = {}
+        if train_out is None:
+            Xtr, ytr = t.X_train[:EVAL_CAP], t.y_train[:EVAL_CAP]
+            train_out = self.model(Xtr)
+            train_loss = self.loss(train_out, ytr)
+        else:
+            ytr = t.y_train
+            if train_loss is None:
+                train_loss = self.loss(train_out, ytr)
+        score = self.loss.score_name
+        metrics["train_loss"] = train_loss
+        metrics[f"train_{score}"] = self.loss.accuracy(train_out, ytr)
+        Xte, yte = t.X_test[:EVAL_CAP], t.y_test[:EVAL_CAP]
+        test_out = self.model(Xte)
+        metrics["test_loss"] = self.loss(test_out, yte)
+        metrics[f"test_{score}"] = self.loss.accuracy(test_out, yte)
+        params = [p for p in self.model.parameters()]
+        metrics["weight_norm"] = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(params)))
+        grads = [p.grad for p in params if p.grad is not None]
+        if grads:
+            metrics["grad_norm"] = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+        values = torch.stack([v.float() for v in metrics.values()]).tolist()
+        out = dict(zip(metrics, values, strict=True))
+        out["lr"] = self.lr
+        if was_training:
+            self.model.train()
+        self.metrics = out
+        return out
+
+    def snapshot(self) -> Snapshot:
+        """A copy of the state that other threads may read freely."""
+        return Snapshot(
+            step=self.step_count, epoch=self.epoch, state=self.state, reason=self.reason,
+            seconds=self.seconds, steps_per_sec=self.steps_per_sec, metrics=dict(self.metrics),
+            history=self.history.copy(),
+        )
+
+    def final_metrics(self) -> dict[str, float]:
+        """Evaluate now (recording it in the history unless already recorded at this step)."""
+        metrics = self.evaluate()
+        steps, _ = self.history.series("test_loss")
+        if not steps or steps[-1] != self.step_count:
+            self.history.record(self.step_count, metrics)
+        return metrics
+
+    def train(self, steps: int | None = None, progress: Callable[[int, int], None] | None = None, chunk: int = 0) -> Run:
+        """Step until `steps` (default config.steps) or divergence, calling progress(done, total)."""
+        total = self.config.steps if steps is None else steps
+        chunk = chunk or max(self.eval_every, 1)
+        while self.step_count < total and self.state != "diverged":
+            self.step(min(chunk, total - self.step_count))
+            if progress:
+                progress(self.step_count, total)
+        return self

@@ -1,0 +1,433 @@
+"""The run store: runs, metric history and checkpoints in one embedded SQLite file.
+
+Layout under the store's home folder (``$NETARIUM_HOME`` or ``./runs``)::
+
+    netarium.db                                   runs, history, checkpoint index (WAL mode)
+    checkpoints/run-<id>/step-<step>.safetensors  tensors only; nothing is ever unpickled
+
+Every write is one transaction (``synchronous=FULL``), so a process killed at any point leaves
+every committed run intact and the store passing ``PRAGMA integrity_check``. Checkpoint files are
+written to a temporary file in the same folder, fsynced and moved into place with ``os.replace``,
+then indexed; a crash leaves at worst an unindexed file, never a torn one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+__all__ = ["STATUSES", "RunRecord", "RunStore", "default_store_path"]
+
+DB_NAME = "netarium.db"
+STATUSES = ("running", "done", "paused", "diverged", "failed", "stopped")
+BUSY_TIMEOUT_MS = 10_000
+
+# Migrations, applied in order; PRAGMA user_version records how many have run.
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY,
+        created     REAL NOT NULL,
+        updated     REAL NOT NULL,
+        name        TEXT NOT NULL DEFAULT '',
+        experiment  TEXT,
+        status      TEXT NOT NULL DEFAULT 'running'
+                    CHECK (status IN ('running','done','paused','diverged','failed','stopped')),
+        steps       INTEGER NOT NULL DEFAULT 0,
+        seconds     REAL DEFAULT 0,
+        config_json TEXT NOT NULL,
+        final_json  TEXT NOT NULL DEFAULT '{}',
+        check_json  TEXT,
+        notes       TEXT NOT NULL DEFAULT '',
+        reason      TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX runs_experiment ON runs (experiment, created);
+    CREATE INDEX runs_created ON runs (created);
+    CREATE TABLE history (
+        run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        metric TEXT NOT NULL,
+        step   INTEGER NOT NULL,
+        value  REAL,
+        PRIMARY KEY (run_id, metric, step)
+    ) WITHOUT ROWID;
+    CREATE TABLE checkpoints (
+        run_id  INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        step    INTEGER NOT NULL,
+        path    TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (run_id, step)
+    );
+    """,
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def default_store_path() -> Path:
+    """The default database file: ``$NETARIUM_HOME/netarium.db``, else ``./runs/netarium.db``."""
+    home = os.environ.get("NETARIUM_HOME")
+    return (Path(home) if home else Path("runs")) / DB_NAME
+
+
+def _dumps(obj: Any) -> str:
+    """JSON text that keeps NaN/inf (written as NaN/Infinity, which ``json.loads`` reads back)."""
+    return json.dumps(obj, allow_nan=True)
+
+
+def _loads(text: str | None) -> Any:
+    """Inverse of :func:`_dumps`; ``None`` stays ``None``."""
+    return None if text is None else json.loads(text)
+
+
+def _real(value: float | None) -> float:
+    """A REAL read back from SQLite, which stores NaN as NULL: NULL becomes NaN again."""
+    return math.nan if value is None else float(value)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Flush a directory entry (a rename) to disk where the platform allows it."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One stored run as read back from the store."""
+
+    id: int
+    created: float
+    updated: float
+    name: str
+    experiment: str | None
+    status: str
+    steps: int
+    seconds: float
+    config: dict[str, Any]
+    final: dict[str, float]
+    check: dict[str, Any] | None
+    notes: str
+    reason: str
+
+
+_RUN_COLUMNS = (
+    "id, created, updated, name, experiment, status, steps, seconds, "
+    "config_json, final_json, check_json, notes, reason"
+)
+
+
+def _record(row: tuple[Any, ...]) -> RunRecord:
+    """Build a RunRecord from a row selected with ``_RUN_COLUMNS``."""
+    (rid, created, updated, name, experiment, status, steps, seconds, config, final, check, notes, reason) = (
+        row
+    )
+    return RunRecord(
+        id=int(rid),
+        created=float(created),
+        updated=float(updated),
+        name=name,
+        experiment=experiment,
+        status=status,
+        steps=int(steps),
+        seconds=_real(seconds),
+        config=_loads(config),
+        final=_loads(final) or {},
+        check=_loads(check),
+        notes=notes,
+        reason=reason,
+    )
+
+
+class RunStore:
+    """Runs, metric history and safetensors checkpoints in an embedded SQLite database.
+
+    One store may be shared by a worker thread and the UI thread: the connection is opened with
+    ``check_same_thread=False`` and every call holds an internal lock. Other processes (or other
+    RunStore objects) may open the same file at the same time; WAL lets readers run beside a writer.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        """Open (creating if needed) the store at ``path`` or :func:`default_store_path`."""
+        self.path = Path(path) if path is not None else default_store_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.home = self.path.parent
+        self.checkpoint_root = self.home / "checkpoints"
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level="DEFERRED"
+        )
+        self._closed = False
+        with self._lock:
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        """Bring the schema up to SCHEMA_VERSION, one migration per transaction."""
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path} has schema version {version}, newer than this netarium ({SCHEMA_VERSION})"
+            )
+        for index in range(version, SCHEMA_VERSION):
+            # executescript would commit on its own; run statements inside one explicit transaction.
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Another process may have migrated while we waited for the write lock.
+                current = self._conn.execute("PRAGMA user_version").fetchone()[0]
+                if current > index:
+                    self._conn.execute("COMMIT")
+                    continue
+                for statement in _MIGRATIONS[index].split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+                self._conn.execute(f"PRAGMA user_version = {index + 1}")
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version recorded in the database file."""
+        with self._lock:
+            return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the connection; further calls raise ``sqlite3.ProgrammingError``."""
+        with self._lock:
+            if not self._closed:
+                self._conn.close()
+                self._closed = True
+
+    def __enter__(self) -> RunStore:
+        """Use the store as a context manager that closes it on exit."""
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Close the store."""
+        self.close()
+
+    def integrity_ok(self) -> bool:
+        """True when ``PRAGMA integrity_check`` reports exactly 'ok'."""
+        with self._lock:
+            rows = self._conn.execute("PRAGMA integrity_check").fetchall()
+        return [r[0] for r in rows] == ["ok"]
+
+    # ---- writes ----------------------------------------------------------------------------
+
+    def create_run(self, config: dict[str, Any], experiment: str | None = None, name: str = "") -> int:
+        """Record a new run with status 'running' and return its id."""
+        now = time.time()
+        with self._lock, self._conn:
+            cur = self._conn.execute(
+                "INSERT INTO runs (created, updated, name, experiment, status, config_json) "
+                "VALUES (?, ?, ?, ?, 'running', ?)",
+                (now, now, name, experiment, _dumps(config)),
+            )
+            return int(cur.lastrowid)  # type: ignore[arg-type]
+
+    def append_history(self, run_id: int, points: Iterable[tuple[str, int, float]]) -> None:
+        """Add (metric, step, value) points in one transaction; a repeated (metric, step) is replaced."""
+        rows = [(run_id, str(metric), int(step), float(value)) for metric, step, value in points]
+        if not rows:
+            return
+        with self._lock, self._conn:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO history (run_id, metric, step, value) VALUES (?, ?, ?, ?)", rows
+            )
+            self._conn.execute("UPDATE runs SET updated = ? WHERE id = ?", (time.time(), run_id))
+
+    def update_run(
+        self,
+        run_id: int,
+        *,
+        status: str | None = None,
+        steps: int | None = None,
+        seconds: float | None = None,
+        final: dict[str, float] | None = None,
+        check: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Set the given fields of a run (the others stay as they are) and bump ``updated``."""
+        fields: dict[str, Any] = {}
+        if status is not None:
+            if status not in STATUSES:
+                raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+            fields["status"] = status
+        if steps is not None:
+            fields["steps"] = int(steps)
+        if seconds is not None:
+            fields["seconds"] = float(seconds)
+        if final is not None:
+            fields["final_json"] = _dumps(final)
+        if check is not None:
+            fields["check_json"] = _dumps(check)
+        if reason is not None:
+            fields["reason"] = reason
+        fields["updated"] = time.time()
+        assignments = ", ".join(f"{column} = ?" for column in fields)
+        self._write_run(f"UPDATE runs SET {assignments} WHERE id = ?", (*fields.values(), run_id), run_id)
+
+    def finish(
+        self,
+        run_id: int,
+        final: dict[str, float],
+        steps: int,
+        seconds: float,
+        status: str = "done",
+        check: dict[str, Any] | None = None,
+        reason: str = "",
+    ) -> None:
+        """Record a run's end: final numbers, steps, wall seconds, status, check result and reason."""
+        self.update_run(
+            run_id, status=status, steps=steps, seconds=seconds, final=final, check=check, reason=reason
+        )
+
+    def set_notes(self, run_id: int, text: str) -> None:
+        """Replace a run's free-text notes."""
+        self._write_run(
+            "UPDATE runs SET notes = ?, updated = ? WHERE id = ?", (text, time.time(), run_id), run_id
+        )
+
+    def rename(self, run_id: int, name: str) -> None:
+        """Replace a run's display name."""
+        self._write_run(
+            "UPDATE runs SET name = ?, updated = ? WHERE id = ?", (name, time.time(), run_id), run_id
+        )
+
+    def delete_run(self, run_id: int) -> None:
+        """Delete a run, its history and checkpoint index (one transaction), then its checkpoint files."""
+        with self._lock, self._conn:
+            self._conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        shutil.rmtree(self._run_dir(run_id), ignore_errors=True)
+
+    def _write_run(self, sql: str, params: tuple[Any, ...], run_id: int) -> None:
+        """Run one UPDATE of a run in its own transaction; KeyError when the run does not exist."""
+        with self._lock, self._conn:
+            cur = self._conn.execute(sql, params)
+            if cur.rowcount == 0:
+                raise KeyError(f"no run with id {run_id} in {self.path}")
+
+    # ---- checkpoints -----------------------------------------------------------------------
+
+    def _run_dir(self, run_id: int) -> Path:
+        """The folder holding one run's checkpoint files."""
+        return self.checkpoint_root / f"run-{int(run_id)}"
+
+    def save_checkpoint(
+        self,
+        run_id: int,
+        tensors: dict[str, torch.Tensor],
+        step: int,
+        metadata: dict[str, str] | None = None,
+    ) -> Path:
+        """Write tensors atomically to ``checkpoints/run-<id>/step-<step>.safetensors``; return the path."""
+        with self._lock:
+            exists = self._conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if exists is None:
+            raise KeyError(f"no run with id {run_id} in {self.path}")
+        cpu = {str(k): v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+        folder = self._run_dir(run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        final = folder / f"step-{int(step)}.safetensors"
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{final.name}.", suffix=".tmp")
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            save_file(cpu, str(tmp), metadata={str(k): str(v) for k, v in (metadata or {}).items()})
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(folder)
+        relative = final.relative_to(self.home).as_posix()
+        with self._lock, self._conn:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO checkpoints (run_id, step, path, created) VALUES (?, ?, ?, ?)",
+                (run_id, int(step), relative, time.time()),
+            )
+            self._conn.execute("UPDATE runs SET updated = ? WHERE id = ?", (time.time(), run_id))
+        return final
+
+    def checkpoints(self, run_id: int) -> list[tuple[int, Path]]:
+        """A run's indexed checkpoints as (step, absolute path), oldest step first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT step, path FROM checkpoints WHERE run_id = ? ORDER BY step", (run_id,)
+            ).fetchall()
+        return [(int(step), self.home / path) for step, path in rows]
+
+    def load_checkpoint(self, run_id: int, step: int | None = None) -> dict[str, torch.Tensor]:
+        """Load a run's checkpoint at ``step`` (the latest when None) as CPU tensors; never unpickles."""
+        available = self.checkpoints(run_id)
+        if not available:
+            raise KeyError(f"run {run_id} has no checkpoints in {self.path}")
+        if step is None:
+            path = available[-1][1]
+        else:
+            matches = [p for s, p in available if s == int(step)]
+            if not matches:
+                steps = [s for s, _ in available]
+                raise KeyError(f"run {run_id} has no checkpoint at step {step}; steps saved: {steps}")
+            path = matches[0]
+        return load_file(str(path), device="cpu")
+
+    # ---- reads -----------------------------------------------------------------------------
+
+    def get_run(self, run_id: int) -> RunRecord:
+        """One run by id; KeyError when there is none."""
+        with self._lock:
+            row = self._conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no run with id {run_id} in {self.path}")
+        return _record(row)
+
+    def list_runs(self, experiment: str | None = None, limit: int = 200) -> list[RunRecord]:
+        """Runs newest first, only those of ``experiment`` when given, at most ``limit``."""
+        where, params = ("WHERE experiment = ?", (experiment,)) if experiment is not None else ("", ())
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs {where} ORDER BY created DESC, id DESC LIMIT ?",
+                (*params, int(limit)),
+            ).fetchall()
+        return [_record(row) for row in rows]
+
+    def history(self, run_id: int) -> dict[str, list[tuple[int, float]]]:
+        """A run's metric history: metric -> [(step, value)] sorted by step (NaN survives)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT metric, step, value FROM history WHERE run_id = ? ORDER BY metric, step", (run_id,)
+            ).fetchall()
+        out: dict[str, list[tuple[int, float]]] = {}
+        for metric, step, value in rows:
+            out.setdefault(metric, []).append((int(step), _real(value)))
+        return out

@@ -1,0 +1,155 @@
+"""`Worker`: steps a Run in a background thread. Never calls Streamlit; readers poll `latest()`."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from netarium.training.run import Run, Snapshot
+
+
+class Worker:
+    """Play / pause / single step / stop / live learning rate for one Run.
+
+    The thread trains in chunks sized to take about `chunk_seconds`, applies queued commands
+    between chunks, and publishes a Snapshot at most every `publish_seconds`. `lock` guards the
+    Run: hold it to read the model from another thread (the wait is at most one chunk).
+    """
+
+    def __init__(self, run: Run, *, chunk_seconds: float = 0.02, publish_seconds: float = 0.05,
+                 until: int | None = None):
+        self.run = run
+        self.until = until  # stop playing at this step (None: train until paused)
+        self.chunk_seconds = chunk_seconds
+        self.publish_seconds = publish_seconds
+        self.lock = threading.RLock()
+        self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._playing = False
+        self._chunk = 1
+        self._latest = run.snapshot()
+        self._latest_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name="netarium-worker", daemon=True)
+        self.error: str = ""
+        self.listeners: list[Callable[[Snapshot], None]] = []
+
+    # ---- control (any thread) ----
+    def start(self) -> Worker:
+        if not self._thread.is_alive():
+            self._thread.start()
+        return self
+
+    def play(self) -> None:
+        self._send("play")
+
+    def pause(self) -> None:
+        self._send("pause")
+
+    def step_once(self, n: int = 1) -> None:
+        """Pause, then train exactly `n` steps."""
+        self._send("step", n)
+
+    def set_lr(self, lr: float) -> None:
+        """Change the learning rate live, between two steps."""
+        self.run.set_lr(lr) if not self._thread.is_alive() else self._send("lr", lr)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the thread (the Run stays usable)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def latest(self) -> Snapshot:
+        """The newest published snapshot (a copy; safe to read on any thread)."""
+        with self._latest_lock:
+            return self._latest
+
+    def wait_for(self, predicate: Callable[[Snapshot], bool], timeout: float = 10.0) -> Snapshot:
+        """Block until a published snapshot satisfies `predicate` (or raise TimeoutError)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            snap = self.latest()
+            if predicate(snap):
+                return snap
+            time.sleep(0.005)
+        raise TimeoutError(f"no snapshot matched within {timeout} s (last: step {self.latest().step}, {self.latest().state})")
+
+    # ---- thread ----
+    def _send(self, command: str, arg: Any = None) -> None:
+        self._commands.put((command, arg))
+        self._wake.set()
+
+    def _publish(self) -> None:
+        with self.lock:
+            snap = self.run.snapshot()
+        if snap.state not in ("diverged", "failed"):
+            snap.state = "playing" if self._playing else ("ready" if snap.step == 0 else "paused")
+        with self._latest_lock:
+            self._latest = snap
+        for fn in self.listeners:
+            fn(snap)
+
+    def _apply(self, command: str, arg: Any) -> None:
+        if command == "play":
+            self._playing = self.run.state != "diverged"
+        elif command == "pause":
+            self._playing = False
+        elif command == "lr":
+            with self.lock:
+                self.run.set_lr(arg)
+        elif command == "step":
+            self._playing = False
+            with self.lock:
+                self.run.step(int(arg))
+
+    def _loop(self) -> None:
+        last_publish = 0.0
+        try:
+            while not self._stop.is_set():
+                dirty = False
+                while not self._commands.empty():
+                    self._apply(*self._commands.get_nowait())
+                    dirty = True
+                if self._playing and self.until is not None and self.run.step_count >= self.until:
+                    self._playing = False
+                    dirty = True
+                if not self._playing:
+                    if dirty:
+                        self._publish()
+                    self._wake.wait(0.1)
+                    self._wake.clear()
+                    continue
+                n = self._chunk if self.until is None else min(self._chunk, self.until - self.run.step_count)
+                t0 = time.perf_counter()
+                with self.lock:
+                    self.run.step(n)
+                dt = time.perf_counter() - t0
+                # grow or shrink the chunk towards chunk_seconds
+                if dt < self.chunk_seconds / 2:
+                    self._chunk = min(self._chunk * 2, 100_000)
+                elif dt > self.chunk_seconds * 2 and self._chunk > 1:
+                    self._chunk //= 2
+                if self.run.state == "diverged":
+                    self._playing = False
+                now = time.perf_counter()
+                if not self._playing or now - last_publish >= self.publish_seconds:
+                    self._publish()
+                    last_publish = now
+        except Exception as exc:  # a bug must not kill the page: record it and pause
+            self._playing = False
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.run.state, self.run.reason = "failed", f"training stopped by an error: {self.error}"
+            self._publish()
