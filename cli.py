@@ -117,10 +117,14 @@ def _finite(x: float) -> float | str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import torch
+
     from netarium.experiments import EXPERIMENTS
     from netarium.training.config import Config
+    from netarium.training.run import torch_threads
 
     exp = EXPERIMENTS.get(args.experiment)
+    torch.set_num_threads(torch_threads())
     config = exp.config
     if args.config:
         try:

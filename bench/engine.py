@@ -7,6 +7,7 @@ figure per side is the median steps/s over rounds.
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
@@ -19,6 +20,7 @@ from netarium.models import ModelSpec, build_model
 from netarium.training import Config, Run, Worker
 from netarium.training.config import section_params
 from netarium.training.optim import build_optimizer
+from netarium.training.run import torch_threads
 
 
 @dataclass
@@ -30,7 +32,7 @@ class Case:
 
 def cases(quick: bool) -> list[Case]:
     """(a) TF Playground size, full batch; (b) digits with minibatches."""
-    scale = 0.3 if quick else 1.0
+    scale = 0.5 if quick else 1.0
     a = Config(
         task={"name": "circle", "n_samples": 1000, "train_ratio": 0.5},
         model={"name": "mlp", "hidden": [8, 8], "activation": ["tanh"]},
@@ -40,8 +42,8 @@ def cases(quick: bool) -> list[Case]:
         task={"name": "digits"}, model={"name": "mlp", "hidden": [128, 128], "activation": ["relu"]},
         optimizer={"name": "sgd", "lr": 0.05}, batch_size=64, seed=0, device="auto",
     )
-    return [Case("(a) 2-8-8-1 MLP, full batch of 500", a, int(2000 * scale)),
-            Case("(b) digits 64-128-128-10, batch 64", b, int(2000 * scale))]
+    return [Case("(a) 2-8-8-1 MLP, full batch of 500", a, int(800 * scale)),
+            Case("(b) digits 64-128-128-10, batch 64", b, int(800 * scale))]
 
 
 def bare_loop_rate(config: Config, steps: int) -> float:
@@ -72,6 +74,16 @@ def bare_loop_rate(config: Config, steps: int) -> float:
         opt.step()
     sync()
     return steps / (time.perf_counter() - t0)
+
+
+def bare_loop_rate_in_thread(config: Config, steps: int) -> float:
+    """The bare loop on a fresh thread, as the Worker's loop runs (threads differ from the main one
+    here in allocator arena and OpenMP team: measured up to 1.5x apart on the same loop)."""
+    out: list[float] = []
+    thread = threading.Thread(target=lambda: out.append(bare_loop_rate(config, steps)))
+    thread.start()
+    thread.join()
+    return out[0]
 
 
 def worker_rate(config: Config, steps: int) -> tuple[float, Run]:
@@ -106,28 +118,56 @@ def playground_epochs_per_sec(seconds: float = 3.0) -> dict[str, float]:
             "epoch_steps": run.task.X_train.shape[0] / 10, "test_acc": snap.metrics.get("test_acc", float("nan"))}
 
 
+def pin_to_one_core() -> int | None:
+    """Pin this process to its last core so both sides see the same core (less noise); None if not possible."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return None
+    os.sched_setaffinity(0, {cores[-1]})
+    return cores[-1]
+
+
 def run_engine_bench(quick: bool = False, rounds: int = 0) -> dict[str, Any]:
-    """Print and return bare vs engine steps/s and their ratio per case, and (c) epochs/s."""
-    rounds = rounds or (3 if quick else 7)
+    """Print and return bare vs engine steps/s and their ratio per case, and (c) epochs/s.
+
+    Short rounds in ABBA order; the ratio is the median of the ratios of adjacent pairs, which
+    cancels the slow drifts of a shared machine better than a ratio of medians.
+    """
+    rounds = rounds or (10 if quick else 30)
+    torch.set_num_threads(torch_threads())  # the Worker's setting, so both sides run alike
+    pinned = pin_to_one_core()
     out: dict[str, Any] = {"device": str(Run(cases(True)[0].config).device), "threads": torch.get_num_threads(), "cases": []}
-    print(f"netarium bench engine: device {out['device']}, {out['threads']} torch threads, {rounds} interleaved rounds")
+    out["pinned_core"] = pinned
+    where = f"pinned to core {pinned}" if pinned is not None else "not pinned"
+    print(f"netarium bench engine: device {out['device']}, {out['threads']} torch thread(s), {where}, {rounds} interleaved round pairs")
     for case in cases(quick):
-        bare_loop_rate(case.config, max(case.steps // 10, 10))  # warm-up
+        bare_loop_rate_in_thread(case.config, max(case.steps // 10, 10))  # warm-up
         worker_rate(case.config, max(case.steps // 10, 10))
-        bare, engine = [], []
-        for _ in range(rounds):
-            bare.append(bare_loop_rate(case.config, case.steps))
-            rate, run = worker_rate(case.config, case.steps)
-            engine.append(rate)
-        b, e = statistics.median(bare), statistics.median(engine)
+        bare, engine, ratios = [], [], []
+        for i in range(rounds):
+            if i % 2 == 0:
+                b = bare_loop_rate_in_thread(case.config, case.steps)
+                e, run = worker_rate(case.config, case.steps)
+            else:
+                e, run = worker_rate(case.config, case.steps)
+                b = bare_loop_rate_in_thread(case.config, case.steps)
+            bare.append(b)
+            engine.append(e)
+            ratios.append(e / b)
+        b, e, r = statistics.median(bare), statistics.median(engine), statistics.median(ratios)
+        q1, _, q3 = statistics.quantiles(ratios, n=4)
         row = {"case": case.label, "steps_per_round": case.steps, "bare_steps_per_sec": b, "engine_steps_per_sec": e,
-               "ratio": e / b, "eval_every": run.eval_every, "history_points": len(run.history)}
+               "ratio": r, "ratio_iqr": [q1, q3], "eval_every": run.eval_every, "history_points": len(run.history)}
         out["cases"].append(row)
-        print(f"{case.label:<40} bare {b:9,.0f} steps/s   engine {e:9,.0f} steps/s   ratio {e / b:5.3f}"
-              f"   (eval every {run.eval_every} steps)")
+        print(f"{case.label:<40} bare {b:9,.0f} steps/s   engine {e:9,.0f} steps/s   ratio {r:5.3f} "
+              f"(IQR {q1:.3f}-{q3:.3f}; eval every {run.eval_every} steps)")
     c = playground_epochs_per_sec(1.5 if quick else 3.0)
     out["playground"] = c
     print(f"(c) TF Playground default (circle, batch 10, 4-2 tanh): {c['epochs_per_sec']:,.0f} epochs/s "
           f"({c['steps_per_sec']:,.0f} steps/s); the browser original is capped at 60 epochs/s "
           f"-> {c['epochs_per_sec'] / 60:,.1f}x")
+    if pinned is not None:
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
     return out

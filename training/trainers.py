@@ -19,7 +19,7 @@ TRAINERS = Registry("trainer")
 
 class Trainer(Protocol):
     def step(self, run: Run, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Take one step on a batch; return the detached data loss and model output."""
+        """Take one step on a batch; return the detached data loss and the model output."""
         ...
 
 
@@ -37,12 +37,16 @@ class Supervised:
         run.optimizer.zero_grad(set_to_none=True)
         out = run.model(x)
         loss = run.loss(out, y)
-        reg = regularization(run.penalized, run.config.l1, run.config.l2)
-        (loss if reg is None else loss + reg).backward()
+        config = run.config
+        if config.l1 or config.l2:
+            loss_reg = loss + regularization(run.penalized, config.l1, config.l2)
+            loss_reg.backward()
+        else:
+            loss.backward()
         if self.grad_clip:
             nn.utils.clip_grad_norm_(run.model.parameters(), self.grad_clip)
         run.optimizer.step()
-        return loss.detach(), out.detach()
+        return loss.detach(), out
 
 
 @TRAINERS.register("supervised", SupervisedParams, "Back-propagation with the chosen optimizer")

@@ -8,7 +8,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from netarium.training.run import Run, Snapshot
+import torch
+
+from netarium.training.run import Run, Snapshot, torch_threads
 
 
 class Worker:
@@ -19,7 +21,7 @@ class Worker:
     Run: hold it to read the model from another thread (the wait is at most one chunk).
     """
 
-    def __init__(self, run: Run, *, chunk_seconds: float = 0.02, publish_seconds: float = 0.05,
+    def __init__(self, run: Run, *, chunk_seconds: float = 0.03, publish_seconds: float = 0.05,
                  until: int | None = None):
         self.run = run
         self.until = until  # stop playing at this step (None: train until paused)
@@ -118,6 +120,7 @@ class Worker:
     def _loop(self) -> None:
         last_publish = 0.0
         try:
+            torch.set_num_threads(torch_threads())
             while not self._stop.is_set():
                 dirty = False
                 while not self._commands.empty():

@@ -146,9 +146,11 @@ def test_cuda_request_without_gpu_is_a_clear_error(monkeypatch):
 
 
 def test_auto_eval_interval_bounds():
-    assert auto_eval_every(250, 250) == 25
-    assert auto_eval_every(1797, 64) == math.ceil(17 * 1797 / 64)
-    assert auto_eval_every(100_000, 1) == 500
+    assert auto_eval_every(250, 250) == 200  # small evals: the fixed per-eval cost sets the floor
+    assert auto_eval_every(5000, 128) == math.ceil(17 * 5000 / 128) == 665
+    assert auto_eval_every(100_000, 1) == 1000
+    r = Run(SMALL.with_overrides(["eval_every=0", "batch_size=10"]))
+    assert r.eval_every == auto_eval_every(100 + 100, 10)
 
 
 def test_token_task_trains():
