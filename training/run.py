@@ -112,7 +112,7 @@ class Run:
         self._gen = torch.Generator().manual_seed(config.seed + 1)
         self._perm: torch.Tensor | None = None
         self._pos = 0
-        self._pending: list[torch.Tensor] = []  # per-step losses since the last divergence check
+        self._last_finite_step = 0  # the last step whose loss was checked and finite
         self._last_out: torch.Tensor | None = None
         self.step_count = 0
         self.samples_seen = 0
@@ -160,22 +160,22 @@ class Run:
         if self._has_modes:
             self.model.train()
         taken = 0
+        loss = None
         for _ in range(n):
             x, y = self.next_batch()
             loss, out = self.trainer.step(self, x, y)
             self.step_count += 1
             self.samples_seen += int(x.shape[0])
             taken += 1
-            self._pending.append(loss)
-            if len(self._pending) >= 64 and not self._check_finite():
-                break
             if self.step_count % self.eval_every == 0:
-                self._last_out = out.detach() if self.full_batch else None
-                if not self._check_finite():
+                if not self._check_finite(loss):
                     break
+                self._last_out = out.detach() if self.full_batch else None
                 self.history.record(self.step_count, self.evaluate(train_out=self._last_out, train_loss=loss))
-        else:
-            self._check_finite()
+            elif taken % 256 == 0 and not self._check_finite(loss):
+                break
+        if loss is not None and self.state != "diverged":
+            self._check_finite(loss)
         dt = time.perf_counter() - t0
         self.seconds += dt
         if taken and dt > 0:
@@ -185,22 +185,20 @@ class Run:
             self.state = "running"
         return taken
 
-    def _check_finite(self) -> bool:
-        """False (and the run marked diverged, with the step) when a pending loss is NaN/inf."""
-        if not self._pending:
+    def _check_finite(self, loss: torch.Tensor) -> bool:
+        """False (and the run marked diverged, saying between which steps) when `loss` is NaN/inf.
+
+        Checking the latest loss only (every eval, every 256 steps and at the end of each call)
+        keeps per-step work at zero; a NaN/inf that reaches the weights persists, so it is caught.
+        """
+        value = float(loss)
+        if math.isfinite(value):
+            self._last_finite_step = self.step_count
             return True
-        losses = torch.stack(self._pending)
-        first = self.step_count - len(self._pending) + 1
-        self._pending.clear()
-        bad = ~torch.isfinite(losses)
-        if not bool(bad.any()):
-            return True
-        i = int(bad.nonzero()[0, 0])
-        value = float(losses[i])
         self.state = "diverged"
         self.reason = (
-            f"the training loss became {value} at step {first + i} (learning rate {self.lr:g}); "
-            "lower the learning rate or the initial scale, then reset"
+            f"the training loss became {value} between steps {self._last_finite_step + 1} and {self.step_count} "
+            f"(learning rate {self.lr:g}); lower the learning rate or the initial scale, then reset"
         )
         return False
 

@@ -121,6 +121,8 @@ class Worker:
         last_publish = 0.0
         try:
             torch.set_num_threads(torch_threads())
+            if self.run.device.type == "cuda":  # each thread needs the CUDA context made current
+                torch.cuda.set_device(self.run.device)
             while not self._stop.is_set():
                 dirty = False
                 while not self._commands.empty():
