@@ -109,6 +109,15 @@ def validate_params(schema: type[Params], values: dict[str, Any], prefix: str = 
         raise validation_error_to_schema_error(schema, err, prefix) from None
 
 
+def as_list(value: Any) -> Any:
+    """Let a list field take "a,b" or a single value (command lines and URLs); lists pass through."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [value]
+    return value
+
+
 P = TypeVar("P", bound=Params)
 
 

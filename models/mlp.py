@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from pydantic import Field, field_validator, model_validator
@@ -11,7 +9,7 @@ from torch import nn
 
 from netarium.models.base import MODELS, Activation, InitScheme, ModelSpec, init_linear, make_activation
 from netarium.models.taps import Tap
-from netarium.schema import Params
+from netarium.schema import Params, as_list
 
 
 class TokenLinear(nn.Linear):
@@ -38,15 +36,6 @@ def input_layer(spec: ModelSpec, out_features: int, bias: bool) -> nn.Linear:
     return nn.Linear(spec.n_inputs, out_features, bias=bias)
 
 
-def _wrap_str(v: Any) -> Any:
-    """Accept "8,8" or a single 8 / "relu" where a list is expected (command lines, URLs)."""
-    if isinstance(v, int | float) and not isinstance(v, bool):
-        return [v]
-    if isinstance(v, str):
-        return [s.strip() for s in v.split(",") if s.strip()]
-    return v
-
-
 class MLPParams(Params):
     hidden: list[int] = Field([8, 8], min_length=0, max_length=8, description="Neurons per hidden layer (0-8 layers, 1-1024 each)")
     activation: list[Activation] = Field(["tanh"], min_length=1, max_length=8, description="Activation per hidden layer; one value applies to all")
@@ -54,7 +43,7 @@ class MLPParams(Params):
     init: InitScheme = Field("default", description="Weight initialisation scheme")
     init_scale: float = Field(1.0, ge=0.0, le=10.0, description="Multiplies the initial weights")
 
-    _split = field_validator("hidden", "activation", mode="before")(classmethod(lambda cls, v: _wrap_str(v)))
+    _lists = field_validator("hidden", "activation", mode="before")(classmethod(lambda cls, v: as_list(v)))
 
     @field_validator("hidden")
     @classmethod

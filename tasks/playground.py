@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from pydantic import Field, field_validator
 
-from netarium.schema import Params
+from netarium.schema import Params, as_list
 from netarium.tasks.base import TASKS, Task, TaskKind, split_indices
 
 FeatureName = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
@@ -50,6 +50,8 @@ class Points2DParams(Params):
     features: list[FeatureName] = Field(
         ["x1", "x2"], description="Input features computed from the raw point (x1, x2); at least one, no repeats."
     )
+
+    _lists = field_validator("features", mode="before")(classmethod(lambda cls, v: as_list(v)))
 
     @field_validator("features")
     @classmethod

@@ -68,3 +68,11 @@ def test_parse_config_rejects_non_objects_and_unknown_keys():
 def test_parse_value():
     assert parse_value("0.5") == 0.5 and parse_value("true") is True and parse_value("[1, 2]") == [1, 2]
     assert parse_value("relu") == "relu" and parse_value("8,8") == "8,8"
+
+
+def test_list_fields_take_comma_separated_values():
+    c = Config().with_overrides(["task.features=x1,x2,x1*x2", "model.hidden=4", "model.activation=relu,tanh", "model.hidden=4,4"])
+    assert c.task["features"] == ["x1", "x2", "x1*x2"] and c.model["hidden"] == [4, 4]
+    assert c.model["activation"] == ["relu", "tanh"]
+    with pytest.raises(SchemaError, match="listed twice"):
+        Config().with_overrides(["task.features=x1,x1"])
