@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from netarium.schema import Params
+from netarium.schema import Params, SchemaError
 from netarium.tasks.base import TASKS, Task, as_tensors, split_indices
 
 MAX_AUTO_CLASSES = 20
@@ -130,5 +130,8 @@ class CSVParams(Params):
 def make_csv(p: CSVParams, seed: int) -> Task:
     """load_csv_task on the file named by `path`."""
     if not p.path:
-        raise CSVError("task.path: no CSV file given")
-    return load_csv_task(Path(p.path), train_ratio=p.train_ratio, seed=seed, kind=p.kind)
+        raise SchemaError("task.path", "no CSV file given")
+    try:
+        return load_csv_task(Path(p.path), train_ratio=p.train_ratio, seed=seed, kind=p.kind)
+    except CSVError as e:  # a config names the file: report it against its key
+        raise SchemaError("task.path", str(e)) from None

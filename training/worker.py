@@ -37,6 +37,10 @@ class Worker:
         self._latest_lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="netarium-worker", daemon=True)
         self.error: str = ""
+        self.max_steps_per_sec: float | None = None  # a speed limit for watching slowly (None: as fast as it goes)
+        self.idle_pause_seconds: float | None = None  # pause when nobody called touch() for this long
+        self.paused_because = ""
+        self._last_touch = time.monotonic()
         self.listeners: list[Callable[[Snapshot], None]] = []
 
     # ---- control (any thread) ----
@@ -58,6 +62,14 @@ class Worker:
     def set_lr(self, lr: float) -> None:
         """Change the learning rate live, between two steps."""
         self.run.set_lr(lr) if not self._thread.is_alive() else self._send("lr", lr)
+
+    def touch(self) -> None:
+        """A reader is still watching (see idle_pause_seconds)."""
+        self._last_touch = time.monotonic()
+
+    def set_config(self, config: Any) -> None:
+        """Swap in a Config that differs only in live settings (learning rate, L1/L2), between steps."""
+        self._send("config", config)
 
     def stop(self, timeout: float = 5.0) -> None:
         """End the thread (the Run stays usable)."""
@@ -105,13 +117,19 @@ class Worker:
             fn(snap)
 
     def _apply(self, command: str, arg: Any) -> None:
+        self.paused_because = ""
         if command == "play":
-            self._playing = self.run.state != "diverged"
+            self._playing = self.run.state not in ("diverged", "failed")
+            self._last_touch = time.monotonic()
         elif command == "pause":
             self._playing = False
         elif command == "lr":
             with self.lock:
                 self.run.set_lr(arg)
+        elif command == "config":
+            with self.lock:
+                self.run.config = arg
+                self.run.set_lr(arg.optimizer["lr"])
         elif command == "step":
             self._playing = False
             with self.lock:
@@ -130,6 +148,12 @@ class Worker:
                     dirty = True
                 if self._playing and self.until is not None and self.run.step_count >= self.until:
                     self._playing = False
+                    self.paused_because = f"reached step {self.until}"
+                    dirty = True
+                idle = self.idle_pause_seconds
+                if self._playing and idle and time.monotonic() - self._last_touch > idle:
+                    self._playing = False
+                    self.paused_because = f"nobody watched for {idle:.0f} s"
                     dirty = True
                 if not self._playing:
                     if dirty:
@@ -138,10 +162,16 @@ class Worker:
                     self._wake.clear()
                     continue
                 n = self._chunk if self.until is None else min(self._chunk, self.until - self.run.step_count)
+                rate = self.max_steps_per_sec
+                if rate:
+                    n = max(1, min(n, int(rate * 0.05)))
                 t0 = time.perf_counter()
                 with self.lock:
                     self.run.step(n)
                 dt = time.perf_counter() - t0
+                if rate and n / rate > dt:  # hold the speed limit; commands still wake us
+                    self._wake.wait(n / rate - dt)
+                    self._wake.clear()
                 # grow or shrink the chunk towards chunk_seconds
                 if dt < self.chunk_seconds / 2:
                     self._chunk = min(self._chunk * 2, 100_000)

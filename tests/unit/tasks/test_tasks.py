@@ -321,8 +321,12 @@ def test_csv_registered_task(tmp_path):
     path.write_text(VALID)
     t = make_task("csv", {"path": str(path), "train_ratio": 0.8}, seed=0)
     assert t.name == "csv" and len(t.X_train) == 4 and t.n_classes == 3
-    with pytest.raises(CSVError, match="no CSV file given"):
+    with pytest.raises(SchemaError, match="task.path: no CSV file given"):
         make_task("csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,x\n")
+    with pytest.raises(SchemaError, match=r"task\.path: .*row 2, column 2"):
+        make_task("csv", {"path": str(bad)})
 
 
 def test_moons_default_noise_and_spread():

@@ -1,0 +1,105 @@
+import pytest
+import torch
+
+from netarium.schema import SchemaError
+from netarium.training import Config
+from netarium.training.live import LiveRun, changed_keys, flatten
+
+CFG = Config(task={"name": "circle", "n_samples": 200}, model={"name": "mlp", "hidden": [4]}, eval_every=5, device="cpu")
+
+
+@pytest.fixture
+def live():
+    lr = LiveRun(CFG)
+    yield lr
+    lr.close()
+
+
+def test_flatten_and_changed_keys():
+    assert flatten(CFG)["task.noise"] == 0.0 and flatten(CFG)["seed"] == 0
+    new = CFG.with_overrides(["task.noise=0.2", "optimizer.lr=0.1"])
+    assert changed_keys(CFG, new) == ["optimizer.lr", "task.noise"]
+
+
+def test_learning_rate_and_regularization_apply_live(live):
+    live.step(20)
+    live.worker.wait_for(lambda s: s.step == 20)
+    run_before = live.run
+    change = live.apply(CFG.with_overrides(["optimizer.lr=0.2", "l2=0.001"]))
+    assert change.kind == "live" and set(change.keys) == {"optimizer.lr", "l2"}
+    live.step(5)
+    live.worker.wait_for(lambda s: s.step == 25)
+    assert live.run is run_before  # same run, kept its 25 steps
+    assert live.run.optimizer.param_groups[0]["lr"] == 0.2 and live.run.config.l2 == 0.001
+
+
+def test_data_or_architecture_change_reinitialises_and_says_so(live):
+    live.step(10)
+    live.worker.wait_for(lambda s: s.step == 10)
+    change = live.apply(CFG.with_overrides(["model.hidden=6,3"]))
+    assert change.kind == "reinit" and "re-initialised" in change.message and "model.hidden" in change.message
+    assert live.run.step_count == 0 and live.generation == 1
+    assert live.run.model.layers[1].linear.weight.shape == (3, 6)
+
+
+def test_reinit_keeps_playing(live):
+    live.play()
+    live.worker.wait_for(lambda s: s.step > 5)
+    live.apply(CFG.with_overrides(["task.noise=0.3"]))
+    assert live.playing
+    live.worker.wait_for(lambda s: s.step > 5)
+
+
+def test_reset_gives_the_same_initialisation_and_regenerate_a_new_one(live):
+    w0 = live.run.model.layers[0].linear.weight.detach().clone()
+    live.step(30)
+    live.worker.wait_for(lambda s: s.step == 30)
+    live.reset()
+    assert live.run.step_count == 0 and torch.equal(live.run.model.layers[0].linear.weight, w0)
+    x0 = live.run.task.X_train.clone()
+    change = live.regenerate()
+    assert change.kind == "reinit" and live.config.seed == 1
+    assert not torch.equal(live.run.task.X_train, x0)
+
+
+def test_bad_config_keeps_the_old_run(live):
+    old = live.run
+    with pytest.raises(SchemaError):
+        live.apply(CFG.with_overrides(["task.name=csv", "task.path=/nonexistent.csv"]))
+    assert live.run is old and live.config == CFG
+
+
+def test_model_copy_is_cached_per_step_and_private(live):
+    s1, m1 = live.model_copy()
+    s2, m2 = live.model_copy()
+    assert s1 == s2 == 0 and m1 is m2
+    live.step(3)
+    live.worker.wait_for(lambda s: s.step == 3)
+    s3, m3 = live.model_copy()
+    assert s3 == 3 and m3 is not m1
+    assert m3.layers[0].linear.weight.data_ptr() != live.run.model.layers[0].linear.weight.data_ptr()
+
+
+def test_speed_limit_slows_training(live):
+    live.set_speed(100)
+    live.play()
+    import time
+
+    time.sleep(0.6)
+    live.pause()
+    snap = live.worker.wait_for(lambda s: s.state == "paused")
+    assert 20 <= snap.step <= 110
+
+
+def test_idle_watchdog_pauses_and_says_why():
+    lr = LiveRun(CFG, idle_pause_seconds=0.3)
+    lr.play()
+    snap = lr.worker.wait_for(lambda s: s.state == "paused", timeout=5)
+    assert snap.step > 0 and "nobody watched" in lr.status()["why"]
+    lr.close()
+
+
+def test_status_line_fields(live):
+    st = live.status()
+    assert set(st) == {"step", "epoch", "steps_per_sec", "state", "why", "generation"}
+    assert st["state"] == "ready" and st["step"] == 0

@@ -1,0 +1,147 @@
+"""`LiveRun`: the one run of a browser session: a Config, its Run and the Worker stepping it.
+
+TensorFlow Playground's rules: changing the learning rate or the L1/L2 rates applies live;
+changing anything else (data, features, architecture, optimizer kind, seed) re-initialises.
+No Streamlit here: pages keep a LiveRun in session state and poll its snapshot.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from torch import nn
+
+from netarium.training.config import Config
+from netarium.training.run import Run, Snapshot
+from netarium.training.worker import Worker
+
+LIVE_KEYS = frozenset({"optimizer.lr", "l1", "l2", "steps", "history_points"})
+
+
+def flatten(config: Config) -> dict[str, Any]:
+    """The Config as dotted keys: {"task.name": ..., "task.noise": ..., "seed": ...}."""
+    out: dict[str, Any] = {}
+    for key, value in config.model_dump(mode="json").items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            out[key] = value
+    return out
+
+
+def changed_keys(old: Config, new: Config) -> list[str]:
+    """Dotted keys whose values differ between two configs."""
+    a, b = flatten(old), flatten(new)
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+@dataclass(frozen=True)
+class Change:
+    """What applying a new Config did: nothing, a live update, or a re-initialisation."""
+
+    kind: Literal["none", "live", "reinit"]
+    keys: tuple[str, ...]
+    message: str
+
+
+class LiveRun:
+    """Config + Run + Worker, rebuilt when the config needs it. Thread-safe for one UI session."""
+
+    def __init__(self, config: Config, *, idle_pause_seconds: float | None = 120.0):
+        self.idle_pause_seconds = idle_pause_seconds
+        self.generation = 0  # bumps on every re-initialisation (views cache on it)
+        self._copy_lock = threading.Lock()
+        self._model_copy: tuple[int, int, nn.Module] | None = None
+        self.config = config
+        self.run, self.worker = self._build(config)
+
+    def _build(self, config: Config) -> tuple[Run, Worker]:
+        run = Run(config)  # may raise SchemaError (e.g. a bad CSV path): the caller keeps the old run
+        worker = Worker(run)
+        worker.idle_pause_seconds = self.idle_pause_seconds
+        return run, worker.start()
+
+    # ---- config ----
+    def apply(self, new: Config) -> Change:
+        """Adopt `new`: live where only live keys changed, else a fresh Run (play state kept)."""
+        keys = changed_keys(self.config, new)
+        if not keys:
+            return Change("none", (), "")
+        if set(keys) <= LIVE_KEYS:
+            self.config = new
+            self.worker.set_config(new)
+            step = self.worker.latest().step
+            return Change("live", tuple(keys), f"Applied live at step {step}: " + ", ".join(keys) + ".")
+        self._replace(new)
+        return Change("reinit", tuple(keys), "Changed " + ", ".join(keys) + ": the data or the network changed, "
+                      "so it was re-initialised at step 0.")
+
+    def _replace(self, config: Config) -> None:
+        playing = self.worker.playing
+        run, worker = self._build(config)
+        old = self.worker
+        self.config, self.run, self.worker = config, run, worker
+        self.generation += 1
+        old.stop()
+        if playing:
+            worker.play()
+
+    def reset(self) -> None:
+        """Re-initialise the same config (same seed: the same data and the same initial weights)."""
+        self._replace(self.config)
+        self.worker.pause()
+
+    def regenerate(self) -> Change:
+        """New data and a new initialisation: the same config with the next seed."""
+        return self.apply(self.config.with_overrides({"seed": (self.config.seed + 1) % (2**31 - 1)}))
+
+    # ---- transport ----
+    def play(self) -> None:
+        self.worker.play()
+
+    def pause(self) -> None:
+        self.worker.pause()
+
+    def step(self, n: int = 1) -> None:
+        self.worker.step_once(n)
+
+    def set_speed(self, steps_per_sec: float | None) -> None:
+        """Limit the training speed (None: as fast as it goes)."""
+        self.worker.max_steps_per_sec = steps_per_sec
+
+    def close(self) -> None:
+        self.worker.stop()
+
+    # ---- reading ----
+    def snapshot(self) -> Snapshot:
+        """The latest published snapshot; counts as the session still watching."""
+        self.worker.touch()
+        return self.worker.latest()
+
+    @property
+    def playing(self) -> bool:
+        return self.worker.playing
+
+    def status(self) -> dict[str, Any]:
+        """What the status line shows: step, epoch, steps/s, state and why it paused."""
+        snap = self.worker.latest()
+        why = snap.reason or self.worker.paused_because
+        return {"step": snap.step, "epoch": snap.epoch, "steps_per_sec": snap.steps_per_sec,
+                "state": snap.state, "why": why, "generation": self.generation}
+
+    def model_copy(self) -> tuple[int, nn.Module]:
+        """(step, a private copy of the model) for heavy views; copied at most once per step."""
+        with self._copy_lock:
+            cached = self._model_copy
+            step = self.run.step_count
+            if cached and cached[0] == self.generation and cached[1] == step:
+                return step, cached[2]
+            with self.worker.lock:
+                step = self.run.step_count
+                model = copy.deepcopy(self.run.model)
+            model.eval()
+            self._model_copy = (self.generation, step, model)
+            return step, model
