@@ -1,10 +1,22 @@
-"""Netarium in the browser (`netarium app`, or `streamlit run app.py`): navigation over pages/."""
+"""Netarium in the browser (`netarium app`, or `streamlit run app.py`): navigation over pages/,
+the shared sidebar, and the session's one live run, which keeps training across pages."""
 
 from pathlib import Path
 
 import streamlit as st
 
+from netarium.ui.session import live_run
+from netarium.ui.sidebar import sidebar
+
 PAGES = Path(__file__).parent / "pages"
 
 st.set_page_config(page_title="Netarium", layout="wide")
-st.navigation([st.Page(PAGES / "home.py", title="Home", icon=":material/home:", default=True)]).run()
+page = st.navigation([
+    st.Page(PAGES / "home.py", title="Home", icon=":material/home:", default=True),
+    st.Page(PAGES / "playground.py", title="Playground", icon=":material/hub:"),
+    st.Page(PAGES / "side_by_side.py", title="Side by side", icon=":material/grid_view:"),
+    st.Page(PAGES / "experiments.py", title="Experiments", icon=":material/science:"),
+    st.Page(PAGES / "runs.py", title="Runs", icon=":material/history:"),
+])
+sidebar(live_run())
+page.run()

@@ -10,4 +10,10 @@ def _engine(quick: bool = False) -> dict[str, Any]:
     return run_engine_bench(quick=quick)
 
 
-BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {"engine": _engine}
+def _ui(quick: bool = False) -> dict[str, Any]:
+    from netarium.bench.ui import run_ui_bench
+
+    return run_ui_bench(quick=quick)
+
+
+BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {"engine": _engine, "ui": _ui}

@@ -50,9 +50,11 @@ class Worker:
         return self
 
     def play(self) -> None:
+        self._playing = self.run.state not in ("diverged", "failed")  # visible at once to readers
         self._send("play")
 
     def pause(self) -> None:
+        self._playing = False
         self._send("pause")
 
     def step_once(self, n: int = 1) -> None:

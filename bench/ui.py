@@ -1,0 +1,82 @@
+"""`netarium bench ui`: training speed with the Playground open in Chromium, against headless.
+
+Headless: the app's default config stepped by a Worker in this process. Browser: the same config
+in the app (its own process), Playground page open, Play pressed; the step counter is read from the
+sidebar status line every 50 ms. Refresh rate: distinct values per second of the page's live
+caption ("as of step N"), which the Playground's live fragment redraws on every tick.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from netarium.bench.browser import app_server, browser, open_page, read_status, status_step
+from netarium.experiments import EXPERIMENTS
+from netarium.training import Run, Worker
+from netarium.training.run import torch_threads
+
+LIVE_CAPTION_JS = """() => {
+  const el = [...document.querySelectorAll('section.main [data-testid="stCaptionContainer"], [data-testid="stMain"] [data-testid="stCaptionContainer"]')]
+    .find(e => /^as of step/.test(e.innerText));
+  return el ? el.innerText : "";
+}"""
+
+
+def headless_rate(seconds: float) -> float:
+    """Steps/s of the app's default config stepped by a Worker (no UI)."""
+    torch.set_num_threads(torch_threads())
+    worker = Worker(Run(EXPERIMENTS.get("playground").config)).start()
+    worker.play()
+    time.sleep(1.0)  # warm-up
+    s0, t0 = worker.latest().step, time.perf_counter()
+    time.sleep(seconds)
+    s1, t1 = worker.latest().step, time.perf_counter()
+    worker.stop()
+    return (s1 - s0) / (t1 - t0)
+
+
+def browser_rates(seconds: float) -> dict[str, float]:
+    """Steps/s and refreshes/s seen in Chromium with the Playground page open and playing."""
+    with tempfile.TemporaryDirectory() as tmp, app_server(Path(tmp) / "server") as url, browser(Path(tmp) / "profile") as ctx:
+        tab = open_page(ctx, url, "Playground")
+        tab.get_by_text("as of step", exact=False).first.wait_for()
+        tab.locator(".st-key-transport-play button").first.click()
+        deadline = time.monotonic() + 20
+        while (status_step(read_status(tab)) or 0) == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2.0)  # warm-up: first heavy views drawn
+        samples: list[tuple[float, int | None, str]] = []
+        t_end = time.monotonic() + seconds
+        while time.monotonic() < t_end:
+            samples.append((time.monotonic(), status_step(read_status(tab)), tab.evaluate(LIVE_CAPTION_JS)))
+            time.sleep(0.05)
+        steps = [(t, s) for t, s, _ in samples if s is not None]
+        captions = [c for _, _, c in samples]
+        changes = sum(1 for a, b in zip(captions, captions[1:], strict=False) if b and a != b)
+        span = samples[-1][0] - samples[0][0]
+        tab.locator(".st-key-transport-pause button").first.click()
+        return {"steps_per_sec": (steps[-1][1] - steps[0][1]) / (steps[-1][0] - steps[0][0]) if len(steps) > 1 else 0.0,
+                "refreshes_per_sec": changes / span if span > 0 else 0.0, "seconds": span}
+
+
+def run_ui_bench(quick: bool = False) -> dict[str, Any]:
+    """Print and return headless vs in-browser steps/s (ratio) and the page's refreshes per second."""
+    seconds = 5.0 if quick else 10.0
+    print(f"netarium bench ui: app default config ({EXPERIMENTS.get('playground').title}), {seconds:.0f} s per measurement")
+    before = headless_rate(seconds)
+    seen = browser_rates(seconds)
+    after = headless_rate(seconds)
+    headless = statistics.mean([before, after])
+    ratio = seen["steps_per_sec"] / headless if headless else 0.0
+    out = {"headless_steps_per_sec": headless, "headless_before_after": [before, after], **{f"browser_{k}": v for k, v in seen.items()},
+           "ratio": ratio}
+    print(f"headless {headless:9,.0f} steps/s (before {before:,.0f}, after {after:,.0f})")
+    print(f"browser  {seen['steps_per_sec']:9,.0f} steps/s with the Playground open   ratio {ratio:5.3f} (target >= 0.70)")
+    print(f"page refreshes {seen['refreshes_per_sec']:.2f} per second (target >= 2)")
+    return out

@@ -1,0 +1,174 @@
+"""The runs page: the stored runs as a table; pick one to see, annotate, rename, load or delete it;
+pick several to overlay; export; save the session's live run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from netarium.training import Config
+from netarium.training.store import RunStore
+
+PAGE = Path(__file__).resolve().parents[2] / "pages" / "runs.py"
+CFG = Config(task={"name": "circle", "n_samples": 200}, model={"name": "mlp", "hidden": [4]}, eval_every=5,
+             device="cpu", steps=40)
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunStore]:
+    """A store in $NETARIUM_HOME holding two finished runs, 'alpha' (older) and 'beta'."""
+    monkeypatch.setenv("NETARIUM_HOME", str(tmp_path))
+    with RunStore(tmp_path / "netarium.db") as s:
+        for name, acc in (("alpha", 0.75), ("beta", 0.9)):
+            rid = s.create_run(CFG.model_dump(mode="json"), experiment="playground", name=name)
+            s.append_history(rid, [("test_loss", 10, 0.6), ("test_loss", 20, 0.4), ("test_acc", 20, acc),
+                                   ("train_loss", 20, 0.3)])
+            s.finish(rid, {"test_acc": acc, "test_loss": 0.4}, steps=20, seconds=0.5)
+        yield s
+
+
+@pytest.fixture
+def at(store: RunStore) -> Iterator[AppTest]:
+    app = AppTest.from_file(str(PAGE), default_timeout=60)
+    app.run()
+    yield app
+    if "netarium.live" in app.session_state:
+        app.session_state["netarium.live"].close()
+
+
+def ids(store: RunStore) -> dict[str, int]:
+    return {r.name: r.id for r in store.list_runs()}
+
+
+def pick(at: AppTest, *run_ids: int) -> AppTest:
+    return at.multiselect(key="runs.pick").set_value(list(run_ids)).run()
+
+
+def messages(at: AppTest) -> list[str]:
+    return [m.value for kind in (at.success, at.info, at.warning, at.error) for m in kind]
+
+
+def test_table_lists_the_stored_runs(at: AppTest, store: RunStore) -> None:
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["name"]) == ["beta", "alpha"]  # newest first
+    assert list(table["id"]) == [ids(store)["beta"], ids(store)["alpha"]]
+    assert list(table["final"]) == [0.9, 0.75] and set(table["test metric"]) == {"test_acc"}
+    assert set(table["status"]) == {"done"} and set(table["steps"]) == {20}
+    assert all(c.startswith("today ") for c in table["created"])
+    assert at.multiselect(key="runs.pick").options == [f"#{ids(store)['beta']} beta", f"#{ids(store)['alpha']} alpha"]
+    assert "Select runs to export" in " ".join(c.value for c in at.caption)
+
+
+def test_one_run_shows_its_config_curves_and_numbers(at: AppTest, store: RunStore) -> None:
+    alpha = ids(store)["alpha"]
+    pick(at, alpha)
+    assert not at.exception
+    assert [s.value for s in at.subheader] == [f"#{alpha} alpha"]
+    assert json.loads(at.json[0].value) == CFG.model_dump(mode="json")
+    assert at.get("plotly_chart")  # the curves
+    finals = {r["metric"]: r["value"] for r in at.dataframe[1].value.to_dict("records")}
+    assert finals == {"test_acc": 0.75, "test_loss": 0.4}
+
+
+def test_notes_and_rename_are_saved(at: AppTest, store: RunStore) -> None:
+    alpha = ids(store)["alpha"]
+    pick(at, alpha)
+    at.text_area(key=f"runs.notes.{alpha}").input("lr too high").run()
+    at.button(key=f"runs.save_notes.{alpha}").click().run()
+    assert not at.exception
+    assert store.get_run(alpha).notes == "lr too high"
+    assert f"Saved the notes of run #{alpha}." in messages(at)
+    at.text_input(key=f"runs.name.{alpha}").input("  first  ").run()
+    at.button(key=f"runs.rename.{alpha}").click().run()
+    assert store.get_run(alpha).name == "first"
+    assert "first" in list(at.dataframe[0].value["name"]) and "lr too high" in list(at.dataframe[0].value["notes"])
+
+
+def test_delete_needs_confirmation(at: AppTest, store: RunStore) -> None:
+    alpha = ids(store)["alpha"]
+    pick(at, alpha)
+    assert at.button(key=f"runs.delete.{alpha}").disabled
+    at.checkbox(key=f"runs.confirm.{alpha}").check().run()
+    at.button(key=f"runs.delete.{alpha}").click().run()
+    assert not at.exception
+    assert [r.name for r in store.list_runs()] == ["beta"]
+    assert list(at.dataframe[0].value["name"]) == ["beta"]
+    assert at.multiselect(key="runs.pick").value == []
+    assert f"Deleted run #{alpha}." in messages(at)
+
+
+def test_load_config_into_the_session(at: AppTest, store: RunStore) -> None:
+    alpha = ids(store)["alpha"]
+    pick(at, alpha)
+    at.button(key=f"runs.load.{alpha}").click().run()
+    assert not at.exception
+    assert at.session_state["netarium.live"].config == CFG
+    assert f"Loaded the config of run #{alpha} into the sidebar." in messages(at)
+
+
+def test_a_stored_config_that_no_longer_validates_is_an_error(at: AppTest, store: RunStore) -> None:
+    bad = store.create_run({"task": {"name": "no-such-task"}}, name="broken")
+    store.finish(bad, {}, steps=0, seconds=0.0)
+    at.run()
+    pick(at, bad)
+    at.button(key=f"runs.load.{bad}").click().run()
+    assert not at.exception
+    assert any(m.startswith("Could not use that config") and "no-such-task" in m for m in messages(at))
+
+
+def test_several_runs_overlay_one_metric_and_export(at: AppTest, store: RunStore) -> None:
+    alpha, beta = ids(store)["alpha"], ids(store)["beta"]
+    pick(at, alpha, beta)
+    assert not at.exception
+    metric = at.selectbox(key="runs.metric")
+    assert metric.options == ["test_acc", "test_loss", "train_loss"] and metric.value == "test_loss"
+    metric.set_value("test_acc").run()
+    assert not at.exception and [c.key for c in at.get("plotly_chart")] == ["runs.overlay"]
+    assert list(at.dataframe[1].value["run"]) == [f"#{beta} beta", f"#{alpha} alpha"]
+    labels = {b.key: b.label for b in at.get("download_button")}
+    assert labels == {"runs.export_csv": "Download CSV (2 runs)", "runs.export_json": "Download JSON (2 runs)"}
+
+
+def test_save_the_current_run(at: AppTest, store: RunStore) -> None:
+    assert at.button(key="runs.save").disabled  # nothing trained yet
+    live = at.session_state["netarium.live"]
+    live.step(15)
+    live.worker.wait_for(lambda s: s.step == 15)
+    at.run()
+    at.text_input(key="runs.save_name").input("mine")
+    at.text_area(key="runs.save_note").input("from the test")
+    at.button(key="runs.save").click().run()
+    assert not at.exception
+    (rec,) = [r for r in store.list_runs() if r.name == "mine"]
+    assert (rec.notes, rec.steps, rec.status, rec.experiment) == ("from the test", 15, "done", None)
+    assert store.checkpoints(rec.id)[0][0] == 15 and store.history(rec.id)["test_loss"][-1][0] == 15
+    assert f"Saved the session's run as run #{rec.id}." in messages(at)
+    assert at.multiselect(key="runs.pick").value == [rec.id]  # the new run is shown
+    assert [s.value for s in at.subheader] == [f"#{rec.id} mine"]
+    assert at.text_input(key="runs.save_name").value == ""
+
+
+def test_an_unusable_store_is_an_error_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("NETARIUM_HOME", str(blocker))
+    app = AppTest.from_file(str(PAGE), default_timeout=60)
+    app.run()
+    assert not app.exception
+    assert [e.value for e in app.error][0].startswith("The run store could not be opened")
+
+
+def test_no_runs_yet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETARIUM_HOME", str(tmp_path / "empty"))
+    app = AppTest.from_file(str(PAGE), default_timeout=60)
+    app.run()
+    try:
+        assert not app.exception and not app.dataframe
+        assert any("No saved runs yet" in i.value for i in app.info)
+    finally:
+        app.session_state["netarium.live"].close()

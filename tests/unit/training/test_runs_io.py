@@ -1,0 +1,163 @@
+"""Saving a live run into the store, exporting runs as CSV and JSON, and the runs table's rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from netarium.training import Config
+from netarium.training.live import LiveRun
+from netarium.training.runs_io import (
+    CSV_COLUMNS,
+    export_csv,
+    export_json,
+    headline_metric,
+    history_series,
+    human_time,
+    run_label,
+    run_rows,
+    save_live_run,
+)
+from netarium.training.store import RunStore
+
+CFG = Config(task={"name": "circle", "n_samples": 200}, model={"name": "mlp", "hidden": [4]}, eval_every=5, device="cpu")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[RunStore]:
+    with RunStore(tmp_path / "netarium.db") as s:
+        yield s
+
+
+@pytest.fixture
+def live() -> Iterator[LiveRun]:
+    lr = LiveRun(CFG)
+    yield lr
+    lr.close()
+
+
+def trained(live: LiveRun, n: int) -> LiveRun:
+    live.step(n)
+    live.worker.wait_for(lambda s: s.step == n)
+    return live
+
+
+def stored(store: RunStore, name: str, final: dict[str, float], points: list[tuple[str, int, float]],
+           experiment: str | None = "playground") -> int:
+    rid = store.create_run(CFG.model_dump(mode="json"), experiment=experiment, name=name)
+    store.append_history(rid, points)
+    store.finish(rid, final, steps=max((p[1] for p in points), default=0), seconds=1.25)
+    return rid
+
+
+def test_save_live_run_stores_config_history_checkpoint_and_final(store: RunStore, live: LiveRun) -> None:
+    trained(live, 20)
+    rid = save_live_run(store, live, "  circle  ", "first try")
+    rec = store.get_run(rid)
+    assert (rec.name, rec.notes, rec.experiment, rec.status, rec.steps) == ("circle", "first try", None, "done", 20)
+    assert rec.config == CFG.model_dump(mode="json")
+    assert rec.seconds == pytest.approx(live.run.seconds) and rec.seconds > 0
+    assert rec.final == pytest.approx(live.run.metrics) and {"train_loss", "test_loss", "test_acc"} <= set(rec.final)
+    history = history_series(store, rid)
+    for metric in live.run.history.metrics():
+        steps, values = live.run.history.series(metric)
+        assert history[metric][0] == steps and history[metric][1] == pytest.approx(values)
+    assert history["test_loss"][0][-1] == 20  # evaluated every 5 steps: 5, 10, 15, 20
+    ((step, _path),) = store.checkpoints(rid)
+    assert step == 20
+    weights = store.load_checkpoint(rid)
+    state = live.run.model.state_dict()
+    assert set(weights) == set(state) and all(torch.equal(weights[k], state[k]) for k in state)
+
+
+def test_save_while_playing_is_consistent(store: RunStore, live: LiveRun) -> None:
+    live.play()
+    live.worker.wait_for(lambda s: s.step >= 10)
+    rid = save_live_run(store, live)
+    live.pause()
+    rec = store.get_run(rid)
+    ((step, _),) = store.checkpoints(rid)
+    assert step == rec.steps >= 10
+    assert max(history_series(store, rid)["test_loss"][0]) <= rec.steps
+    assert rec.name == "" and rec.notes == ""
+
+
+def test_diverged_live_run_is_saved_as_diverged(store: RunStore) -> None:
+    live = LiveRun(CFG)
+    try:
+        trained(live, 5)
+        with live.worker.lock:
+            live.run.state, live.run.reason = "diverged", "loss became nan at step 5"
+        rid = save_live_run(store, live)
+    finally:
+        live.close()
+    rec = store.get_run(rid)
+    assert rec.status == "diverged" and rec.reason == "loss became nan at step 5"
+
+
+def test_export_csv_has_one_row_per_point(store: RunStore) -> None:
+    a = stored(store, "alpha", {"test_acc": 0.9}, [("test_loss", 10, 0.5), ("test_loss", 20, 0.25), ("test_acc", 20, 0.9)])
+    b = stored(store, "beta, with comma", {"test_loss": math.nan}, [("test_loss", 5, math.nan)], experiment=None)
+    stored(store, "gamma", {}, [("test_loss", 1, 1.0)])  # not exported
+    rows = list(csv.reader(io.StringIO(export_csv(store, [a, b]))))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    body = [(int(r[0]), r[1], r[2], r[3], int(r[4]), float(r[5])) for r in rows[1:]]
+    assert len(body) == 4
+    assert (a, "alpha", "playground", "test_loss", 20, 0.25) in body
+    assert (a, "alpha", "playground", "test_acc", 20, 0.9) in body
+    (nan_row,) = [r for r in body if r[0] == b]
+    assert nan_row[1:5] == ("beta, with comma", "", "test_loss", 5) and math.isnan(nan_row[5])
+    assert {r[0] for r in body} == {a, b}
+
+
+def test_export_json_round_trips(store: RunStore) -> None:
+    a = stored(store, "alpha", {"test_acc": 0.9, "test_loss": math.inf}, [("test_loss", 10, 0.5), ("test_loss", 20, math.nan)])
+    store.set_notes(a, "note")
+    b = stored(store, "beta", {"test_loss": 0.1}, [("train_loss", 3, 0.3)])
+    items = json.loads(export_json(store, [b, a]))  # strict JSON: no NaN tokens
+    assert [i["id"] for i in items] == [b, a]
+    first = items[1]
+    assert first["name"] == "alpha" and first["experiment"] == "playground" and first["notes"] == "note"
+    assert Config.model_validate(first["config"]) == CFG
+    assert first["final"] == {"test_acc": 0.9, "test_loss": "inf"}
+    assert first["history"] == {"test_loss": [[10, 0.5], [20, "nan"]]}
+    assert items[0]["history"] == {"train_loss": [[3, 0.3]]} and items[0]["status"] == "done"
+    assert export_json(store, []) == "[]"
+
+
+def test_rows_labels_and_headline_metric(store: RunStore) -> None:
+    a = stored(store, "alpha", {"test_acc": 0.9, "test_loss": 0.3}, [("test_loss", 10, 0.3)])
+    b = stored(store, "", {"test_r2": 0.5}, [], experiment=None)
+    store.set_notes(b, "regression")
+    rows = run_rows(store.list_runs())
+    assert [r["id"] for r in rows] == [b, a]
+    assert rows[1]["name"] == "alpha" and rows[1]["test metric"] == "test_acc" and rows[1]["final"] == 0.9
+    assert rows[1]["steps"] == 10 and rows[1]["seconds"] == 1.25 and rows[1]["created"].startswith("today ")
+    assert rows[0]["test metric"] == "test_r2" and rows[0]["notes"] == "regression" and rows[0]["experiment"] == ""
+    assert headline_metric({"train_loss": 1.0}) == ("", pytest.approx(math.nan, nan_ok=True))
+    assert run_label(store.get_run(a)) == f"#{a} alpha" and run_label(store.get_run(b)) == f"#{b}"
+
+
+def test_human_time() -> None:
+    now = time.mktime((2025, 3, 10, 12, 0, 0, 0, 0, -1))
+    assert human_time(now - 3600, now) == "today 11:00"
+    assert human_time(now - 86400, now) == "yesterday 12:00"
+    assert human_time(time.mktime((2024, 12, 31, 9, 5, 0, 0, 0, -1)), now) == "2024-12-31 09:05"
+
+
+def test_saving_between_evaluations_evaluates_without_touching_the_live_history(store: RunStore, live: LiveRun) -> None:
+    trained(live, 7)  # evaluated at 5, not at 7
+    before = live.run.history.copy()
+    rid = save_live_run(store, live)
+    assert live.run.history.steps == before.steps and live.run.history.values == before.values
+    history = history_series(store, rid)
+    assert history["test_loss"][0] == [5, 7] and history["test_acc"][0] == [5, 7]
+    assert store.get_run(rid).final["test_loss"] == pytest.approx(history["test_loss"][1][-1])

@@ -1,0 +1,136 @@
+"""Between the run store and the rest: save a session's live run, export runs as CSV or JSON,
+and the rows and series the runs page shows. No Streamlit here, so all of it is unit-testable.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from netarium.training.live import LiveRun
+from netarium.training.store import RunRecord, RunStore
+
+Series = tuple[list[int], list[float]]
+TEST_METRICS = ("test_acc", "test_r2", "test_loss")  # the headline number of a run, first found wins
+CSV_COLUMNS = ("run_id", "name", "experiment", "metric", "step", "value")
+
+
+def save_live_run(store: RunStore, live: LiveRun, name: str = "", note: str = "") -> int:
+    """Store the live run as it is now (config, history, checkpoint, final numbers); return its id.
+
+    Everything is copied under the worker's lock, so a run that is playing is saved at one step.
+    When the last evaluation is older than the current step, the run is evaluated now (as a
+    headless run's final numbers are) and that point is added to the stored history only.
+    """
+    run, worker = live.run, live.worker
+    with worker.lock:
+        config = run.config.model_dump(mode="json")
+        history = {m: run.history.series(m) for m in run.history.metrics()}
+        points = [(m, int(s), float(v)) for m, (steps, values) in history.items() for s, v in zip(steps, values, strict=True)]
+        steps, seconds, state, reason = run.step_count, float(run.seconds), run.state, run.reason
+        evaluated = history.get("test_loss", ([], []))[0]
+        if state != "diverged" and (not evaluated or evaluated[-1] != steps):
+            points += [(m, steps, float(v)) for m, v in run.evaluate().items()]
+        final = {k: float(v) for k, v in run.metrics.items()}
+        tensors = {k: v.detach().to("cpu").clone() for k, v in run.model.state_dict().items()}
+    status = state if state in ("diverged", "failed") else "done"
+    run_id = store.create_run(config, experiment=None, name=name.strip())
+    store.append_history(run_id, points)
+    store.save_checkpoint(run_id, tensors, steps, metadata={"source": "live"})
+    store.finish(run_id, final, steps, seconds, status=status, reason=reason)
+    if note.strip():
+        store.set_notes(run_id, note.strip())
+    return run_id
+
+
+def history_series(store: RunStore, run_id: int) -> dict[str, Series]:
+    """A stored run's history as {metric: (steps, values)}, the layout the curve figures take."""
+    return {m: ([s for s, _ in pts], [v for _, v in pts]) for m, pts in store.history(run_id).items()}
+
+
+def headline_metric(final: dict[str, float]) -> tuple[str, float]:
+    """The run's headline number: (name, value) of test accuracy, R² or loss; ("", nan) if none."""
+    for name in TEST_METRICS:
+        if name in final:
+            return name, float(final[name])
+    return "", math.nan
+
+
+def human_time(timestamp: float, now: float | None = None) -> str:
+    """'2025-01-31 14:05' in local time, with 'today' / 'yesterday' for recent days."""
+    now = time.time() if now is None else now
+    day = time.strftime("%Y-%m-%d", time.localtime(timestamp))
+    clock = time.strftime("%H:%M", time.localtime(timestamp))
+    if day == time.strftime("%Y-%m-%d", time.localtime(now)):
+        return f"today {clock}"
+    if day == time.strftime("%Y-%m-%d", time.localtime(now - 86400)):
+        return f"yesterday {clock}"
+    return f"{day} {clock}"
+
+
+def run_label(record: RunRecord) -> str:
+    """'#3 spiral baseline' (or '#3 playground' / '#3' when the run has no name)."""
+    return f"#{record.id} {record.name or record.experiment or ''}".rstrip()
+
+
+def run_rows(records: Iterable[RunRecord], now: float | None = None) -> list[dict[str, Any]]:
+    """One table row per run: id, name, experiment, status, steps, seconds, final test metric, created, notes."""
+    rows = []
+    for r in records:
+        metric, value = headline_metric(r.final)
+        rows.append({
+            "id": r.id, "name": r.name, "experiment": r.experiment or "", "status": r.status, "steps": r.steps,
+            "seconds": round(r.seconds, 2) if math.isfinite(r.seconds) else None,
+            "test metric": metric, "final": value if math.isfinite(value) else None,
+            "created": human_time(r.created, now), "notes": r.notes,
+        })
+    return rows
+
+
+def _finite(x: float) -> float | str:
+    """A number JSON can carry: non-finite values become 'nan', 'inf' or '-inf' (as `netarium run --json`)."""
+    return x if math.isfinite(x) else str(x)
+
+
+def _jsonable(obj: Any) -> Any:
+    """`obj` with every non-finite float inside dicts and lists made a string (strict JSON)."""
+    if isinstance(obj, float):
+        return _finite(obj)
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def export_csv(store: RunStore, ids: Iterable[int]) -> str:
+    """CSV text with a header and one row per (run, metric, step, value), runs in the order given."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for run_id in ids:
+        record = store.get_run(run_id)
+        for metric, points in store.history(run_id).items():
+            for step, value in points:
+                writer.writerow((record.id, record.name, record.experiment or "", metric, step, repr(float(value))))
+    return out.getvalue()
+
+
+def export_json(store: RunStore, ids: Iterable[int]) -> str:
+    """JSON text: a list of {id, name, experiment, status, steps, seconds, created, notes, config, final,
+    check, history} with history as {metric: [[step, value], ...]}; non-finite numbers as strings."""
+    items = []
+    for run_id in ids:
+        r = store.get_run(run_id)
+        items.append({
+            "id": r.id, "name": r.name, "experiment": r.experiment, "status": r.status, "steps": r.steps,
+            "seconds": r.seconds, "created": r.created, "notes": r.notes, "reason": r.reason,
+            "config": r.config, "final": {k: float(v) for k, v in r.final.items()}, "check": r.check,
+            "history": {m: [[s, v] for s, v in pts] for m, pts in store.history(run_id).items()},
+        })
+    return json.dumps(_jsonable(items), indent=2, allow_nan=False)

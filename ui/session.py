@@ -1,0 +1,81 @@
+"""The browser session's state: its one LiveRun, the widget generation, flash messages, URL sync."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from netarium.experiments import EXPERIMENTS
+from netarium.schema import SchemaError
+from netarium.training.config import Config
+from netarium.training.live import Change, LiveRun
+from netarium.ui.urlstate import config_to_query, query_to_config
+
+LIVE = "netarium.live"
+EPOCH = "netarium.widget_epoch"
+FLASH = "netarium.flash"
+HIDDEN = "netarium.hidden"
+
+
+def default_config() -> Config:
+    """What a fresh session trains: the playground experiment's preset."""
+    return EXPERIMENTS.get("playground").config
+
+
+def live_run() -> LiveRun:
+    """The session's LiveRun, created on first use from the URL (validated) or the default."""
+    if LIVE not in st.session_state:
+        decoded = query_to_config(dict(st.query_params.to_dict()), base=default_config())
+        if decoded.config.task["name"] == "csv":  # a link must not make the server read its files
+            decoded.notices.append("A link cannot name a file on the server; upload the CSV instead.")
+            decoded.config = decoded.config.model_copy(update={"task": default_config().task})
+        try:
+            st.session_state[LIVE] = LiveRun(decoded.config)
+        except SchemaError as e:  # e.g. a URL naming a CSV file that is not there
+            decoded.notices.append(f"The link's settings could not be used ({e}); loaded the default instead.")
+            st.session_state[LIVE] = LiveRun(default_config())
+        st.session_state[HIDDEN] = set(decoded.hidden)
+        for notice in decoded.notices:
+            flash(notice, "warning")
+    return st.session_state[LIVE]
+
+
+def hidden_controls() -> set[str]:
+    """Dotted control keys a lesson link hid with `<key>_hide=true`."""
+    return st.session_state.get(HIDDEN, set())
+
+
+def widget_epoch() -> int:
+    """Bumped when the config is replaced from outside the widgets, so they rebuild from it."""
+    return st.session_state.get(EPOCH, 0)
+
+
+def load_config(config: Config, why: str = "") -> Change | None:
+    """Replace the session's config (experiment Open, a saved run, ...) and rebuild the widgets."""
+    live = live_run()
+    try:
+        change = live.apply(config)
+    except SchemaError as e:
+        flash(f"Could not load that config: {e}", "error")
+        return None
+    st.session_state[EPOCH] = widget_epoch() + 1
+    flash(why or change.message or "Config loaded.", "info")
+    return change
+
+
+def flash(message: str, kind: str = "info") -> None:
+    """Queue a message to show once at the top of the next render."""
+    st.session_state.setdefault(FLASH, []).append((kind, message))
+
+
+def show_flashes() -> None:
+    """Show and clear the queued messages."""
+    for kind, message in st.session_state.pop(FLASH, []):
+        {"warning": st.warning, "error": st.error, "success": st.success}.get(kind, st.info)(message)
+
+
+def sync_url(config: Config) -> None:
+    """Keep the whole config (and hidden controls) in the query string, so a link reproduces it."""
+    params = config_to_query(config, base=default_config())
+    params.update({f"{key}_hide": "true" for key in sorted(hidden_controls())})
+    if dict(st.query_params.to_dict()) != params:
+        st.query_params.from_dict(params)

@@ -1,0 +1,92 @@
+"""The shared sidebar: transport, status line, and the whole Config as widgets built from schemas."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import streamlit as st
+from pydantic import create_model
+
+from netarium.models import MODELS
+from netarium.schema import Params, SchemaError
+from netarium.tasks import TASKS
+from netarium.training.config import Config, parse_config
+from netarium.training.live import LiveRun
+from netarium.training.optim import OPTIMIZERS
+from netarium.training.trainers import TRAINERS
+from netarium.ui.session import default_config, flash, hidden_controls, sync_url
+from netarium.ui.transport import status_line, transport
+from netarium.ui.urlstate import share_url
+from netarium.ui.widgets import params_widgets, section_picker
+
+RUN_FIELDS = ("loss", "l1", "l2", "batch_size", "seed")
+PROBLEMS = ("classification", "regression", "all tasks")
+
+
+@cache
+def run_schema() -> type[Params]:
+    """The Config's own top-level training fields as a Params schema (so they get widgets too)."""
+    fields = {name: (Config.model_fields[name].annotation, Config.model_fields[name]) for name in RUN_FIELDS}
+    return create_model("RunParams", __base__=Params, **fields)
+
+
+def problem_of(task_name: str) -> str:
+    tags = TASKS.get(task_name).tags
+    return next((p for p in PROBLEMS[:2] if p in tags), PROBLEMS[2])
+
+
+def task_names(problem: str) -> list[str]:
+    """Tasks of a problem type (user CSV files belong to every type)."""
+    return [e.name for e in TASKS if problem == PROBLEMS[2] or problem in e.tags or "user" in e.tags]
+
+
+def config_editor(config: Config, hidden: set[str]) -> Config:
+    """Widgets for every section; returns the edited Config (the old one if the edit is invalid)."""
+    cfg = config.model_dump(mode="json")
+    with st.expander("Data", expanded=True):
+        current = problem_of(cfg["task"]["name"])
+        problem = current if "task" in hidden else st.radio(
+            "Problem type", PROBLEMS, index=PROBLEMS.index(current), horizontal=True, key="sidebar.problem")
+        task = section_picker("task", TASKS, cfg["task"], key="sidebar.task", hidden=hidden, names=task_names(problem))
+    with st.expander("Network", expanded=True):
+        model = section_picker("model", MODELS, cfg["model"], key="sidebar.model", hidden=hidden)
+    with st.expander("Training", expanded=False):
+        optimizer = section_picker("optimizer", OPTIMIZERS, cfg["optimizer"], key="sidebar.optimizer", hidden=hidden)
+        run = params_widgets(run_schema(), {k: cfg[k] for k in RUN_FIELDS}, key="sidebar.run", hidden=hidden)
+        trainer = section_picker("trainer", TRAINERS, cfg["trainer"], key="sidebar.trainer", hidden=hidden)
+    try:
+        return parse_config({**cfg, "task": task, "model": model, "optimizer": optimizer, "trainer": trainer, **run})
+    except SchemaError as e:
+        st.error(f"Not applied: {e}")
+        return config
+
+
+def apply_edit(live: LiveRun, new: Config) -> None:
+    """Adopt the edited config; say whether it applied live or re-initialised."""
+    try:
+        change = live.apply(new)
+    except SchemaError as e:
+        flash(f"Not applied: {e}", "error")
+        return
+    if change.kind != "none":
+        st.toast(change.message, icon="↺" if change.kind == "reinit" else "✓")
+
+
+def share_box(config: Config) -> None:
+    """The link that reproduces this config: same data, same initialisation."""
+    with st.popover("Share", width="stretch"):
+        url = share_url(st.context.url or "", config, hidden_controls(), base=default_config())
+        st.caption("This link opens the same data, network and initial weights:")
+        st.code(url, language=None, wrap_lines=True)
+
+
+def sidebar(live: LiveRun) -> Config:
+    """Draw the shared sidebar and return the session's (possibly updated) config."""
+    hidden = hidden_controls()
+    with st.sidebar:
+        transport(live)
+        status_line(live)
+        apply_edit(live, config_editor(live.config, hidden))
+        share_box(live.config)
+    sync_url(live.config)
+    return live.config

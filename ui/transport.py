@@ -1,0 +1,65 @@
+"""The transport (play / pause / step / reset / regenerate, steps per tick) and the status line."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from netarium.training.live import LiveRun
+
+TICK_SECONDS = 0.5  # how often live parts of a page refresh while training
+SPEEDS: list[int | str] = [1, 10, 100, 1000, "max"]
+
+
+def steps_per_tick() -> int | str:
+    return st.session_state.get("transport.speed", "max")
+
+
+def _apply_speed(live: LiveRun) -> None:
+    speed = steps_per_tick()
+    live.set_speed(None if speed == "max" else float(speed) / TICK_SECONDS)
+
+
+def transport(live: LiveRun) -> None:
+    """Buttons that drive the session's run; they act through callbacks, before the rerun."""
+    c1, c2, c3, c4 = st.columns(4)
+    if live.playing:
+        c1.button(":material/pause:", key="transport.pause", on_click=live.pause, help="Pause", width="stretch")
+    else:
+        c1.button(":material/play_arrow:", key="transport.play", on_click=live.play, help="Play", type="primary", width="stretch")
+    speed = steps_per_tick()
+    n = 1 if speed == "max" else int(speed)
+    c2.button(":material/skip_next:", key="transport.step", on_click=live.step, args=(n,), help=f"Train {n} step(s) and pause",
+              width="stretch")
+    c3.button(":material/replay:", key="transport.reset", on_click=live.reset, help="Reset: same data, same initial weights, step 0",
+              width="stretch")
+    c4.button(":material/casino:", key="transport.regenerate", on_click=live.regenerate, help="Regenerate: new data and initial weights (next seed)",
+              width="stretch")
+    st.select_slider("Steps per tick", SPEEDS, value=speed, key="transport.speed", on_change=_apply_speed, args=(live,),
+                     help=f"How many steps train per {TICK_SECONDS} s tick ('max': as fast as it goes); Step trains this many")
+
+
+def status_text(live: LiveRun) -> str:
+    """`step 1,234 · epoch 4.9 · 2,310 steps/s · playing` plus why it paused."""
+    s = live.status()
+    line = f"step {s['step']:,} · epoch {s['epoch']:.1f} · {s['steps_per_sec']:,.0f} steps/s · {s['state']}"
+    return line + (f" — {s['why']}" if s["why"] else "")
+
+
+def status_line(live: LiveRun) -> None:
+    """The status line; refreshes itself every tick while training."""
+
+    @st.fragment(run_every=TICK_SECONDS if live.playing else None)
+    def _status() -> None:
+        live.snapshot()  # also tells the watchdog someone is watching
+        s = live.status()
+        text = status_text(live)
+        if s["state"] in ("diverged", "failed"):
+            st.error(text)
+        else:
+            st.caption(text)
+        if not live.playing and st.session_state.get("transport.was_playing"):
+            st.session_state["transport.was_playing"] = False
+            st.rerun()  # the run paused itself: redraw the whole page once (buttons, no more polling)
+        st.session_state["transport.was_playing"] = live.playing
+
+    _status()

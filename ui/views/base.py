@@ -1,0 +1,108 @@
+"""The view registry: a view is one drawing of the live run that declares what it needs.
+
+Pages compose views; a view shows up wherever it applies (a 2-D task, an MLP, residual blocks,
+masks...) without touching the pages.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+from torch import nn
+
+from netarium.training.live import LiveRun
+from netarium.training.run import Snapshot
+
+
+def model_has(model: nn.Module, need: str) -> bool:
+    """Whether a model offers a capability a view needs."""
+    if need == "mlp":
+        return hasattr(model, "layers") and all(hasattr(layer, "linear") for layer in model.layers)
+    if need == "residual":
+        return bool(getattr(model, "block_names", None))
+    if need == "masks":
+        return any(name.endswith("mask") for name, _ in model.named_buffers())
+    return True
+
+
+def unmet_need(live: LiveRun, needs: frozenset[str]) -> str:
+    """'' when the live run offers everything in `needs`, else what is missing, in words."""
+    task, model = live.run.task, live.run.model
+    for need in sorted(needs):
+        if need == "2d" and not task.is_2d:
+            return "a 2-D task"
+        if need == "classification" and task.kind != "classification":
+            return "a classification task"
+        if need in ("mlp", "residual", "masks") and not model_has(model, need):
+            return {"mlp": "an MLP", "residual": "a model with residual blocks", "masks": "a sparse model with masks"}[need]
+    return ""
+
+
+@dataclass
+class ViewContext:
+    """What a view draws from: the live run, its latest snapshot, and a per-slot key."""
+
+    live: LiveRun
+    snap: Snapshot
+    key: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class View:
+    """id, title, what it needs, how to draw it, and whether it is heavy (drawn every N steps)."""
+
+    id: str
+    title: str
+    needs: frozenset[str]
+    draw: Callable[[ViewContext], None]
+    heavy: bool = False
+    description: str = ""
+
+
+class ViewRegistry:
+    def __init__(self) -> None:
+        self._views: dict[str, View] = {}
+
+    def register(self, view: View) -> View:
+        if view.id in self._views:
+            raise ValueError(f"view {view.id!r} is registered twice")
+        self._views[view.id] = view
+        return view
+
+    def get(self, view_id: str) -> View:
+        return self._views[view_id]
+
+    def applicable(self, live: LiveRun) -> list[View]:
+        """The views whose needs the live run meets, in registration order."""
+        return [v for v in self._views.values() if not unmet_need(live, v.needs)]
+
+    def __iter__(self) -> Iterator[View]:
+        return iter(self._views.values())
+
+    def ids(self) -> list[str]:
+        return list(self._views)
+
+
+VIEWS = ViewRegistry()
+
+HEAVY_SECONDS = 1.0  # heavy results are recomputed at most this often while training
+
+
+def heavy_result(ctx: ViewContext, name: str, compute: Callable[[], Any]) -> Any:
+    """compute() for the current model, cached per slot: recomputed when the step moved and the
+    last computation is older than HEAVY_SECONDS (or at once when training is paused)."""
+    cache = st.session_state.setdefault("netarium.heavy", {})
+    key = (ctx.key, name)
+    gen, step = ctx.live.generation, ctx.snap.step
+    hit = cache.get(key)
+    now = time.monotonic()
+    if hit and hit[0] == gen and (hit[1] == step or (ctx.live.playing and now - hit[2] < HEAVY_SECONDS)):
+        return hit[3]
+    value = compute()
+    cache[key] = (gen, step, now, value)
+    return value

@@ -1,0 +1,155 @@
+"""Training curves: loss on top, accuracy (or R^2) below; train solid, test dashed; TensorBoard's
+debiased exponential smoothing; an overlay of one metric from several runs.
+
+Series are plain data, {metric: (steps, values)} as `History.series` gives them, so this module
+never sees a Run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+Series = tuple[Sequence[int], Sequence[float]]
+SPLIT_COLORS = {"train": "#1f4e79", "test": "#c0392b"}  # navy, crimson: apart from the class colours
+SPLIT_DASH = {"train": "solid", "test": "dash"}
+RUN_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+SCORE_TITLES = {"acc": "accuracy", "r2": "R²"}
+MAX_SMOOTHING = 0.99
+
+
+def ema_smooth(values: Sequence[float], smoothing: float) -> list[float]:
+    """TensorBoard's debiased EMA: m_t = w m_{t-1} + (1 - w) v_t, shown as m_t / (1 - w^t).
+
+    Non-finite values are passed through and do not enter the average; w is clamped to [0, 0.99].
+    """
+    w = min(max(float(smoothing), 0.0), MAX_SMOOTHING)
+    if w == 0:
+        return [float(v) for v in values]
+    out: list[float] = []
+    last, n = 0.0, 0
+    for v in values:
+        v = float(v)
+        if not math.isfinite(v):
+            out.append(v)
+            continue
+        last = last * w + (1.0 - w) * v
+        n += 1
+        out.append(last / (1.0 - w**n))
+    return out
+
+
+def _visible(steps: Sequence[int], values: Sequence[float], log_x: bool) -> tuple[list[int], list[float]]:
+    """The points that can be drawn: all of them, or those with step > 0 on a log axis."""
+    pairs = [(int(s), float(v)) for s, v in zip(steps, values, strict=False) if not log_x or s > 0]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _split_metric(name: str) -> tuple[str, str] | None:
+    """'train_loss' -> ('train', 'loss'); None for names that are not split metrics."""
+    split, _, metric = name.partition("_")
+    return (split, metric) if split in SPLIT_COLORS and metric else None
+
+
+def empty_figure(message: str = "no data yet", title: str = "") -> go.Figure:
+    """A blank figure that says `message` in the middle (never an error)."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font=dict(size=16, color="#888888"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(title=dict(text=title) if title else None, height=300, margin=dict(l=40, r=10, t=40 if title else 10, b=30),
+                      plot_bgcolor="#ffffff")
+    return fig
+
+
+def _add_line(fig: go.Figure, steps: list[int], values: list[float], smoothing: float, *, name: str,
+              color: str, dash: str, legendgroup: str, showlegend: bool, row: int | None = None) -> None:
+    """One series: the raw line, faint, under its smoothed line when smoothing > 0 (as TensorBoard)."""
+    where = dict(row=row, col=1) if row else {}
+    hover = f"{name}<br>step %{{x}}<br>%{{y:.4g}}<extra></extra>"
+    if smoothing > 0:
+        fig.add_trace(go.Scatter(x=steps, y=values, mode="lines", name=f"{name} (raw)", opacity=0.25,
+                                 line=dict(color=color, dash=dash, width=1), legendgroup=legendgroup,
+                                 showlegend=False, hoverinfo="skip"), **where)
+        values = ema_smooth(values, smoothing)
+    fig.add_trace(go.Scatter(x=steps, y=values, mode="lines", name=name, line=dict(color=color, dash=dash, width=2),
+                             legendgroup=legendgroup, showlegend=showlegend, hovertemplate=hover), **where)
+
+
+def curves_figure(
+    series: dict[str, Series], *, log_x: bool = False, smoothing: float = 0.0, title: str = ""
+) -> go.Figure:
+    """Loss curves on top and accuracy / R^2 curves below, from {"train_loss": (steps, values), ...}.
+
+    Colours mark the split (train navy solid, test crimson dashed) in both panels; metrics other
+    than "{train,test}_{loss,acc,r2}" are left out. An empty input gives a "no data yet" figure.
+    """
+    smoothing = min(max(float(smoothing), 0.0), MAX_SMOOTHING)
+    panels: dict[str, list[tuple[str, str, list[int], list[float]]]] = {"loss": [], "score": []}
+    score_kind = ""
+    for name, (steps, values) in series.items():
+        parsed = _split_metric(name)
+        if parsed is None or parsed[1] not in ("loss", *SCORE_TITLES):
+            continue
+        split, metric = parsed
+        xs, ys = _visible(steps, values, log_x)
+        if not xs:
+            continue
+        if metric == "loss":
+            panels["loss"].append((split, name, xs, ys))
+        else:
+            score_kind = score_kind or metric
+            panels["score"].append((split, name, xs, ys))
+    used = [p for p in ("loss", "score") if panels[p]]
+    if not used:
+        return empty_figure(title=title)
+    y_titles = {"loss": "loss", "score": SCORE_TITLES.get(score_kind, "score")}
+    fig = make_subplots(rows=len(used), cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    for row, panel in enumerate(used, start=1):
+        for split, name, xs, ys in sorted(panels[panel], key=lambda t: t[0] != "train"):
+            _add_line(fig, xs, ys, smoothing, name=name.replace("_", " "), color=SPLIT_COLORS[split],
+                      dash=SPLIT_DASH[split], legendgroup=name, showlegend=True, row=row)
+        fig.update_yaxes(title=dict(text=y_titles[panel]), row=row, col=1)
+    fig.update_xaxes(type="log" if log_x else "linear")
+    fig.update_xaxes(title=dict(text="step"), row=len(used), col=1)
+    fig.update_layout(
+        title=dict(text=title) if title else None, height=220 + 130 * len(used), hovermode="x unified",
+        margin=dict(l=50, r=10, t=40 if title else 10, b=40), plot_bgcolor="#ffffff",
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="right", x=1.0),
+    )
+    fig.update_xaxes(showgrid=True, gridcolor="#eeeeee")
+    fig.update_yaxes(showgrid=True, gridcolor="#eeeeee")
+    return fig
+
+
+def overlay_figure(
+    runs: dict[str, dict[str, Series]], metric: str, *, log_x: bool = False, smoothing: float = 0.0,
+    title: str = "", log_y: bool = False,
+) -> go.Figure:
+    """One metric (e.g. "test_loss") of several runs on one axis, a colour per run; runs without it are skipped."""
+    smoothing = min(max(float(smoothing), 0.0), MAX_SMOOTHING)
+    fig = go.Figure()
+    for i, (run_name, series) in enumerate(runs.items()):
+        if metric not in series:
+            continue
+        xs, ys = _visible(*series[metric], log_x)
+        if not xs:
+            continue
+        _add_line(fig, xs, ys, smoothing, name=str(run_name), color=RUN_COLORS[i % len(RUN_COLORS)],
+                  dash="solid", legendgroup=str(run_name), showlegend=True)
+    if not fig.data:
+        return empty_figure(title=title)
+    parsed = _split_metric(metric)
+    y_title = metric.replace("_", " ")
+    if parsed and parsed[1] in SCORE_TITLES:
+        y_title = f"{parsed[0]} {SCORE_TITLES[parsed[1]]}"
+    fig.update_xaxes(type="log" if log_x else "linear", title=dict(text="step"), showgrid=True, gridcolor="#eeeeee")
+    fig.update_yaxes(type="log" if log_y else "linear", title=dict(text=y_title), showgrid=True, gridcolor="#eeeeee")
+    fig.update_layout(title=dict(text=title) if title else None, height=380, hovermode="x unified",
+                      margin=dict(l=50, r=10, t=40 if title else 10, b=40), plot_bgcolor="#ffffff")
+    return fig
+
