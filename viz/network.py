@@ -26,6 +26,7 @@ from netarium.viz.boundary import BLUE, DIVERGING, ORANGE, diverging_rgb
 NODE = 0.72  # node side in units of the vertical node spacing
 WIDTH_LEVELS = 10  # link widths are binned into this many levels per sign
 MIN_WIDTH, MAX_WIDTH = 0.6, 6.0
+NAME_PAD = 1.4  # room left of the inputs for their names, in node spacings
 NODE_FILL = "#e8eaeb"  # the Playground's neutral grey, for nodes without a map
 OUTLINE = "#777777"
 SELECTED = "#111111"
@@ -81,11 +82,18 @@ def link_level(absw: np.ndarray, wmax: float) -> np.ndarray:
     return np.where(absw > 0, np.clip(lv, 1, WIDTH_LEVELS), 0)
 
 
+def link_hover_fraction(j: int, n_out: int) -> float:
+    """Where along link (i -> j) its hover marker sits: 0.2 to 0.8 of the way, by target j.
+
+    Midpoints would coincide for every link with the same y_i + y_j (15 distinct points for the 64
+    links of an 8 -> 8 layer); on a vertical line per target, the markers of one target are (1 - t)
+    node spacings apart and those of different targets sit on different lines, so each is reachable.
+    """
+    return 0.5 if n_out == 1 else 0.2 + 0.6 * j / (n_out - 1)
+
+
 def level_width(level: int) -> float:
     return MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * level / WIDTH_LEVELS
-
-
-NAME_PAD = 1.4  # room left of the inputs for their names, in node spacings
 
 
 def _geometry(sizes: Sequence[int], label_pad: float, height: int) -> tuple[float, list[float], list[float], float]:
@@ -114,8 +122,8 @@ def network_figure(
     layer_sizes: widths of every column (inputs, hidden..., outputs); weights[c]: (sizes[c+1], sizes[c]).
     neuron_maps: per column an (n_nodes, R, R) array drawn as thumbnails (`NeuronMaps.columns()`);
     without it nodes are plain grey squares. Node markers carry customdata [column, neuron] (0-based;
-    column 0 = inputs) for selection events; link markers carry [column, from, to, w]. `selected`
-    (column, neuron) gets a dark frame. Link width grows with |w| (scaled to the largest |w| of the
+    column 0 = inputs) for selection events; link markers (on each link, see link_hover_fraction)
+    carry [column, from, to, w]. `selected` (column, neuron) gets a dark frame. Link width grows with |w| (scaled to the largest |w| of the
     whole net), blue for positive, orange for negative.
     """
     sizes = [int(n) for n in layer_sizes]
@@ -149,8 +157,8 @@ def network_figure(
     wmax = max((float(np.abs(w).max()) for w in all_w if w.size), default=0.0)
     segs: dict[tuple[int, int], list[float]] = {}
     segs_y: dict[tuple[int, int], list[float]] = {}
-    mid_x: list[float] = []
-    mid_y: list[float] = []
+    hover_x: list[float] = []
+    hover_y: list[float] = []
     custom: list[list[float]] = []
     text: list[str] = []
     names = [[node_name(c, i, n_cols, n, input_names) for i in range(n)] for c, n in enumerate(sizes)]
@@ -166,8 +174,9 @@ def network_figure(
                     key = (1 if value > 0 else -1, lv)
                     segs.setdefault(key, []).extend([x0, x1, math.nan])  # NaN breaks the line
                     segs_y.setdefault(key, []).extend([y0, y1, math.nan])
-                mid_x.append((x0 + x1) / 2)
-                mid_y.append((y0 + y1) / 2)
+                t = link_hover_fraction(j, w.shape[0])
+                hover_x.append(x0 + t * (x1 - x0))
+                hover_y.append(y0 + t * (y1 - y0))
                 custom.append([c, i, j, value])
                 text.append(f"w = {_format_w(value)} ({names[c][i]} → {names[c + 1][j]})")
     for (sign, lv) in sorted(segs, key=lambda k: k[1]):  # thin first, thick on top
@@ -177,7 +186,7 @@ def network_figure(
             opacity=0.3 + 0.6 * lv / WIDTH_LEVELS, name=f"links {'+' if sign > 0 else '-'}{lv}",
         ))
     traces.append(dict(
-        type="scatter", x=np.array(mid_x), y=np.array(mid_y), mode="markers", name="link hover",
+        type="scatter", x=np.array(hover_x), y=np.array(hover_y), mode="markers", name="link hover",
         customdata=np.array(custom, dtype=np.float64).reshape(-1, 4), text=text,
         showlegend=False, marker=dict(size=8, color="rgba(0,0,0,0)"), hovertemplate="%{text}<extra></extra>",
     ))

@@ -237,6 +237,15 @@ def test_network_links_count_width_colour_and_hover(net):
         assert w == pytest.approx(nw.weights[int(c)][int(j), int(i)])
         assert text.startswith(f"w = {w:.3f} (")
     assert "(x1 → layer1 #1)" in links.text[0]
+    # every link's hover marker has a place of its own, on the link itself
+    assert len(set(zip(np.round(links.x, 9), np.round(links.y, 9), strict=True))) == len(links.x)
+    nodes = _scatter(fig, "nodes")
+    pos = {tuple(c): (x, y) for c, x, y in zip(nodes.customdata, nodes.x, nodes.y, strict=True)}
+    half = (fig.layout.shapes[0].x1 - fig.layout.shapes[0].x0) / 2  # links run between node edges
+    for (c, i, j, _), hx, hy in zip(links.customdata, links.x, links.y, strict=True):
+        (xa, ya), (xb, yb) = pos[(int(c), int(i))], pos[(int(c) + 1, int(j))]
+        xa, xb = xa + half, xb - half
+        assert xa < hx < xb and (hy - ya) * (xb - xa) == pytest.approx((yb - ya) * (hx - xa), abs=1e-9)
     go.Figure(fig.to_dict())  # built without validation for speed: every property must still be valid
 
 
