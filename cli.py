@@ -187,7 +187,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     app = Path(__file__).resolve().parent / "app.py"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true", "--server.fileWatcherType", "none",
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true", "--server.fileWatcherType", "none", "--runner.postScriptGC", "false",
            "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
     return subprocess.call(cmd, env=os.environ.copy())
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import streamlit as st
 
 from netarium.experiments import EXPERIMENTS
@@ -14,6 +16,11 @@ LIVE = "netarium.live"
 EPOCH = "netarium.widget_epoch"
 FLASH = "netarium.flash"
 HIDDEN = "netarium.hidden"
+
+
+# Move everything imported so far (torch, plotly, streamlit...) out of the collector's reach: the
+# training thread's garbage then never triggers a full collection over those millions of objects.
+gc.freeze()
 
 
 def default_config() -> Config:
