@@ -51,9 +51,7 @@ def app_server(home: Path, timeout: float = 60.0) -> Iterator[str]:
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none", "--runner.postScriptGC", "false"]
+    cmd = [sys.executable, "-m", "netarium.cli", "app", "--port", str(port), "--address", "127.0.0.1"]
     env = {**os.environ, "NETARIUM_HOME": str(home / "store")}
     with open(home / "stdout.log", "wb") as out, open(home / "stderr.log", "wb") as err:
         proc = subprocess.Popen(cmd, cwd=home, env=env, stdout=out, stderr=err)

@@ -9,7 +9,6 @@ from netarium.ui.views import VIEWS, ViewContext, unmet_need
 
 live = live_run()
 show_flashes()
-layer_controls(live)
 
 
 def draw(*view_ids: str):
@@ -33,6 +32,7 @@ def caption(snap) -> None:
 
 left, right = st.columns([3, 2], gap="medium")
 with left:
+    layer_controls(live)
     live_fragment(live, draw("network", "confusion"), heavy=True)
 with right:
     live_fragment(live, draw("boundary"), heavy=True)

@@ -21,7 +21,8 @@ def resized(model: dict, hidden: list[int]) -> dict:
 
 def _set_hidden(live: LiveRun, hidden: list[int]) -> None:
     try:
-        change = live.apply(live.config.with_overrides({"model": resized(live.config.model, hidden)}))
+        model = resized(live.config.model, hidden)
+        change = live.apply(live.config.with_overrides({"model.hidden": model["hidden"], "model.activation": model["activation"]}))
         if change.message:
             flash(change.message)
     except SchemaError as e:
@@ -33,19 +34,21 @@ def layer_controls(live: LiveRun) -> None:
     if live.config.model["name"] != "mlp" or "model.hidden" in st.session_state.get("netarium.hidden", set()):
         return
     hidden = list(live.config.model["hidden"])
-    cols = st.columns([2] + [1] * max(len(hidden), 1))
-    with cols[0]:
-        a, b, c = st.columns([1, 1, 3])
+    head, *layers = st.columns([3] + [2] * max(len(hidden), 1), vertical_alignment="center")
+    with head:
+        a, b, c = st.columns([1, 1, 2], gap="small", vertical_alignment="center")
         a.button("−", key="pg.layers.minus", on_click=_set_hidden, args=(live, hidden[:-1]), disabled=not hidden,
                  help="Remove the last hidden layer")
         b.button("+", key="pg.layers.plus", on_click=_set_hidden, args=(live, hidden + [hidden[-1] if hidden else 4]),
                  disabled=len(hidden) >= MAX_LAYERS, help="Add a hidden layer")
         c.markdown(f"**{len(hidden)} hidden layer{'s' if len(hidden) != 1 else ''}**")
     for i, width in enumerate(hidden):
-        with cols[i + 1]:
-            a, b = st.columns(2)
+        with layers[i]:
             fewer = hidden[:i] + [width - 1] + hidden[i + 1 :]
             more = hidden[:i] + [width + 1] + hidden[i + 1 :]
-            a.button("−", key=f"pg.width{i}.minus", on_click=_set_hidden, args=(live, fewer), disabled=width <= 1)
-            b.button("+", key=f"pg.width{i}.plus", on_click=_set_hidden, args=(live, more), disabled=width >= MAX_WIDTH)
+            a, b = st.columns(2, gap="small")
+            a.button("−", key=f"pg.width{i}.minus", on_click=_set_hidden, args=(live, fewer), disabled=width <= 1,
+                     help=f"One neuron fewer in layer {i + 1}")
+            b.button("+", key=f"pg.width{i}.plus", on_click=_set_hidden, args=(live, more), disabled=width >= MAX_WIDTH,
+                     help=f"One neuron more in layer {i + 1}")
             st.caption(f"{width} neurons")
