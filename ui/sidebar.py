@@ -69,7 +69,7 @@ def apply_edit(live: LiveRun, new: Config) -> None:
         flash(f"Not applied: {e}", "error")
         return
     if change.kind != "none":
-        st.toast(change.message, icon="↺" if change.kind == "reinit" else "✓")
+        st.toast(change.message, icon=":material/replay:" if change.kind == "reinit" else ":material/check:")
 
 
 def share_box(config: Config) -> None:
