@@ -184,29 +184,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if result.state == "diverged" else 0
 
 
-def streamlit_args(port: int, address: str | None = None) -> list[str]:
-    """`streamlit run app.py` options: headless, no file watcher, no gc.collect(2) after each run
-    (it held the GIL for two thirds of a tick and starved the training thread)."""
-    app = Path(__file__).resolve().parent / "app.py"
-    args = ["run", str(app), "--server.headless", "true", "--server.port", str(port), "--server.fileWatcherType", "none",
-            "--runner.postScriptGC", "false", "--browser.gatherUsageStats", "false"]
-    return args + (["--server.address", address] if address else [])
-
-
 def cmd_app(args: argparse.Namespace) -> int:
-    """Serve the app in this process. The repository's pages/ folder is driven by st.navigation in
-    app.py; Streamlit would otherwise treat it as a legacy pages directory and, when the first
-    request of a fresh server is a deep link (/playground?...), run that page without app.py."""
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.web import cli as streamlit_cli
+    from netarium.ui.server import serve
 
-    PagesManager.uses_pages_directory = False
-    sys.argv = ["streamlit", *streamlit_args(args.port, args.address)]
-    try:
-        streamlit_cli.main()
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
+    return serve(args.port, args.address)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
