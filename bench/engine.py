@@ -91,11 +91,13 @@ def worker_rate(config: Config, steps: int) -> tuple[float, Run]:
     run = Run(config)
     done = threading.Event()
     worker = Worker(run, until=steps)
-    worker.listeners.append(lambda snap: done.set() if snap.step >= steps else None)
+    worker.listeners.append(lambda snap: done.set() if snap.step >= steps or snap.state in ("failed", "diverged") else None)
     worker.start()
     t0 = time.perf_counter()
     worker.play()
-    done.wait(600)
+    if not done.wait(600) or run.state in ("failed", "diverged"):
+        worker.stop()
+        raise RuntimeError(f"the engine run did not finish: {run.state} {run.reason or worker.error}")
     if run.device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - t0

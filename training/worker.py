@@ -141,8 +141,9 @@ class Worker:
         last_publish = 0.0
         try:
             torch.set_num_threads(torch_threads())
-            if self.run.device.type == "cuda":  # each thread needs the CUDA context made current
-                torch.cuda.set_device(self.run.device)
+            device = self.run.device
+            if device.type == "cuda":  # each thread needs the CUDA context made current
+                torch.cuda.set_device(device.index if device.index is not None else torch.cuda.current_device())
             while not self._stop.is_set():
                 dirty = False
                 while not self._commands.empty():
