@@ -196,10 +196,10 @@ class Run:
             self._last_finite_step = self.step_count
             return True
         self.state = "diverged"
-        self.reason = (
-            f"the training loss became {value} between steps {self._last_finite_step + 1} and {self.step_count} "
-            f"(learning rate {self.lr:g}); lower the learning rate or the initial scale, then reset"
-        )
+        first = self._last_finite_step + 1
+        when = f"at step {first}" if first == self.step_count else f"between steps {first} and {self.step_count}"
+        self.reason = (f"the training loss became {value} {when} (learning rate {self.lr:g}); "
+                       "lower the learning rate or the initial scale, then reset")
         return False
 
     @torch.no_grad()

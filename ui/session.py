@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gc
 
+# plotly reads sys.modules["pandas"] while it builds a figure: a half-imported pandas (another
+# thread importing it) broke the first draw when Streamlit ran the page's fragments in parallel.
+import pandas  # noqa: F401
 import streamlit as st
 
 from netarium.experiments import EXPERIMENTS

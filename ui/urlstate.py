@@ -97,7 +97,8 @@ def share_url(base_url: str, config: Config, hidden: Iterable[str] = (), *, base
     for key in sorted(set(hidden)):
         query[f"{key}{HIDE_SUFFIX}"] = "true"
     parts = urlsplit(base_url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, safe=","), parts.fragment))
+    path = parts.path or ("/" if parts.netloc else "")
+    return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query, safe=","), parts.fragment))
 
 
 # ------------------------------------------------------------------------------ field descriptions

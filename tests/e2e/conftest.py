@@ -1,49 +1,30 @@
-"""Browser tests: a real Streamlit server on a free port, driven by headless Chromium through Playwright.
+"""Browser tests: the app served on a free port, driven by headless Chromium through Playwright.
 
-Playwright's own browser download is not used: Chromium comes from $NETARIUM_CHROMIUM (default
+Server and browser come from netarium.bench.browser (shared with `netarium bench ui`). Playwright's
+own browser download is not used: Chromium comes from $NETARIUM_CHROMIUM (default
 /usr/bin/chromium). Without that executable every e2e test is skipped, saying why.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from netarium.bench.browser import CHROMIUM_ARGS, ServerFailed, app_server, browser, chromium_path, open_page
+
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "out" / "screenshots"
-STARTUP_TIMEOUT_S = 60
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 30_000
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def health_ok(url: str) -> bool:
-    """Whether Streamlit's health endpoint at `url` answers "ok"."""
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except OSError:
-        return False
+__all__ = ["CHROMIUM_ARGS", "SCREENSHOTS", "TIMEOUT_MS"]  # the flags bench.browser launches Chromium with
 
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """The Chromium executable; skips the e2e tests when it is missing (CI installs it)."""
-    path = os.environ.get("NETARIUM_CHROMIUM", "/usr/bin/chromium")
+    path = chromium_path()
     if not Path(path).is_file():
         pytest.skip(f"no Chromium at {path} (install it, or set NETARIUM_CHROMIUM); `make chromium` does it on Debian")
     return path
@@ -51,52 +32,46 @@ def chromium() -> str:
 
 @pytest.fixture(scope="session")
 def app_url(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of `streamlit run app.py` on a free port, with NETARIUM_HOME in a temporary directory."""
-    tmp = tmp_path_factory.mktemp("server")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    env = {**os.environ, "NETARIUM_HOME": str(tmp / "home")}
-    with open(tmp / "stdout.log", "wb") as out, open(tmp / "stderr.log", "wb") as err:
-        proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=out, stderr=err)
+    """URL of the app (`netarium app` on a free port), its NETARIUM_HOME in a temporary directory."""
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not health_ok(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                why = f"exited with {proc.returncode}" if proc.returncode is not None else f"not healthy after {STARTUP_TIMEOUT_S} s"
-                pytest.fail(f"streamlit server {why}; stderr:\n{(tmp / 'stderr.log').read_text(errors='replace')}")
-            time.sleep(0.25)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        with app_server(tmp_path_factory.mktemp("server")) as url:
+            yield url
+    except ServerFailed as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture(scope="session")
 def browser_context(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """One headless Chromium for the session, with a fresh profile directory."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=chromium, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
+    with browser(tmp_path_factory.mktemp("chromium-profile")) as context:
         yield context
-        context.close()
 
 
 @pytest.fixture
 def page(browser_context) -> Iterator:
     """A fresh browser tab, closed after the test."""
     tab = browser_context.new_page()
-    tab.set_default_timeout(30_000)
+    tab.set_default_timeout(TIMEOUT_MS)
     yield tab
     tab.close()
+
+
+@pytest.fixture
+def open_tab(browser_context, app_url: str) -> Iterator[Callable[..., object]]:
+    """open_tab(query="", title="") -> a new tab (a new Streamlit session) on app_url + query (or on
+    `query` itself when it is a whole URL), loaded
+    (the sidebar's status line is up); with `title`, on that page, reached through the sidebar link.
+    Every tab it opened is closed after the test."""
+    tabs = []
+
+    def _open(query: str = "", title: str = ""):
+        tab = open_page(browser_context, query if query.startswith("http") else app_url + query, title)
+        tabs.append(tab)
+        return tab
+
+    yield _open
+    for tab in tabs:
+        tab.close()
 
 
 @pytest.fixture(scope="session")

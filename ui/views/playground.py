@@ -16,7 +16,7 @@ def draw_curves(ctx: ViewContext) -> None:
     """Train/test loss and accuracy (R² for regression); cheap, so redrawn every tick."""
     c1, c2 = st.columns([1, 2])
     log_x = c1.toggle("log x", key=f"{ctx.key}.logx", value=ctx.options.get("log_x", False))
-    smoothing = c2.slider("smoothing", 0.0, 0.99, 0.0, 0.01, key=f"{ctx.key}.smooth", label_visibility="collapsed",
+    smoothing = c2.slider("smoothing", 0.0, 0.99, 0.0, 0.01, key=f"{ctx.key}.smooth",
                           help="Exponential moving average of the curves (TensorBoard-style)")
     series = {m: ctx.snap.history.series(m) for m in ctx.snap.history.metrics() if m.startswith(("train_", "test_"))}
     st.plotly_chart(curves_figure(series, log_x=log_x, smoothing=smoothing), key=f"{ctx.key}.chart",

@@ -103,3 +103,13 @@ def test_status_line_fields(live):
     st = live.status()
     assert set(st) == {"step", "epoch", "steps_per_sec", "state", "why", "generation"}
     assert st["state"] == "ready" and st["step"] == 0
+
+
+def test_pause_and_step_return_once_the_snapshot_shows_them(live):
+    live.step(3)
+    assert live.worker.latest().step == 3 and live.worker.latest().state == "paused"
+    live.play()
+    live.worker.wait_for(lambda s: s.state == "playing")
+    live.pause()
+    snap = live.worker.latest()
+    assert snap.state == "paused" and snap.step == live.run.step_count

@@ -1,0 +1,46 @@
+"""Shared AppTest set-up: the whole app (app.py with its sidebar), switched to a page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import streamlit.testing.v1.app_test as app_test_module
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+LIVE = "netarium.live"
+
+
+class NavigationPages(PagesManager):
+    """As `netarium app` serves it (ui/server.py): pages/ is st.navigation's, not a legacy pages
+    directory. Without this, AppTest runs a switched-to page alone, without app.py's sidebar."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+
+@pytest.fixture
+def open_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., AppTest]]:
+    """open_app(page, **query) -> the app run once (with these URL query parameters), then on
+    `page` ("pages/playground.py"). Every session's live run is stopped after the test."""
+    monkeypatch.setenv("NETARIUM_HOME", str(tmp_path))
+    monkeypatch.setattr(app_test_module, "PagesManager", NavigationPages)
+    made: list[AppTest] = []
+
+    def _open(page: str, **query: str) -> AppTest:
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        made.append(at)
+        at.query_params.update(query)
+        at.run()
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+        return at
+
+    yield _open
+    for at in made:
+        if LIVE in at.session_state:
+            at.session_state[LIVE].close()

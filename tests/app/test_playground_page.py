@@ -1,0 +1,180 @@
+"""The Playground page inside the app (app.py's navigation and shared sidebar): its views and
+controls render, the +/- buttons resize the network, the transport drives the session's run, and
+sidebar edits apply live (learning rate) or re-initialise (data)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from netarium.training.live import LiveRun
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+PAGE = "pages/playground.py"
+LIVE = "netarium.live"
+TRANSPORT = ["transport.play", "transport.step", "transport.reset", "transport.regenerate"]
+CHARTS = ["pg.network.chart", "pg.confusion.chart", "pg.boundary.chart", "pg.curves.chart"]
+
+
+@pytest.fixture
+def open_app(open_app):
+    """The shared fixture (tests/app/conftest.py), on this page by default."""
+    return lambda page=PAGE, **query: open_app(page, **query)
+
+
+def live_of(at: AppTest) -> LiveRun:
+    return at.session_state[LIVE]
+
+
+def captions(at: AppTest) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+def status(at: AppTest) -> str:
+    """The sidebar's status line ('step 1 · epoch 1.0 · 300 steps/s · paused')."""
+    (line,) = [c.value for c in at.sidebar.caption if c.value.startswith("step ")]
+    return line
+
+
+def chart_keys(at: AppTest) -> list[str]:
+    return [e.key for e in at.get("plotly_chart")]
+
+
+def wait_for_step(live: LiveRun, predicate: Callable[[int], bool], timeout: float = 20.0) -> int:
+    """Poll the worker's latest snapshot until its step satisfies `predicate`."""
+    deadline = time.monotonic() + timeout
+    while not predicate(step := live.worker.latest().step):
+        assert time.monotonic() < deadline, f"the worker's step stayed at {step} for {timeout} s"
+        time.sleep(0.02)
+    return step
+
+
+def test_playground_renders_its_views_and_controls(open_app) -> None:
+    at = open_app()
+    keys = {b.key for b in at.button}
+    assert set(TRANSPORT) <= keys
+    assert {"pg.layers.plus", "pg.layers.minus", "pg.width0.plus", "pg.width0.minus", "pg.width1.plus", "pg.width1.minus"} <= keys
+    assert "pg.width2.plus" not in keys  # the default network has two hidden layers
+    assert [t.key for t in at.toggle if t.key.startswith("pg.")] == ["pg.boundary.test", "pg.boundary.disc", "pg.curves.logx"]
+    assert at.slider(key="pg.curves.smooth").value == 0.0
+    assert chart_keys(at) == CHARTS
+    assert "**2 hidden layers**" in [m.value for m in at.markdown]
+    assert captions(at)[:3] == ["16 neurons", "16 neurons", "as of step 0"]
+    assert status(at).startswith("step 0 ·") and status(at).endswith("· ready")
+    assert at.sidebar.button(key="transport.play").label == ":material/play_arrow:"
+
+
+def test_layer_buttons_resize_the_network(open_app) -> None:
+    at = open_app()
+    live = live_of(at)
+    assert live.config.model["hidden"] == [16, 16] and live.generation == 0
+
+    at.button(key="pg.layers.plus").click().run()
+    assert not at.exception, at.exception
+    assert live_of(at) is live  # the same session run, re-initialised
+    assert live.config.model["hidden"] == [16, 16, 16] and live.generation == 1
+    assert live.run.config.model["hidden"] == [16, 16, 16]
+    assert "**3 hidden layers**" in [m.value for m in at.markdown]
+    assert at.button(key="pg.width2.plus")  # one more pair of +/- for the new layer
+
+    at.button(key="pg.width0.plus").click().run()
+    at.button(key="pg.width2.minus").click().run()
+    assert live.config.model["hidden"] == [17, 16, 15]
+    assert captions(at)[:3] == ["17 neurons", "16 neurons", "15 neurons"]
+
+    at.button(key="pg.layers.minus").click().run()
+    assert not at.exception, at.exception
+    assert live.config.model["hidden"] == [17, 16] and live.generation == 4
+    assert at.query_params["model.hidden"] == "17,16"  # the URL follows
+
+
+def test_step_trains_one_step_and_the_rerun_shows_it(open_app) -> None:
+    at = open_app()
+    live = live_of(at)
+    at.button(key="transport.step").click().run()
+    assert not at.exception, at.exception
+    assert wait_for_step(live, lambda s: s >= 1) == 1
+    # Step waits for the worker, so the rerun it causes already shows the new step (a paused page
+    # does not refresh by itself afterwards).
+    assert status(at).startswith("step 1 ·") and status(at).endswith("· paused"), status(at)
+    assert "as of step 1" in captions(at)
+    at.button(key="transport.step").click().run()
+    assert wait_for_step(live, lambda s: s >= 2) == 2
+    assert status(at).startswith("step 2 ·")
+
+
+def test_play_then_pause(open_app) -> None:
+    at = open_app()
+    live = live_of(at)
+    at.button(key="transport.play").click().run()
+    assert live.playing
+    assert at.sidebar.button(key="transport.pause").label == ":material/pause:"
+    first = wait_for_step(live, lambda s: s > 0)
+    wait_for_step(live, lambda s: s > first)
+    at.button(key="transport.pause").click().run()
+    assert not at.exception, at.exception
+    assert not live.playing
+    paused_at = live.worker.latest().step
+    assert status(at).startswith(f"step {paused_at:,} ·") and status(at).endswith("· paused"), status(at)
+    time.sleep(0.3)
+    assert live.worker.latest().step == paused_at
+    assert at.sidebar.button(key="transport.play")
+
+
+def test_reset_and_regenerate(open_app) -> None:
+    at = open_app()
+    live = live_of(at)
+    at.button(key="transport.step").click().run()
+    wait_for_step(live, lambda s: s >= 1)
+    at.button(key="transport.reset").click().run()
+    assert live.generation == 1 and live.worker.latest().step == 0 and live.config.seed == 0
+    at.button(key="transport.regenerate").click().run()
+    assert not at.exception, at.exception
+    assert live.generation == 2 and live.config.seed == 1
+    assert at.number_input(key="sidebar.run.seed").value == 1  # the sidebar follows
+    assert at.query_params["seed"] == "1"
+
+
+def test_sidebar_learning_rate_applies_live(open_app) -> None:
+    at = open_app()
+    live = live_of(at)
+    run, generation = live.run, live.generation
+    slider = at.select_slider(key="sidebar.optimizer.adam.lr")
+    assert slider.value == 0.02
+    slider.set_value(0.1).run()
+    assert not at.exception, at.exception
+    assert live_of(at) is live and live.run is run and live.generation == generation  # no re-initialisation
+    assert live.config.optimizer["lr"] == 0.1
+    deadline = time.monotonic() + 10
+    while run.lr != 0.1:  # the worker swaps it in between two steps
+        assert time.monotonic() < deadline, f"the optimizer's lr stayed {run.lr}"
+        time.sleep(0.02)
+    assert any(t.value.startswith("Applied live at step 0: optimizer.lr") for t in at.toast)
+    assert at.query_params["optimizer.lr"] == "0.1"
+
+
+def test_sidebar_noise_reinitialises(open_app) -> None:
+    at = open_app()
+    live = live_of(at)
+    run = live.run
+    at.number_input(key="sidebar.task.spiral.noise").set_value(0.3).run()
+    assert not at.exception, at.exception
+    assert live.generation == 1 and live.run is not run
+    assert live.config.task["noise"] == 0.3 and live.run.config.task["noise"] == 0.3
+    assert live.worker.latest().step == 0
+    assert any("re-initialised" in t.value for t in at.toast)
+    assert at.query_params["task.noise"] == "0.3"
+    assert not at.error
+
+
+def test_url_config_reaches_the_page(open_app) -> None:
+    at = open_app(**{"task": "circle", "task.noise": "0.25", "model.hidden": "4,2", "seed": "3"})
+    live = live_of(at)
+    assert (live.config.task["name"], live.config.task["noise"], live.config.model["hidden"], live.config.seed) == ("circle", 0.25, [4, 2], 3)
+    assert captions(at)[:2] == ["4 neurons", "2 neurons"]
+    assert at.number_input(key="sidebar.task.circle.noise").value == 0.25
+    assert at.text_input(key="sidebar.model.mlp.hidden").value == "4,2"
