@@ -5,7 +5,7 @@ import streamlit as st
 from netarium.ui.live import live_fragment
 from netarium.ui.playground_controls import layer_controls
 from netarium.ui.session import live_run, show_flashes
-from netarium.ui.views import VIEWS, ViewContext, unmet_need
+from netarium.ui.views import VIEWS, ViewContext, draw_view
 
 live = live_run()
 show_flashes()
@@ -16,12 +16,7 @@ def draw(*view_ids: str):
 
     def body(snap) -> None:
         for view_id in view_ids:
-            view = VIEWS.get(view_id)
-            missing = unmet_need(live, view.needs)
-            if missing:
-                st.caption(f"{view.title}: needs {missing}.")
-            else:
-                view.draw(ViewContext(live, snap, key=f"pg.{view_id}"))
+            draw_view(VIEWS.get(view_id), ViewContext(live, snap, key=f"pg.{view_id}"))
 
     return body
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from netarium.ui.live import live_fragment
 from netarium.ui.session import live_run, show_flashes
-from netarium.ui.views import VIEWS, ViewContext
+from netarium.ui.views import VIEWS, ViewContext, draw_view
 
 live = live_run()
 show_flashes()
@@ -23,7 +23,7 @@ for i in range(slots):
 
 def slot(view_id: str, key: str):
     view = VIEWS.get(view_id)
-    return lambda snap: view.draw(ViewContext(live, snap, key=key))
+    return lambda snap: draw_view(view, ViewContext(live, snap, key=key))
 
 
 for row in range(0, slots, 2):

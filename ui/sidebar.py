@@ -68,6 +68,9 @@ def apply_edit(live: LiveRun, new: Config) -> None:
     except SchemaError as e:
         flash(f"Not applied: {e}", "error")
         return
+    except (RuntimeError, ValueError, MemoryError) as e:  # e.g. a network too large for memory
+        flash(f"Not applied: building the run failed ({type(e).__name__}: {e})", "error")
+        return
     if change.kind != "none":
         st.toast(change.message, icon=":material/replay:" if change.kind == "reinit" else ":material/check:")
 

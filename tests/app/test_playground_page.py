@@ -178,3 +178,19 @@ def test_url_config_reaches_the_page(open_app) -> None:
     assert captions(at)[:2] == ["4 neurons", "2 neurons"]
     assert at.number_input(key="sidebar.task.circle.noise").value == 0.25
     assert at.text_input(key="sidebar.model.mlp.hidden").value == "4,2"
+
+
+def test_a_failing_view_shows_an_error_line_not_a_traceback(open_app, monkeypatch) -> None:
+    import dataclasses
+
+    from netarium.ui.views import VIEWS
+
+    def broken(ctx) -> None:
+        raise RuntimeError("boom in the curves")
+
+    monkeypatch.setitem(VIEWS._views, "curves", dataclasses.replace(VIEWS.get("curves"), draw=broken))
+    at = open_app()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("Training curves could not be drawn" in e and "boom in the curves" in e for e in errors)
+    assert any(k == "pg.boundary.chart" for k in (c.key for c in at.get("plotly_chart")))  # the rest still drawn

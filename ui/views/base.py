@@ -64,6 +64,18 @@ class View:
     description: str = ""
 
 
+def draw_view(view: View, ctx: ViewContext) -> None:
+    """Draw a view, or say in one line why it cannot be drawn (never a traceback on a page)."""
+    missing = unmet_need(ctx.live, view.needs)
+    if missing:
+        st.caption(f"{view.title}: needs {missing}.")
+        return
+    try:
+        view.draw(ctx)
+    except Exception as e:  # a view's failure must not take the page down
+        st.error(f"{view.title} could not be drawn: {type(e).__name__}: {e}")
+
+
 class ViewRegistry:
     def __init__(self) -> None:
         self._views: dict[str, View] = {}
