@@ -46,8 +46,9 @@ class ServerFailed(RuntimeError):
 
 
 @contextlib.contextmanager
-def app_server(home: Path, timeout: float = 60.0) -> Iterator[str]:
-    """`streamlit run app.py` on a free port with NETARIUM_HOME=home; yields its URL, stops it after."""
+def app_server(home: Path, timeout: float = 60.0, cores: set[int] | None = None) -> Iterator[str]:
+    """`netarium app` on a free port with NETARIUM_HOME=home; yields its URL, stops it after.
+    `cores`: pin the server process to these CPU cores."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -55,6 +56,8 @@ def app_server(home: Path, timeout: float = 60.0) -> Iterator[str]:
     env = {**os.environ, "NETARIUM_HOME": str(home / "store")}
     with open(home / "stdout.log", "wb") as out, open(home / "stderr.log", "wb") as err:
         proc = subprocess.Popen(cmd, cwd=home, env=env, stdout=out, stderr=err)
+    if cores and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(proc.pid, cores)
     try:
         deadline = time.monotonic() + timeout
         while not health_ok(url):

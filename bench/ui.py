@@ -2,12 +2,16 @@
 
 Headless: the app's default config stepped by a Worker in this process. Browser: the same config
 in the app (its own process), Playground page open, Play pressed; the step counter is read from the
-sidebar status line every 50 ms. Refresh rate: distinct values per second of the page's live
+sidebar status line every 50 ms. On a machine with two or more cores the server (and the headless
+run) get the last core and Chromium the others, as when the browser runs on the user's computer;
+without that split the browser's rendering and the training thread fight for the same cores and
+the figure swings between 0.55 and 0.77 from run to run. Refresh rate: distinct values per second of the page's live
 caption ("as of step N"), which the Playground's live fragment redraws on every tick.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -28,8 +32,27 @@ LIVE_CAPTION_JS = """() => {
 }"""
 
 
-def headless_rate(seconds: float) -> float:
-    """Steps/s of the app's default config stepped by a Worker (no UI)."""
+def core_split() -> tuple[set[int], set[int]] | None:
+    """(server cores, browser cores): the last core for the server, the rest for Chromium."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    return ({cores[-1]}, set(cores[:-1])) if len(cores) >= 2 else None
+
+
+def headless_rate(seconds: float, cores: set[int] | None = None) -> float:
+    """Steps/s of the app's default config stepped by a Worker (no UI), on `cores` when given."""
+    before = os.sched_getaffinity(0) if cores else None
+    if cores:
+        os.sched_setaffinity(0, cores)
+    try:
+        return _headless_rate(seconds)
+    finally:
+        if before:
+            os.sched_setaffinity(0, before)
+
+
+def _headless_rate(seconds: float) -> float:
     torch.set_num_threads(torch_threads())
     worker = Worker(Run(EXPERIMENTS.get("playground").config)).start()
     worker.play()
@@ -41,9 +64,21 @@ def headless_rate(seconds: float) -> float:
     return (s1 - s0) / (t1 - t0)
 
 
-def browser_rates(seconds: float) -> dict[str, float]:
+def browser_rates(seconds: float, split: tuple[set[int], set[int]] | None = None) -> dict[str, float]:
     """Steps/s and refreshes/s seen in Chromium with the Playground page open and playing."""
-    with tempfile.TemporaryDirectory() as tmp, app_server(Path(tmp) / "server") as url, browser(Path(tmp) / "profile") as ctx:
+    before = os.sched_getaffinity(0) if split else None
+    if split:
+        os.sched_setaffinity(0, split[1])  # Chromium (started from here) inherits the browser cores
+    try:
+        return _browser_rates(seconds, split[0] if split else None)
+    finally:
+        if before:
+            os.sched_setaffinity(0, before)
+
+
+def _browser_rates(seconds: float, server_cores: set[int] | None) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp, app_server(Path(tmp) / "server", cores=server_cores) as url, \
+            browser(Path(tmp) / "profile") as ctx:
         tab = open_page(ctx, url, "Playground")
         tab.get_by_text("as of step", exact=False).first.wait_for()
         tab.locator(".st-key-transport-play button").first.click()
@@ -68,13 +103,15 @@ def browser_rates(seconds: float) -> dict[str, float]:
 def run_ui_bench(quick: bool = False) -> dict[str, Any]:
     """Print and return headless vs in-browser steps/s (ratio) and the page's refreshes per second."""
     seconds = 5.0 if quick else 10.0
-    print(f"netarium bench ui: app default config ({EXPERIMENTS.get('playground').title}), {seconds:.0f} s per measurement")
-    before = headless_rate(seconds)
-    seen = browser_rates(seconds)
-    after = headless_rate(seconds)
+    split = core_split()
+    where = f"server and headless run on core(s) {sorted(split[0])}, Chromium on {sorted(split[1])}" if split else "no core split"
+    print(f"netarium bench ui: app default config ({EXPERIMENTS.get('playground').title}), {seconds:.0f} s per measurement; {where}")
+    before = headless_rate(seconds, split[0] if split else None)
+    seen = browser_rates(seconds, split)
+    after = headless_rate(seconds, split[0] if split else None)
     headless = statistics.mean([before, after])
     ratio = seen["steps_per_sec"] / headless if headless else 0.0
-    out = {"headless_steps_per_sec": headless, "headless_before_after": [before, after], **{f"browser_{k}": v for k, v in seen.items()},
+    out = {"core_split": [sorted(c) for c in split] if split else None, "headless_steps_per_sec": headless, "headless_before_after": [before, after], **{f"browser_{k}": v for k, v in seen.items()},
            "ratio": ratio}
     print(f"headless {headless:9,.0f} steps/s (before {before:,.0f}, after {after:,.0f})")
     print(f"browser  {seen['steps_per_sec']:9,.0f} steps/s with the Playground open   ratio {ratio:5.3f} (target >= 0.70)")

@@ -10,7 +10,7 @@ from netarium.training.live import LiveRun
 from netarium.training.run import Snapshot
 from netarium.ui.transport import TICK_SECONDS
 
-HEAVY_TICKS = 4  # heavy views (boundary, graph, ...) redraw every this many ticks while training
+HEAVY_TICKS = 6  # heavy views (boundary, graph, ...) redraw every this many ticks while training
 
 
 def live_fragment(live: LiveRun, body: Callable[[Snapshot], None], *, heavy: bool = False) -> None:

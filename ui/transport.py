@@ -6,7 +6,7 @@ import streamlit as st
 
 from netarium.training.live import LiveRun
 
-TICK_SECONDS = 0.3  # how often live parts of a page refresh while training
+TICK_SECONDS = 0.35  # how often live parts of a page refresh while training
 SPEEDS: list[int | str] = [1, 10, 100, 1000, "max"]
 
 
