@@ -96,12 +96,13 @@ def level_width(level: int) -> float:
     return MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * level / WIDTH_LEVELS
 
 
-def _geometry(sizes: Sequence[int], label_pad: float, height: int) -> tuple[float, list[float], list[float], float]:
+def _geometry(sizes: Sequence[int], label_pad: float, height: int,
+              name_pad: float = NAME_PAD) -> tuple[float, list[float], list[float], float]:
     """Column spacing dx, x and y ranges, and an estimate of pixels per data unit at ~700 px wide."""
     maxn, n_cols, s = max(sizes), len(sizes), NODE
     span_y = (maxn - 1) + s + label_pad + 0.3
-    dx = max(2.2, (1.6 * span_y - s - NAME_PAD - 0.3) / (n_cols - 1))
-    x_range = [-s / 2 - NAME_PAD, (n_cols - 1) * dx + s / 2 + 0.3]
+    dx = max(2.2, (1.6 * span_y - s - name_pad - 0.3) / (n_cols - 1))
+    x_range = [-s / 2 - name_pad, (n_cols - 1) * dx + s / 2 + 0.3]
     y_range = [-(maxn - 1) / 2 - s / 2 - 0.3, (maxn - 1) / 2 + s / 2 + label_pad]
     px_per_unit = min((height - 20) / (y_range[1] - y_range[0]), 680 / (x_range[1] - x_range[0]))
     return dx, x_range, y_range, px_per_unit
@@ -144,9 +145,12 @@ def network_figure(
     s = NODE
     labels = [column_label(c, n_cols, n) for c, n in enumerate(sizes)]
     dx, x_range, y_range, px_per_unit = _geometry(sizes, 1.0, height)
+    label_pad = 1.0
     if dx * px_per_unit < 7.0 * max(len(t) for t in labels) + 12:
         labels = [t.replace(" ", "<br>", 1) for t in labels]
-        dx, x_range, y_range, px_per_unit = _geometry(sizes, 0.35 + 34.0 / px_per_unit, height)
+        label_pad = 0.35 + 34.0 / px_per_unit
+    # labels are sized in pixels: at this scale reserve room for the input names (~40 px wide)
+    dx, x_range, y_range, px_per_unit = _geometry(sizes, label_pad, height, max(NAME_PAD, 40.0 / px_per_unit))
     xs = [c * dx for c in range(n_cols)]
     ys = [[(n - 1) / 2 - i for i in range(n)] for n in sizes]
 
@@ -226,8 +230,9 @@ def network_figure(
 
     last = n_cols - 1  # the output label hangs left from the node's right edge so it is not cut off
     annotations = [
-        dict(x=xs[c] + (s / 2 if c == last else 0.0), y=(maxn - 1) / 2 + s / 2 + 0.25, xref="x", yref="y",
-             text=labels[c], showarrow=False, yanchor="bottom", xanchor="right" if c == last else "center",
+        dict(x=x_range[0] if c == 0 else xs[c] + (s / 2 if c == last else 0.0), y=(maxn - 1) / 2 + s / 2 + 0.25,
+             xref="x", yref="y", text=labels[c], showarrow=False, yanchor="bottom",
+             xanchor="left" if c == 0 else "right" if c == last else "center",
              font=dict(size=12, color="#444444"))
         for c in range(n_cols)
     ]

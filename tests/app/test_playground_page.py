@@ -194,3 +194,16 @@ def test_a_failing_view_shows_an_error_line_not_a_traceback(open_app, monkeypatc
     errors = [e.value for e in at.error]
     assert any("Training curves could not be drawn" in e and "boom in the curves" in e for e in errors)
     assert any(k == "pg.boundary.chart" for k in (c.key for c in at.get("plotly_chart")))  # the rest still drawn
+
+
+def test_a_diverged_run_says_so_in_place_of_the_heavy_views(open_app) -> None:
+    at = open_app(**{"task": "reg-plane", "optimizer": "sgd", "optimizer.lr": "10", "model.hidden": "64,64",
+                     "model.activation": "relu"})
+    live = at.session_state[LIVE]
+    live.step(20)
+    assert live.worker.latest().state == "diverged"
+    at.run()
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("Network graph: the run diverged") for w in warnings)
+    assert any(w.startswith("Decision boundary: the run diverged") for w in warnings)
+    assert not at.exception

@@ -70,6 +70,10 @@ def draw_view(view: View, ctx: ViewContext) -> None:
     if missing:
         st.caption(f"{view.title}: needs {missing}.")
         return
+    if view.heavy and ctx.snap.state == "diverged":
+        st.warning(f"{view.title}: the run diverged at step {ctx.snap.step:,}, so its weights are not finite and "
+                   "there is nothing to draw. Lower the learning rate and reset.")
+        return
     try:
         view.draw(ctx)
     except Exception as e:  # a view's failure must not take the page down
