@@ -21,6 +21,8 @@ st.write(
     "dynamics), and reproduce the phenomena of published papers, each one click away as an experiment."
 )
 
+st.page_link("pages/playground.py", label="Open the Playground: train a network live and watch it", icon=":material/hub:")
+
 st.header("Experiments")
 st.table([{"id": e.id, "title": e.title, "paper": e.paper, "what to look for": e.look_for} for e in EXPERIMENTS],
          hide_index=True)
