@@ -169,6 +169,41 @@ class Registry:
         return len(self._entries)
 
 
+T = TypeVar("T")
+
+
+class Catalog(Generic[T]):
+    """id -> item (anything with an `.id`), in registration order: experiments, views."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, item: T) -> T:
+        key = item.id  # type: ignore[attr-defined]
+        if key in self._items:
+            raise ValueError(f"{self.kind} {key!r} is registered twice")
+        self._items[key] = item
+        return item
+
+    def get(self, key: str) -> T:
+        if key not in self._items:
+            raise SchemaError(self.kind, f"unknown {self.kind} {key!r}", "one of " + ", ".join(self._items))
+        return self._items[key]
+
+    def ids(self) -> list[str]:
+        return list(self._items)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._items
+
+
 def schema_summary(schema: type[Params]) -> list[dict[str, Any]]:
     """A JSON-able description of each field: name, default, allowed values, help."""
     out = []

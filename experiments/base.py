@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from netarium.schema import Catalog
 from netarium.training.config import Config
 from netarium.training.history import History
 from netarium.training.run import Run
@@ -68,36 +69,4 @@ class Experiment:
         return self.runner(config or self.config, progress)
 
 
-class ExperimentRegistry:
-    """id -> Experiment, in registration order."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, Experiment] = {}
-
-    def register(self, exp: Experiment) -> Experiment:
-        if exp.id in self._items:
-            raise ValueError(f"experiment {exp.id!r} is registered twice")
-        self._items[exp.id] = exp
-        return exp
-
-    def get(self, exp_id: str) -> Experiment:
-        from netarium.schema import SchemaError
-
-        if exp_id not in self._items:
-            raise SchemaError("experiment", f"unknown experiment {exp_id!r}", "one of " + ", ".join(self._items))
-        return self._items[exp_id]
-
-    def ids(self) -> list[str]:
-        return list(self._items)
-
-    def __iter__(self):
-        return iter(self._items.values())
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __contains__(self, exp_id: str) -> bool:
-        return exp_id in self._items
-
-
-EXPERIMENTS = ExperimentRegistry()
+EXPERIMENTS: Catalog[Experiment] = Catalog("experiment")

@@ -188,7 +188,7 @@ def test_a_failing_view_shows_an_error_line_not_a_traceback(open_app, monkeypatc
     def broken(ctx) -> None:
         raise RuntimeError("boom in the curves")
 
-    monkeypatch.setitem(VIEWS._views, "curves", dataclasses.replace(VIEWS.get("curves"), draw=broken))
+    monkeypatch.setitem(VIEWS._items, "curves", dataclasses.replace(VIEWS.get("curves"), draw=broken))
     at = open_app()
     assert not at.exception
     errors = [e.value for e in at.error]

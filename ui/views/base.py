@@ -7,13 +7,14 @@ masks...) without touching the pages.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 from torch import nn
 
+from netarium.schema import Catalog
 from netarium.training.live import LiveRun
 from netarium.training.run import Snapshot
 
@@ -80,31 +81,13 @@ def draw_view(view: View, ctx: ViewContext) -> None:
         st.error(f"{view.title} could not be drawn: {type(e).__name__}: {e}")
 
 
-class ViewRegistry:
-    def __init__(self) -> None:
-        self._views: dict[str, View] = {}
-
-    def register(self, view: View) -> View:
-        if view.id in self._views:
-            raise ValueError(f"view {view.id!r} is registered twice")
-        self._views[view.id] = view
-        return view
-
-    def get(self, view_id: str) -> View:
-        return self._views[view_id]
-
+class ViewRegistry(Catalog[View]):
     def applicable(self, live: LiveRun) -> list[View]:
         """The views whose needs the live run meets, in registration order."""
-        return [v for v in self._views.values() if not unmet_need(live, v.needs)]
-
-    def __iter__(self) -> Iterator[View]:
-        return iter(self._views.values())
-
-    def ids(self) -> list[str]:
-        return list(self._views)
+        return [v for v in self if not unmet_need(live, v.needs)]
 
 
-VIEWS = ViewRegistry()
+VIEWS = ViewRegistry("view")
 
 HEAVY_SECONDS = 1.0  # heavy results are recomputed at most this often while training
 
