@@ -224,3 +224,19 @@ def test_divergence_is_explained_not_raised(open_tab, screenshots: Path) -> None
     wait_idle(tab)
     assert_no_exception(tab, "a diverged run")
     shoot(tab, screenshots / "playground_diverged.png")
+
+
+NODE_CENTERS_JS = """() => [...document.querySelectorAll('.st-key-pg-network-chart .scatterlayer .points path')]
+  .map(p => p.getBoundingClientRect()).filter(r => r.width > 20).map(r => [r.x + r.width / 2, r.y + r.height / 2])"""
+
+
+def test_clicking_a_neuron_enlarges_its_map(open_tab, screenshots: Path) -> None:
+    tab = open_tab(query({"task": "circle", "model.hidden": "4,2"}), "Playground")
+    nodes = wait_until(tab, lambda: tab.evaluate(NODE_CENTERS_JS), "the network graph's neurons")
+    assert len(nodes) == 2 + 4 + 2 + 2  # inputs, two hidden layers, two class outputs
+    x, y = nodes[3]  # the second neuron of the first hidden layer
+    tab.mouse.click(x, y)
+    wait_visible(tab, tab.locator(".st-key-pg-network-neuron"), "the enlarged neuron map")
+    wait_visible(tab, tab.get_by_text("layer 1, neuron 2"), "the enlarged map's title")
+    assert tab.locator(EXCEPTION).count() == 0
+    tab.screenshot(path=str(screenshots / "playground_neuron_enlarged.png"))

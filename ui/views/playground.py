@@ -62,7 +62,9 @@ def draw_network(ctx: ViewContext) -> None:
         getattr(event, "selection", None), "points", [])
     for p in points:
         data = p.get("customdata") if isinstance(p, dict) else None
-        if data and len(data) >= 2 and isinstance(data[0], int | float):
+        if isinstance(data, dict):  # typed arrays come back as {"0": col, "1": neuron}
+            data = [data.get(str(i)) for i in range(len(data))]
+        if data and len(data) == 2 and all(isinstance(v, int | float) for v in data):  # a node, not a link
             st.session_state[f"{ctx.key}.selected"] = selected = (int(data[0]), int(data[1]))
     if maps and selected:
         col, i = selected
