@@ -1,4 +1,4 @@
-"""Terminal entry: `netarium list | run | app | bench`. Bad input: exit 2 and one line, never a traceback."""
+"""Terminal entry: `netarium list | run | diagram | app | bench`. Bad input: exit 2 and one line, never a traceback."""
 
 from __future__ import annotations
 
@@ -44,6 +44,15 @@ def build_parser() -> Parser:
     run.add_argument("--json", dest="json_path", help="write config, final numbers, history and check as JSON ('-' = stdout)")
     run.add_argument("--save", action="store_true", help="save the run and a checkpoint in the run store")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    dia = sub.add_parser("diagram", help="draw a model's neural circuit diagram (DOT or SVG)")
+    dia.add_argument("model", help="model name (see `netarium list`)")
+    dia.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="model.<param>=value, task.<param>=value or batch_size=N (repeatable)")
+    dia.add_argument("--task", default="spiral", help="task whose inputs and outputs the model is built for (default spiral)")
+    dia.add_argument("--format", choices=("dot", "svg"), default="dot", help="output format (default dot)")
+    dia.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    dia.add_argument("--collapsed", action="store_true", help="draw repeated identical blocks as one box")
 
     app = sub.add_parser("app", help="start the Streamlit app")
     app.add_argument("--port", type=int, default=8501)
@@ -184,6 +193,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if result.state == "diverged" else 0
 
 
+def cmd_diagram(args: argparse.Namespace) -> int:
+    from netarium.analysis.diagram import extract
+    from netarium.models.base import ModelSpec, build_model
+    from netarium.tasks import make_task
+    from netarium.training.config import Config, section_params
+    from netarium.viz.ncd import render_svg, to_dot
+
+    config = Config().with_overrides([f"task.name={args.task}", f"model.name={args.model}", *args.overrides])
+    task = make_task(config.task["name"], section_params(config, "task"), seed=config.seed)
+    model = build_model(args.model, section_params(config, "model"), ModelSpec.for_task(task))
+    n_train = int(task.X_train.shape[0])
+    batch = min(config.batch_size, n_train) if config.batch_size else n_train
+    head = "softmax" if task.kind == "classification" and task.n_outputs > 1 else None
+    diagram = extract(model, task.X_train[:8], axis_names=None, title=args.model, head=head)
+    diagram = diagram.with_batch_size(batch)
+    dot = to_dot(diagram, collapsed=args.collapsed)
+    text = render_svg(dot) if args.format == "svg" else dot
+    if args.out:
+        try:
+            args.out.write_text(text)
+        except OSError as e:
+            raise UsageError(f"--out: cannot write {args.out} ({e.strerror})") from None
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     from netarium.ui.server import serve
 
@@ -201,7 +237,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "app": cmd_app, "bench": cmd_bench}
+COMMANDS = {"list": cmd_list, "run": cmd_run, "diagram": cmd_diagram, "app": cmd_app, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

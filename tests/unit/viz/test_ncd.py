@@ -1,0 +1,96 @@
+"""DOT and SVG of neural circuit diagrams, and `netarium diagram`."""
+
+import re
+
+import pytest
+import torch
+
+from netarium.analysis.diagram import extract
+from netarium.cli import main
+from netarium.models.base import MODELS, ModelSpec, build_model
+from netarium.viz.ncd import columns, render, render_svg, to_dot
+
+SPEC = ModelSpec(2, 2)
+X = torch.randn(8, 2)
+BOLD_BOX = re.compile(r"shape=box, penwidth=2\.6, label=<<B>L</B>")
+
+
+def mlp_dot(**params) -> str:
+    return to_dot(extract(build_model("mlp", params, SPEC), X, head="softmax").with_batch_size(500))
+
+
+def test_mlp_dot_follows_the_grammar():
+    dot = mlp_dot(hidden=[8])
+    assert "rankdir=LR" in dot and "splines=false" in dot
+    assert len(BOLD_BOX.findall(dot)) == 2
+    assert "<SUB>+</SUB><SUP> 1</SUP>" in dot and "<SUP> 2</SUP>" in dot
+    assert 'tooltip="W1: 2 to 8 (24 parameters)"' in dot
+    assert 'fillcolor="#dff3df", color="#55aa55"' in dot and 'label="tanh"' in dot
+    assert "shape=triangle" in dot
+    for label in ("m 2", "h 8", "c 2", "b 500"):
+        assert f'xlabel="{label}"' in dot
+    # the batch row: one point per column, a wire between each, every column ranked with its b point
+    n_cols = max(columns(extract(build_model("mlp", {"hidden": [8]}, SPEC), X, head="softmax")).values()) + 1
+    assert n_cols == 6
+    assert len(re.findall(r"^  b\d+ -> b\d+ \[xlabel", dot, re.M)) == n_cols - 1
+    assert len(re.findall(r"rank=same; b\d+ ->", dot)) == n_cols
+    assert dot.count("group=b") == n_cols
+    assert "shape=circle" not in dot and "cluster_" not in dot
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_one_bold_box_per_learned_op_and_svg_renders(name):
+    d = extract(build_model(name, {}, SPEC), X)
+    dot = to_dot(d)
+    assert len(BOLD_BOX.findall(dot)) == d.learned_count()
+    svg = render_svg(dot)
+    assert svg.startswith("<?xml") and "<svg" in svg
+    titles = set(re.findall(r"<title>(.*?)</title>", svg))
+    for op in d.ops_of("learned"):
+        assert "n_" + op.id in titles
+
+
+def test_residual_dot_has_plus_copy_dots_skip_rows_and_shaded_regions():
+    d = extract(build_model("residual-mlp", {"blocks": 3, "width": 16}, SPEC), X)
+    dot = to_dot(d)
+    assert dot.count('label="+"') == 3
+    assert dot.count("shape=point, width=0.12") == 3
+    assert dot.count("subgraph cluster_") == 3 and dot.count('fillcolor="#eef3fb"') == 3
+    assert 'label="residual branch · block2"' in dot
+    assert len(set(re.findall(r"group=(s\d+)", dot))) == 3  # one skip row per block
+    assert 'xlabel="d 16"' in dot and 'xlabel="h 64"' in dot
+
+
+def test_collapsed_dot_draws_one_component_box():
+    d = extract(build_model("residual-mlp", {"blocks": 3}, SPEC), X)
+    dot = to_dot(d, collapsed=True)
+    assert dot.count("shape=box3d") == 1 and "Block ×3" in dot
+    assert "cluster_" not in dot and 'label="+"' not in dot
+    assert len(BOLD_BOX.findall(dot)) == 2  # embed and readout stay outside the block
+    assert render(dot, "png")[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_diagram_dot_to_stdout(capsys):
+    assert main(["diagram", "mlp", "--set", "model.hidden=4,2", "--format", "dot"]) == 0
+    dot = capsys.readouterr().out
+    assert len(BOLD_BOX.findall(dot)) == 3
+    assert 'xlabel="h 4"' in dot and 'xlabel="h 2"' in dot and 'xlabel="m 2"' in dot
+    assert re.search(r'xlabel="b \d+"', dot)
+
+
+def test_cli_diagram_svg_to_file(tmp_path):
+    out = tmp_path / "d.svg"
+    assert main(["diagram", "residual-mlp", "--set", "model.blocks=2", "--format", "svg", "--out", str(out), "--collapsed"]) == 0
+    svg = out.read_text()
+    assert "<svg" in svg and "Block ×2" in svg
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["diagram", "mlp", "--set", "model.nope=1"], "model.nope"),
+    (["diagram", "nope"], "unknown model"),
+    (["diagram", "mlp", "--format", "gif"], "invalid choice"),
+])
+def test_cli_diagram_bad_input_exits_2_with_one_line(capsys, args, needle):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
