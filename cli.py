@@ -194,7 +194,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_diagram(args: argparse.Namespace) -> int:
-    from netarium.analysis.diagram import extract
+    from netarium.analysis.diagram import task_diagram
     from netarium.models.base import ModelSpec, build_model
     from netarium.tasks import make_task
     from netarium.training.config import Config, section_params
@@ -205,9 +205,7 @@ def cmd_diagram(args: argparse.Namespace) -> int:
     model = build_model(args.model, section_params(config, "model"), ModelSpec.for_task(task))
     n_train = int(task.X_train.shape[0])
     batch = min(config.batch_size, n_train) if config.batch_size else n_train
-    head = "softmax" if task.kind == "classification" and task.n_outputs > 1 else None
-    diagram = extract(model, task.X_train[:8], axis_names=None, title=args.model, head=head)
-    diagram = diagram.with_batch_size(batch)
+    diagram = task_diagram(model, task, batch, title=args.model)
     dot = to_dot(diagram, collapsed=args.collapsed)
     text = render_svg(dot) if args.format == "svg" else dot
     if args.out:

@@ -345,3 +345,11 @@ def extract(
         for i in n.inputs:
             wires.append(Wire(i, n.id, axes[i]))
     return Diagram(title or f"{type(model).__name__} ({how})", tuple(ops), tuple(wires), tuple(regions))
+
+
+def task_diagram(model: nn.Module, task: Any, batch_size: int, title: str = "") -> Diagram:
+    """The diagram of `model` on `task`: a few training inputs traced, the batch wire labelled with
+    the real batch size, and a softmax head for classification with several classes."""
+    head = "softmax" if task.kind == "classification" and task.n_outputs > 1 else None
+    example = task.X_train[:8].to(next(model.parameters()).device)
+    return extract(model, example, title=title, head=head).with_batch_size(batch_size)

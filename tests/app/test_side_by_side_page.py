@@ -13,7 +13,7 @@ from netarium.ui.views import VIEWS
 APP = Path(__file__).resolve().parents[2] / "app.py"
 PAGE = "pages/side_by_side.py"
 LIVE = "netarium.live"
-ALL_VIEWS = ["curves", "boundary", "network", "confusion"]  # registration order
+ALL_VIEWS = ["curves", "boundary", "network", "confusion", "diagram"]  # registration order
 
 
 @pytest.fixture
@@ -82,9 +82,9 @@ def test_four_slots_show_four_views(open_app) -> None:
 def test_slots_offer_only_the_views_that_apply(open_app) -> None:
     at = open_app(task="reg-plane")  # regression: no confusion matrix
     assert at.session_state[LIVE].config.task["name"] == "reg-plane"
-    titles = [VIEWS.get(v).title for v in ["curves", "boundary", "network"]]
+    titles = [VIEWS.get(v).title for v in ["curves", "boundary", "network", "diagram"]]
     assert at.selectbox(key="sbs.slot0").options == titles
     at.segmented_control(key="sbs.n").set_value(4).run()
     assert not at.exception, at.exception
-    assert slots(at) == ["boundary", "network", "curves", "boundary"]  # four slots, three views: they repeat
-    assert "sbs.3.boundary.chart" in charts(at)
+    assert slots(at) == ["boundary", "network", "curves", "diagram"]  # no confusion matrix offered
+    assert "sbs.2.curves.chart" in charts(at) and len(at.get("graphviz_chart")) == 1

@@ -30,6 +30,7 @@ PAGES = {  # sidebar link -> something that page shows once it has rendered
     "Home": ("heading", "Netarium"),
     "Playground": ("text", "as of step"),
     "Side by side": ("text", "Slot 1"),
+    "Diagram": ("text", "Parameters per component"),
     "Experiments": ("heading", "Experiments"),
     "Runs": ("heading", "Runs"),
 }

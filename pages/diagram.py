@@ -1,0 +1,20 @@
+"""Diagram: the live model as a neural circuit diagram (Abbott 2024), beside its PyTorch code and
+its parameter count per component."""
+
+import streamlit as st
+
+from netarium.models import parameter_count, parameter_counts_by_child
+from netarium.ui.session import live_run, show_flashes
+from netarium.ui.views import VIEWS, ViewContext, draw_view
+
+live = live_run()
+show_flashes()
+st.subheader(f"{live.config.model['name']}: {parameter_count(live.run.model):,} parameters")
+draw_view(VIEWS.get("diagram"), ViewContext(live, live.snapshot(), key="dg"))
+code, counts = st.columns([3, 2])
+with code:
+    st.caption("The module (PyTorch)")
+    st.code(repr(live.run.model), language="python")
+with counts:
+    st.caption("Parameters per component")
+    st.table([{"component": k, "parameters": v} for k, v in parameter_counts_by_child(live.run.model).items()], hide_index=True)
