@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from netarium.models import ModelSpec, build_model
+from netarium.models.gate import FORWARD_GATE
 from netarium.schema import SchemaError
 from netarium.tasks import Task, make_task
 from netarium.training.config import Config, section_params
@@ -156,6 +157,10 @@ class Run:
         """Train `n` steps (fewer if the loss diverges); return how many were taken."""
         if self.state == "diverged":
             return 0
+        with FORWARD_GATE.shared():  # no fx tracing (which patches nn.Module globally) meanwhile
+            return self._step(n)
+
+    def _step(self, n: int) -> int:
         t0 = time.perf_counter()
         if self._has_modes:
             self.model.train()
@@ -202,9 +207,12 @@ class Run:
                        "lower the learning rate or the initial scale, then reset")
         return False
 
-    @torch.no_grad()
     def evaluate(self, train_out: torch.Tensor | None = None, train_loss: torch.Tensor | None = None) -> dict[str, float]:
         """Loss and accuracy (R^2 for regression) on train and test, weight/gradient norms, lr."""
+        with FORWARD_GATE.shared(), torch.no_grad():
+            return self._evaluate(train_out, train_loss)
+
+    def _evaluate(self, train_out: torch.Tensor | None, train_loss: torch.Tensor | None) -> dict[str, float]:
         t = self.task
         was_training = self.model.training
         if self._has_modes:

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from netarium.models.gate import FORWARD_GATE
 from netarium.training.run import Run, Snapshot, torch_threads
 
 
@@ -134,7 +135,7 @@ class Worker:
                 self.run.set_lr(arg.optimizer["lr"])
         elif command == "step":
             self._playing = False
-            with self.lock:
+            with FORWARD_GATE.shared(), self.lock:  # gate before lock, everywhere (no lock-order cycle)
                 self.run.step(int(arg))
 
     def _loop(self) -> None:
@@ -169,7 +170,7 @@ class Worker:
                 if rate:
                     n = max(1, min(n, int(rate * 0.05)))
                 t0 = time.perf_counter()
-                with self.lock:
+                with FORWARD_GATE.shared(), self.lock:
                     self.run.step(n)
                 dt = time.perf_counter() - t0
                 if rate and n / rate > dt:  # hold the speed limit; commands still wake us

@@ -18,6 +18,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 
 from netarium.analysis.diagram.model import Axis, Diagram, Op, Region, Wire
 from netarium.models.base import Square
+from netarium.models.gate import FORWARD_GATE
 from netarium.models.taps import Tap
 
 ACTIVATIONS: dict[type[nn.Module], str] = {
@@ -97,7 +98,8 @@ def _shape_of(meta: Any) -> tuple[tuple[int, ...], torch.dtype | None]:
 
 def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
     try:
-        graph = _LeafTracer().trace(model)
+        with FORWARD_GATE.exclusive():  # fx patches nn.Module.__call__ for every thread while tracing
+            graph = _LeafTracer().trace(model)
         gm = fx.GraphModule(model, graph)
         ShapeProp(gm).propagate(example)
     except Exception as e:  # tracing fails in many ways (TraceError, TypeError, ...): all mean "use hooks"

@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 from torch import nn
 
+from netarium.models.gate import FORWARD_GATE
 from netarium.schema import Catalog
 from netarium.training.live import LiveRun
 from netarium.training.run import Snapshot
@@ -92,9 +93,10 @@ VIEWS = ViewRegistry("view")
 HEAVY_SECONDS = 1.0  # heavy results are recomputed at most this often while training
 
 
-def heavy_result(ctx: ViewContext, name: str, compute: Callable[[], Any]) -> Any:
+def heavy_result(ctx: ViewContext, name: str, compute: Callable[[], Any], *, forward: bool = True) -> Any:
     """compute() for the current model, cached per slot: recomputed when the step moved and the
-    last computation is older than HEAVY_SECONDS (or at once when training is paused)."""
+    last computation is older than HEAVY_SECONDS (or at once when training is paused). `forward`:
+    compute() calls the model, so it holds the forward gate (see models/gate.py)."""
     cache = st.session_state.setdefault("netarium.heavy", {})
     key = (ctx.key, name)
     gen, step = ctx.live.generation, ctx.snap.step
@@ -102,6 +104,10 @@ def heavy_result(ctx: ViewContext, name: str, compute: Callable[[], Any]) -> Any
     now = time.monotonic()
     if hit and hit[0] == gen and (hit[1] == step or (ctx.live.playing and now - hit[2] < HEAVY_SECONDS)):
         return hit[3]
-    value = compute()
+    if forward:
+        with FORWARD_GATE.shared():
+            value = compute()
+    else:
+        value = compute()
     cache[key] = (gen, step, now, value)
     return value

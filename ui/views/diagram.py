@@ -22,7 +22,7 @@ def diagram_dot(ctx: ViewContext, collapsed: bool) -> str:
     key = (ctx.key, ctx.live.generation, collapsed)
     if key not in cache:
         cache.clear()
-        cache[key] = heavy_result(ctx, f"dot.{collapsed}", compute)
+        cache[key] = heavy_result(ctx, f"dot.{collapsed}", compute, forward=False)  # extract gates itself
     return cache[key]
 
 
