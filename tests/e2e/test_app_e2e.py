@@ -235,9 +235,16 @@ def test_clicking_a_neuron_enlarges_its_map(open_tab, screenshots: Path) -> None
     tab = open_tab(query({"task": "circle", "model.hidden": "4,2"}), "Playground")
     nodes = wait_until(tab, lambda: tab.evaluate(NODE_CENTERS_JS), "the network graph's neurons")
     assert len(nodes) == 2 + 4 + 2 + 2  # inputs, two hidden layers, two class outputs
-    x, y = nodes[3]  # the second neuron of the first hidden layer
-    tab.mouse.click(x, y)
-    wait_visible(tab, tab.locator(".st-key-pg-network-neuron"), "the enlarged neuron map")
+    enlarged = tab.locator(".st-key-pg-network-neuron")
+
+    def click_second_neuron() -> bool:
+        """Click the second neuron of the first hidden layer (again, if a re-render ate the click)."""
+        x, y = tab.evaluate(NODE_CENTERS_JS)[3]
+        tab.mouse.click(x, y)
+        tab.wait_for_timeout(1500)
+        return enlarged.count() > 0
+
+    wait_until(tab, click_second_neuron, "the enlarged neuron map after clicking a neuron", timeout=45)
     wait_visible(tab, tab.get_by_text("layer 1, neuron 2"), "the enlarged map's title")
     assert tab.locator(EXCEPTION).count() == 0
     tab.screenshot(path=str(screenshots / "playground_neuron_enlarged.png"))
