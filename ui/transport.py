@@ -22,6 +22,7 @@ def _apply_speed(live: LiveRun) -> None:
 def transport(live: LiveRun) -> None:
     """Buttons that drive the session's run; they act through callbacks, before the rerun."""
     c1, c2, c3, c4 = st.columns(4)
+    st.session_state["transport.drawn_playing"] = live.playing  # what the buttons below show
     if live.playing:
         c1.button(":material/pause:", key="transport.pause", on_click=live.pause, help="Pause", width="stretch")
     else:
@@ -57,9 +58,7 @@ def status_line(live: LiveRun) -> None:
             st.error(text)
         else:
             st.caption(text)
-        if not live.playing and st.session_state.get("transport.was_playing"):
-            st.session_state["transport.was_playing"] = False
-            st.rerun()  # the run paused itself: redraw the whole page once (buttons, no more polling)
-        st.session_state["transport.was_playing"] = live.playing
+        if live.playing != st.session_state.get("transport.drawn_playing", live.playing):
+            st.rerun()  # the run paused itself (or started): redraw the page once (buttons, polling)
 
     _status()
