@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -120,16 +119,13 @@ class ProgressBar:
         sys.stderr.flush()
 
 
-def _finite(x: float) -> float | str:
-    return x if math.isfinite(x) else str(x)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     import torch
 
     from netarium.experiments import EXPERIMENTS
     from netarium.training.config import Config
     from netarium.training.run import torch_threads
+    from netarium.training.runs_io import json_number
 
     exp = EXPERIMENTS.get(args.experiment)
     torch.set_num_threads(torch_threads())
@@ -174,8 +170,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             "config": config.model_dump(mode="json"),
             "steps": result.steps,
             "seconds": result.seconds,
-            "final": {k: _finite(v) for k, v in result.final.items()},
-            "history": {m: [[s, _finite(v)] for s, v in pts] for m, pts in result.history.as_dict().items()},
+            "final": {k: json_number(v) for k, v in result.final.items()},
+            "history": {m: [[s, json_number(v)] for s, v in pts] for m, pts in result.history.as_dict().items()},
             "check": check.as_dict() if check else None,
         }
         if result.extra:

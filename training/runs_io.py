@@ -92,15 +92,15 @@ def run_rows(records: Iterable[RunRecord], now: float | None = None) -> list[dic
     return rows
 
 
-def _finite(x: float) -> float | str:
-    """A number JSON can carry: non-finite values become 'nan', 'inf' or '-inf' (as `netarium run --json`)."""
+def json_number(x: float) -> float | str:
+    """A number JSON can carry: non-finite values become 'nan', 'inf' or '-inf' (here and in `netarium run --json`)."""
     return x if math.isfinite(x) else str(x)
 
 
 def _jsonable(obj: Any) -> Any:
     """`obj` with every non-finite float inside dicts and lists made a string (strict JSON)."""
     if isinstance(obj, float):
-        return _finite(obj)
+        return json_number(obj)
     if isinstance(obj, dict):
         return {k: _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):

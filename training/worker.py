@@ -64,7 +64,10 @@ class Worker:
 
     def set_lr(self, lr: float) -> None:
         """Change the learning rate live, between two steps."""
-        self.run.set_lr(lr) if not self._thread.is_alive() else self._send("lr", lr)
+        if self._thread.is_alive():
+            self._send("lr", lr)
+        else:
+            self.run.set_lr(lr)
 
     def touch(self) -> None:
         """A reader is still watching (see idle_pause_seconds)."""

@@ -93,10 +93,10 @@ VIEWS = ViewRegistry("view")
 HEAVY_SECONDS = 1.0  # heavy results are recomputed at most this often while training
 
 
-def heavy_result(ctx: ViewContext, name: str, compute: Callable[[], Any], *, forward: bool = True) -> Any:
+def heavy_result(ctx: ViewContext, name: str, compute: Callable[[], Any]) -> Any:
     """compute() for the current model, cached per slot: recomputed when the step moved and the
-    last computation is older than HEAVY_SECONDS (or at once when training is paused). `forward`:
-    compute() calls the model, so it holds the forward gate (see models/gate.py)."""
+    last computation is older than HEAVY_SECONDS (or at once when training is paused). compute()
+    calls the model, so it runs holding the forward gate (see models/gate.py)."""
     cache = st.session_state.setdefault("netarium.heavy", {})
     key = (ctx.key, name)
     gen, step = ctx.live.generation, ctx.snap.step
@@ -104,10 +104,7 @@ def heavy_result(ctx: ViewContext, name: str, compute: Callable[[], Any], *, for
     now = time.monotonic()
     if hit and hit[0] == gen and (hit[1] == step or (ctx.live.playing and now - hit[2] < HEAVY_SECONDS)):
         return hit[3]
-    if forward:
-        with FORWARD_GATE.shared():
-            value = compute()
-    else:
+    with FORWARD_GATE.shared():
         value = compute()
     cache[key] = (gen, step, now, value)
     return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from netarium.analysis.diagram import task_diagram
-from netarium.ui.views.base import VIEWS, View, ViewContext, heavy_result
+from netarium.ui.views.base import VIEWS, View, ViewContext
 from netarium.viz.ncd import render_svg, to_dot
 
 
@@ -17,12 +17,12 @@ def diagram_dot(ctx: ViewContext, collapsed: bool) -> str:
         _, model = ctx.live.model_copy()
         return to_dot(task_diagram(model, run.task, run.batch_size, title=run.config.model["name"]), collapsed=collapsed)
 
-    # the architecture does not change while training: cache per generation, not per step
+    # the architecture does not change while training: one diagram per generation and toggle
     cache = st.session_state.setdefault("netarium.diagram", {})
     key = (ctx.key, ctx.live.generation, collapsed)
     if key not in cache:
         cache.clear()
-        cache[key] = heavy_result(ctx, f"dot.{collapsed}", compute, forward=False)  # extract gates itself
+        cache[key] = compute()  # extract() holds the forward gate exclusively itself
     return cache[key]
 
 
