@@ -44,14 +44,18 @@ def build_parser() -> Parser:
     run.add_argument("--save", action="store_true", help="save the run and a checkpoint in the run store")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    dia = sub.add_parser("diagram", help="draw a model's neural circuit diagram (DOT or SVG)")
+    dia = sub.add_parser("diagram", help="draw a model's neural circuit diagram (DOT, SVG or PNG)")
     dia.add_argument("model", help="model name (see `netarium list`)")
     dia.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="model.<param>=value, task.<param>=value or batch_size=N (repeatable)")
     dia.add_argument("--task", default="spiral", help="task whose inputs and outputs the model is built for (default spiral)")
-    dia.add_argument("--format", choices=("dot", "svg"), default="dot", help="output format (default dot)")
+    dia.add_argument("--format", choices=("dot", "svg", "png"), default="dot", help="output format (default dot)")
     dia.add_argument("--out", type=Path, help="write to this file instead of stdout")
     dia.add_argument("--collapsed", action="store_true", help="draw repeated identical blocks as one box")
+    dia.add_argument("--train", type=int, default=0, metavar="STEPS",
+                     help="train this many steps first and overlay weight norms and dead units (default 0: no overlay)")
+    dia.add_argument("--overlay", default="weight_norm,dead_fraction", metavar="LEARNED,ELEMENTWISE",
+                     help="overlay metrics with --train: weight_norm|grad_norm|none, dead_fraction|mean_activation|none")
 
     app = sub.add_parser("app", help="start the Streamlit app")
     app.add_argument("--port", type=int, default=8501)
@@ -189,28 +193,48 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if result.state == "diverged" else 0
 
 
-def cmd_diagram(args: argparse.Namespace) -> int:
-    from netarium.analysis.diagram import task_diagram
-    from netarium.models.base import ModelSpec, build_model
-    from netarium.tasks import make_task
-    from netarium.training.config import Config, section_params
-    from netarium.viz.ncd import render_svg, to_dot
+def _overlay_metrics(text: str) -> tuple[str | None, str | None]:
+    from netarium.analysis.diagram import ELEMENTWISE_METRICS, LEARNED_METRICS
 
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2 or parts[0] not in (*LEARNED_METRICS, "none") or parts[1] not in (*ELEMENTWISE_METRICS, "none"):
+        raise UsageError(f"--overlay: expected LEARNED,ELEMENTWISE with LEARNED one of {', '.join(LEARNED_METRICS)}, none "
+                         f"and ELEMENTWISE one of {', '.join(ELEMENTWISE_METRICS)}, none (got {text!r})")
+    learned, elementwise = (None if p == "none" else p for p in parts)
+    return learned, elementwise
+
+
+def cmd_diagram(args: argparse.Namespace) -> int:
+    from netarium.analysis.diagram import diagram_overlay, task_diagram
+    from netarium.training.config import Config
+    from netarium.training.run import Run
+    from netarium.viz.ncd import render, to_dot
+
+    learned, elementwise = _overlay_metrics(args.overlay)
+    if args.train < 0:
+        raise UsageError(f"--train: expected a number of steps >= 0 (got {args.train})")
+    if args.format == "png" and not args.out:
+        raise UsageError("--format png: PNG is binary, name a file with --out")
     config = Config().with_overrides([f"task.name={args.task}", f"model.name={args.model}", *args.overrides])
-    task = make_task(config.task["name"], section_params(config, "task"), seed=config.seed)
-    model = build_model(args.model, section_params(config, "model"), ModelSpec.for_task(task))
-    n_train = int(task.X_train.shape[0])
-    batch = min(config.batch_size, n_train) if config.batch_size else n_train
-    diagram = task_diagram(model, task, batch, title=args.model)
-    dot = to_dot(diagram, collapsed=args.collapsed)
-    text = render_svg(dot) if args.format == "svg" else dot
+    run = Run(config.with_overrides([f"steps={max(args.train, 1)}"]))
+    overlay = None
+    if args.train:
+        run.train()
+        if run.state == "diverged":
+            raise UsageError(f"--train: {run.reason}")
+    diagram = task_diagram(run.model, run.task, run.batch_size, title=args.model)
+    if args.train:
+        x, y = run.task.X_train[:512], run.task.y_train[:512]
+        overlay = diagram_overlay(run.model, diagram, x, y, run.loss, step=run.step_count)
+    dot = to_dot(diagram, collapsed=args.collapsed, overlay=overlay, learned=learned, elementwise=elementwise)
+    data = dot.encode() if args.format == "dot" else render(dot, args.format)
     if args.out:
         try:
-            args.out.write_text(text)
+            args.out.write_bytes(data)
         except OSError as e:
             raise UsageError(f"--out: cannot write {args.out} ({e.strerror})") from None
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(data.decode())
     return 0
 
 

@@ -16,4 +16,10 @@ def _ui(quick: bool = False) -> dict[str, Any]:
     return run_ui_bench(quick=quick)
 
 
-BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {"engine": _engine, "ui": _ui}
+def _diagram(quick: bool = False) -> dict[str, Any]:
+    from netarium.bench.diagram import run_diagram_bench
+
+    return run_diagram_bench(quick=quick)
+
+
+BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {"engine": _engine, "ui": _ui, "diagram": _diagram}

@@ -1,16 +1,17 @@
-"""Diagram: the live model as a neural circuit diagram (Abbott 2024), beside its PyTorch code and
-its parameter count per component."""
+"""Diagram: the live model as a neural circuit diagram (Abbott 2024) with live overlays, beside its
+PyTorch code and its parameter count per component."""
 
 import streamlit as st
 
 from netarium.models import parameter_count, parameter_counts_by_child
+from netarium.ui.live import live_fragment
 from netarium.ui.session import live_run, show_flashes
 from netarium.ui.views import VIEWS, ViewContext, draw_view
 
 live = live_run()
 show_flashes()
 st.subheader(f"{live.config.model['name']}: {parameter_count(live.run.model):,} parameters")
-draw_view(VIEWS.get("diagram"), ViewContext(live, live.snapshot(), key="dg"))
+live_fragment(live, lambda snap: draw_view(VIEWS.get("diagram"), ViewContext(live, snap, key="dg")), heavy=True)
 code, counts = st.columns([3, 2])
 with code:
     st.caption("The module (PyTorch)")

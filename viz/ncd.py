@@ -8,8 +8,10 @@ per op with invisible flat edges to order the rows, and `xlabel` wire labels.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 from netarium.analysis.diagram.model import Diagram, Op
+from netarium.analysis.diagram.overlay import ELEMENTWISE_METRICS, LEARNED_METRICS, Overlay
 
 LEARNED_PEN = 2.6
 ELEMENTWISE = 'shape=box, style="rounded,filled", fillcolor="#dff3df", color="#55aa55", fontsize=10, height=0.28'
@@ -26,8 +28,124 @@ def _nid(op_id: str) -> str:
     return "n_" + "".join(c if c.isalnum() else "_" for c in op_id)
 
 
-def _node_attrs(op: Op, diagram: Diagram) -> str:
-    """The Graphviz attributes of one op's glyph."""
+WHITE = (255, 255, 255)
+BLUE = (43, 95, 170)
+ORANGE = (214, 120, 30)
+RED = (200, 50, 50)
+LEGEND_CELLS = 5
+
+
+def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> str:
+    t = min(max(t, 0.0), 1.0)
+    return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(a, b, strict=True))
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How one overlay metric becomes a fill colour, and its legend row."""
+
+    metric: str
+    title: str
+    lo: float
+    hi: float
+
+    @property
+    def diverging(self) -> bool:
+        return self.metric == "mean_activation"
+
+    def t(self, v: float) -> float:
+        """Position on the colour ramp: [0, 1], or [-1, 1] for the diverging scale."""
+        span = self.hi - self.lo
+        return (v - self.lo) / span if span > 0 else (1.0 if v > 0 else 0.0)
+
+    def colour(self, v: float) -> str:
+        if self.diverging:
+            m = max(abs(self.lo), abs(self.hi)) or 1.0
+            return _mix(WHITE, ORANGE, v / m) if v >= 0 else _mix(WHITE, BLUE, -v / m)
+        return _mix(WHITE, RED if self.metric == "dead_fraction" else BLUE, self.t(v))
+
+    def ink(self, v: float) -> str:
+        """Text colour readable on colour(v)."""
+        strength = abs(v) / (max(abs(self.lo), abs(self.hi)) or 1.0) if self.diverging else self.t(v)
+        return "white" if strength > 0.6 else "black"
+
+    def text(self, v: float) -> str:
+        if self.metric == "dead_fraction":
+            return f"{v:.0%}"
+        if self.metric == "mean_activation":
+            return f"{v:+.2f}"
+        return f"{v:.3g}"
+
+    def legend_row(self) -> str:
+        if self.diverging:
+            m = max(abs(self.lo), abs(self.hi)) or 1.0
+            stops = [-m + 2 * m * k / (LEGEND_CELLS - 1) for k in range(LEGEND_CELLS)]
+        else:
+            stops = [self.lo + (self.hi - self.lo) * k / (LEGEND_CELLS - 1) for k in range(LEGEND_CELLS)]
+        cells = []
+        for k, v in enumerate(stops):
+            txt = f'<FONT COLOR="{self.ink(v)}" POINT-SIZE="9">{html.escape(self.text(v))}</FONT>' if k in (0, LEGEND_CELLS - 1) else ""
+            cells.append(f'<TD BGCOLOR="{self.colour(v)}" BORDER="1" COLOR="#bbbbbb" WIDTH="34">{txt}</TD>')
+        return f'<TR><TD ALIGN="LEFT">{html.escape(self.title)}</TD>{"".join(cells)}</TR>'
+
+
+def _scale(d: Diagram, overlay: Overlay, metric: str, title: str) -> Scale | None:
+    rng = overlay.range(d, metric)
+    if rng is None:
+        return None
+    lo, hi = rng
+    if metric == "dead_fraction":
+        lo, hi = 0.0, 1.0
+    elif metric in LEARNED_METRICS:
+        lo = 0.0
+    return Scale(metric, title, lo, hi)
+
+
+@dataclass(frozen=True)
+class _Paint:
+    """The overlay as drawn: a scale for learned ops and one for element-wise ops (either may be off)."""
+
+    overlay: Overlay
+    learned: Scale | None
+    elementwise: Scale | None
+
+    def value(self, d: Diagram, op: Op) -> tuple[Scale, float] | None:
+        scale = self.learned if op.kind in ("learned", "embed") else self.elementwise if op.kind == "elementwise" else None
+        if op.kind == "component":
+            scale = self.learned or self.elementwise
+        if scale is None:
+            return None
+        v = self.overlay.value(d, op.id, scale.metric)
+        return None if v is None else (scale, v)
+
+
+def _value_line(scale: Scale, v: float) -> str:
+    return f'<BR/><FONT POINT-SIZE="8" COLOR="{scale.ink(v)}">{html.escape(scale.text(v))}</FONT>'
+
+
+def _node_attrs(op: Op, diagram: Diagram, paint: _Paint | None = None) -> str:
+    """The Graphviz attributes of one op's glyph (filled by the live overlay when there is one)."""
+    painted = paint.value(diagram, op) if paint else None
+    if painted and op.kind in ("learned", "embed", "elementwise", "component"):
+        scale, v = painted
+        fill = f'style=filled, fillcolor="{scale.colour(v)}"'
+        extra = f"; {scale.title} {scale.text(v)}"
+        if op.kind in ("learned", "embed"):
+            letter = "L" if op.kind == "learned" else "E"
+            sub = "<SUB>+</SUB>" if op.label.endswith("+") else ""
+            sup = f"<SUP> {html.escape(op.instance)}</SUP>" if op.instance else ""
+            tip = (op.detail or op.module) + (f" ({op.params} parameters)" if op.params else "") + extra
+            ink = scale.ink(v)
+            return (f"shape=box, penwidth={LEARNED_PEN}, label=<<FONT COLOR=\"{ink}\"><B>{letter}</B>{sub}{sup}</FONT>"
+                    f"<BR/><BR/><FONT POINT-SIZE=\"8\" COLOR=\"{ink}\">{html.escape(scale.text(v))}</FONT>>, "
+                    f"{fill}, tooltip={_q(tip)}")
+        if op.kind == "elementwise":
+            return (f'shape=box, style="rounded,filled", fillcolor="{scale.colour(v)}", color="#55aa55", fontsize=10, '
+                    f'label=<<FONT COLOR="{scale.ink(v)}">{html.escape(op.label)}</FONT>{_value_line(scale, v)}>, '
+                    f"tooltip={_q((op.module or op.label) + extra)}")
+        return (f"shape=box3d, penwidth={LEARNED_PEN}, {fill}, "
+                f"label=<<B>{html.escape(op.label)}</B>{_value_line(scale, v)}>, "
+                f"tooltip={_q(f'{op.detail}; {op.params} parameters{extra}')}")
     if op.kind == "input":
         return f"shape=plaintext, label={_q(op.label)}"
     if op.kind == "output":
@@ -67,9 +185,37 @@ def columns(diagram: Diagram) -> dict[str, int]:
     return col
 
 
-def to_dot(diagram: Diagram, *, collapsed: bool = False) -> str:
-    """DOT text of the diagram (collapsed: repeated identical blocks drawn as one "Block ×N" box)."""
+def _legend(paint: _Paint) -> str:
+    """The overlay legend as the graph's label (an HTML table under the diagram)."""
+    rows = [s.legend_row() for s in (paint.learned, paint.elementwise) if s is not None]
+    n = paint.overlay.n_probe
+    note = f"as of step {paint.overlay.step:,} on {n:,} training input{'s' if n != 1 else ''}"
+    rows.append(f'<TR><TD ALIGN="LEFT" COLSPAN="{LEGEND_CELLS + 1}"><FONT POINT-SIZE="9">{note}</FONT></TD></TR>')
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1" CELLPADDING="2">{"".join(rows)}</TABLE>>'
+
+
+def to_dot(
+    diagram: Diagram,
+    *,
+    collapsed: bool = False,
+    overlay: Overlay | None = None,
+    learned: str | None = "weight_norm",
+    elementwise: str | None = "dead_fraction",
+) -> str:
+    """DOT text of the diagram (collapsed: repeated identical blocks drawn as one "Block ×N" box).
+
+    With an `overlay`, learned ops are filled by the `learned` metric (weight_norm, grad_norm) and
+    element-wise ops by the `elementwise` one (dead_fraction, mean_activation); None leaves a kind
+    unpainted; a legend with both colour ramps goes under the diagram.
+    """
     d = diagram.collapse() if collapsed else diagram
+    paint = None
+    if overlay is not None and (learned or elementwise):
+        paint = _Paint(
+            overlay,
+            _scale(d, overlay, learned, LEARNED_METRICS[learned]) if learned else None,
+            _scale(d, overlay, elementwise, ELEMENTWISE_METRICS[elementwise]) if elementwise else None,
+        )
     col = columns(d)
     n_cols = max(col.values(), default=0) + 1
     region_of = {i: k for k, r in enumerate(d.regions) for i in r.ops}
@@ -80,18 +226,20 @@ def to_dot(diagram: Diagram, *, collapsed: bool = False) -> str:
         '  node [fontname="Helvetica", fontsize=12, group=f];',
         '  edge [arrowhead=none, fontname="Helvetica", fontsize=10, penwidth=1.3];',
     ]
+    if paint is not None:
+        lines.append(f'  labelloc=b; labeljust=l; fontname="Helvetica"; fontsize=10; label={_legend(paint)};')
     # the batch row
     for c in range(n_cols):
         shape = 'shape=plaintext, label=""' if c in (0, n_cols - 1) else "shape=point, width=0.03"
         lines.append(f"  b{c} [{shape}, group=b];")
     for op in d.ops:
         if op.id not in region_of:
-            lines.append(f"  {_nid(op.id)} [{_node_attrs(op, d)}];")
+            lines.append(f"  {_nid(op.id)} [{_node_attrs(op, d, paint)}];")
     for k, r in enumerate(d.regions):
         lines.append(f"  subgraph cluster_{k} {{")
         lines.append(f"    label={_q(r.label)}; {REGION}")
         for i in r.ops:
-            lines.append(f"    {_nid(i)} [{_node_attrs(d.op(i), d)}];")
+            lines.append(f"    {_nid(i)} [{_node_attrs(d.op(i), d, paint)}];")
         lines.append("  }")
     # long wires (skips) run along their own row through points in each column they pass
     column_members: dict[int, list[str]] = {c: [] for c in range(n_cols)}

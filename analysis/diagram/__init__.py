@@ -8,8 +8,15 @@ from netarium.analysis.diagram.extract import (
     task_diagram,
 )
 from netarium.analysis.diagram.model import Axis, Component, Diagram, Op, Region, Wire
+from netarium.analysis.diagram.overlay import (
+    ELEMENTWISE_METRICS,
+    LEARNED_METRICS,
+    OpStats,
+    Overlay,
+    diagram_overlay,
+)
 
 __all__ = [
-    "Axis", "Component", "Diagram", "ExtractError", "Op", "Region", "TraceFailed", "Wire", "extract",
-    "record_leaf_calls", "task_diagram",
+    "ELEMENTWISE_METRICS", "LEARNED_METRICS", "Axis", "Component", "Diagram", "ExtractError", "Op", "OpStats",
+    "Overlay", "Region", "TraceFailed", "Wire", "diagram_overlay", "extract", "record_leaf_calls", "task_diagram",
 ]

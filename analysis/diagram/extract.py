@@ -353,5 +353,5 @@ def task_diagram(model: nn.Module, task: Any, batch_size: int, title: str = "") 
     """The diagram of `model` on `task`: a few training inputs traced, the batch wire labelled with
     the real batch size, and a softmax head for classification with several classes."""
     head = "softmax" if task.kind == "classification" and task.n_outputs > 1 else None
-    example = task.X_train[:8].to(next(model.parameters()).device)
+    example = task.X_train[:2].to(next(model.parameters()).device)
     return extract(model, example, title=title, head=head).with_batch_size(batch_size)

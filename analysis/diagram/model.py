@@ -65,12 +65,14 @@ class Region:
 
 @dataclass(frozen=True)
 class Component:
-    """A collapsed block: one box standing for `ops` (of one block), repeated `repeat` times."""
+    """A collapsed block: one box standing for `ops` (of one block), repeated `repeat` times;
+    `members` are the ops of all the repetitions (what a live overlay aggregates)."""
 
     id: str
     label: str
     ops: tuple[str, ...]
     repeat: int = 1
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ class Diagram:
                 new_wires.append(w)
             wires = new_wires
             regions = [r for r in regions if not set(r.ops) & members]
-            comps.append(Component(cid, label, first, repeat=len(run)))
+            comps.append(Component(cid, label, first, repeat=len(run), members=tuple(i for b in run for i in b)))
         return Diagram(self.title, tuple(ops), tuple(wires), tuple(regions), tuple(comps), source=self)
 
     def expand(self) -> Diagram:

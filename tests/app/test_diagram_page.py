@@ -30,3 +30,26 @@ def test_residual_model_collapses_its_repeated_blocks(open_app) -> None:
     at.toggle(key="dg.collapsed").set_value(True).run()
     collapsed = at.get("graphviz_chart")[0].proto.spec
     assert "×3" in collapsed and collapsed.count("cluster") < dot.count("cluster")
+
+
+def test_overlay_is_live_and_switchable(open_app) -> None:
+    at = open_app(PAGE, **{"model.hidden": "6", "model.activation": "relu"})
+    live = at.session_state["netarium.live"]
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "as of step 0 on" in dot and "‖W‖" in dot and "dead units" in dot
+    first = live.run.model.layers[0].linear.weight.detach().norm().item()
+    assert f"{first:.3g}" in dot
+    live.step(25)
+    at.run()
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "as of step 25 on" in dot
+    assert f"{live.run.model.layers[0].linear.weight.detach().norm().item():.3g}" in dot
+    at.selectbox(key="dg.learned").set_value("grad_norm").run()
+    at.selectbox(key="dg.elementwise").set_value("mean_activation").run()
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "‖∇W‖" in dot and "mean activation" in dot and "‖W‖" not in dot
+    at.selectbox(key="dg.learned").set_value("none").run()
+    at.selectbox(key="dg.elementwise").set_value("none").run()
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "labelloc=b" not in dot and "as of step" not in dot
+    assert not at.exception

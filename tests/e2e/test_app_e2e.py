@@ -248,3 +248,27 @@ def test_clicking_a_neuron_enlarges_its_map(open_tab, screenshots: Path) -> None
     wait_visible(tab, tab.get_by_text("layer 1, neuron 2"), "the enlarged map's title")
     assert tab.locator(EXCEPTION).count() == 0
     tab.screenshot(path=str(screenshots / "playground_neuron_enlarged.png"))
+
+
+DIAGRAM_LEGEND_JS = """() => {
+  const texts = [...document.querySelectorAll('[data-testid="stGraphVizChart"] svg text')].map(t => t.textContent);
+  const note = texts.find(t => /as of step [0-9,]+ on/.test(t));
+  return note ? Number(note.match(/as of step ([0-9,]+)/)[1].replace(/,/g, '')) : null;
+}"""
+
+
+@pytest.mark.parametrize("model", [{"model.hidden": "6,4", "model.activation": "relu"},
+                                   {"model": "residual-mlp", "model.blocks": "3"}], ids=["mlp", "residual"])
+def test_diagram_overlay_follows_training(open_tab, screenshots: Path, model: dict[str, str]) -> None:
+    tab = open_tab(query(model), "Diagram")
+    wait_until(tab, lambda: tab.evaluate(DIAGRAM_LEGEND_JS) == 0, "the diagram's overlay legend at step 0")
+    boxes = tab.locator('[data-testid="stGraphVizChart"] svg g.node').count()
+    assert boxes >= 6, f"only {boxes} nodes drawn"
+    tab.locator(f"{key_class('transport.play')} button").first.click()
+    try:
+        wait_until(tab, lambda: (tab.evaluate(DIAGRAM_LEGEND_JS) or 0) > 0, "the overlay to redraw at a later step", timeout=30)
+    finally:
+        pause(tab)
+    wait_idle(tab)
+    assert_no_exception(tab, "Diagram")
+    shoot(tab, screenshots / f"diagram_{model.get('model', 'mlp')}.png")

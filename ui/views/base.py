@@ -56,7 +56,8 @@ class ViewContext:
 
 @dataclass(frozen=True)
 class View:
-    """id, title, what it needs, how to draw it, and whether it is heavy (drawn every N steps)."""
+    """id, title, what it needs, how to draw it, whether it is heavy (drawn every N steps), and
+    whether it still draws (and says what it can) once the run has diverged."""
 
     id: str
     title: str
@@ -64,6 +65,7 @@ class View:
     draw: Callable[[ViewContext], None]
     heavy: bool = False
     description: str = ""
+    draws_diverged: bool = False
 
 
 def draw_view(view: View, ctx: ViewContext) -> None:
@@ -72,7 +74,7 @@ def draw_view(view: View, ctx: ViewContext) -> None:
     if missing:
         st.caption(f"{view.title}: needs {missing}.")
         return
-    if view.heavy and ctx.snap.state == "diverged":
+    if view.heavy and ctx.snap.state == "diverged" and not view.draws_diverged:
         st.warning(f"{view.title}: the run diverged at step {ctx.snap.step:,}, so its weights are not finite and "
                    "there is nothing to draw. Lower the learning rate and reset.")
         return

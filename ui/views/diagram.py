@@ -1,41 +1,108 @@
-"""The neural circuit diagram of the live model (Abbott 2024), with server-rendered downloads."""
+"""The neural circuit diagram of the live model (Abbott 2024) with live overlays, and server-rendered
+DOT, SVG and PNG downloads."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from netarium.analysis.diagram import task_diagram
-from netarium.ui.views.base import VIEWS, View, ViewContext
-from netarium.viz.ncd import render_svg, to_dot
+from netarium.analysis.diagram import (
+    ELEMENTWISE_METRICS,
+    LEARNED_METRICS,
+    Diagram,
+    Overlay,
+    diagram_overlay,
+    task_diagram,
+)
+from netarium.ui.views.base import VIEWS, View, ViewContext, heavy_result
+from netarium.viz.ncd import render, to_dot
+
+PROBE = 512  # training inputs the overlay is measured on
+COLLAPSE_ABOVE = 6  # residual blocks beyond which repeated blocks start collapsed
 
 
-def diagram_dot(ctx: ViewContext, collapsed: bool) -> str:
-    """DOT text of the live model's diagram, rebuilt only when the run is re-initialised."""
+def live_diagram(ctx: ViewContext) -> Diagram:
+    """The live model's diagram, extracted once per generation (the architecture does not change while training)."""
     run = ctx.live.run
-
-    def compute() -> str:
-        _, model = ctx.live.model_copy()
-        return to_dot(task_diagram(model, run.task, run.batch_size, title=run.config.model["name"]), collapsed=collapsed)
-
-    # the architecture does not change while training: one diagram per generation and toggle
     cache = st.session_state.setdefault("netarium.diagram", {})
-    key = (ctx.key, ctx.live.generation, collapsed)
+    key = (ctx.key, ctx.live.generation)
     if key not in cache:
         cache.clear()
-        cache[key] = compute()  # extract() holds the forward gate exclusively itself
+        _, model = ctx.live.model_copy()
+        cache[key] = task_diagram(model, run.task, run.batch_size, title=run.config.model["name"])  # holds the gate itself
     return cache[key]
 
 
+def live_overlay(ctx: ViewContext, diagram: Diagram) -> Overlay:
+    """Weight/gradient norms and activation stats of the current model on the first PROBE training inputs."""
+    run = ctx.live.run
+
+    def compute() -> Overlay:
+        step, model = ctx.live.model_copy()
+        device = next(model.parameters()).device
+        x, y = run.task.X_train[:PROBE].to(device), run.task.y_train[:PROBE].to(device)
+        return diagram_overlay(model, diagram, x, y, run.loss, step=step)
+
+    return heavy_result(ctx, "diagram.overlay", compute)
+
+
+def svg_of(ctx: ViewContext, dot: str) -> str:
+    """The SVG of `dot`, rendered on the server once per distinct DOT text (per slot)."""
+    cache = st.session_state.setdefault("netarium.diagram.svg", {})
+    hit = cache.get(ctx.key)
+    if hit is None or hit[0] != dot:
+        svg = render(dot, "svg").decode("utf-8")
+        hit = cache[ctx.key] = (dot, svg[svg.index("<svg"):])
+    return hit[1]
+
+
+def show_svg(ctx: ViewContext, dot: str) -> None:
+    """The diagram at its natural size (a wide one scrolls sideways instead of shrinking to a strip);
+    hovering a glyph shows its tooltip (module, shape, parameters, overlay value)."""
+    st.html(f'<div class="netarium-diagram" style="overflow-x:auto; max-width:100%">{svg_of(ctx, dot)}</div>')
+
+
+# a wide diagram keeps its natural size and scrolls sideways instead of shrinking to an unreadable strip
+NATURAL_SIZE_CSS = """<style>
+[class*="st-key-"][class*="-ncd"] [data-testid="stGraphVizChart"] { overflow-x: auto; }
+[class*="st-key-"][class*="-ncd"] [data-testid="stGraphVizChart"] svg { max-width: none !important; height: auto; }
+</style>"""
+
+
+def _metric_name(labels: dict[str, str]):
+    return lambda m: labels.get(m, "no overlay")
+
+
+def _metric(value: str | None) -> str | None:
+    return None if value in (None, "none") else value
+
+
 def draw_diagram(ctx: ViewContext) -> None:
-    """The diagram; repeated blocks collapse to one box; DOT and SVG downloads rendered here."""
-    collapsed = st.toggle("collapse repeated blocks", key=f"{ctx.key}.collapsed")
-    dot = diagram_dot(ctx, collapsed)
-    st.graphviz_chart(dot, width="stretch")
+    """The diagram filled by the live overlay (a legend under it); repeated blocks collapse to one box."""
+    diagram = live_diagram(ctx)
+    c1, c2, c3 = st.columns(3, vertical_alignment="bottom")
+    learned = _metric(c1.selectbox("Learned ops (bold boxes)", [*LEARNED_METRICS, "none"], key=f"{ctx.key}.learned",
+                                   format_func=_metric_name(LEARNED_METRICS)))
+    elementwise = _metric(c2.selectbox("Element-wise ops", [*ELEMENTWISE_METRICS, "none"], key=f"{ctx.key}.elementwise",
+                                       format_func=_metric_name(ELEMENTWISE_METRICS)))
+    collapsed = c3.toggle("collapse repeated blocks", value=len(diagram.blocks()) > COLLAPSE_ABOVE,
+                          key=f"{ctx.key}.collapsed", disabled=not diagram.blocks())
+    overlay = None
+    if learned or elementwise:
+        if ctx.snap.state == "diverged":
+            st.caption("No overlay: the run diverged, so its weights are not finite. Lower the learning rate and reset.")
+        else:
+            overlay = live_overlay(ctx, diagram)
+    dot = to_dot(diagram, collapsed=collapsed, overlay=overlay, learned=learned, elementwise=elementwise)
+    with st.container(key=f"{ctx.key}.ncd"):
+        st.html(NATURAL_SIZE_CSS)
+        st.graphviz_chart(dot, width="content")
     name = ctx.live.config.model["name"]
-    c1, c2 = st.columns(2)
-    c1.download_button("DOT", dot, file_name=f"{name}.dot", mime="text/vnd.graphviz", key=f"{ctx.key}.dot")
-    c2.download_button("SVG", lambda: render_svg(dot), file_name=f"{name}.svg", mime="image/svg+xml", key=f"{ctx.key}.svg")
+    d1, d2, d3 = st.columns(3)
+    d1.download_button("DOT", dot, file_name=f"{name}.dot", mime="text/vnd.graphviz", key=f"{ctx.key}.dot")
+    d2.download_button("SVG", lambda: render(dot, "svg"), file_name=f"{name}.svg", mime="image/svg+xml", key=f"{ctx.key}.svg")
+    d3.download_button("PNG", lambda: render(dot, "png"), file_name=f"{name}.png", mime="image/png", key=f"{ctx.key}.png")
 
 
-DIAGRAM = VIEWS.register(View("diagram", "Circuit diagram", frozenset(), draw_diagram,
-                              description="The model as a neural circuit diagram: one wire per axis"))
+DIAGRAM = VIEWS.register(View("diagram", "Circuit diagram", frozenset(), draw_diagram, heavy=True, draws_diverged=True,
+                              description="The model as a neural circuit diagram, one wire per axis, with live weight, "
+                                          "gradient and activation overlays"))

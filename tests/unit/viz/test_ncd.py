@@ -94,3 +94,81 @@ def test_cli_diagram_bad_input_exits_2_with_one_line(capsys, args, needle):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert needle in err and err.count("\n") == 1
+
+
+def overlaid(model_name: str, params: dict, **kw):
+    from netarium.analysis.diagram import diagram_overlay
+
+    torch.manual_seed(0)
+    model = build_model(model_name, params, SPEC)
+    d = extract(model, X)
+    y = (X[:, 0] > 0).long()
+    ov = diagram_overlay(model, d, X, y, torch.nn.CrossEntropyLoss(), step=42)
+    return d, ov
+
+
+def fill_of(dot: str, op_id: str) -> str:
+    line = next(ln for ln in dot.splitlines() if ln.strip().startswith(f"n_{op_id} ["))
+    return re.search(r'fillcolor="(#[0-9a-f]{6})"', line).group(1)
+
+
+def test_overlay_fills_ops_by_their_numbers_with_a_legend():
+    from netarium.viz.ncd import BLUE, RED, _mix
+
+    d, ov = overlaid("mlp", {"hidden": [6, 4], "activation": "relu"})
+    dot = to_dot(d, overlay=ov)
+    learned = d.ops_of("learned")
+    norms = {o.id: ov.stats[o.id].weight_norm for o in learned}
+    top = max(norms, key=norms.get)
+    assert fill_of(dot, top) == _mix((255, 255, 255), BLUE, 1.0)  # the largest norm gets the full colour
+    for o in learned:  # others are proportional to norm / max (the scale starts at 0)
+        assert fill_of(dot, o.id) == _mix((255, 255, 255), BLUE, norms[o.id] / norms[top])
+        assert f"{norms[o.id]:.3g}" in dot
+    for o in d.ops_of("elementwise"):
+        assert fill_of(dot, o.id) == _mix((255, 255, 255), RED, ov.stats[o.id].dead_fraction)
+    assert "labelloc=b" in dot and "‖W‖" in dot and "dead units" in dot and "as of step 42 on 8 training inputs" in dot
+    assert render_svg(dot).count("<svg") == 1
+    assert len(BOLD_BOX.findall(dot)) == 0  # painted boxes: the label starts with the ink colour
+    assert len(re.findall(r"shape=box, penwidth=2\.6, label=<<FONT", dot)) == len(learned)
+
+
+def test_overlay_metrics_can_be_switched_off_per_kind():
+    d, ov = overlaid("mlp", {"hidden": [6], "activation": "relu"})
+    only_act = to_dot(d, overlay=ov, learned=None, elementwise="mean_activation")
+    assert len(BOLD_BOX.findall(only_act)) == 2 and "‖W‖" not in only_act and "mean activation" in only_act
+    act = d.ops_of("elementwise")[0]
+    assert f"{ov.stats[act.id].mean_activation:+.2f}" in only_act
+    off = to_dot(d, overlay=ov, learned=None, elementwise=None)
+    assert off == to_dot(d)  # nothing to paint: the plain diagram
+
+
+def test_collapsed_component_shows_the_aggregated_norm():
+    d, ov = overlaid("residual-mlp", {"blocks": 3, "width": 8, "hidden": 12})
+    c = d.collapse()
+    dot = to_dot(d, collapsed=True, overlay=ov, learned="grad_norm")
+    comp = c.ops_of("component")[0]
+    assert f"{ov.value(c, comp.id, 'grad_norm'):.3g}" in dot and "‖∇W‖" in dot
+    render_svg(dot)
+
+
+def test_cli_diagram_trains_then_overlays_to_png(tmp_path):
+    out = tmp_path / "d.png"
+    assert main(["diagram", "mlp", "--train", "20", "--format", "png", "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_diagram_overlay_in_dot(capsys):
+    assert main(["diagram", "mlp", "--train", "5", "--overlay", "grad_norm,none"]) == 0
+    dot = capsys.readouterr().out
+    assert "‖∇W‖" in dot and "as of step 5" in dot and "dead units" not in dot
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["diagram", "mlp", "--format", "png"], "--out"),
+    (["diagram", "mlp", "--train", "3", "--overlay", "foo"], "--overlay"),
+    (["diagram", "mlp", "--train", "-1"], "--train"),
+])
+def test_cli_diagram_overlay_bad_input(capsys, args, needle):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
