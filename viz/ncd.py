@@ -123,6 +123,15 @@ def _value_line(scale: Scale, v: float) -> str:
     return f'<BR/><FONT POINT-SIZE="8" COLOR="{scale.ink(v)}">{html.escape(scale.text(v))}</FONT>'
 
 
+def _letter(op: Op) -> str:
+    """The bold letter of a learned box: L (linear), E (embedding), RNN / GRU / LSTM with a loop mark."""
+    if op.kind == "embed":
+        return op.label[:1] or "E"  # E: a token embedding; P: a learned tensor added (positions)
+    if op.label.rstrip("+") in ("RNN", "GRU", "LSTM"):
+        return f"{op.label} ↻"
+    return "L"
+
+
 def _node_attrs(op: Op, diagram: Diagram, paint: _Paint | None = None) -> str:
     """The Graphviz attributes of one op's glyph (filled by the live overlay when there is one)."""
     painted = paint.value(diagram, op) if paint else None
@@ -131,7 +140,7 @@ def _node_attrs(op: Op, diagram: Diagram, paint: _Paint | None = None) -> str:
         fill = f'style=filled, fillcolor="{scale.colour(v)}"'
         extra = f"; {scale.title} {scale.text(v)}"
         if op.kind in ("learned", "embed"):
-            letter = "L" if op.kind == "learned" else "E"
+            letter = _letter(op)
             sub = "<SUB>+</SUB>" if op.label.endswith("+") else ""
             sup = f"<SUP> {html.escape(op.instance)}</SUP>" if op.instance else ""
             tip = (op.detail or op.module) + (f" ({op.params} parameters)" if op.params else "") + extra
@@ -151,7 +160,7 @@ def _node_attrs(op: Op, diagram: Diagram, paint: _Paint | None = None) -> str:
     if op.kind == "output":
         return f"shape=plaintext, label={_q(op.label)}"
     if op.kind in ("learned", "embed"):
-        letter = "L" if op.kind == "learned" else "E"
+        letter = _letter(op)
         sub = "<SUB>+</SUB>" if op.label.endswith("+") else ""
         sup = f"<SUP> {html.escape(op.instance)}</SUP>" if op.instance else ""
         tip = op.detail or op.module
@@ -162,8 +171,19 @@ def _node_attrs(op: Op, diagram: Diagram, paint: _Paint | None = None) -> str:
     if op.kind == "norm":
         return f"{NORM}, label={_q(op.label)}, tooltip={_q(f'{op.module} ({op.params} parameters)')}"
     if op.kind == "softmax":
+        over = op.detail.rpartition(" over ")[2] if " over " in op.detail else ""
         return ('shape=triangle, orientation=90, label="", width=0.32, height=0.32, style=filled, '
-                'fillcolor="#fff2cc", tooltip="softmax"')
+                f'fillcolor="#fff2cc", tooltip={_q(op.detail or "softmax")}' + (f", xlabel={_q(over)}" if over else ""))
+    if op.kind == "reshape":
+        return f'shape=box, style=filled, fillcolor=black, label="", width=0.07, height=0.5, fixedsize=true, tooltip={_q(op.detail)}'
+    if op.kind == "contract":
+        over = op.detail.rpartition(" over ")[2] if " over " in op.detail else ""
+        return (f'shape=circle, style=filled, fillcolor="#333333", label="", width=0.17, fixedsize=true, '
+                f'tooltip={_q(op.detail or op.label)}' + (f", xlabel={_q(over)}" if over else ""))
+    if op.kind == "scale":
+        return f'shape=box, label={_q(op.label)}, fontsize=9, width=0.3, height=0.22, margin="0.03,0.02", tooltip="scale"'
+    if op.kind == "mask":
+        return f'{ELEMENTWISE.replace("#dff3df", "#e8e8e8").replace("#55aa55", "#888888")}, label="mask", tooltip={_q(op.detail or "mask")}'
     if op.kind == "copy":
         return 'shape=point, width=0.12, color=black, tooltip="copy"'
     if op.kind == "add":
@@ -174,6 +194,12 @@ def _node_attrs(op: Op, diagram: Diagram, paint: _Paint | None = None) -> str:
         return (f"shape=box3d, penwidth={LEARNED_PEN}, style=filled, fillcolor=\"#f4f4f4\", "
                 f"label=<<B>{html.escape(op.label)}</B>>, tooltip={_q(tip)}")
     return f"shape=box, label={_q(op.label)}"
+
+
+def _ranksep(d: Diagram) -> float:
+    """Column spacing: wider where wires carry several labelled axes (sequence, heads, per-head)."""
+    most = max((sum(1 for a in w.axes if a.role != "batch") for w in d.wires), default=1)
+    return 0.65 + 0.3 * max(most - 1, 0)
 
 
 def columns(diagram: Diagram) -> dict[str, int]:
@@ -222,7 +248,7 @@ def to_dot(
     lines = [
         f"digraph {_q(d.title or 'diagram')} {{",
         "  // Neural circuit diagram: one row per axis, the batch row b passes every op (broadcast).",
-        "  rankdir=LR; splines=false; nodesep=0.12; ranksep=0.65; newrank=true;",
+        f"  rankdir=LR; splines=false; nodesep=0.12; ranksep={_ranksep(d):.2f}; newrank=true;",
         '  node [fontname="Helvetica", fontsize=12, group=f];',
         '  edge [arrowhead=none, fontname="Helvetica", fontsize=10, penwidth=1.3];',
     ]

@@ -9,6 +9,7 @@ stream, c classes (y for one output), s sequence.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -27,6 +28,28 @@ ACTIVATIONS: dict[type[nn.Module], str] = {
 }
 NORMS = (nn.LayerNorm, nn.BatchNorm1d, nn.RMSNorm) if hasattr(nn, "RMSNorm") else (nn.LayerNorm, nn.BatchNorm1d)
 ADDS = {operator.add, torch.add, operator.iadd}
+RESHAPES = {"view", "reshape", "transpose", "permute", "flatten", "unflatten", "t", "mT", "swapaxes", "getitem"}
+CONTRACTIONS = {"matmul", "bmm", "einsum", "__matmul__"}
+SCALES = {"mul", "truediv", "div", "__mul__", "__truediv__", "multiply", "divide"}
+PASS_THROUGH = {"contiguous", "clone", "detach", "float", "to", "dropout"}
+MASKS = {"masked_fill", "masked_fill_", "where", "tril", "triu"}
+
+
+def _fn_name(n: fx.Node) -> str:
+    """The function or method name of a call node: "matmul", "view", "softmax", "add"..."""
+    t = n.target
+    name = t if isinstance(t, str) else getattr(t, "__name__", str(t))
+    return name.strip("_") if name.startswith("__") else name
+
+
+def _static(a: Any) -> Any:
+    """A call argument as plain data (a node becomes the number it computed, or None), to keep dims
+    and scale factors."""
+    if isinstance(a, fx.Node):
+        return a.meta.get("value")
+    if isinstance(a, (list, tuple)):
+        return tuple(_static(x) for x in a)
+    return a
 
 
 class ExtractError(RuntimeError):
@@ -35,6 +58,16 @@ class ExtractError(RuntimeError):
 
 class TraceFailed(ExtractError):
     """torch.fx could not trace the module (e.g. data-dependent control flow); the hook recorder is used."""
+
+
+class _Prop(ShapeProp):
+    """ShapeProp that also keeps plain-number results (q.shape[-1] ** -0.5) so a scale can be named."""
+
+    def run_node(self, n: fx.Node) -> Any:
+        result = super().run_node(n)
+        if isinstance(result, (int, float)) and not isinstance(result, bool):
+            n.meta["value"] = result
+        return result
 
 
 class _LeafTracer(fx.Tracer):
@@ -57,6 +90,15 @@ class _Node:
     shape: tuple[int, ...]
     dtype: torch.dtype | None = None
     detail: str = ""
+    fn: tuple = ()  # for rearrangements and contractions: (function name, static arguments...)
+    batched: bool = True  # False for a learned tensor used directly (a positional embedding): no batch axis
+
+
+def _get_param(model: nn.Module, target: str) -> nn.Parameter | None:
+    obj: Any = model
+    for part in target.split("."):
+        obj = getattr(obj, part, None)
+    return obj if isinstance(obj, nn.Parameter) else None
 
 
 def _params(m: nn.Module) -> int:
@@ -69,6 +111,8 @@ def _classify(m: nn.Module) -> tuple[str, str] | None:
         return None
     if isinstance(m, nn.Linear):
         return "learned", "L+" if m.bias is not None else "L"
+    if isinstance(m, nn.RNNBase):
+        return "learned", m.mode if m.mode in ("LSTM", "GRU") else "RNN"
     if isinstance(m, nn.Embedding):
         return "embed", "E"
     if isinstance(m, NORMS):
@@ -86,6 +130,8 @@ def _detail(m: nn.Module) -> str:
         return f"{m.in_features} to {m.out_features}"
     if isinstance(m, nn.Embedding):
         return f"{m.num_embeddings} tokens to {m.embedding_dim}"
+    if isinstance(m, nn.RNNBase):
+        return f"{m.input_size} to {m.hidden_size}, recurrent over the sequence ({m.num_layers} layer{'s' if m.num_layers > 1 else ''})"
     return ""
 
 
@@ -101,7 +147,7 @@ def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
         with FORWARD_GATE.exclusive():  # fx patches nn.Module.__call__ for every thread while tracing
             graph = _LeafTracer().trace(model)
         gm = fx.GraphModule(model, graph)
-        ShapeProp(gm).propagate(example)
+        _Prop(gm).propagate(example)
     except Exception as e:  # tracing fails in many ways (TraceError, TypeError, ...): all mean "use hooks"
         raise TraceFailed(f"torch.fx cannot trace {type(model).__name__}: {e}") from e
     modules = dict(model.named_modules())
@@ -133,20 +179,50 @@ def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
             args = [a for a in n.args if isinstance(a, fx.Node) and a_in(a)]
             if not args:
                 continue
-            if n.target in ADDS or n.target in ("add", "__add__"):
-                kind, label = "add", "+"
-            elif n.op == "call_function" and getattr(n.target, "__name__", "") in ("softmax", "log_softmax"):
-                kind, label = "softmax", "softmax"
-            else:
-                kind, label = "elementwise", getattr(n.target, "__name__", str(n.target))
             ins = [alias[a.name] for a in args]
-            if kind == "elementwise" and len(ins) == 1 and shape == next(x.shape for x in nodes if x.id == ins[0]):
-                if label in ("contiguous", "clone", "detach", "float", "to"):
-                    alias[n.name] = ins[0]
-                    continue
-            nid = n.name
-            nodes.append(_Node(nid, kind, label, "", 0, ins, shape, dtype))
-            alias[n.name] = nid
+            fn = _fn_name(n)
+            src_node = next(x for x in nodes if x.id == ins[0])
+            src_meta = n.args[0].meta.get("tensor_meta") if isinstance(n.args[0], fx.Node) else None
+            if fn == "getitem" and isinstance(src_meta, (tuple, list)) and not hasattr(src_meta, "shape"):
+                # a member of a tuple output (an RNN's output or its state; TensorMetadata is a tuple too)
+                if not src_node.shape and shape:
+                    src_node.shape, src_node.dtype = shape, dtype
+                alias[n.name] = ins[0]
+                continue
+            if not shape:  # not a tensor (x.size(-1), x.shape): nothing to draw
+                continue
+            if fn in PASS_THROUGH and shape == src_node.shape:
+                alias[n.name] = ins[0]
+                continue
+            rest = [a for a in n.args if not (isinstance(a, fx.Node) and a_in(a))] if fn in SCALES | {"add", "iadd"} else n.args[1:]
+            statics = (fn, *(_static(a) for a in rest), *sorted((k, _static(v)) for k, v in n.kwargs.items()))
+            is_add = n.target in ADDS or fn in ("add", "iadd")
+            if is_add and len(ins) == 1:  # x + a learned tensor (a positional embedding): draw the tensor
+                param = next((a for a in n.args if isinstance(a, fx.Node) and a.op == "get_attr"), None)
+                p = _get_param(model, param.target) if param is not None else None
+                if p is not None:
+                    pid = param.target.replace(".", "_")
+                    if pid not in alias.values():
+                        nodes.append(_Node(pid, "embed", "P", param.target, p.numel(), [], tuple(p.shape), p.dtype,
+                                           detail=f"learned tensor {param.target} {tuple(p.shape)}", batched=False))
+                    ins = [*ins, pid]
+                    alias[f"param:{pid}"] = pid
+            if is_add:
+                kind, label = ("add", "+") if len(ins) == 2 else ("scale", "+ c")
+            elif fn in ("softmax", "log_softmax"):
+                kind, label = "softmax", fn
+            elif fn in RESHAPES:
+                kind, label = "reshape", "index" if fn == "getitem" else fn
+            elif fn in CONTRACTIONS:
+                kind, label = "contract", fn
+            elif fn in SCALES and len(ins) == 1:
+                kind, label = "scale", fn
+            elif fn in MASKS:
+                kind, label = "mask", "mask"
+            else:
+                kind, label = "elementwise", fn
+            nodes.append(_Node(n.name, kind, label, "", 0, ins, shape, dtype, fn=statics))
+            alias[n.name] = n.name
         elif n.op == "output":
             arg = n.args[0]
             ins = src(arg)
@@ -204,8 +280,80 @@ def _hook_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
     return nodes
 
 
+def _norm_dim(d: int, n: int) -> int:
+    return d + n if d < 0 else d
+
+
+def _rearranged(axes: tuple[Axis, ...], shape: tuple[int, ...], fn: tuple, ax: Callable[[str, str], str]) -> tuple[Axis, ...] | None:
+    """The axes after a transpose / permute / view / reshape: names follow their wires (a split of
+    the feature axis into two gives heads H and per-head k; a merge joins the names, "H·k")."""
+    if not axes or len(axes) != len(shape) and fn[0] in ("transpose", "swapaxes", "permute", "t", "mT"):
+        return None
+    if tuple(a.size for a in axes) == shape and fn[0] not in ("transpose", "swapaxes", "permute", "t", "mT"):
+        return axes
+    n = len(axes)
+    if fn[0] in ("transpose", "swapaxes", "t", "mT"):
+        i, j = (fn[1], fn[2]) if len(fn) >= 3 and isinstance(fn[1], int) and isinstance(fn[2], int) else (-2, -1)
+        i, j = _norm_dim(i, n), _norm_dim(j, n)
+        out = list(axes)
+        out[i], out[j] = out[j], out[i]
+        return tuple(out)
+    if fn[0] == "permute":
+        dims = fn[1] if len(fn) == 2 and isinstance(fn[1], tuple) else fn[1:]
+        if len(dims) != n or not all(isinstance(d, int) for d in dims):
+            return None
+        return tuple(axes[_norm_dim(d, n)] for d in dims)
+    # view / reshape / flatten / unflatten: align the unchanged axes at both ends
+    sizes = [a.size for a in axes]
+    p = 0
+    while p < min(n, len(shape)) and sizes[p] == shape[p]:
+        p += 1
+    q = 0
+    while q < min(n, len(shape)) - p and sizes[n - 1 - q] == shape[len(shape) - 1 - q]:
+        q += 1
+    old, new = axes[p : n - q], shape[p : len(shape) - q]
+    prod_old = 1
+    for a in old:
+        prod_old *= a.size or 1
+    prod_new = 1
+    for s_ in new:
+        prod_new *= s_
+    if prod_old != prod_new:
+        return None
+    if len(old) == 1 and len(new) >= 2:
+        base = old[0]
+        if len(new) == 2:
+            parts = (Axis(ax("heads", "H"), new[0], "heads"), Axis(ax("per_head", "k"), new[1], base.role))
+        else:
+            parts = tuple(Axis(f"{base.name}{i + 1}", s_, base.role) for i, s_ in enumerate(new))
+        middle = parts
+    elif len(old) >= 2 and len(new) == 1:
+        middle = (Axis("·".join(a.name for a in old), new[0], old[-1].role),)
+    elif len(old) == len(new) == 0:
+        middle = ()
+    else:
+        return None
+    return (*axes[:p], *middle, *axes[n - q :])
+
+
+def _contracted(a: tuple[Axis, ...], b: tuple[Axis, ...], shape: tuple[int, ...]) -> tuple[tuple[Axis, ...], str] | None:
+    """Axes of a @ b (matmul / bmm over the last axis of a and the second-last of b) and the name of
+    the contracted axis; a repeated name (query and key positions) gets a prime: s and s'."""
+    if len(a) < 2 or len(b) < 2 or len(shape) < 2:
+        return None
+    out = list(a[:-1]) + [b[-1]]
+    if len(out) != len(shape):
+        return None
+    names = [x.name for x in out[:-1]]
+    if out[-1].name in names:
+        out[-1] = replace(out[-1], name=out[-1].name + "'")
+    out = [replace(x, size=s_) for x, s_ in zip(out, shape, strict=True)]
+    return tuple(out), a[-1].name
+
+
 def _name_axes(nodes: list[_Node], axis_names: dict[str, str]) -> dict[str, tuple[Axis, ...]]:
-    """Axes of every node's output: b first, the feature axis named by where the value flows."""
+    """Axes of every node's output: b first, the feature axis named by where the value flows;
+    rearrangements and contractions carry the names of the wires they move (see _rearranged)."""
     by_id = {n.id: n for n in nodes}
     users: dict[str, list[str]] = {n.id: [] for n in nodes}
     for n in nodes:
@@ -236,6 +384,27 @@ def _name_axes(nodes: list[_Node], axis_names: dict[str, str]) -> dict[str, tupl
         if not shape:
             out[n.id] = ()
             continue
+        first_in = out.get(n.inputs[0], ()) if n.inputs else ()
+        if n.kind == "reshape":
+            moved = _rearranged(first_in, shape, n.fn, ax)
+            if moved is not None:
+                out[n.id] = moved
+                continue
+        if n.kind == "contract" and len(n.inputs) >= 2:
+            joined = _contracted(first_in, out.get(n.inputs[1], ()), shape)
+            if joined is not None:
+                out[n.id], over = joined
+                n.detail = f"contraction over {over}"
+                continue
+        same = first_in and tuple(a.size for a in first_in) == shape
+        if same and n.kind in ("elementwise", "norm", "softmax", "scale", "mask", "copy", "output", "add"):
+            if n.kind != "add" or all(out.get(i, ()) and out[i][-1].role == first_in[-1].role for i in n.inputs):
+                out[n.id] = first_in
+                if n.kind == "softmax":
+                    dim = next((v for v in n.fn[1:] if isinstance(v, int)), None)
+                    dim = next((v for k, v in (x for x in n.fn if isinstance(x, tuple) and len(x) == 2) if k == "dim"), dim)
+                    n.detail = f"softmax over {first_in[_norm_dim(dim if dim is not None else -1, len(shape))].name}"
+                continue
         if n.kind == "input":
             tokens = n.dtype is not None and not n.dtype.is_floating_point
             last = Axis(ax("tokens", "t"), shape[-1], "tokens") if tokens else Axis(ax("features", "m"), shape[-1], "features")
@@ -248,10 +417,15 @@ def _name_axes(nodes: list[_Node], axis_names: dict[str, str]) -> dict[str, tupl
             else:
                 last = Axis(ax("hidden", "h"), shape[-1], "hidden")
         else:  # shape-preserving ops keep their input's name
-            prev = out.get(n.inputs[0], ())
-            last = replace(prev[-1], size=shape[-1]) if prev else Axis(ax("hidden", "h"), shape[-1], "hidden")
+            last = replace(first_in[-1], size=shape[-1]) if first_in else Axis(ax("hidden", "h"), shape[-1], "hidden")
+        if not n.batched:
+            out[n.id] = (*(Axis(ax("sequence", "s"), s_, "sequence") for s_ in shape[:-1]), last)
+            continue
         batch = Axis(ax("batch", "b"), shape[0], "batch")
-        middle = tuple(Axis(ax("sequence", "s"), s, "sequence") for s in shape[1:-1])
+        if first_in and len(first_in) == len(shape) and tuple(a.size for a in first_in[1:-1]) == shape[1:-1]:
+            middle = first_in[1:-1]  # a map on the last axis broadcasts over the others
+        else:
+            middle = tuple(Axis(ax("sequence", "s"), s_, "sequence") for s_ in shape[1:-1])
         out[n.id] = (batch,) if len(shape) == 1 else (batch, *middle, last)
     return out
 
@@ -275,27 +449,69 @@ def _insert_copies(nodes: list[_Node]) -> list[_Node]:
     return out
 
 
-def _regions(nodes: list[_Node], block_names: list[str]) -> list[Region]:
-    """For each "+" fed by a copy (the skip) and a branch: the branch's ops back to that copy."""
+def _regions(nodes: list[_Node], branch_names: list[str]) -> list[Region]:
+    """For each "+" fed by a copy (the skip) and a branch: the ops on any path from that copy to the
+    branch's end (an attention branch forks into Q, K and V and joins again), in forward order."""
     by_id = {n.id: n for n in nodes}
-    regions = []
+    order = {n.id: k for k, n in enumerate(nodes)}
+    users: dict[str, list[str]] = {n.id: [] for n in nodes}
+    for n in nodes:
+        for i in n.inputs:
+            users[i].append(n.id)
+    regions: list[tuple[str, ...]] = []
     adds = [n for n in nodes if n.kind == "add" and len(n.inputs) == 2]
-    for k, add in enumerate(adds):
+    for add in adds:
         skip = next((i for i in add.inputs if by_id[i].kind == "copy"), None)
-        if skip is None:
+        if skip is None or add.inputs.count(skip) != 1:
             continue
-        branch_end = next(i for i in add.inputs if i != skip) if add.inputs.count(skip) == 1 else None
-        if branch_end is None:
+        branch_end = next(i for i in add.inputs if i != skip)
+        behind, stack = set(), [branch_end]  # ancestors of the branch's end, back to the skip copy
+        while stack:
+            u = stack.pop()
+            if u in behind or u == skip:
+                continue
+            behind.add(u)
+            stack.extend(by_id[u].inputs)
+        ahead, stack = set(), [u for u in users[skip] if u != add.id]  # descendants of the copy
+        while stack:
+            u = stack.pop()
+            if u in ahead or u == add.id:
+                continue
+            ahead.add(u)
+            stack.extend(users[u])
+        branch = behind & ahead
+        if branch_end not in branch or any(by_id[i].kind == "input" for i in branch):
             continue
-        branch, cur = [], branch_end
-        while cur != skip and by_id[cur].kind not in ("input", "copy") and len(branch) < len(nodes):
-            branch.append(cur)
-            cur = by_id[cur].inputs[0] if by_id[cur].inputs else skip
-        if cur != skip:
+        regions.append(tuple(sorted(branch, key=order.__getitem__)))
+    names = branch_names if len(branch_names) == len(regions) else [f"block {k + 1}" for k in range(len(regions))]
+    return [Region(f"residual branch · {name}", ops) for name, ops in zip(names, regions, strict=True)]
+
+
+INSTANCE_LETTERS = {"q": "Q", "query": "Q", "k": "K", "key": "K", "v": "V", "value": "V", "o": "O", "out": "O"}
+
+
+def _scale_label(n: _Node, candidates: list[Axis]) -> str:
+    """"1/√k" when a scale multiplies by 1/sqrt(size) (or divides by sqrt(size)) of axis k (the axis
+    its input was contracted over, else its last axis: attention's score scaling), else "×c" / "÷c" /
+    "+c", or "scale" for a factor computed from the data."""
+    c = next((v for v in n.fn[1:] if isinstance(v, (int, float)) and not isinstance(v, bool)), None)
+    if c is None:
+        return "scale"
+    fn = n.fn[0]
+    for k in candidates:
+        if not k.size or fn not in ("mul", "multiply", "truediv", "div", "divide"):
             continue
-        name = block_names[k] if len(block_names) == len(adds) else f"block {k + 1}"
-        regions.append(Region(f"residual branch · {name}", tuple(reversed(branch))))
-    return regions
+        root = k.size ** 0.5
+        if (fn in ("mul", "multiply") and abs(c * root - 1) < 1e-6) or (fn not in ("mul", "multiply") and abs(c / root - 1) < 1e-6):
+            return f"1/√{k.name}"
+    sign = {"mul": "×", "multiply": "×", "truediv": "÷", "div": "÷", "divide": "÷", "add": "+", "iadd": "+"}.get(fn, fn + " ")
+    return f"{sign}{c:g}"
+
+
+def _instance_letter(module: str) -> str:
+    """Q, K, V or O for a module named like an attention projection (q, W_Q, q_proj, key, out_proj), else ""."""
+    tokens = [t for t in module.rsplit(".", 1)[-1].lower().split("_") if t not in ("w", "proj", "lin", "linear")]
+    return INSTANCE_LETTERS.get(tokens[0], "") if len(tokens) == 1 else ""
 
 
 def extract(
@@ -331,19 +547,36 @@ def extract(
         out.inputs, out.label = ["softmax"], "p(y | x)"
     nodes = _insert_copies(nodes)
     axes = _name_axes(nodes, names)
-    block_names = list(getattr(model, "block_names", []) or [])
-    regions = _regions(nodes, block_names)
+    branch_names = list(getattr(model, "branch_names", None) or getattr(model, "block_names", None) or [])
+    regions = _regions(nodes, branch_names)
+    # Q, K, V, O superscripts only where one parent module holds all of Q, K and V (an attention)
+    letters = {n.id: _instance_letter(n.module) for n in nodes if n.kind == "learned"}
+    parent_letters: dict[str, set[str]] = {}
+    for n in nodes:
+        if letters.get(n.id):
+            parent_letters.setdefault(n.module.rpartition(".")[0], set()).add(letters[n.id])
+    attention_parents = {p for p, ls in parent_letters.items() if {"Q", "K", "V"} <= ls}
+    by_id = {n.id: n for n in nodes}
     instance = 0
     ops, wires = [], []
     for n in nodes:
         inst = ""
         detail = n.detail
         if n.kind == "learned":
-            instance += 1
-            inst = str(instance)
+            letter = letters[n.id] if n.module.rpartition(".")[0] in attention_parents else ""
+            if not letter:
+                instance += 1
+            inst = letter or str(instance)
             detail = f"W{inst}: {n.detail}" if n.detail else ""
         axes_in = axes[n.inputs[0]] if n.inputs else ()
-        ops.append(Op(n.id, n.kind, n.label, n.module, n.params, inst, axes_in, axes[n.id], detail))  # type: ignore[arg-type]
+        label = n.label
+        if n.kind == "scale":
+            src = by_id.get(n.inputs[0]) if n.inputs else None
+            contracted = [axes[src.inputs[0]][-1]] if src is not None and src.kind == "contract" and axes[src.inputs[0]] else []
+            label = _scale_label(n, contracted + list(axes_in[-1:]))
+        if n.kind == "reshape":
+            detail = f"{label}: {' '.join(map(str, axes_in[1:]))} to {' '.join(map(str, axes[n.id][1:]))}"
+        ops.append(Op(n.id, n.kind, label, n.module, n.params, inst, axes_in, axes[n.id], detail))  # type: ignore[arg-type]
         for i in n.inputs:
             wires.append(Wire(i, n.id, axes[i]))
     return Diagram(title or f"{type(model).__name__} ({how})", tuple(ops), tuple(wires), tuple(regions))

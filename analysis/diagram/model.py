@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-OpKind = Literal["input", "output", "learned", "elementwise", "norm", "softmax", "copy", "add", "embed", "component"]
-AxisRole = Literal["batch", "sequence", "features", "hidden", "classes", "output", "tokens"]
+OpKind = Literal["input", "output", "learned", "elementwise", "norm", "softmax", "copy", "add", "embed", "component",
+                 "reshape", "contract", "scale", "mask"]
+AxisRole = Literal["batch", "sequence", "features", "hidden", "classes", "output", "tokens", "heads"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,9 @@ class Component:
     members: tuple[str, ...] = ()
 
 
+MAX_PERIOD = 4  # a repeated unit may span up to this many residual branches (attention + MLP = 2)
+
+
 @dataclass(frozen=True)
 class Diagram:
     """Ops in forward order, wires between them, residual regions and (when collapsed) components."""
@@ -139,20 +143,31 @@ class Diagram:
         return tuple((o.kind, o.label, o.params, o.axes_out) for o in map(self.op, block))
 
     def collapse(self, repeated: bool = True) -> Diagram:
-        """Repeated identical residual blocks -> one component box "Block ×N" (with `repeat` N).
+        """Repeated identical residual blocks -> one component box "Block ×N" (with `repeat` N). A
+        repeated unit may span several residual branches (a transformer block is an attention and an
+        MLP branch); the unit covering the most blocks wins.
 
         With `repeated=False` every block becomes a component, repeated or not. The wire into a run's
         first block and out of its last are re-attached to the component; `expand()` undoes it.
         """
         blocks = self.blocks()
-        runs: list[list[tuple[str, ...]]] = []
-        for b in blocks:
-            prev = runs[-1][-1] if runs else None
-            adjacent = prev is not None and self._signature(prev) == self._signature(b) and b[0] in self.outputs_of(prev[-1])
-            if adjacent:
-                runs[-1].append(b)
-            else:
-                runs.append([b])
+        sigs = [self._signature(b) for b in blocks]
+        chained = [i > 0 and blocks[i][0] in self.outputs_of(blocks[i - 1][-1]) for i in range(len(blocks))]
+        runs: list[list[tuple[str, ...]]] = []  # each run: repetitions of one unit of `period` blocks
+        i = 0
+        while i < len(blocks):
+            best_p, best_r = 1, 1
+            for p in range(1, MAX_PERIOD + 1):
+                r = 1
+                while (i + (r + 1) * p <= len(blocks) and sigs[i + r * p : i + (r + 1) * p] == sigs[i : i + p]
+                       and all(chained[i + 1 : i + (r + 1) * p])):
+                    r += 1
+                if r >= 2 and p * r > best_p * best_r:
+                    best_p, best_r = p, r
+            unit = best_p if best_r >= 2 else 1
+            units = best_r if best_r >= 2 else 1
+            runs.append([tuple(op for b in blocks[i + k * unit : i + (k + 1) * unit] for op in b) for k in range(units)])
+            i += unit * units
         runs = [r for r in runs if len(r) >= (2 if repeated else 1)]
         if not runs:
             return self
@@ -166,7 +181,7 @@ class Diagram:
                 id=cid, kind="component", label=label, module=",".join(self.op(i).module for i in first if self.op(i).module),
                 params=sum(self.op(i).params for i in members), instance=str(k),
                 axes_in=self.op(first[0]).axes_in, axes_out=self.op(last[-1]).axes_out,
-                detail=f"{len(run)} identical blocks of {len(first)} ops",
+                detail=f"{len(run)} identical blocks of {len(first)} ops" if len(run) > 1 else f"one block of {len(first)} ops",
             )
             at = next(i for i, o in enumerate(ops) if o.id == first[0])
             ops = [o for o in ops if o.id not in members]

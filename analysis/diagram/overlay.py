@@ -75,6 +75,21 @@ def _module_calls(diagram: Diagram) -> dict[str, list[str]]:
     return calls
 
 
+def _weight(model: nn.Module, modules: dict[str, nn.Module], name: str) -> torch.Tensor | None:
+    """The weight of a learned op: a module's .weight (an RNN's first input-hidden weight), or the
+    parameter itself for a learned tensor used directly (a positional embedding)."""
+    if name in modules:
+        m = modules[name]
+        w = getattr(m, "weight", None)
+        if w is None and isinstance(m, nn.RNNBase):
+            w = m.weight_ih_l0
+        return w if isinstance(w, torch.Tensor) else None
+    try:
+        return model.get_parameter(name)
+    except AttributeError:
+        return None
+
+
 def diagram_overlay(
     model: nn.Module,
     diagram: Diagram,
@@ -101,9 +116,8 @@ def diagram_overlay(
                 if isinstance(out, torch.Tensor):
                     outputs.setdefault(name, []).append(out.detach())
             handles.append(modules[name].register_forward_hook(hook))
-    learned = {name: modules[name].weight for name, ids in calls.items()
-               if name in modules and kinds[ids[0]] in ("learned", "embed")
-               and isinstance(getattr(modules[name], "weight", None), torch.Tensor)}
+    learned = {name: w for name, ids in calls.items()
+               if kinds[ids[0]] in ("learned", "embed") and (w := _weight(model, modules, name)) is not None}
     was_training = model.training
     model.eval()
     try:

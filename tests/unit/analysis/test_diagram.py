@@ -139,3 +139,35 @@ def test_fx_failure_falls_back_to_the_hook_recorder():
     assert isinstance(d, Diagram) and "hooks" in d.title
     assert d.learned_count() == 3
     assert [w.label for w in d.wires] == ["m 2", "h 6", "h 6", "h 6", "c 3"]
+
+
+class Recurrent(nn.Module):
+    """A GRU read out at the last position: a tuple output and a tensor index."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(3, 12, batch_first=True)
+        self.readout = nn.Linear(12, 2)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.readout(out[:, -1])
+
+
+def test_recurrent_layer_is_a_learned_box_with_a_loop_and_the_last_position_is_indexed():
+    from netarium.analysis.diagram import diagram_overlay
+    from netarium.viz.ncd import to_dot
+
+    model = Recurrent()
+    x = torch.randn(8, 5, 3)
+    d = extract(model, x)
+    assert "(fx)" in d.title and d.learned_count() == 2
+    rnn = d.ops_of("learned")[0]
+    assert rnn.label == "GRU" and "recurrent over the sequence" in rnn.detail
+    assert [str(a) for a in rnn.axes_out] == ["b 8", "s 5", "h 12"] and rnn.params == sum(p.numel() for p in model.rnn.parameters())
+    (index,) = d.ops_of("reshape")
+    assert index.label == "index" and [str(a) for a in index.axes_out] == ["b 8", "h 12"]
+    assert not d.ops_of("copy")  # the unused final state is not drawn
+    assert "GRU ↻" in to_dot(d)
+    ov = diagram_overlay(model, d, x, torch.zeros(8, dtype=torch.long), nn.CrossEntropyLoss())
+    assert ov.stats[rnn.id].weight_norm == pytest.approx(float(model.rnn.weight_ih_l0.detach().norm()))
