@@ -202,6 +202,16 @@ def _ranksep(d: Diagram) -> float:
     return 0.65 + 0.3 * max(most - 1, 0)
 
 
+READABLE_PX_PER_COLUMN = 72  # below this a column's glyphs and wire labels get too small to read
+
+
+def readable_width(diagram: Diagram, *, collapsed: bool = False) -> int:
+    """The narrowest width (px) at which the drawn diagram stays readable: wider ones scroll."""
+    d = diagram.collapse() if collapsed else diagram
+    n_cols = max(columns(d).values(), default=0) + 1
+    return int(n_cols * READABLE_PX_PER_COLUMN * _ranksep(d) / 0.65)
+
+
 def columns(diagram: Diagram) -> dict[str, int]:
     """Each op's column: the longest path from an input (ops are in forward order)."""
     col: dict[str, int] = {}

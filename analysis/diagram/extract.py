@@ -524,10 +524,11 @@ def extract(
 ) -> Diagram:
     """The neural circuit diagram of `model` applied to `example_input` (batch first).
 
-    `axis_names` renames axis roles ({"features": "x", "batch": "n", ...}); `head="softmax"` appends
+    `axis_names` renames axis roles ({"features": "x", "batch": "n", "heads": "H", "per_head": "k",
+    ...}) over those the model declares in its own `axis_names` attribute; `head="softmax"` appends
     the softmax that the loss applies to the logits (drawn as a triangle, output p(y | x)).
     """
-    names = dict(axis_names or {})
+    names = {**dict(getattr(model, "axis_names", None) or {}), **dict(axis_names or {})}  # the model's, then the caller's
     was_training = model.training
     model.eval()
     try:

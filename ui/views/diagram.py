@@ -14,7 +14,7 @@ from netarium.analysis.diagram import (
     task_diagram,
 )
 from netarium.ui.views.base import VIEWS, View, ViewContext, heavy_result
-from netarium.viz.ncd import render, to_dot
+from netarium.viz.ncd import readable_width, render, to_dot
 
 PROBE = 512  # training inputs the overlay is measured on
 COLLAPSE_ABOVE = 6  # residual blocks beyond which repeated blocks start collapsed
@@ -61,11 +61,12 @@ def show_svg(ctx: ViewContext, dot: str) -> None:
     st.html(f'<div class="netarium-diagram" style="overflow-x:auto; max-width:100%">{svg_of(ctx, dot)}</div>')
 
 
-# a wide diagram keeps its natural size and scrolls sideways instead of shrinking to an unreadable strip
-NATURAL_SIZE_CSS = """<style>
-[class*="st-key-"][class*="-ncd"] [data-testid="stGraphVizChart"] { overflow-x: auto; }
-[class*="st-key-"][class*="-ncd"] [data-testid="stGraphVizChart"] svg { max-width: none !important; height: auto; }
-</style>"""
+def readable_css(key: str, min_px: int) -> str:
+    """The diagram shrinks to the column width but not below `min_px`: a wider one scrolls sideways
+    instead of becoming an unreadable strip."""
+    sel = f".st-key-{key.replace('.', '-')}-ncd [data-testid=\"stGraphVizChart\"]"
+    return (f"<style>{sel} {{ overflow-x: auto; }} "
+            f"{sel} svg {{ max-width: 100% !important; min-width: {min_px}px; height: auto; }}</style>")
 
 
 def _metric_name(labels: dict[str, str]):
@@ -94,7 +95,7 @@ def draw_diagram(ctx: ViewContext) -> None:
             overlay = live_overlay(ctx, diagram)
     dot = to_dot(diagram, collapsed=collapsed, overlay=overlay, learned=learned, elementwise=elementwise)
     with st.container(key=f"{ctx.key}.ncd"):
-        st.html(NATURAL_SIZE_CSS)
+        st.html(readable_css(ctx.key, readable_width(diagram, collapsed=collapsed)))
         st.graphviz_chart(dot, width="content")
     name = ctx.live.config.model["name"]
     d1, d2, d3 = st.columns(3)

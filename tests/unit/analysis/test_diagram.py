@@ -171,3 +171,10 @@ def test_recurrent_layer_is_a_learned_box_with_a_loop_and_the_last_position_is_i
     assert "GRU ↻" in to_dot(d)
     ov = diagram_overlay(model, d, x, torch.zeros(8, dtype=torch.long), nn.CrossEntropyLoss())
     assert ov.stats[rnn.id].weight_norm == pytest.approx(float(model.rnn.weight_ih_l0.detach().norm()))
+
+
+def test_a_model_declares_its_axis_names_and_the_caller_overrides_them():
+    model = build_model("mlp", {"hidden": [4]}, SPEC)
+    model.axis_names = {"hidden": "n", "features": "x"}
+    assert [w.label for w in extract(model, X).wires] == ["x 2", "n 4", "n 4", "c 2"]
+    assert [w.label for w in extract(model, X, axis_names={"hidden": "u"}).wires] == ["x 2", "u 4", "u 4", "c 2"]

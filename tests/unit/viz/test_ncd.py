@@ -172,3 +172,12 @@ def test_cli_diagram_overlay_bad_input(capsys, args, needle):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert needle in err and err.count("\n") == 1
+
+
+def test_readable_width_grows_with_the_columns_drawn():
+    from netarium.viz.ncd import READABLE_PX_PER_COLUMN, readable_width
+
+    d = extract(build_model("residual-mlp", {"blocks": 3}, SPEC), X)
+    n_cols = max(columns(d).values()) + 1
+    assert readable_width(d) == n_cols * READABLE_PX_PER_COLUMN  # one axis per wire: the base spacing
+    assert readable_width(d, collapsed=True) < readable_width(d) / 3
