@@ -22,4 +22,10 @@ def _diagram(quick: bool = False) -> dict[str, Any]:
     return run_diagram_bench(quick=quick)
 
 
-BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {"engine": _engine, "ui": _ui, "diagram": _diagram}
+def _cka(quick: bool = False) -> dict[str, Any]:
+    from netarium.bench.cka import run_cka_bench
+
+    return run_cka_bench(quick=quick)
+
+
+BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {"engine": _engine, "ui": _ui, "diagram": _diagram, "cka": _cka}

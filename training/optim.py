@@ -83,17 +83,20 @@ class Loss:
 
     name: str  # "cross_entropy", "bce" or "mse"
     n_outputs: int
+    one_hot: bool = False  # mse on class labels: regress the one-hot target vector, score by argmax
 
     def __call__(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.name == "cross_entropy":
             return F.cross_entropy(out, y)
         if self.name == "bce":
             return F.binary_cross_entropy_with_logits(out.squeeze(-1), y.to(out.dtype))
+        if self.one_hot:
+            return F.mse_loss(out, F.one_hot(y, self.n_outputs).to(out.dtype))
         return F.mse_loss(out, y.to(out.dtype).reshape(out.shape))
 
     def accuracy(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Fraction correct (classification) or R^2 = 1 - SSE/SST (regression)."""
-        if self.name == "cross_entropy":
+        if self.name == "cross_entropy" or self.one_hot:
             return (out.argmax(-1) == y).float().mean()
         if self.name == "bce":
             return ((out.squeeze(-1) > 0).long() == y).float().mean()
@@ -103,7 +106,7 @@ class Loss:
 
     @property
     def score_name(self) -> str:
-        return "r2" if self.name == "mse" else "acc"
+        return "r2" if self.name == "mse" and not self.one_hot else "acc"
 
 
 def resolve_loss(name: str, kind: str, n_classes: int, n_outputs: int) -> Loss:
@@ -116,6 +119,10 @@ def resolve_loss(name: str, kind: str, n_classes: int, n_outputs: int) -> Loss:
         return Loss("bce", 1)
     if name == "cross_entropy" and kind == "regression":
         raise SchemaError("loss", "cross_entropy needs a classification task", "auto or mse for regression")
+    if name == "mse" and kind != "regression":
+        if kind != "classification":
+            raise SchemaError("loss", f"mse needs a regression or classification task, not {kind}", "auto, cross_entropy")
+        return Loss("mse", n_classes, one_hot=True)  # squared error to the one-hot class vector
     return Loss(name, n_outputs)
 
 

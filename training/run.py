@@ -20,6 +20,7 @@ from netarium.tasks import Task, make_task
 from netarium.training.config import Config, section_params
 from netarium.training.history import History
 from netarium.training.optim import build_optimizer, penalty_weights, resolve_loss
+from netarium.training.snapshots import Snapshots
 from netarium.training.trainers import TRAINERS
 
 EVAL_CAP = 4096  # samples per split used for evaluation metrics
@@ -122,6 +123,9 @@ class Run:
         self.state = "ready"
         self.reason = ""
         self.metrics: dict[str, float] = {}
+        self.snapshots = Snapshots(self.model, max_gap=self.eval_every)
+        if self.snapshots.enabled:
+            self.snapshots.record(0, self.model)
 
     # ---- data ----
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -166,12 +170,17 @@ class Run:
             self.model.train()
         taken = 0
         loss = None
+        snaps = self.snapshots
+        next_snap = snaps.next_step if snaps.enabled else math.inf
         for _ in range(n):
             x, y = self.next_batch()
             loss, out = self.trainer.step(self, x, y)
             self.step_count += 1
             self.samples_seen += int(x.shape[0])
             taken += 1
+            if self.step_count >= next_snap:
+                snaps.record(self.step_count, self.model)
+                next_snap = snaps.next_step
             if self.step_count % self.eval_every == 0:
                 if not self._check_finite(loss):
                     break

@@ -160,3 +160,19 @@ def test_token_task_trains():
                eval_every=10, device="cpu")
     r = Run(c).train()
     assert r.task.vocab_size == 11 and r.history.series("test_acc")[0] == [10, 20]
+
+
+def test_mse_on_a_classification_task_regresses_one_hot_targets_and_scores_accuracy():
+    import torch.nn.functional as F
+
+    loss = resolve_loss("mse", "classification", 3, 3)
+    assert loss.one_hot and loss.n_outputs == 3 and loss.score_name == "acc"
+    out = torch.tensor([[0.2, 0.9, -0.1], [1.0, 0.0, 0.5]])
+    y = torch.tensor([1, 2])
+    expected = ((out - torch.tensor([[0.0, 1, 0], [0, 0, 1]])) ** 2).mean()
+    assert torch.isclose(loss(out, y), expected) and torch.isclose(loss(out, y), F.mse_loss(out, F.one_hot(y, 3).float()))
+    assert float(loss.accuracy(out, y)) == 0.5
+    run = Run(Config(task={"name": "circle"}, model={"name": "mlp", "hidden": [8]}, loss="mse",
+                     optimizer={"name": "adam", "lr": 0.02}, steps=300, seed=0)).train()
+    final = run.final_metrics()
+    assert "train_acc" in final and "train_r2" not in final and final["test_acc"] > 0.9

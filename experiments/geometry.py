@@ -1,0 +1,247 @@
+"""Representational geometry experiments of PAPERS.md: `geometry-tanh-relu`, `convergent-learning`,
+`degeneracy`. Each trains several nets (one runner) and judges numbers the geometry views also show."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from netarium.analysis import geometry as geo
+from netarium.analysis.degeneracy import degeneracy_report, interaction_sparsity, plant_redundancy
+from netarium.analysis.representation import cka_across, hidden_taps, match_layers, probe_set, representations
+from netarium.experiments.base import EXPERIMENTS, CheckResult, Experiment, Progress, Result
+from netarium.tasks import make_task
+from netarium.training.config import Config, section_params
+from netarium.training.run import Run
+
+
+def _scaled(progress: Progress | None, done_before: int, total: int) -> Callable[[int, int], None] | None:
+    """A progress callback for one of several runs, reporting against the whole experiment."""
+    if progress is None:
+        return None
+    return lambda done, _total: progress(done_before + done, total)
+
+
+def _train_all(configs: list[Config], progress: Progress | None, task=None) -> list[Run]:
+    """Train each config in turn (on a shared task when given), reporting progress over all of them."""
+    total = sum(int(c.steps) for c in configs)
+    runs, done = [], 0
+    for c in configs:
+        runs.append(Run(c, task=task).train(progress=_scaled(progress, done, total)))
+        done += int(c.steps)
+    return runs
+
+
+def _result(config: Config, runs: list[Run], t0: float, extra: dict) -> Result:
+    diverged = next((r for r in runs if r.state == "diverged"), None)
+    return Result(config, runs[0].final_metrics(), runs[0].history, sum(r.step_count for r in runs), time.perf_counter() - t0,
+                  state="diverged" if diverged else "done", reason=diverged.reason if diverged else "", runs=runs, extra=extra)
+
+
+# ---- geometry-tanh-relu ---------------------------------------------------------------------------
+
+TANH_RELU_SEEDS = 10
+
+
+def hidden_alignment(run: Run) -> dict[str, float]:
+    """Linear CKA of the (first) hidden layer with the input and with the labels, on the test set."""
+    probe = probe_set(run.task, n=10_000)
+    tap = hidden_taps(run.model)[0]
+    reps = representations(run.model, probe, ["in", tap])
+    return geo.alignment(reps[tap], reps["in"], probe.y, probe.n_classes)
+
+
+def run_tanh_relu(config: Config, progress: Progress | None = None) -> Result:
+    """tanh and ReLU nets (the config's model with each activation) over TANH_RELU_SEEDS seeds each,
+    on the same task; mean hidden-input and hidden-label alignment per activation."""
+    t0 = time.perf_counter()
+    configs = [config.with_overrides([f"model.activation={act}", f"seed={config.seed + s}"])
+               for act in ("tanh", "relu") for s in range(TANH_RELU_SEEDS)]
+    task = make_task(config.task["name"], section_params(config, "task"), seed=config.seed)
+    runs = _train_all(configs, progress, task=task)
+    extra: dict[str, float] = {}
+    for k, act in enumerate(("tanh", "relu")):
+        al = [hidden_alignment(r) for r in runs[k * TANH_RELU_SEEDS : (k + 1) * TANH_RELU_SEEDS]]
+        for key in ("input", "labels"):
+            values = np.array([a[key] for a in al])
+            extra[f"{act}_{key}"] = float(values.mean())
+            extra[f"{act}_{key}_sem"] = float(values.std(ddof=1) / np.sqrt(len(values)))
+        extra[f"{act}_test_acc"] = float(np.mean([r.final_metrics().get("test_acc", np.nan) for r in
+                                                 runs[k * TANH_RELU_SEEDS : (k + 1) * TANH_RELU_SEEDS]]))
+    return _result(config, runs, t0, extra)
+
+
+def check_tanh_relu(result: Result) -> CheckResult:
+    """tanh's hidden layer aligns more with the labels than ReLU's; ReLU's more with the input."""
+    e = result.extra
+    label_ok = e["tanh_labels"] > e["relu_labels"]
+    input_ok = e["relu_input"] > e["tanh_input"]
+    numbers = {k: e[k] for k in ("tanh_labels", "relu_labels", "tanh_input", "relu_input",
+                                 "tanh_labels_sem", "relu_labels_sem", "tanh_input_sem", "relu_input_sem",
+                                 "tanh_test_acc", "relu_test_acc")}
+    reason = (f"hidden-label alignment tanh {e['tanh_labels']:.3f} vs ReLU {e['relu_labels']:.3f} "
+              f"({'tanh higher' if label_ok else 'tanh NOT higher'}); hidden-input alignment ReLU {e['relu_input']:.3f} "
+              f"vs tanh {e['tanh_input']:.3f} ({'ReLU higher' if input_ok else 'ReLU NOT higher'}); "
+              f"means over {TANH_RELU_SEEDS} seeds")
+    return CheckResult(label_ok and input_ok, numbers, reason)
+
+
+# ---- convergent-learning ----------------------------------------------------------------------------
+
+CONVERGENT_NETS = 3
+
+
+def run_convergent(config: Config, progress: Progress | None = None) -> Result:
+    """CONVERGENT_NETS nets of one config with different seeds on the same data; for every pair,
+    unit matching per hidden layer against the shuffled baseline, and linear CKA layer × layer."""
+    t0 = time.perf_counter()
+    task = make_task(config.task["name"], section_params(config, "task"), seed=config.seed)
+    runs = _train_all([config.with_overrides([f"seed={config.seed + i}"]) for i in range(CONVERGENT_NETS)], progress, task=task)
+    probe = probe_set(runs[0].task, n=10_000)
+    extra: dict[str, float] = {}
+    gains: dict[str, list[float]] = {}
+    matched: dict[str, list[float]] = {}
+    baseline: dict[str, list[float]] = {}
+    diag, off = [], []
+    for a, b in itertools.combinations(range(len(runs)), 2):
+        for layer, m in match_layers(runs[a].model, runs[b].model, probe, seed=a * 10 + b).items():
+            gains.setdefault(layer, []).append(m.mean_gain)
+            matched.setdefault(layer, []).append(float(m.hungarian.correlations.mean()))
+            baseline.setdefault(layer, []).append(float(m.baseline.mean()))
+        cka = cka_across(runs[a].model, runs[b].model, probe).matrix
+        hidden = slice(1, cka.shape[0] - 1)  # the hidden layers (input and logits trivially match)
+        h = cka[hidden, hidden]
+        diag.append(float(np.diag(h).mean()))
+        off.append(float(h[~np.eye(len(h), dtype=bool)].mean()) if len(h) > 1 else float("nan"))
+    for layer in gains:
+        key = layer.replace(" ", "")
+        extra[f"{key}_matched"] = float(np.mean(matched[layer]))
+        extra[f"{key}_baseline"] = float(np.mean(baseline[layer]))
+        extra[f"{key}_min_gain"] = float(np.min(gains[layer]))
+    extra["cka_diagonal"] = float(np.mean(diag))
+    extra["cka_off_diagonal"] = float(np.nanmean(off))
+    extra["cka_min_margin"] = float(np.nanmin(np.array(diag) - np.array(off)))
+    return _result(config, runs, t0, extra)
+
+
+def check_convergent(result: Result) -> CheckResult:
+    """Matched correlation above the shuffled baseline in every layer and every pair; cross-net CKA
+    higher on the diagonal (same layer) than off it, for every pair."""
+    e = result.extra
+    layers = sorted(k[: -len("_min_gain")] for k in e if k.endswith("_min_gain"))
+    match_ok = all(e[f"{layer}_min_gain"] > 0 for layer in layers)
+    cka_ok = e["cka_min_margin"] > 0
+    parts = ", ".join(f"{layer} {e[f'{layer}_matched']:.2f} vs {e[f'{layer}_baseline']:.2f}" for layer in layers)
+    reason = (f"matched-unit correlation vs shuffled baseline: {parts} ({'above in every layer and pair' if match_ok else 'NOT above everywhere'}); "
+              f"cross-net CKA diagonal {e['cka_diagonal']:.3f} vs off-diagonal {e['cka_off_diagonal']:.3f} "
+              f"({'higher for every pair' if cka_ok else 'NOT higher for every pair'})")
+    return CheckResult(match_ok and cka_ok, dict(e), reason)
+
+
+# ---- degeneracy -------------------------------------------------------------------------------------
+
+PLANT_LAYER, PLANT_DEAD, PLANT_COPY, PLANT_SOURCE = 0, 3, 5, 7
+
+
+def run_degeneracy(config: Config, progress: Progress | None = None) -> Result:
+    """Train one ReLU net, then plant a dead unit and a duplicated unit in copies of it and look for
+    them with the degeneracy report; effective rank and interaction sparsity per layer besides."""
+    t0 = time.perf_counter()
+    (run,) = _train_all([config], progress)
+    x = probe_set(run.task, n=10_000).x
+    extra: dict[str, float] = {}
+    base = degeneracy_report(run.model, x)
+    for layer in base:
+        key = layer.tap.split(".")[0]
+        extra[f"{key}_effective_rank"] = layer.effective_rank
+        extra[f"{key}_units"] = float(layer.n_units)
+        extra[f"{key}_dead"] = float(len(layer.dead))
+        extra[f"{key}_redundant"] = float(layer.redundant_units)
+    taps = [layer.tap for layer in base]
+    for a, b in zip(taps, taps[1:], strict=False):
+        s = interaction_sparsity(run.model, x, a, b)
+        extra[f"gini_{a.split('.')[0]}_to_{b.split('.')[0]}_standard"] = s["standard"]
+        extra[f"gini_{a.split('.')[0]}_to_{b.split('.')[0]}_interaction"] = s["interaction"]
+    tap = taps[PLANT_LAYER]
+    dead = degeneracy_report(plant_redundancy(run.model, "dead", PLANT_LAYER, unit=PLANT_DEAD), x, [tap])[0]
+    dup = degeneracy_report(plant_redundancy(run.model, "duplicate", PLANT_LAYER, unit=PLANT_COPY, source=PLANT_SOURCE), x, [tap])[0]
+    extra["planted_dead_found"] = float(PLANT_DEAD in dead.dead)
+    extra["planted_duplicate_found"] = float(any({PLANT_COPY, PLANT_SOURCE} <= set(g) for g in dup.duplicates))
+    extra["effective_rank_before"] = base[PLANT_LAYER].effective_rank
+    extra["effective_rank_with_dead"] = dead.effective_rank
+    extra["effective_rank_with_duplicate"] = dup.effective_rank
+    extra["redundant_before"] = float(base[PLANT_LAYER].redundant_units)
+    extra["redundant_with_dead"] = float(dead.redundant_units)
+    extra["redundant_with_duplicate"] = float(dup.redundant_units)
+    return _result(config, [run], t0, extra)
+
+
+def check_degeneracy(result: Result) -> CheckResult:
+    """The planted dead unit and the planted duplicate are both found, and each adds one redundant unit."""
+    e = result.extra
+    found = e["planted_dead_found"] == 1 and e["planted_duplicate_found"] == 1
+    counted = e["redundant_with_dead"] >= e["redundant_before"] + 1 and e["redundant_with_duplicate"] >= e["redundant_before"] + 1
+    reason = (f"planted dead unit {PLANT_DEAD} {'found' if e['planted_dead_found'] else 'MISSED'}, planted copy of unit "
+              f"{PLANT_SOURCE} in unit {PLANT_COPY} {'found' if e['planted_duplicate_found'] else 'MISSED'} in layer "
+              f"{PLANT_LAYER + 1}; redundant units {e['redundant_before']:.0f} -> {e['redundant_with_dead']:.0f} (dead), "
+              f"{e['redundant_with_duplicate']:.0f} (duplicate); effective rank {e['effective_rank_before']:.2f} -> "
+              f"{e['effective_rank_with_dead']:.2f}, {e['effective_rank_with_duplicate']:.2f}")
+    return CheckResult(found and counted, dict(e), reason)
+
+
+GEOMETRY_TANH_RELU = EXPERIMENTS.register(Experiment(
+    id="geometry-tanh-relu",
+    title="tanh follows the task, ReLU keeps the input",
+    paper="Alleman, Lindsey & Fusi, Task structure and nonlinearity jointly determine learned representational geometry (ICLR 2024)",
+    look_for="Conditions at the corners of a cube, labelled by one cube axis. After training, tanh's hidden layer "
+             "aligns more with the labels and ReLU's more with the input (CKA, mean of 10 seeds each). On the Geometry "
+             "page: the embedding collapses onto the label for tanh, keeps the cube's corners for ReLU.",
+    config=Config(
+        task={"name": "cube", "labels": "aligned", "noise": 0.1},
+        model={"name": "mlp", "hidden": [100], "activation": ["tanh"]},
+        optimizer={"name": "adam", "lr": 0.003},
+        steps=200,
+    ),
+    check=check_tanh_relu,
+    page="geometry",
+    runner=run_tanh_relu,
+))
+
+CONVERGENT_LEARNING = EXPERIMENTS.register(Experiment(
+    id="convergent-learning",
+    title="Different seeds, similar representations",
+    paper="Li, Yosinski, Clune, Lipson & Hopcroft, Convergent learning (2015); CKA: Kornblith et al. (2019)",
+    look_for="Three MLPs on the digits from different seeds: hidden units match across nets far above a shuffled "
+             "baseline, and cross-net CKA is highest along the diagonal (the same layer).",
+    config=Config(
+        task={"name": "digits"},
+        model={"name": "mlp", "hidden": [64, 64], "activation": ["relu"]},
+        optimizer={"name": "adam", "lr": 0.003},
+        batch_size=64,
+        steps=1500,
+    ),
+    check=check_convergent,
+    page="geometry",
+    runner=run_convergent,
+))
+
+DEGENERACY = EXPERIMENTS.register(Experiment(
+    id="degeneracy",
+    title="Finding degenerate units",
+    paper="Bushnaq et al., Using degeneracy in the loss landscape for mechanistic interpretability (2024)",
+    look_for="A ReLU MLP on the digits: a unit planted dead and a unit planted as a copy of another are found; "
+             "effective rank per layer, and interactions sparser in the interaction basis than between neurons.",
+    config=Config(
+        task={"name": "digits"},
+        model={"name": "mlp", "hidden": [32, 32], "activation": ["relu"]},
+        optimizer={"name": "adam", "lr": 0.003},
+        batch_size=64,
+        steps=1500,
+    ),
+    check=check_degeneracy,
+    page="geometry",
+    runner=run_degeneracy,
+))

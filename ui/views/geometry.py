@@ -1,0 +1,165 @@
+"""Representational geometry of the live run: embeddings over training, RDMs, CKA, alignment with
+input and labels, unit matching against a second net, and the input grid warped through the layers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+from torch import nn
+
+from netarium.analysis.representation import (
+    Probe,
+    alignment_over_training,
+    cka_across,
+    cka_within,
+    embedding_frames,
+    match_layers,
+    probe_set,
+    rdm_set,
+    warped_grid,
+)
+from netarium.training.live import LiveRun
+from netarium.training.run import Run
+from netarium.ui.views.base import VIEWS, View, ViewContext, heavy_result
+from netarium.viz import geometry as gviz
+
+CHART = {"displayModeBar": False}
+SECOND_NET_MAX_STEPS = 3000  # a second seed trained on the spot stops here (the live run may be far longer)
+MAX_FRAMES = 16  # snapshots drawn in an embedding animation
+
+
+def probe(live: LiveRun) -> Probe:
+    """The probe set of the live run's task, made once per generation."""
+    cache = st.session_state.setdefault("netarium.probe", {})
+    if live.generation not in cache:
+        cache.clear()
+        cache[live.generation] = probe_set(live.run.task)
+    return cache[live.generation]
+
+
+def snapshot_models(live: LiveRun, limit: int = MAX_FRAMES) -> list[tuple[int, nn.Module]]:
+    """(step, model) for up to `limit` recorded snapshots spread over training, and the model now."""
+    step, current = live.model_copy()
+    steps = [s for s in live.run.snapshots.steps() if s < step]
+    if len(steps) > limit - 1:
+        pick = [round(i * (len(steps) - 1) / (limit - 2)) for i in range(limit - 1)]
+        steps = [steps[i] for i in sorted(set(pick))]
+    return [(s, live.run.snapshots.model_at(s, current)) for s in steps] + [(step, current)]
+
+
+def _chart(fig: Any, ctx: ViewContext, name: str = "chart") -> None:
+    st.plotly_chart(fig, key=f"{ctx.key}.{name}", width="stretch", config=CHART)
+
+
+def draw_embedding(ctx: ViewContext) -> None:
+    """PCA of each layer's representation of the probe set, coloured by condition or class, with a
+    slider and Play over training snapshots."""
+    dims = st.segmented_control("dimensions", [2, 3], default=2, key=f"{ctx.key}.dims") or 2
+    frames = heavy_result(ctx, f"embedding{dims}", lambda: embedding_frames(snapshot_models(ctx.live), probe(ctx.live), k=dims))
+    _chart(gviz.embedding_figure(frames, dims=dims), ctx)
+
+
+def draw_rdm(ctx: ViewContext) -> None:
+    """RDMs of the input, each hidden layer and the labels, with each one's RSA to input and labels."""
+    metric = st.segmented_control("distance", ["euclidean", "correlation", "cosine"], default="euclidean",
+                                  key=f"{ctx.key}.metric") or "euclidean"
+
+    def compute():
+        _, model = ctx.live.model_copy()
+        return rdm_set(model, probe(ctx.live), metric)
+
+    _chart(gviz.rdm_figure(heavy_result(ctx, f"rdm.{metric}", compute)), ctx)
+
+
+def second_net(ctx: ViewContext) -> tuple[str, nn.Module] | None:
+    """A second net to compare with: another seed (initialisation and batch order) trained here on the
+    same data for as many steps as the live run has taken (up to SECOND_NET_MAX_STEPS); kept until the
+    live run re-initialises."""
+    live = ctx.live
+    cache = st.session_state.setdefault("netarium.second_net", {})
+    hit = cache.get(live.generation)
+    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    steps = min(max(live.run.step_count, 1), SECOND_NET_MAX_STEPS)
+    seed = live.config.seed + 1
+    label = f"train seed {seed} for {steps:,} steps"
+    if c2.button(label if hit is None else "retrain", key=f"{ctx.key}.train2", help=(
+            f"Trains a second net with seed {seed} on the same task and config; at most {SECOND_NET_MAX_STEPS:,} steps")):
+        bar = c1.progress(0.0, text=f"training seed {seed}")
+        config = live.config.with_overrides([f"seed={seed}", f"steps={steps}"])
+        run = Run(config, task=live.run.task).train(progress=lambda done, total: bar.progress(done / max(total, 1), text=f"training seed {seed}"))
+        bar.empty()
+        if run.state == "diverged":
+            st.warning(f"The second net diverged: {run.reason}")
+            return None
+        cache.clear()
+        cache[live.generation] = hit = (f"seed {seed}, {run.step_count:,} steps", run.model.eval())
+    if hit is None:
+        c1.caption("Compare with a second net: same task and architecture, another seed.")
+        return None
+    c1.caption(f"second net: {hit[0]}")
+    return hit
+
+
+def draw_cka(ctx: ViewContext) -> None:
+    """Linear CKA layer × layer within the live net, and against a second net when one is trained."""
+    debiased = st.toggle("debiased", key=f"{ctx.key}.debiased", help="The unbiased HSIC estimator (Song et al. 2012)")
+
+    def within():
+        _, model = ctx.live.model_copy()
+        return cka_within(model, probe(ctx.live), debiased=debiased)
+
+    _chart(gviz.cka_figure(heavy_result(ctx, f"cka{debiased}", within)), ctx)
+    other = second_net(ctx)
+    if other is not None:
+        def across():
+            _, model = ctx.live.model_copy()
+            return cka_across(model, other[1], probe(ctx.live), debiased=debiased)
+
+        _chart(gviz.cka_figure(heavy_result(ctx, f"cka.across{debiased}{other[0]}", across)), ctx, "across")
+
+
+def draw_alignment(ctx: ViewContext) -> None:
+    """Linear CKA of each hidden layer with the input and with the labels, over the training snapshots."""
+    curves = heavy_result(ctx, "alignment", lambda: alignment_over_training(snapshot_models(ctx.live, limit=24), probe(ctx.live)))
+    _chart(gviz.alignment_figure(curves), ctx)
+
+
+def draw_unit_match(ctx: ViewContext) -> None:
+    """Each hidden unit matched to the second net's (Hungarian one-to-one, semi-matching) against a
+    shuffled baseline (Li et al. 2015)."""
+    other = second_net(ctx)
+    if other is None:
+        return
+
+    def compute():
+        _, model = ctx.live.model_copy()
+        return match_layers(model, other[1], probe(ctx.live))
+
+    _chart(gviz.unit_match_figure(heavy_result(ctx, f"match{other[0]}", compute)), ctx)
+
+
+def draw_warped_grid(ctx: ViewContext) -> None:
+    """The input plane's grid carried through each hidden layer (first two principal components)."""
+
+    def compute():
+        _, model = ctx.live.model_copy()
+        return warped_grid(model, ctx.live.run.task, probe(ctx.live))
+
+    _chart(gviz.warped_grid_figure(heavy_result(ctx, "warp", compute)), ctx)
+
+
+GEOMETRY_VIEWS = [
+    VIEWS.register(View("embedding", "Representations over training", frozenset({"classification"}), draw_embedding, heavy=True,
+                        description="PCA of each layer, coloured by condition or class, with Play over training snapshots")),
+    VIEWS.register(View("rdm", "RDMs and RSA", frozenset({"classification"}), draw_rdm, heavy=True,
+                        description="Dissimilarity matrices of input, hidden layers and labels, with RSA")),
+    VIEWS.register(View("cka", "CKA", frozenset({"classification"}), draw_cka, heavy=True,
+                        description="Linear CKA layer × layer, within the net and against a second seed")),
+    VIEWS.register(View("alignment", "Alignment over training", frozenset({"classification"}), draw_alignment, heavy=True,
+                        description="CKA of each hidden layer with the input and with the labels, over training")),
+    VIEWS.register(View("unit-match", "Unit matching", frozenset({"classification"}), draw_unit_match, heavy=True,
+                        description="Units matched to a second seed's (Hungarian, semi-matching) against a shuffled baseline")),
+    VIEWS.register(View("warped-grid", "Warped input grid", frozenset({"classification", "2d"}), draw_warped_grid, heavy=True,
+                        description="The input plane's grid carried through each hidden layer")),
+]
