@@ -239,29 +239,38 @@ def _numpy_view(X: ArrayLike) -> np.ndarray:
 def _prepare(layers: Sequence[ArrayLike], device: torch.device, debiased: bool) -> _Layers:
     """Center every layer once, in float64 arithmetic (a large mean costs no precision), into one float32 block.
 
-    On the CPU this runs in numpy, single-threaded and straight into the block; tensors on another
-    device stay there.
+    On the CPU in numpy, single-threaded and straight into the block; tensors on another device stay there.
     """
-    widths = [int(x.shape[1]) if len(x.shape) > 1 else 1 for x in layers]
-    offsets = np.cumsum([0, *widths]).tolist()
-    n = int(layers[0].shape[0])
+    return _prepare_numpy(layers, debiased) if device.type == "cpu" else _prepare_torch(layers, device, debiased)
+
+
+def _offsets(layers: Sequence[ArrayLike]) -> list[int]:
+    return np.cumsum([0, *(int(x.shape[1]) if len(x.shape) > 1 else 1 for x in layers)]).tolist()
+
+
+def _prepare_numpy(layers: Sequence[ArrayLike], debiased: bool) -> _Layers:
+    offsets, n = _offsets(layers), int(layers[0].shape[0])
     sq = np.zeros((len(layers), n if debiased else 0))
-    if device.type == "cpu":
-        Z = np.empty((n, offsets[-1]), dtype=np.float32)
-        for i, x in enumerate(layers):
-            a = _numpy_view(x)
-            block = Z[:, offsets[i] : offsets[i + 1]]
-            np.subtract(a, a.mean(axis=0, dtype=np.float64), out=block, casting="same_kind")
-            if debiased:
-                sq[i] = np.einsum("ij,ij->i", block, block, dtype=np.float64)
-        return _Layers(torch.from_numpy(Z), offsets, sq)
+    Z = np.empty((n, offsets[-1]), dtype=np.float32)
+    for i, x in enumerate(layers):
+        a = _numpy_view(x)
+        block = Z[:, offsets[i] : offsets[i + 1]]
+        np.subtract(a, a.mean(axis=0, dtype=np.float64), out=block, casting="same_kind")
+        if debiased:
+            sq[i] = np.einsum("ij,ij->i", block, block, dtype=np.float64)
+    return _Layers(torch.from_numpy(Z), offsets, sq)
+
+
+def _prepare_torch(layers: Sequence[ArrayLike], device: torch.device, debiased: bool) -> _Layers:
+    offsets, n = _offsets(layers), int(layers[0].shape[0])
+    sq = np.zeros((len(layers), n if debiased else 0))
     blocks = []
     for i, x in enumerate(layers):
         t = _as_tensor64(x, device)
-        c = t - t.mean(dim=0, keepdim=True)
-        blocks.append(c.to(torch.float32))
+        c = (t - t.mean(dim=0, keepdim=True)).to(torch.float32)
+        blocks.append(c)
         if debiased:
-            sq[i] = (c * c).sum(dim=1).cpu().numpy()
+            sq[i] = (c.double() ** 2).sum(dim=1).cpu().numpy()
     return _Layers(torch.cat(blocks, dim=1), offsets, sq)
 
 
@@ -279,6 +288,10 @@ def _column_dots(x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
     """
     if x.device.type == "cpu":
         return np.einsum("ij,ij->j", x.numpy(), y.numpy(), dtype=np.float64)
+    return _column_dots_torch(x, y)
+
+
+def _column_dots_torch(x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
     return (x.double() * y.double()).sum(dim=0).cpu().numpy()
 
 

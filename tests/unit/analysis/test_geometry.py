@@ -375,3 +375,16 @@ def test_hungarian_is_one_to_one_where_semi_repeats() -> None:
     np.testing.assert_allclose(s.correlations, [0.9, 0.85, 0.4])
     rect = hungarian_match(C[:, :2])
     assert len(rect.pairs) == 2 and sorted(rect.pairs[:, 1].tolist()) == [0, 1]
+
+
+def test_cka_matrix_device_path_centers_like_the_cpu_path() -> None:
+    """The torch preparation (used for tensors on a GPU) gives the block the numpy one does."""
+    from netarium.analysis.geometry import _prepare_numpy, _prepare_torch
+
+    rng = np.random.default_rng(16)
+    layers = [rng.standard_normal((30, 4)) + 9.0, torch.as_tensor(rng.standard_normal((30, 6)), dtype=torch.float32)]
+    a, b = _prepare_numpy(layers, True), _prepare_torch(layers, torch.device("cpu"), True)
+    assert a.offsets == b.offsets == [0, 4, 10]
+    np.testing.assert_allclose(a.Z.numpy(), b.Z.numpy(), atol=1e-6)
+    np.testing.assert_allclose(a.sq_rows, b.sq_rows, rtol=1e-6)
+    np.testing.assert_allclose(a.Z.numpy().mean(axis=0), 0.0, atol=1e-6)
