@@ -47,11 +47,16 @@ TANH_RELU_SEEDS = 10
 
 
 def hidden_alignment(run: Run) -> dict[str, float]:
-    """Linear CKA of the (first) hidden layer with the input and with the labels, on the test set."""
+    """Linear CKA of the (first) hidden layer with the input and with the labels, on the test set;
+    with conditions, also the hidden layer's CCGP and parallelism score for the label dichotomy."""
     probe = probe_set(run.task, n=10_000)
     tap = hidden_taps(run.model)[0]
     reps = representations(run.model, probe, ["in", tap])
-    return geo.alignment(reps[tap], reps["in"], probe.y, probe.n_classes)
+    out = geo.alignment(reps[tap], reps["in"], probe.y, probe.n_classes)
+    if probe.conditions is not None and probe.condition_targets is not None:
+        out["ccgp"] = geo.ccgp(reps[tap], probe.conditions, probe.condition_targets)
+        out["parallelism"] = geo.parallelism_score(reps[tap], probe.conditions, probe.condition_targets)
+    return out
 
 
 def run_tanh_relu(config: Config, progress: Progress | None = None) -> Result:
@@ -65,7 +70,7 @@ def run_tanh_relu(config: Config, progress: Progress | None = None) -> Result:
     extra: dict[str, float] = {}
     for k, act in enumerate(("tanh", "relu")):
         al = [hidden_alignment(r) for r in runs[k * TANH_RELU_SEEDS : (k + 1) * TANH_RELU_SEEDS]]
-        for key in ("input", "labels"):
+        for key in [k for k in ("input", "labels", "ccgp", "parallelism") if k in al[0]]:
             values = np.array([a[key] for a in al])
             extra[f"{act}_{key}"] = float(values.mean())
             extra[f"{act}_{key}_sem"] = float(values.std(ddof=1) / np.sqrt(len(values)))
@@ -79,13 +84,13 @@ def check_tanh_relu(result: Result) -> CheckResult:
     e = result.extra
     label_ok = e["tanh_labels"] > e["relu_labels"]
     input_ok = e["relu_input"] > e["tanh_input"]
-    numbers = {k: e[k] for k in ("tanh_labels", "relu_labels", "tanh_input", "relu_input",
-                                 "tanh_labels_sem", "relu_labels_sem", "tanh_input_sem", "relu_input_sem",
-                                 "tanh_test_acc", "relu_test_acc")}
+    numbers = dict(e)
     reason = (f"hidden-label alignment tanh {e['tanh_labels']:.3f} vs ReLU {e['relu_labels']:.3f} "
               f"({'tanh higher' if label_ok else 'tanh NOT higher'}); hidden-input alignment ReLU {e['relu_input']:.3f} "
               f"vs tanh {e['tanh_input']:.3f} ({'ReLU higher' if input_ok else 'ReLU NOT higher'}); "
-              f"means over {TANH_RELU_SEEDS} seeds")
+              + (f"CCGP tanh {e['tanh_ccgp']:.2f} / ReLU {e['relu_ccgp']:.2f}, parallelism tanh {e['tanh_parallelism']:.2f} / "
+                 f"ReLU {e['relu_parallelism']:.2f}; " if "tanh_ccgp" in e else "")
+              + f"means over {TANH_RELU_SEEDS} seeds")
     return CheckResult(label_ok and input_ok, numbers, reason)
 
 
@@ -143,7 +148,18 @@ def check_convergent(result: Result) -> CheckResult:
 
 # ---- degeneracy -------------------------------------------------------------------------------------
 
-PLANT_LAYER, PLANT_DEAD, PLANT_COPY, PLANT_SOURCE = 0, 3, 5, 7
+PLANT_LAYER = 0  # the hidden layer (0-based) the redundancy is planted in
+
+
+def plant_sites(layer, acts: np.ndarray) -> tuple[int, int, int]:
+    """(unit to kill, unit to overwrite with a copy, the copied source): live units that are in no
+    degenerate group already, the source the most variable of them (so the copy is not a constant)."""
+    busy = set(layer.dead) | {u for g in (*layer.duplicates, *layer.cofiring) for u in g}
+    free = [u for u in np.argsort(-acts.var(0)) if int(u) not in busy]
+    if len(free) < 3:
+        raise ValueError(f"{layer.tap}: fewer than 3 live, non-degenerate units to plant in")
+    source, dead, copy = (int(u) for u in free[:3])
+    return dead, copy, source
 
 
 def run_degeneracy(config: Config, progress: Progress | None = None) -> Result:
@@ -166,10 +182,12 @@ def run_degeneracy(config: Config, progress: Progress | None = None) -> Result:
         extra[f"gini_{a.split('.')[0]}_to_{b.split('.')[0]}_standard"] = s["standard"]
         extra[f"gini_{a.split('.')[0]}_to_{b.split('.')[0]}_interaction"] = s["interaction"]
     tap = taps[PLANT_LAYER]
-    dead = degeneracy_report(plant_redundancy(run.model, "dead", PLANT_LAYER, unit=PLANT_DEAD), x, [tap])[0]
-    dup = degeneracy_report(plant_redundancy(run.model, "duplicate", PLANT_LAYER, unit=PLANT_COPY, source=PLANT_SOURCE), x, [tap])[0]
-    extra["planted_dead_found"] = float(PLANT_DEAD in dead.dead)
-    extra["planted_duplicate_found"] = float(any({PLANT_COPY, PLANT_SOURCE} <= set(g) for g in dup.duplicates))
+    dead_unit, copy_unit, source = plant_sites(base[PLANT_LAYER], representations(run.model, probe_set(run.task, n=10_000), [tap])[tap])
+    dead = degeneracy_report(plant_redundancy(run.model, "dead", PLANT_LAYER, unit=dead_unit), x, [tap])[0]
+    dup = degeneracy_report(plant_redundancy(run.model, "duplicate", PLANT_LAYER, unit=copy_unit, source=source), x, [tap])[0]
+    extra.update({"planted_dead_unit": float(dead_unit), "planted_copy_unit": float(copy_unit), "planted_copy_source": float(source)})
+    extra["planted_dead_found"] = float(dead_unit in dead.dead)
+    extra["planted_duplicate_found"] = float(any({copy_unit, source} <= set(g) for g in dup.duplicates))
     extra["effective_rank_before"] = base[PLANT_LAYER].effective_rank
     extra["effective_rank_with_dead"] = dead.effective_rank
     extra["effective_rank_with_duplicate"] = dup.effective_rank
@@ -184,11 +202,12 @@ def check_degeneracy(result: Result) -> CheckResult:
     e = result.extra
     found = e["planted_dead_found"] == 1 and e["planted_duplicate_found"] == 1
     counted = e["redundant_with_dead"] >= e["redundant_before"] + 1 and e["redundant_with_duplicate"] >= e["redundant_before"] + 1
-    reason = (f"planted dead unit {PLANT_DEAD} {'found' if e['planted_dead_found'] else 'MISSED'}, planted copy of unit "
-              f"{PLANT_SOURCE} in unit {PLANT_COPY} {'found' if e['planted_duplicate_found'] else 'MISSED'} in layer "
-              f"{PLANT_LAYER + 1}; redundant units {e['redundant_before']:.0f} -> {e['redundant_with_dead']:.0f} (dead), "
-              f"{e['redundant_with_duplicate']:.0f} (duplicate); effective rank {e['effective_rank_before']:.2f} -> "
-              f"{e['effective_rank_with_dead']:.2f}, {e['effective_rank_with_duplicate']:.2f}")
+    reason = (f"planted dead unit {e['planted_dead_unit']:.0f} {'found' if e['planted_dead_found'] else 'MISSED'}, planted copy "
+              f"of unit {e['planted_copy_source']:.0f} in unit {e['planted_copy_unit']:.0f} "
+              f"{'found' if e['planted_duplicate_found'] else 'MISSED'} in layer {PLANT_LAYER + 1}; redundant units "
+              f"{e['redundant_before']:.0f} -> {e['redundant_with_dead']:.0f} (dead), {e['redundant_with_duplicate']:.0f} "
+              f"(duplicate); effective rank {e['effective_rank_before']:.2f} -> {e['effective_rank_with_dead']:.2f}, "
+              f"{e['effective_rank_with_duplicate']:.2f}")
     return CheckResult(found and counted, dict(e), reason)
 
 

@@ -350,7 +350,7 @@ def alignment_figure(curves: AlignmentCurves) -> go.Figure:
         layout[p.yaxis] = dict(domain=p.y_domain, anchor=p.x, range=[0.0, 1.02], tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0],
                                title=dict(text="linear CKA") if p.col == 0 else None, **GRID)
     layout.update(
-        title=_title("Alignment of each hidden layer with the input and with the labels, over training"),
+        title=_title("Hidden layers vs input and labels (CKA)"),
         annotations=annotations, height=plot_px + 80 + 55, margin=dict(l=55, r=10, t=80, b=55),
         plot_bgcolor=WHITE, hovermode="closest", legend=dict(title=dict(text="layer")),
     )

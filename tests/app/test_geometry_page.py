@@ -68,3 +68,21 @@ def test_two_d_task_gets_the_warped_grid(open_app) -> None:
     figs = charts(at)
     assert "geo.warped-grid.chart" in figs
     assert not at.exception
+
+
+def test_a_saved_run_of_the_same_architecture_is_a_second_net(open_app) -> None:
+    from netarium.training.runs_io import save_live_run
+    from netarium.training.store import RunStore, default_store_path
+
+    at = open_app(PAGE, **CUBE)
+    live = at.session_state["netarium.live"]
+    live.step(30)
+    with RunStore(default_store_path()) as store:
+        run_id = save_live_run(store, live, name="thirty")
+    live.step(20)
+    at.run()
+    at.selectbox(key="geo.cka.second").set_value(f"run:{run_id}").run()
+    assert not at.exception
+    assert any(f"saved run #{run_id} thirty (30 steps)" in c.value for c in at.caption)
+    across = array(charts(at)["geo.cka.across"]["data"][0]["z"])
+    assert across.shape == (3, 3) and abs(across[0, 0] - 1.0) < 1e-5  # the same input on both sides

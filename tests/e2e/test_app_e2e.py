@@ -31,6 +31,7 @@ PAGES = {  # sidebar link -> something that page shows once it has rendered
     "Playground": ("text", "as of step"),
     "Side by side": ("text", "Slot 1"),
     "Diagram": ("text", "Parameters per component"),
+    "Geometry": ("text", "Representations over training"),
     "Experiments": ("heading", "Experiments"),
     "Runs": ("heading", "Runs"),
 }

@@ -3,20 +3,24 @@ input and labels, unit matching against a second net, and the input grid warped 
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import streamlit as st
 from torch import nn
 
+from netarium.analysis.geometry import effective_rank
 from netarium.analysis.representation import (
     Probe,
     alignment_over_training,
     cka_across,
     cka_within,
     embedding_frames,
+    layer_title,
     match_layers,
     probe_set,
     rdm_set,
+    representations,
     warped_grid,
 )
 from netarium.training.live import LiveRun
@@ -59,6 +63,13 @@ def draw_embedding(ctx: ViewContext) -> None:
     frames = heavy_result(ctx, f"embedding{dims}", lambda: embedding_frames(snapshot_models(ctx.live), probe(ctx.live), k=dims))
     _chart(gviz.embedding_figure(frames, dims=dims), ctx)
 
+    def ranks():
+        _, model = ctx.live.model_copy()
+        reps = representations(model, probe(ctx.live))
+        return {layer_title(t): effective_rank(a) for t, a in reps.items()}
+
+    st.caption("effective rank now (Roy & Vetterli): " + " · ".join(f"{k} {v:.2f}" for k, v in heavy_result(ctx, "ranks", ranks).items()))
+
 
 def draw_rdm(ctx: ViewContext) -> None:
     """RDMs of the input, each hidden layer and the labels, with each one's RSA to input and labels."""
@@ -72,32 +83,72 @@ def draw_rdm(ctx: ViewContext) -> None:
     _chart(gviz.rdm_figure(heavy_result(ctx, f"rdm.{metric}", compute)), ctx)
 
 
+def stored_candidates(live: LiveRun) -> list:
+    """Saved runs of the same model type and task that have a checkpoint (newest first, at most 20)."""
+    from netarium.ui.runs_ui import STORE_ERRORS, run_store
+
+    try:
+        store = run_store()
+        records = store.list_runs(limit=200)
+        same = [r for r in records if r.config.get("model", {}).get("name") == live.config.model["name"]
+                and r.config.get("task", {}).get("name") == live.config.task["name"]]
+        return [r for r in same if store.checkpoints(r.id)][:20]
+    except STORE_ERRORS:
+        return []
+
+
+def load_stored(live: LiveRun, run_id: int) -> nn.Module:
+    """A copy of the live model holding a saved run's latest checkpoint (ValueError when it does not fit)."""
+    from netarium.ui.runs_ui import run_store
+
+    _, template = live.model_copy()
+    model = copy.deepcopy(template)
+    try:
+        model.load_state_dict(run_store().load_checkpoint(run_id))
+    except RuntimeError as e:
+        raise ValueError(f"run #{run_id} has another architecture than the live model: {str(e).splitlines()[0]}") from None
+    return model.eval()
+
+
 def second_net(ctx: ViewContext) -> tuple[str, nn.Module] | None:
     """A second net to compare with: another seed (initialisation and batch order) trained here on the
-    same data for as many steps as the live run has taken (up to SECOND_NET_MAX_STEPS); kept until the
-    live run re-initialises."""
+    same data for as many steps as the live run has taken (up to SECOND_NET_MAX_STEPS), or a saved
+    run of the same architecture from the run store; kept until the live run re-initialises."""
     live = ctx.live
     cache = st.session_state.setdefault("netarium.second_net", {})
     hit = cache.get(live.generation)
-    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
     steps = min(max(live.run.step_count, 1), SECOND_NET_MAX_STEPS)
     seed = live.config.seed + 1
-    label = f"train seed {seed} for {steps:,} steps"
-    if c2.button(label if hit is None else "retrain", key=f"{ctx.key}.train2", help=(
-            f"Trains a second net with seed {seed} on the same task and config; at most {SECOND_NET_MAX_STEPS:,} steps")):
-        bar = c1.progress(0.0, text=f"training seed {seed}")
-        config = live.config.with_overrides([f"seed={seed}", f"steps={steps}"])
-        run = Run(config, task=live.run.task).train(progress=lambda done, total: bar.progress(done / max(total, 1), text=f"training seed {seed}"))
-        bar.empty()
-        if run.state == "diverged":
-            st.warning(f"The second net diverged: {run.reason}")
+    stored = {f"run:{r.id}": r for r in stored_candidates(live)}
+    names = {"seed": f"another seed ({seed}), trained here", **{k: f"saved run #{r.id} {r.name} ({r.steps:,} steps)".replace("  ", " ")
+                                                                for k, r in stored.items()}}
+    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    source = c1.selectbox("second net", list(names), format_func=names.get, key=f"{ctx.key}.second")
+    if source == "seed":
+        if c2.button(f"train {steps:,} steps", key=f"{ctx.key}.train2", help=(
+                f"Trains a second net with seed {seed} on the same data and config; at most {SECOND_NET_MAX_STEPS:,} steps")):
+            bar = c1.progress(0.0, text=f"training seed {seed}")
+            config = live.config.with_overrides([f"seed={seed}", f"steps={steps}"])
+            run = Run(config, task=live.run.task).train(
+                progress=lambda done, total: bar.progress(done / max(total, 1), text=f"training seed {seed}"))
+            bar.empty()
+            if run.state == "diverged":
+                st.warning(f"The second net diverged: {run.reason}")
+                return None
+            cache.clear()
+            cache[live.generation] = (f"seed {seed}, {run.step_count:,} steps", run.model.eval())
+            st.rerun()  # every view comparing with the second net redraws, not only this fragment
+    elif source in stored and (hit is None or hit[0] != names[source]):
+        try:
+            cache.clear()
+            cache[live.generation] = hit = (names[source], load_stored(live, stored[source].id))
+        except (ValueError, KeyError, OSError) as e:
+            st.warning(f"Could not load it: {e}")
             return None
-        cache.clear()
-        cache[live.generation] = hit = (f"seed {seed}, {run.step_count:,} steps", run.model.eval())
     if hit is None:
-        c1.caption("Compare with a second net: same task and architecture, another seed.")
+        st.caption("Compare with a second net: the same task and architecture, another seed or a saved run.")
         return None
-    c1.caption(f"second net: {hit[0]}")
+    st.caption(f"second net: {hit[0]}")
     return hit
 
 
