@@ -1,6 +1,9 @@
 """Experiments: one module per phenomenon; importing this package registers them all."""
 
-from netarium.experiments import geometry, playground  # noqa: F401  (registration)
+from netarium.experiments import playground  # noqa: F401  (registration; the gallery keeps this order)
+
+# isort: split
+from netarium.experiments import geometry  # noqa: F401
 from netarium.experiments.base import EXPERIMENTS, CheckResult, Experiment, Result, train_once
 
 __all__ = ["EXPERIMENTS", "CheckResult", "Experiment", "Result", "train_once"]

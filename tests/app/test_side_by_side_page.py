@@ -13,7 +13,8 @@ from netarium.ui.views import VIEWS
 APP = Path(__file__).resolve().parents[2] / "app.py"
 PAGE = "pages/side_by_side.py"
 LIVE = "netarium.live"
-ALL_VIEWS = ["curves", "boundary", "network", "confusion", "diagram"]  # registration order
+ALL_VIEWS = ["curves", "boundary", "network", "confusion", "diagram", "embedding", "rdm", "cka", "alignment", "unit-match",
+             "warped-grid"]  # registration order
 
 
 @pytest.fixture
