@@ -89,3 +89,16 @@ def test_slots_offer_only_the_views_that_apply(open_app) -> None:
     assert not at.exception, at.exception
     assert slots(at) == ["boundary", "network", "curves", "diagram"]  # no confusion matrix offered
     assert "sbs.2.curves.chart" in charts(at) and len(at.get("graphviz_chart")) == 1
+
+
+@pytest.mark.parametrize("view_id", ["embedding", "rdm", "cka", "alignment", "warped-grid", "diagram"])
+def test_every_heavy_view_draws_in_a_slot(open_app, view_id) -> None:
+    at = open_app()
+    at.session_state["netarium.live"].step(20)
+    at.selectbox(key="sbs.slot0").set_value(view_id).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    if view_id == "diagram":
+        assert at.get("graphviz_chart")
+    else:
+        assert f"sbs.0.{view_id}.chart" in charts(at)

@@ -273,3 +273,24 @@ def test_diagram_overlay_follows_training(open_tab, screenshots: Path, model: di
     wait_idle(tab)
     assert_no_exception(tab, "Diagram")
     shoot(tab, screenshots / f"diagram_{model.get('model', 'mlp')}.png")
+
+
+EMBEDDING_STEPS_JS = """() => {
+  const box = document.querySelector('.st-key-geo-embedding-chart .js-plotly-plot');
+  if (!box || !box._transitionData || !box._transitionData._frames) return null;
+  return box._transitionData._frames.map(f => Number(f.name));
+}"""
+
+
+def test_geometry_animates_snapshots_of_the_live_run(open_tab, screenshots: Path) -> None:
+    tab = open_tab(query({"task": "cube", "model.hidden": "16", "task.samples_per_condition": "20"}), "Geometry")
+    wait_until(tab, lambda: tab.evaluate(EMBEDDING_STEPS_JS) == [0], "the embedding at step 0")
+    tab.locator(f"{key_class('transport.play')} button").first.click()
+    try:
+        steps = wait_until(tab, lambda: [s for s in [tab.evaluate(EMBEDDING_STEPS_JS)] if s and len(s) >= 4], "4+ snapshots", 40)[0]
+    finally:
+        pause(tab)
+    assert steps == sorted(steps) and steps[0] == 0 and len(set(steps)) == len(steps)
+    wait_idle(tab)
+    assert_no_exception(tab, "Geometry")
+    shoot(tab, screenshots / "geometry_cube.png")
