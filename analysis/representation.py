@@ -213,18 +213,28 @@ class CKAResult:
     title: str
 
 
-def cka_within(model: nn.Module, probe: Probe, debiased: bool = False) -> CKAResult:
+def _cka_grid(As: list[np.ndarray], Bs: list[np.ndarray] | None, debiased: bool, kernel: str) -> np.ndarray:
+    """Linear CKA of all pairs at once (geo.cka_matrix), or RBF CKA pair by pair."""
+    if kernel == "linear":
+        return geo.cka_matrix(As, Bs, debiased=debiased)
+    if kernel != "rbf":
+        raise ValueError(f"unknown CKA kernel {kernel!r}; one of linear, rbf")
+    rows, cols = As, As if Bs is None else Bs
+    return np.array([[geo.rbf_cka(a, b, debiased=debiased) for b in cols] for a in rows])
+
+
+def cka_within(model: nn.Module, probe: Probe, debiased: bool = False, kernel: str = "linear") -> CKAResult:
     taps = representation_taps(model)
     reps = representations(model, probe, taps)
     titles = [layer_title(t) for t in taps]
-    return CKAResult(geo.cka_matrix([reps[t] for t in taps], debiased=debiased), titles, titles, "CKA, layer × layer")
+    return CKAResult(_cka_grid([reps[t] for t in taps], None, debiased, kernel), titles, titles, f"CKA ({kernel}), layer × layer")
 
 
-def cka_across(a: nn.Module, b: nn.Module, probe: Probe, debiased: bool = False) -> CKAResult:
+def cka_across(a: nn.Module, b: nn.Module, probe: Probe, debiased: bool = False, kernel: str = "linear") -> CKAResult:
     ta, tb = representation_taps(a), representation_taps(b)
     ra, rb = representations(a, probe, ta), representations(b, probe, tb)
-    return CKAResult(geo.cka_matrix([ra[t] for t in ta], [rb[t] for t in tb], debiased=debiased),
-                     [layer_title(t) for t in ta], [layer_title(t) for t in tb], "CKA, this net × second net")
+    return CKAResult(_cka_grid([ra[t] for t in ta], [rb[t] for t in tb], debiased, kernel),
+                     [layer_title(t) for t in ta], [layer_title(t) for t in tb], f"CKA ({kernel}), this net × second net")
 
 
 @dataclass(frozen=True)

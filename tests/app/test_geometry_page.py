@@ -86,3 +86,11 @@ def test_a_saved_run_of_the_same_architecture_is_a_second_net(open_app) -> None:
     assert any(f"saved run #{run_id} thirty (30 steps)" in c.value for c in at.caption)
     across = array(charts(at)["geo.cka.across"]["data"][0]["z"])
     assert across.shape == (3, 3) and abs(across[0, 0] - 1.0) < 1e-5  # the same input on both sides
+
+
+def test_cka_kernel_switches_to_rbf(open_app) -> None:
+    at = open_app(PAGE, **CUBE)
+    at.segmented_control(key="geo.cka.kernel").set_value("rbf").run()
+    assert not at.exception
+    fig = charts(at)["geo.cka.chart"]
+    assert "CKA (rbf)" in fig["layout"]["title"]["text"]

@@ -153,21 +153,24 @@ def second_net(ctx: ViewContext) -> tuple[str, nn.Module] | None:
 
 
 def draw_cka(ctx: ViewContext) -> None:
-    """Linear CKA layer × layer within the live net, and against a second net when one is trained."""
-    debiased = st.toggle("debiased", key=f"{ctx.key}.debiased", help="The unbiased HSIC estimator (Song et al. 2012)")
+    """CKA layer × layer within the live net, and against a second net when there is one."""
+    c1, c2 = st.columns(2, vertical_alignment="bottom")
+    kernel = c1.segmented_control("kernel", ["linear", "rbf"], default="linear", key=f"{ctx.key}.kernel",
+                                  help="RBF: Gaussian kernel, bandwidth 0.8 × the median distance (Kornblith et al. 2019)") or "linear"
+    debiased = c2.toggle("debiased", key=f"{ctx.key}.debiased", help="The unbiased HSIC estimator (Song et al. 2012)")
 
     def within():
         _, model = ctx.live.model_copy()
-        return cka_within(model, probe(ctx.live), debiased=debiased)
+        return cka_within(model, probe(ctx.live), debiased=debiased, kernel=kernel)
 
-    _chart(gviz.cka_figure(heavy_result(ctx, f"cka{debiased}", within)), ctx)
+    _chart(gviz.cka_figure(heavy_result(ctx, f"cka.{kernel}.{debiased}", within)), ctx)
     other = second_net(ctx)
     if other is not None:
         def across():
             _, model = ctx.live.model_copy()
-            return cka_across(model, other[1], probe(ctx.live), debiased=debiased)
+            return cka_across(model, other[1], probe(ctx.live), debiased=debiased, kernel=kernel)
 
-        _chart(gviz.cka_figure(heavy_result(ctx, f"cka.across{debiased}{other[0]}", across)), ctx, "across")
+        _chart(gviz.cka_figure(heavy_result(ctx, f"cka.across.{kernel}.{debiased}.{other[0]}", across)), ctx, "across")
 
 
 def draw_alignment(ctx: ViewContext) -> None:

@@ -142,3 +142,18 @@ def test_token_inputs_are_recorded_as_floats():
     reps = representations(model, probe_set(task, n=10))
     assert reps["in"].dtype == np.float64 and reps["in"].shape == (10, 2)
     assert torch.is_tensor(probe_set(task, n=3).x)
+
+
+def test_rbf_cka_grid_matches_pairwise_rbf_cka(cube_runs):
+    from netarium.analysis import geometry as geo
+
+    _, after = cube_runs
+    probe = probe_set(after.task, n=80)
+    res = cka_within(after.model, probe, kernel="rbf")
+    reps = representations(after.model, probe)
+    taps = list(reps)
+    assert res.title == "CKA (rbf), layer × layer"
+    assert res.matrix[0, 1] == pytest.approx(geo.rbf_cka(reps[taps[0]], reps[taps[1]]))
+    assert np.allclose(np.diag(res.matrix), 1.0, atol=1e-6)
+    with pytest.raises(ValueError, match="kernel"):
+        cka_within(after.model, probe, kernel="poly")
