@@ -9,7 +9,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from netarium.schema import Params, Registry, validate_params
+from netarium.schema import Params, Registry, SchemaError, validate_params
 
 MODELS = Registry("model")
 
@@ -24,11 +24,13 @@ class ModelSpec:
     n_inputs: int
     n_outputs: int
     vocab_size: int | None = None  # inputs are int64 tokens in [0, vocab_size) when set
+    per_position: bool = False  # a sequence task: an output (n_outputs wide) at every input position
 
     @classmethod
     def for_task(cls, task: Any, n_outputs: int | None = None) -> ModelSpec:
         """The spec of a Task (duck-typed so models never import tasks)."""
-        return cls(task.n_inputs, task.n_outputs if n_outputs is None else n_outputs, task.vocab_size)
+        return cls(task.n_inputs, task.n_outputs if n_outputs is None else n_outputs, task.vocab_size,
+                   per_position=getattr(task, "kind", "") == "sequence")
 
 
 class Square(nn.Module):
@@ -84,6 +86,10 @@ def build_model(name: str, params: Params | dict[str, Any] | None, spec: ModelSp
     entry = MODELS.get(name)
     if not isinstance(params, Params):
         params = validate_params(entry.schema, params or {}, prefix="model")
+    if spec.per_position and "sequence" not in entry.tags:
+        sequence_models = [n for n in MODELS.names() if "sequence" in MODELS.get(n).tags]
+        raise SchemaError("model.name", f"{name} gives one output per input, a sequence task needs one per position",
+                          ", ".join(sequence_models) or "a sequence model")
     return entry.factory(params, spec)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 from pydantic import Field, field_validator, model_validator
@@ -118,6 +120,8 @@ class ResidualMLPParams(Params):
     bias: bool = Field(True, description="Linear maps have a bias")
     init: InitScheme = Field("default", description="Weight initialisation scheme")
     init_scale: float = Field(1.0, ge=0.0, le=10.0, description="Multiplies the initial weights")
+    layout: Literal["sequential", "parallel"] = Field(
+        "sequential", description="sequential: h + F_l(h) block after block; parallel ('shallow'): x + Σ_l F_l(x), every block reads the input")
 
 
 class ResidualBlock(nn.Module):
@@ -157,6 +161,7 @@ class ResidualMLP(nn.Module):
         self.final_norm = nn.LayerNorm(p.width) if p.prenorm else nn.Identity()
         self.readout = nn.Linear(p.width, spec.n_outputs, bias=p.bias)
         self.logits = Tap("logits")
+        self.parallel = p.layout == "parallel"
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 init_linear(m, p.init, p.init_scale)
@@ -165,11 +170,20 @@ class ResidualMLP(nn.Module):
     def block_names(self) -> list[str]:
         return [f"block{i + 1}" for i in range(len(self.blocks))]
 
+    def readout_stream(self, h: torch.Tensor) -> torch.Tensor:
+        """The logits the model would give if the residual stream ended as `h` (logit lens)."""
+        return self.readout(self.final_norm(h))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.embed(self.inp(x))
-        for block in self.blocks:
-            h = block(h)
-        return self.logits(self.readout(self.final_norm(h)))
+        if self.parallel:  # x + sum_l F_l(x): the stream accumulates, every branch reads the input
+            x0 = h
+            for block in self.blocks:
+                h = block.resid_post(block.resid_pre(h) + block.branch(x0))
+        else:
+            for block in self.blocks:
+                h = block(h)
+        return self.logits(self.readout_stream(h))
 
 
 @MODELS.register("residual-mlp", ResidualMLPParams, "MLP with declared residual blocks, pre-norm optional", tags=("residual",))

@@ -77,6 +77,9 @@ def build_optimizer(name: str, params: Params | dict, model_params: Iterable[nn.
     return entry.factory(params, model_params)
 
 
+IGNORE = -100  # the target of a sequence position that is not scored
+
+
 @dataclass(frozen=True)
 class Loss:
     """A loss with what it needs of the model (output width) and how to score predictions."""
@@ -87,6 +90,8 @@ class Loss:
 
     def __call__(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.name == "cross_entropy":
+            if out.dim() == 3:  # a sequence: (batch, positions, classes); unscored positions are -100
+                return F.cross_entropy(out.flatten(0, 1), y.flatten(), ignore_index=IGNORE)
             return F.cross_entropy(out, y)
         if self.name == "bce":
             return F.binary_cross_entropy_with_logits(out.squeeze(-1), y.to(out.dtype))
@@ -96,6 +101,9 @@ class Loss:
 
     def accuracy(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Fraction correct (classification) or R^2 = 1 - SSE/SST (regression)."""
+        if self.name == "cross_entropy" and out.dim() == 3:  # token accuracy over the scored positions
+            scored = y != IGNORE
+            return ((out.argmax(-1) == y) & scored).sum() / scored.sum().clamp_min(1)
         if self.name == "cross_entropy" or self.one_hot:
             return (out.argmax(-1) == y).float().mean()
         if self.name == "bce":
@@ -113,6 +121,8 @@ def resolve_loss(name: str, kind: str, n_classes: int, n_outputs: int) -> Loss:
     """The loss for a task: "auto" is cross-entropy for classes and MSE for regression."""
     if name == "auto":
         name = "mse" if kind == "regression" else "cross_entropy"
+    if kind == "sequence" and name != "cross_entropy":
+        raise SchemaError("loss", f"{name} does not apply to a sequence task (a class per position)", "auto, cross_entropy")
     if name == "bce":
         if n_classes != 2:
             raise SchemaError("loss", f"bce needs a task with 2 classes, this one has {n_classes or 'none (regression)'}", "auto, cross_entropy, mse")

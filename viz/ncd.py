@@ -159,6 +159,8 @@ def _node_attrs(op: Op, diagram: Diagram, paint: _Paint | None = None) -> str:
         return f"shape=plaintext, label={_q(op.label)}"
     if op.kind == "output":
         return f"shape=plaintext, label={_q(op.label)}"
+    if op.kind == "constant":  # a fixed tensor added in (sinusoidal positions): not learned, no bold box
+        return f"shape=box, style=dashed, label={_q(op.label)}, tooltip={_q(op.detail)}"
     if op.kind in ("learned", "embed"):
         letter = _letter(op)
         sub = "<SUB>+</SUB>" if op.label.endswith("+") else ""

@@ -101,6 +101,13 @@ def _get_param(model: nn.Module, target: str) -> nn.Parameter | None:
     return obj if isinstance(obj, nn.Parameter) else None
 
 
+def _get_buffer(model: nn.Module, target: str) -> torch.Tensor | None:
+    try:
+        return model.get_buffer(target)
+    except AttributeError:
+        return None
+
+
 def _params(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 
@@ -200,11 +207,15 @@ def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
             if is_add and len(ins) == 1:  # x + a learned tensor (a positional embedding): draw the tensor
                 param = next((a for a in n.args if isinstance(a, fx.Node) and a.op == "get_attr"), None)
                 p = _get_param(model, param.target) if param is not None else None
-                if p is not None:
+                buffer = _get_buffer(model, param.target) if param is not None and p is None else None
+                if p is not None or buffer is not None:
+                    t = p if p is not None else buffer
                     pid = param.target.replace(".", "_")
                     if pid not in alias.values():
-                        nodes.append(_Node(pid, "embed", "P", param.target, p.numel(), [], tuple(p.shape), p.dtype,
-                                           detail=f"learned tensor {param.target} {tuple(p.shape)}", batched=False))
+                        nodes.append(_Node(pid, "embed" if p is not None else "constant", "P", param.target,
+                                           p.numel() if p is not None else 0, [], tuple(t.shape), t.dtype,
+                                           detail=f"{'learned' if p is not None else 'fixed'} tensor {param.target} {tuple(t.shape)}",
+                                           batched=False))
                     ins = [*ins, pid]
                     alias[f"param:{pid}"] = pid
             if is_add:
@@ -544,8 +555,13 @@ def extract(
         raise ExtractError(f"{type(model).__name__}: no output found")
     if head == "softmax":
         out = nodes[-1]
-        nodes.insert(-1, _Node("softmax", "softmax", "softmax", "", 0, list(out.inputs), out.shape))
-        out.inputs, out.label = ["softmax"], "p(y | x)"
+        nodes.insert(-1, _Node("head_softmax", "softmax", "softmax", "", 0, list(out.inputs), out.shape))
+        out.inputs, out.label = ["head_softmax"], "p(y | x)"
+    seen_ids: set[str] = set()
+    for n in nodes:  # module paths and fx names live in different namespaces: keep every id unique
+        if n.id in seen_ids:
+            raise ExtractError(f"two ops share the id {n.id!r}")
+        seen_ids.add(n.id)
     nodes = _insert_copies(nodes)
     axes = _name_axes(nodes, names)
     branch_names = list(getattr(model, "branch_names", None) or getattr(model, "block_names", None) or [])

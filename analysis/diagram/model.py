@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 OpKind = Literal["input", "output", "learned", "elementwise", "norm", "softmax", "copy", "add", "embed", "component",
-                 "reshape", "contract", "scale", "mask"]
+                 "reshape", "contract", "scale", "mask", "constant"]
 AxisRole = Literal["batch", "sequence", "features", "hidden", "classes", "output", "tokens", "heads"]
 
 

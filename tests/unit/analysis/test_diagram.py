@@ -18,22 +18,37 @@ def n_linear(model: nn.Module) -> int:
     return sum(isinstance(m, (nn.Linear, TokenLinear)) for m in model.modules())
 
 
+TOKENS = torch.randint(0, 5, (8, 4), generator=torch.Generator().manual_seed(0))
+
+
+def example(name: str) -> tuple[ModelSpec, torch.Tensor, str]:
+    """A spec and an input each registered model accepts, and the label of the input wire: token
+    models read 4 tokens of a 5-token vocabulary, the others 2 features."""
+    if "attention" in MODELS.get(name).tags:
+        return ModelSpec(4, 2, vocab_size=5), TOKENS, "t 4"
+    return SPEC, X, "m 2"
+
+
 @pytest.mark.parametrize("name", MODELS.names())
 def test_every_registered_model_has_a_diagram_with_its_learned_ops_and_axes(name):
-    model = build_model(name, {}, SPEC)
-    d = extract(model, X)
+    spec, x, first = example(name)
+    model = build_model(name, {}, spec)
+    d = extract(model, x)
     assert d.learned_count() == n_linear(model) >= 1
     assert len(d.ops_of("input")) == 1 and len(d.ops_of("output")) == 1
     assert len(d.wires) >= len(d.ops) - 1
     for w in d.wires:
-        assert w.axes[0].role == "batch" and w.axes[0].name == "b" and w.axes[0].size == 8
+        if w.axes[0].role == "batch":
+            assert w.axes[0].name == "b" and w.axes[0].size == 8
+        else:  # only a learned tensor added to every sample (positions) has no batch axis
+            assert d.op(w.src).label == "P"
         assert w.label  # a feature axis besides the batch
-    assert d.wires[0].label == "m 2"
+    assert d.wires[0].label == first
     out_wire = next(w for w in d.wires if w.dst == d.ops_of("output")[0].id)
     assert out_wire.label == "c 2"
     assert sum(o.params for o in d.ops) == sum(p.numel() for p in model.parameters())
-    instances = [o.instance for o in d.ops_of("learned")]
-    assert instances == [str(i) for i in range(1, len(instances) + 1)]
+    numbered = [o.instance for o in d.ops_of("learned") if not o.instance.isalpha()]
+    assert numbered == [str(i) for i in range(1, len(numbered) + 1)]
 
 
 def test_mlp_axis_sizes_match_real_shapes():
@@ -178,3 +193,19 @@ def test_a_model_declares_its_axis_names_and_the_caller_overrides_them():
     model.axis_names = {"hidden": "n", "features": "x"}
     assert [w.label for w in extract(model, X).wires] == ["x 2", "n 4", "n 4", "c 2"]
     assert [w.label for w in extract(model, X, axis_names={"hidden": "u"}).wires] == ["x 2", "u 4", "u 4", "c 2"]
+
+
+def test_transformer_diagram_from_the_registry_follows_the_attention_grammar():
+    spec = ModelSpec(6, 9, vocab_size=9, per_position=True)
+    model = build_model("transformer", {"layers": 2, "d_model": 16, "heads": 2, "positions": "sinusoidal"}, spec)
+    d = extract(model, torch.randint(0, 9, (3, 6)))
+    assert "(fx)" in d.title
+    assert [o.instance for o in d.ops_of("learned")][:4] == ["Q", "K", "V", "O"]
+    pos = next(o for o in d.ops if o.label == "P")
+    assert pos.kind == "constant" and pos.params == 0 and [str(a) for a in pos.axes_out] == ["s 6", "d 16"]
+    assert [r.label for r in d.regions] == [f"residual branch · {p} · block{i}" for i in (1, 2) for p in ("attention", "MLP")]
+    assert {o.detail for o in d.ops_of("contract")} == {"contraction over k", "contraction over s'"}
+    assert len(d.ops_of("mask")) == 2 and all(o.label == "1/√k" for o in d.ops_of("scale"))
+    out = next(w for w in d.wires if w.dst == d.ops_of("output")[0].id)
+    assert out.label == "s 6 c 9"  # a class per position
+    assert d.collapse().components[0].repeat == 2
