@@ -17,6 +17,7 @@ page = st.navigation([
     st.Page(PAGES / "side_by_side.py", title="Side by side", icon=":material/grid_view:"),
     st.Page(PAGES / "diagram.py", title="Diagram", icon=":material/schema:"),
     st.Page(PAGES / "geometry.py", title="Geometry", icon=":material/scatter_plot:"),
+    st.Page(PAGES / "residual.py", title="Residual stream", icon=":material/stacked_line_chart:"),
     st.Page(PAGES / "experiments.py", title="Experiments", icon=":material/science:"),
     st.Page(PAGES / "runs.py", title="Runs", icon=":material/history:"),
 ])

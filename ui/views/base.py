@@ -15,6 +15,7 @@ import streamlit as st
 from torch import nn
 
 from netarium.models.gate import FORWARD_GATE
+from netarium.models.taps import tap_names
 from netarium.schema import Catalog
 from netarium.training.live import LiveRun
 from netarium.training.run import Snapshot
@@ -27,7 +28,9 @@ def model_has(model: nn.Module, need: str) -> bool:
     if need == "residual":
         return bool(getattr(model, "block_names", None))
     if need == "masks":
-        return any(name.endswith("mask") for name, _ in model.named_buffers())
+        return any(name.endswith("mask") and "attn" not in name for name, _ in model.named_buffers())
+    if need == "attention":
+        return any(t.endswith(".attn.pattern") for t in tap_names(model))
     return True
 
 
@@ -39,8 +42,9 @@ def unmet_need(live: LiveRun, needs: frozenset[str]) -> str:
             return "a 2-D task"
         if need == "classification" and task.kind != "classification":
             return "a classification task"
-        if need in ("mlp", "residual", "masks") and not model_has(model, need):
-            return {"mlp": "an MLP", "residual": "a model with residual blocks", "masks": "a sparse model with masks"}[need]
+        if need in ("mlp", "residual", "masks", "attention") and not model_has(model, need):
+            return {"mlp": "an MLP", "residual": "a model with residual blocks", "masks": "a sparse model with masks",
+                    "attention": "a model with attention (the transformer)"}[need]
     return ""
 
 

@@ -192,11 +192,11 @@ def test_ascii_text_maps_everything_else_away():
 
 def test_decode_joins_names_and_marks_ignored():
     t = make_task("sort", {"n_symbols": 12, "L": 3, "n_train": 10, "n_test": 10})
-    assert decode(t, [10, 2, 11, 0, 2, 10]) == "10 2 | 0 2 10"
+    assert decode(t, [10, 2, 12, 0, 2, 10]) == "10 2 | 0 2 10"
     assert decode(t, torch.tensor([IGNORE_INDEX, IGNORE_INDEX, 3]), ignored="_") == "_ _ 3"
     assert decode(t, torch.tensor([IGNORE_INDEX, 3])) == "3"
-    with pytest.raises(ValueError, match="token 12 is outside the vocabulary of sort"):
-        decode(t, [12])
+    with pytest.raises(ValueError, match="token 13 is outside the vocabulary of sort"):
+        decode(t, [13])
     with pytest.raises(ValueError, match="1-D"):
         decode(t, t.X_train[:2])
 

@@ -49,6 +49,10 @@ def test_builds_with_consistent_shapes(name):
         for y in (t.y_train, t.y_test):
             assert 0 <= int(y.min()) and int(y.max()) < t.n_classes
         assert len(torch.unique(t.y_train)) == t.n_classes
+    elif t.kind == "sequence":  # a target per position, -100 where not scored
+        assert t.y_train.dtype == torch.int64 and t.y_train.shape == t.X_train.shape and t.n_classes == t.vocab_size
+        scored = t.y_train[t.y_train != -100]
+        assert 0 <= int(scored.min()) and int(scored.max()) < t.n_classes
     else:
         assert t.kind == "regression" and t.n_classes == 0
         assert t.y_train.dtype == torch.float32 and t.y_train.shape == (len(t.X_train), 1)
