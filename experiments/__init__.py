@@ -3,7 +3,15 @@
 from netarium.experiments import playground  # noqa: F401  (registration; the gallery keeps this order)
 
 # isort: split
-from netarium.experiments import geometry  # noqa: F401
-from netarium.experiments.base import EXPERIMENTS, CheckResult, Experiment, Result, train_once
+from netarium.experiments import geometry, residual  # noqa: F401
+from netarium.experiments.base import (
+    EXPERIMENTS,
+    CheckResult,
+    Experiment,
+    Result,
+    multi_result,
+    train_all,
+    train_once,
+)
 
-__all__ = ["EXPERIMENTS", "CheckResult", "Experiment", "Result", "train_once"]
+__all__ = ["EXPERIMENTS", "CheckResult", "Experiment", "Result", "multi_result", "train_all", "train_once"]

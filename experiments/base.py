@@ -51,6 +51,29 @@ def train_once(config: Config, progress: Progress | None = None) -> Result:
                   state="diverged" if run.state == "diverged" else "done", reason=run.reason, runs=[run])
 
 
+def _scaled(progress: Progress | None, done_before: int, total: int) -> Callable[[int, int], None] | None:
+    """A progress callback for one of several runs, reporting against the whole experiment."""
+    if progress is None:
+        return None
+    return lambda done, _total: progress(done_before + done, total)
+
+
+def train_all(configs: list[Config], progress: Progress | None, task=None) -> list[Run]:
+    """Train each config in turn (on a shared task when given), reporting progress over all of them."""
+    total = sum(int(c.steps) for c in configs)
+    runs, done = [], 0
+    for c in configs:
+        runs.append(Run(c, task=task).train(progress=_scaled(progress, done, total)))
+        done += int(c.steps)
+    return runs
+
+
+def multi_result(config: Config, runs: list[Run], t0: float, extra: dict) -> Result:
+    diverged = next((r for r in runs if r.state == "diverged"), None)
+    return Result(config, runs[0].final_metrics(), runs[0].history, sum(r.step_count for r in runs), time.perf_counter() - t0,
+                  state="diverged" if diverged else "done", reason=diverged.reason if diverged else "", runs=runs, extra=extra)
+
+
 @dataclass(frozen=True)
 class Experiment:
     """A registered experiment: id (from PAPERS.md), preset config, check, and where to show it."""

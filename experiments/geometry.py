@@ -5,41 +5,24 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
 
 import numpy as np
 
 from netarium.analysis import geometry as geo
 from netarium.analysis.degeneracy import degeneracy_report, interaction_sparsity, plant_redundancy
 from netarium.analysis.representation import cka_across, hidden_taps, match_layers, probe_set, representations
-from netarium.experiments.base import EXPERIMENTS, CheckResult, Experiment, Progress, Result
+from netarium.experiments.base import (
+    EXPERIMENTS,
+    CheckResult,
+    Experiment,
+    Progress,
+    Result,
+    multi_result,
+    train_all,
+)
 from netarium.tasks import make_task
 from netarium.training.config import Config, section_params
 from netarium.training.run import Run
-
-
-def _scaled(progress: Progress | None, done_before: int, total: int) -> Callable[[int, int], None] | None:
-    """A progress callback for one of several runs, reporting against the whole experiment."""
-    if progress is None:
-        return None
-    return lambda done, _total: progress(done_before + done, total)
-
-
-def _train_all(configs: list[Config], progress: Progress | None, task=None) -> list[Run]:
-    """Train each config in turn (on a shared task when given), reporting progress over all of them."""
-    total = sum(int(c.steps) for c in configs)
-    runs, done = [], 0
-    for c in configs:
-        runs.append(Run(c, task=task).train(progress=_scaled(progress, done, total)))
-        done += int(c.steps)
-    return runs
-
-
-def _result(config: Config, runs: list[Run], t0: float, extra: dict) -> Result:
-    diverged = next((r for r in runs if r.state == "diverged"), None)
-    return Result(config, runs[0].final_metrics(), runs[0].history, sum(r.step_count for r in runs), time.perf_counter() - t0,
-                  state="diverged" if diverged else "done", reason=diverged.reason if diverged else "", runs=runs, extra=extra)
-
 
 # ---- geometry-tanh-relu ---------------------------------------------------------------------------
 
@@ -66,7 +49,7 @@ def run_tanh_relu(config: Config, progress: Progress | None = None) -> Result:
     configs = [config.with_overrides([f"model.activation={act}", f"seed={config.seed + s}"])
                for act in ("tanh", "relu") for s in range(TANH_RELU_SEEDS)]
     task = make_task(config.task["name"], section_params(config, "task"), seed=config.seed)
-    runs = _train_all(configs, progress, task=task)
+    runs = train_all(configs, progress, task=task)
     extra: dict[str, float] = {}
     for k, act in enumerate(("tanh", "relu")):
         al = [hidden_alignment(r) for r in runs[k * TANH_RELU_SEEDS : (k + 1) * TANH_RELU_SEEDS]]
@@ -76,7 +59,7 @@ def run_tanh_relu(config: Config, progress: Progress | None = None) -> Result:
             extra[f"{act}_{key}_sem"] = float(values.std(ddof=1) / np.sqrt(len(values)))
         extra[f"{act}_test_acc"] = float(np.mean([r.final_metrics().get("test_acc", np.nan) for r in
                                                  runs[k * TANH_RELU_SEEDS : (k + 1) * TANH_RELU_SEEDS]]))
-    return _result(config, runs, t0, extra)
+    return multi_result(config, runs, t0, extra)
 
 
 def check_tanh_relu(result: Result) -> CheckResult:
@@ -104,7 +87,7 @@ def run_convergent(config: Config, progress: Progress | None = None) -> Result:
     unit matching per hidden layer against the shuffled baseline, and linear CKA layer × layer."""
     t0 = time.perf_counter()
     task = make_task(config.task["name"], section_params(config, "task"), seed=config.seed)
-    runs = _train_all([config.with_overrides([f"seed={config.seed + i}"]) for i in range(CONVERGENT_NETS)], progress, task=task)
+    runs = train_all([config.with_overrides([f"seed={config.seed + i}"]) for i in range(CONVERGENT_NETS)], progress, task=task)
     probe = probe_set(runs[0].task, n=10_000)
     extra: dict[str, float] = {}
     gains: dict[str, list[float]] = {}
@@ -129,7 +112,7 @@ def run_convergent(config: Config, progress: Progress | None = None) -> Result:
     extra["cka_diagonal"] = float(np.mean(diag))
     extra["cka_off_diagonal"] = float(np.nanmean(off))
     extra["cka_min_margin"] = float(np.nanmin(np.array(diag) - np.array(off)))
-    return _result(config, runs, t0, extra)
+    return multi_result(config, runs, t0, extra)
 
 
 def check_convergent(result: Result) -> CheckResult:
@@ -166,7 +149,7 @@ def run_degeneracy(config: Config, progress: Progress | None = None) -> Result:
     """Train one ReLU net, then plant a dead unit and a duplicated unit in copies of it and look for
     them with the degeneracy report; effective rank and interaction sparsity per layer besides."""
     t0 = time.perf_counter()
-    (run,) = _train_all([config], progress)
+    (run,) = train_all([config], progress)
     x = probe_set(run.task, n=10_000).x
     extra: dict[str, float] = {}
     base = degeneracy_report(run.model, x)
@@ -194,7 +177,7 @@ def run_degeneracy(config: Config, progress: Progress | None = None) -> Result:
     extra["redundant_before"] = float(base[PLANT_LAYER].redundant_units)
     extra["redundant_with_dead"] = float(dead.redundant_units)
     extra["redundant_with_duplicate"] = float(dup.redundant_units)
-    return _result(config, [run], t0, extra)
+    return multi_result(config, [run], t0, extra)
 
 
 def check_degeneracy(result: Result) -> CheckResult:

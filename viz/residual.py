@@ -80,14 +80,14 @@ def skip_effect_figure(s: Any) -> go.Figure:
     if m.size == 0:
         return empty_figure("no residual blocks")
     layers = list(s.blocks)
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.14,
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.05, shared_yaxes=True,
                         subplot_titles=("change of later layers' contributions", "change of the output"))
-    fig.add_trace(go.Heatmap(z=m, x=layers, y=layers, colorscale="Magma", zmin=0, colorbar=dict(title="rel. change", x=0.55),
+    fig.add_trace(go.Heatmap(z=m, x=layers, y=layers, colorscale="Magma", zmin=0, colorbar=dict(title="rel. change", x=1.02),
                              hovertemplate="skip %{y} → %{x}: %{z:.3f}<extra></extra>"), 1, 1)
     fig.add_trace(go.Bar(y=layers, x=s.output_change, orientation="h", marker_color=BLOCK, name="‖Δ logits‖ / ‖logits‖"), 1, 2)
     fig.update_yaxes(autorange="reversed", title_text="layer skipped", type="category", row=1, col=1)
     fig.update_xaxes(title_text="later layer", type="category", row=1, col=1)
-    fig.update_yaxes(autorange="reversed", type="category", row=1, col=2)
+    fig.update_yaxes(autorange="reversed", type="category", showticklabels=False, row=1, col=2)
     fig.update_xaxes(title_text="relative change of the logits", rangemode="tozero", row=1, col=2)
     return _layout(fig, "Skipping one layer: effect on the later layers and the output", 160 + 40 * len(layers))
 
@@ -150,7 +150,7 @@ def patterns_figure(patterns: Mapping[str, np.ndarray], token_labels: Sequence[s
     for r in range(len(blocks)):
         fig.update_yaxes(showticklabels=True, row=r + 1, col=1)
     fig.update_annotations(font=dict(size=11))
-    return _layout(fig, "Attention patterns of one sample (rows: query position, columns: key position)", 120 + 170 * len(blocks))
+    return _layout(fig, "Attention of one sample (query ↓, key →)", 120 + 170 * len(blocks))
 
 
 def colour_of(i: int) -> str:
