@@ -32,6 +32,7 @@ PAGES = {  # sidebar link -> something that page shows once it has rendered
     "Side by side": ("text", "Slot 1"),
     "Diagram": ("text", "Parameters per component"),
     "Geometry": ("text", "Representations over training"),
+    "Residual stream": ("text", "The residual-stream views need"),
     "Experiments": ("heading", "Experiments"),
     "Runs": ("heading", "Runs"),
 }
@@ -259,7 +260,9 @@ DIAGRAM_LEGEND_JS = """() => {
 
 
 @pytest.mark.parametrize("model", [{"model.hidden": "6,4", "model.activation": "relu"},
-                                   {"model": "residual-mlp", "model.blocks": "3"}], ids=["mlp", "residual"])
+                                   {"model": "residual-mlp", "model.blocks": "3"},
+                                   {"task": "sort", "task.n_train": "500", "model": "transformer", "model.layers": "1",
+                                    "model.d_model": "16", "model.heads": "2"}], ids=["mlp", "residual", "transformer"])
 def test_diagram_overlay_follows_training(open_tab, screenshots: Path, model: dict[str, str]) -> None:
     tab = open_tab(query(model), "Diagram")
     wait_until(tab, lambda: tab.evaluate(DIAGRAM_LEGEND_JS) == 0, "the diagram's overlay legend at step 0")
@@ -294,3 +297,19 @@ def test_geometry_animates_snapshots_of_the_live_run(open_tab, screenshots: Path
     wait_idle(tab)
     assert_no_exception(tab, "Geometry")
     shoot(tab, screenshots / "geometry_cube.png")
+
+
+def test_residual_stream_page_follows_a_training_transformer(open_tab, screenshots: Path) -> None:
+    tab = open_tab(query({"task": "sort", "task.n_train": "500", "model": "transformer", "model.layers": "2",
+                          "model.d_model": "16", "model.heads": "2"}), "Residual stream")
+    wait_visible(tab, tab.locator(key_class("res.attention.chart")), "the attention patterns")
+    tab.locator(f"{key_class('transport.play')} button").first.click()
+    try:
+        wait_until(tab, lambda: (status_step(read_status(tab)) or 0) > 100, "100 training steps", 40)
+    finally:
+        pause(tab)
+    wait_idle(tab)
+    for key in ("res.contributions.chart", "res.skip-effect.chart", "res.importance.chart", "res.logit-lens.chart"):
+        expect(tab.locator(f"{key_class(key)} .js-plotly-plot").first).to_be_visible(timeout=TIMEOUT_MS)
+    assert_no_exception(tab, "Residual stream")
+    shoot(tab, screenshots / "residual_stream_transformer.png")
