@@ -129,7 +129,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from netarium.experiments import EXPERIMENTS
     from netarium.training.config import Config
     from netarium.training.run import torch_threads
-    from netarium.training.runs_io import json_number
+    from netarium.training.runs_io import json_number, jsonable
 
     exp = EXPERIMENTS.get(args.experiment)
     torch.set_num_threads(torch_threads())
@@ -176,11 +176,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             "seconds": result.seconds,
             "final": {k: json_number(v) for k, v in result.final.items()},
             "history": {m: [[s, json_number(v)] for s, v in pts] for m, pts in result.history.as_dict().items()},
-            "check": check.as_dict() if check else None,
+            "check": jsonable(check.as_dict()) if check else None,
         }
         if result.extra:
-            payload["extra"] = result.extra
-        text = json.dumps(payload, indent=2, default=str)
+            payload["extra"] = jsonable(result.extra)
+        text = json.dumps(payload, indent=2, default=str, allow_nan=False)
         if args.json_path == "-":
             print(text)
         else:

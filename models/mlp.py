@@ -44,6 +44,8 @@ class MLPParams(Params):
     bias: bool = Field(True, description="Linear maps have a bias")
     init: InitScheme = Field("default", description="Weight initialisation scheme")
     init_scale: float = Field(1.0, ge=0.0, le=10.0, description="Multiplies the initial weights")
+    readout: Literal["trained", "fixed-signs"] = Field(
+        "trained", description="fixed-signs: the last layer is frozen at a_j = ±1/sqrt(m) (the xor-grokking model); only the hidden weights learn")
 
     _lists = field_validator("hidden", "activation", mode="before")(classmethod(lambda cls, v: as_list(v)))
 
@@ -80,6 +82,20 @@ class Layer(nn.Module):
         return self.post(self.act(self.pre(self.linear(x))))
 
 
+def fix_signs(readout: nn.Linear) -> None:
+    """Freeze a readout at a_j = ±1/sqrt(m), alternating over the hidden units (Xu et al. 2024): with
+    one output f(x) = Σ a_j h_j; with several, output c gets the signs (-1)^(c+1) a_j, so the logit
+    difference of two classes is 2 f(x)."""
+    m = readout.in_features
+    a = torch.tensor([1.0 if j % 2 == 0 else -1.0 for j in range(m)]) / m**0.5
+    with torch.no_grad():
+        rows = [a if readout.out_features == 1 else a * (1.0 if c % 2 else -1.0) for c in range(readout.out_features)]
+        readout.weight.copy_(torch.stack(rows))
+        if readout.bias is not None:
+            readout.bias.zero_()
+    readout.requires_grad_(False)
+
+
 class MLP(nn.Module):
     """Fully connected net; taps "in", "layerN.pre", "layerN.post" (N from 1), "logits"."""
 
@@ -98,6 +114,8 @@ class MLP(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 init_linear(m, p.init, p.init_scale)
+        if p.readout == "fixed-signs":
+            fix_signs(self.readout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.inp(x)

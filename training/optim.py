@@ -152,3 +152,6 @@ def regularization(weights: list[torch.Tensor], l1: float, l2: float) -> torch.T
         if l2:
             total = total + l2 * (w * w).sum()
     return total
+
+
+from netarium.training import muon as _muon  # noqa: E402, F401  (registers "muon"; it imports OPTIMIZERS from here)

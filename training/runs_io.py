@@ -97,14 +97,14 @@ def json_number(x: float) -> float | str:
     return x if math.isfinite(x) else str(x)
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
     """`obj` with every non-finite float inside dicts and lists made a string (strict JSON)."""
     if isinstance(obj, float):
         return json_number(obj)
     if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
+        return {k: jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     return obj
 
 
@@ -133,4 +133,4 @@ def export_json(store: RunStore, ids: Iterable[int]) -> str:
             "config": r.config, "final": {k: float(v) for k, v in r.final.items()}, "check": r.check,
             "history": {m: [[s, v] for s, v in pts] for m, pts in store.history(run_id).items()},
         })
-    return json.dumps(_jsonable(items), indent=2, allow_nan=False)
+    return json.dumps(jsonable(items), indent=2, allow_nan=False)

@@ -24,7 +24,7 @@ def test_list_json_has_every_registry_with_parameters(capsys):
     spiral = next(t for t in data["tasks"] if t["name"] == "spiral")
     noise = next(p for p in spiral["parameters"] if p["name"] == "noise")
     assert noise["default"] == 0.0 and "0.5" in noise["allowed"]
-    assert {o["name"] for o in data["optimizers"]} == {"sgd", "adam", "adamw", "rmsprop"}
+    assert {o["name"] for o in data["optimizers"]} == {"sgd", "adam", "adamw", "rmsprop", "muon"}
     assert {m["name"] for m in data["models"]} >= {"mlp", "residual-mlp"}
 
 

@@ -4,7 +4,13 @@ that contradict it."""
 import pytest
 
 from netarium.experiments import EXPERIMENTS, Result
-from netarium.experiments.residual import WIDTH_TASKS, WIDTHS, check_deep_vs_shallow, check_layer_drop, check_one_layer
+from netarium.experiments.residual import (
+    WIDTH_TASKS,
+    WIDTHS,
+    check_deep_vs_shallow,
+    check_layer_drop,
+    check_one_layer,
+)
 from netarium.training import Config
 from netarium.training.history import History
 

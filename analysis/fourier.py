@@ -1,0 +1,114 @@
+"""Fourier analysis of modular arithmetic nets (grokking): the spectrum of the token embeddings, the
+key frequencies, and the restricted / excluded loss of Nanda et al. (2023, "Progress measures for
+grokking via mechanistic interpretability").
+
+A net that has grokked (a + b) mod M represents tokens by a few frequencies w_k = 2πk/M: the first
+layer's weights, read along the token axis, concentrate their power on those k.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from netarium.models.mlp import TokenLinear
+
+
+def token_matrices(model: nn.Module, M: int) -> list[np.ndarray]:
+    """The first layer's weights per input token as (M, units) matrices: one per operand for an MLP
+    on two tokens (TokenLinear) or one-hot inputs (Linear on 2M), the embedding for a transformer."""
+    for m in model.modules():
+        if isinstance(m, TokenLinear):
+            w = m.weight.detach().cpu().double().numpy()  # (units, T*V)
+            return [w[:, t * m.vocab_size : t * m.vocab_size + M].T for t in range(m.n_tokens)]
+        if isinstance(m, nn.Embedding):
+            return [m.weight.detach().cpu().double().numpy()[:M]]
+        if isinstance(m, nn.Linear) and m.in_features == 2 * M:
+            w = m.weight.detach().cpu().double().numpy()
+            return [w[:, :M].T, w[:, M:].T]
+    raise ValueError("no token-indexed first layer (TokenLinear, Embedding or a Linear on 2M one-hots) in this model")
+
+
+def spectrum(matrices: list[np.ndarray]) -> np.ndarray:
+    """Power per frequency k = 0..M//2 of the token matrices along the token axis: sum over units and
+    operands of |DFT_k|², normalised to sum to 1 (k and M-k are the same real frequency)."""
+    power = sum((np.abs(np.fft.rfft(w, axis=0)) ** 2).sum(axis=1) for w in matrices)
+    total = power.sum()
+    return power / total if total > 0 else power
+
+
+def neuron_spectra(matrices: list[np.ndarray]) -> np.ndarray:
+    """Per unit (rows) the normalised power per frequency (columns) of its first-layer weights."""
+    power = sum(np.abs(np.fft.rfft(w, axis=0)).T ** 2 for w in matrices)
+    return power / np.maximum(power.sum(axis=1, keepdims=True), 1e-30)
+
+
+def key_frequencies(power: np.ndarray, n: int = 5) -> list[int]:
+    """The n strongest non-zero frequencies, strongest first."""
+    order = [int(k) for k in np.argsort(-power) if k != 0]
+    return order[:n]
+
+
+def concentration(power: np.ndarray, n: int = 5) -> float:
+    """Share of the (non-constant) power in the n strongest frequencies: 1 / n_freq for white weights,
+    near 1 once a few key frequencies dominate."""
+    p = power[1:]
+    return float(np.sort(p)[::-1][:n].sum() / max(p.sum(), 1e-30))
+
+
+@dataclass(frozen=True)
+class ProgressMeasures:
+    """Nanda et al.'s progress measures at one model state."""
+
+    keys: list[int]
+    restricted_loss: float  # the logits projected onto the key frequencies of (a op b): low once the algorithm is there
+    excluded_loss: float  # on the training pairs, with the key directions removed: high once the net relies on them
+    full_loss: float
+
+
+def all_pair_logits(model: nn.Module, task) -> tuple[torch.Tensor, torch.Tensor, np.ndarray, np.ndarray]:
+    """(logits, targets, pairs, train mask) over every pair (a, b) of a modular task: train then test."""
+    pairs = np.concatenate([np.asarray(task.meta["pairs_train"]), np.asarray(task.meta["pairs_test"])])
+    targets = torch.cat([task.y_train.cpu(), task.y_test.cpu()])
+    train = np.arange(len(pairs)) < len(task.meta["pairs_train"])
+    x = torch.cat([task.X_train, task.X_test])
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            logits = model(x)
+    finally:
+        model.train(was)
+    return logits.double().cpu(), targets, pairs, train
+
+
+def progress_measures(model: nn.Module, task, keys: list[int] | None = None, n_keys: int = 5) -> ProgressMeasures:
+    """Restricted and excluded loss for + or - (the logits of class c depend on s = a ± b through
+    cos(w_k s), sin(w_k s); project each class's logits over all pairs onto that span)."""
+    M = int(task.meta["modulus"])
+    op = task.meta.get("op", "+")
+    if op not in ("+", "-"):
+        raise ValueError(f"progress measures need the Fourier structure of + or -, not {op!r}")
+    keys = keys if keys is not None else key_frequencies(spectrum(token_matrices(model, M)), n_keys)
+    logits, targets, pairs, train_mask = all_pair_logits(model, task)
+    s = (pairs[:, 0] + pairs[:, 1]) % M if op == "+" else (pairs[:, 0] - pairs[:, 1]) % M
+    basis = [np.ones(len(s))]
+    for k in keys:
+        w = 2 * np.pi * k * s / M
+        basis += [np.cos(w), np.sin(w)]
+    B = torch.as_tensor(np.stack(basis, axis=1))  # (pairs, 1 + 2 keys)
+    coef = torch.linalg.lstsq(B, logits).solution
+    restricted = B @ coef
+    key_part = B[:, 1:] @ coef[1:]
+    excluded = logits - key_part
+    train = torch.as_tensor(train_mask)
+    return ProgressMeasures(
+        keys=list(keys),
+        restricted_loss=float(F.cross_entropy(restricted, targets)),
+        excluded_loss=float(F.cross_entropy(excluded[train], targets[train])),
+        full_loss=float(F.cross_entropy(logits, targets)),
+    )
