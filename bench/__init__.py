@@ -28,4 +28,12 @@ def _cka(quick: bool = False) -> dict[str, Any]:
     return run_cka_bench(quick=quick)
 
 
-BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {"engine": _engine, "ui": _ui, "diagram": _diagram, "cka": _cka}
+def _hessian(quick: bool = False) -> dict[str, Any]:
+    from netarium.bench.hessian import run_hessian_bench
+
+    return run_hessian_bench(quick=quick)
+
+
+BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
+    "engine": _engine, "ui": _ui, "diagram": _diagram, "cka": _cka, "hessian": _hessian,
+}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -54,6 +55,7 @@ class LiveRun:
     def __init__(self, config: Config, *, idle_pause_seconds: float | None = 120.0):
         self.idle_pause_seconds = idle_pause_seconds
         self.generation = 0  # bumps on every re-initialisation (views cache on it)
+        self.on_close: list[Callable[[], None]] = []  # helpers' threads that must end with the run
         self._copy_lock = threading.Lock()
         self._model_copy: tuple[int, int, nn.Module] | None = None
         self.config = config
@@ -127,6 +129,8 @@ class LiveRun:
 
     def close(self) -> None:
         self.worker.stop()
+        for callback in self.on_close:
+            callback()
 
     # ---- reading ----
     def snapshot(self) -> Snapshot:

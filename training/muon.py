@@ -51,13 +51,16 @@ def newton_schulz(G: torch.Tensor, steps: int = 5, coefficients: tuple[float, fl
 
 def split_matrices(params: Iterable[nn.Parameter], muon_for: str = "hidden") -> tuple[list[nn.Parameter], list[nn.Parameter]]:
     """(Muon parameters, AdamW parameters): matrices (ndim >= 2) go to Muon, except, for "hidden",
-    the first and the last matrix in parameter order (the input layer / embedding and the readout)."""
+    the first and the last matrix in parameter order (the input layer / embedding and the readout);
+    "first" gives Muon the first matrix only (the Li2 grokking setup: Muon on the first layer)."""
     params = list(params)
     matrices = [i for i, p in enumerate(params) if p.ndim >= 2]
     if muon_for == "hidden":
         matrices = matrices[1:-1]
+    elif muon_for == "first":
+        matrices = matrices[:1]
     elif muon_for != "all":
-        raise ValueError(f"muon_for must be 'hidden' or 'all', got {muon_for!r}")
+        raise ValueError(f"muon_for must be 'hidden', 'first' or 'all', got {muon_for!r}")
     chosen = set(matrices)
     return [p for i, p in enumerate(params) if i in chosen], [p for i, p in enumerate(params) if i not in chosen]
 
@@ -82,7 +85,7 @@ class Muon(torch.optim.Optimizer):
         adam_betas: tuple[float, float] = (0.9, 0.999),
         adam_eps: float = 1e-8,
         adam_weight_decay: float = 0.0,
-        muon_for: Literal["hidden", "all"] = "hidden",
+        muon_for: Literal["hidden", "first", "all"] = "hidden",
     ):
         if not lr > 0:
             raise ValueError(f"lr must be positive, got {lr}")
@@ -157,8 +160,8 @@ class MuonParams(Params):
     adam_beta2: float = Field(0.999, ge=0.0, lt=1.0, description="AdamW decay of the second moment")
     adam_eps: float = Field(1e-8, gt=0.0, le=1.0, description="AdamW: added to the denominator")
     adam_weight_decay: float = Field(0.0, ge=0.0, le=10.0, description="AdamW decoupled weight decay")
-    muon_for: Literal["hidden", "all"] = Field(
-        "hidden", description="Which matrices Muon takes: hidden (not the first and last, as the reference advises) or all"
+    muon_for: Literal["hidden", "first", "all"] = Field(
+        "hidden", description="Which matrices Muon takes: hidden (not the first and last, as the reference advises), first (the first layer only) or all"
     )
 
 

@@ -92,6 +92,11 @@ class Worker:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def stopped(self) -> bool:
+        """stop() was called: the run is closed for good."""
+        return self._stop.is_set()
+
     def latest(self) -> Snapshot:
         """The newest published snapshot (a copy; safe to read on any thread)."""
         with self._latest_lock:

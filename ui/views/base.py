@@ -42,6 +42,8 @@ def unmet_need(live: LiveRun, needs: frozenset[str]) -> str:
             return "a 2-D task"
         if need == "classification" and task.kind != "classification":
             return "a classification task"
+        if need in ("modular", "xor-clusters") and task.name != need:
+            return {"modular": "the modular arithmetic task", "xor-clusters": "the xor-clusters task"}[need]
         if need in ("mlp", "residual", "masks", "attention") and not model_has(model, need):
             return {"mlp": "an MLP", "residual": "a model with residual blocks", "masks": "a sparse model with masks",
                     "attention": "a model with attention (the transformer)"}[need]

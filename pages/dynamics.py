@@ -1,0 +1,35 @@
+"""Dynamics: how training moves through the loss landscape, live: sharpness and trace(H) against 2/η,
+the Hessian's eigenvalues, the weight norm, Fourier features of modular nets, XOR-cluster neurons,
+and GD vs SGD at the same learning rate."""
+
+import streamlit as st
+
+from netarium.ui.live import live_fragment
+from netarium.ui.session import live_run, show_flashes
+from netarium.ui.views import VIEWS, ViewContext, draw_view, unmet_need
+
+live = live_run()
+show_flashes()
+
+
+def view(view_id: str):
+    v = VIEWS.get(view_id)
+
+    def body(snap) -> None:
+        draw_view(v, ViewContext(live, snap, key=f"dyn.{view_id}"))
+
+    st.markdown(f"**{v.title}** · {v.description}")
+    live_fragment(live, body, heavy=v.heavy)
+
+
+st.caption("Presets on the Experiments page: stability (edge of stability), modular-grokking, xor-grokking.")
+view("sharpness")
+left, right = st.columns(2, gap="medium")
+with left:
+    view("spectrum")
+with right:
+    view("weight-norm")
+for special in ("fourier", "xor-neurons"):
+    if not unmet_need(live, VIEWS.get(special).needs):
+        view(special)
+view("gd-sgd")

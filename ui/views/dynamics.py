@@ -1,0 +1,165 @@
+"""Training dynamics of the live run: sharpness and trace against 2/η, Hessian eigenvalues, the Fourier
+spectrum of a modular net over training, XOR-cluster neurons over training, and GD vs SGD side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from netarium.analysis import fourier
+from netarium.analysis.hessian import HessianProbe, exact_hessian, spectrum
+from netarium.analysis.xor import first_layer_weights, xor_state
+from netarium.training.live import LiveRun
+from netarium.ui.curvature import PROBE, CurvatureTracker
+from netarium.ui.views.base import VIEWS, View, ViewContext, heavy_result
+from netarium.viz import dynamics as dviz
+
+CHART = {"displayModeBar": False}
+EXACT_LIMIT = 3000  # parameters up to which the whole spectrum is computed exactly
+GD_SGD_STEPS = 300
+
+
+def tracker(live: LiveRun) -> CurvatureTracker:
+    """The session's curvature tracker for the live run (a new one after every re-initialisation)."""
+    t = st.session_state.get("netarium.curvature")
+    if t is None or t.generation != live.generation or not t._thread.is_alive() and not t.error:
+        if t is not None:
+            t.stop()
+        t = st.session_state["netarium.curvature"] = CurvatureTracker(live)
+    return t
+
+
+def _chart(fig: Any, ctx: ViewContext, name: str = "chart") -> None:
+    st.plotly_chart(fig, key=f"{ctx.key}.{name}", width="stretch", config=CHART)
+
+
+def draw_sharpness(ctx: ViewContext) -> None:
+    """λ_max(H) and trace(H) with the 2/η line, measured on a background thread within a CPU budget."""
+    t = tracker(ctx.live)
+    log_x = st.toggle("log x", key=f"{ctx.key}.logx")
+    h = t.snapshot()
+    _chart(dviz.sharpness_figure(h.steps, h.sharpness, h.trace, h.lr, log_x=log_x), ctx)
+    note = f"{len(h.steps)} measurements on {min(PROBE, len(ctx.live.run.task.X_train))} training points, " \
+           f"{h.seconds:.1f} s of compute (at most {t.budget:.0%} of the time)"
+    st.caption(note if not t.error else f"{note}; stopped: {t.error}")
+
+
+def draw_spectrum(ctx: ViewContext) -> None:
+    """The top Hessian eigenvalues over training; for small models the whole spectrum now."""
+    t = tracker(ctx.live)
+    h = t.snapshot()
+    run = ctx.live.run
+    n = sum(p.numel() for p in run.model.parameters() if p.requires_grad)
+    exact = None
+    if n <= EXACT_LIMIT:
+        def compute():
+            _, model = ctx.live.model_copy()
+            return spectrum(exact_hessian(HessianProbe(model, run.loss, run.task.X_train[:PROBE], run.task.y_train[:PROBE]),
+                                          max_params=EXACT_LIMIT))
+
+        exact = heavy_result(ctx, "spectrum", compute)
+    _chart(dviz.eigen_figure(h.steps, h.eigenvalues, h.lr, exact), ctx)
+    if exact is None:
+        st.caption(f"{n:,} parameters: the whole spectrum is computed for models up to {EXACT_LIMIT:,}.")
+
+
+def draw_weight_norm(ctx: ViewContext) -> None:
+    """‖θ‖ over training (grokking with weight decay: the norm falls as the net generalizes)."""
+    from netarium.viz.curves import curves_figure
+
+    series = {m: ctx.snap.history.series(m) for m in ("weight_norm", "grad_norm") if m in ctx.snap.history.metrics()}
+    _chart(curves_figure(series, log_x=st.toggle("log x", key=f"{ctx.key}.logx", value=True)), ctx)
+
+
+def draw_fourier(ctx: ViewContext) -> None:
+    """Power per frequency of the first layer along the token axis at each snapshot; for + and -, the
+    restricted and excluded loss (Nanda et al. 2023) over the same snapshots."""
+    from netarium.ui.views.geometry import snapshot_models
+
+    task = ctx.live.run.task
+    M = int(task.meta["modulus"])
+
+    def compute():
+        models = snapshot_models(ctx.live, limit=24)
+        power = np.array([fourier.spectrum(fourier.token_matrices(m, M)) for _, m in models])
+        keys = fourier.key_frequencies(power[-1])
+        measures = [fourier.progress_measures(m, task, keys=keys) for _, m in models] if task.meta.get("op") in ("+", "-") else None
+        return [s for s, _ in models], power, keys, measures
+
+    steps, power, keys, measures = heavy_result(ctx, "fourier", compute)
+    if measures:
+        fig = dviz.fourier_figure(steps, power, [m.restricted_loss for m in measures], [m.excluded_loss for m in measures],
+                                  [m.full_loss for m in measures])
+    else:
+        fig = dviz.fourier_figure(steps, power)
+    _chart(fig, ctx)
+    st.caption(f"key frequencies now: {', '.join(map(str, keys))}; the top 5 hold {fourier.concentration(power[-1]):.0%} of the power")
+
+
+def draw_xor(ctx: ViewContext) -> None:
+    """Each hidden neuron's cosine with μ1 and μ2 over training snapshots, and the accuracies now."""
+    from netarium.ui.views.geometry import snapshot_models
+
+    task = ctx.live.run.task
+
+    def compute():
+        models = snapshot_models(ctx.live, limit=24)
+        states = [xor_state(m, task) for _, m in models]
+        first = models[1][1] if len(models) > 1 and models[1][0] == 1 else None
+        direction = first_layer_weights(first) - first_layer_weights(models[0][1]) if first is not None else None
+        now = xor_state(models[-1][1], task, step_direction=direction)
+        return [s for s, _ in models], np.array([s.cos_mu1 for s in states]), np.array([s.cos_mu2 for s in states]), now
+
+    steps, c1, c2, now = heavy_result(ctx, "xor", compute)
+    readout = getattr(ctx.live.run.model, "readout", None)
+    sign = readout.weight.detach().cpu().numpy()[-1] if readout is not None and readout.weight.shape[1] == c1.shape[1] else None
+    _chart(dviz.neuron_scatter_figure(steps, c1, c2, sign), ctx)
+    step_note = f", mean cos with its first step {np.nanmean(now.cos_step):.2f}" if now.cos_step is not None else ""
+    st.caption(f"now: train (noisy labels) {now.train_acc:.3f}, flipped subset {now.flipped_acc:.3f}, clean test {now.test_acc:.3f}"
+               + step_note)
+
+
+def draw_gd_sgd(ctx: ViewContext) -> None:
+    """Full-batch GD and SGD (a chosen batch size) from the live config at the same learning rate,
+    trained here side by side, with the sharpness measured every few steps."""
+    from netarium.experiments.dynamics import track_sharpness
+
+    live = ctx.live
+    c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
+    batch = c1.select_slider("SGD batch", [8, 16, 32, 64, 128], value=32, key=f"{ctx.key}.batch")
+    cache = st.session_state.setdefault("netarium.gd_sgd", {})
+    key = (live.generation, batch)
+    if c2.button(f"train both for {GD_SGD_STEPS} steps", key=f"{ctx.key}.train"):
+        out = {}
+        bar = st.progress(0.0, text="training")
+        for i, (name, b) in enumerate((("GD (full batch)", 0), (f"SGD (batch {batch})", batch))):
+            cfg = live.config.with_overrides([f"batch_size={b}", f"steps={GD_SGD_STEPS}", "eval_every=5"])
+            run, steps, sharp = track_sharpness(cfg, lambda d, t: bar.progress(min(d / t, 1.0)), i * GD_SGD_STEPS, 2 * GD_SGD_STEPS)
+            l_steps, losses = run.history.series("train_loss")
+            out[name] = (steps, sharp, l_steps, losses)
+        bar.empty()
+        cache.clear()
+        cache[key] = out
+    _chart(dviz.gd_sgd_figure(cache.get(key, {}), live.run.lr), ctx)
+
+
+def _is_modular(live: LiveRun) -> bool:
+    return live.run.task.name == "modular"
+
+
+DYNAMICS_VIEWS = [
+    VIEWS.register(View("sharpness", "Sharpness and trace", frozenset(), draw_sharpness, heavy=True,
+                        description="λ_max(H) and trace(H) of the full-batch loss with the 2/η line, live")),
+    VIEWS.register(View("spectrum", "Hessian eigenvalues", frozenset(), draw_spectrum, heavy=True,
+                        description="The top eigenvalues over training; the whole spectrum for small models")),
+    VIEWS.register(View("weight-norm", "Weight norm", frozenset(), draw_weight_norm,
+                        description="‖θ‖ and ‖∇‖ over training")),
+    VIEWS.register(View("fourier", "Fourier features", frozenset({"modular"}), draw_fourier, heavy=True,
+                        description="First-layer power per frequency over training, with Nanda's progress measures")),
+    VIEWS.register(View("xor-neurons", "XOR-cluster neurons", frozenset({"xor-clusters"}), draw_xor, heavy=True,
+                        description="Each neuron's cosine with μ1 and μ2 over training, and the flipped-label accuracy")),
+    VIEWS.register(View("gd-sgd", "GD vs SGD", frozenset(), draw_gd_sgd, heavy=True,
+                        description="Full-batch GD and SGD at the live learning rate, side by side, with sharpness")),
+]
