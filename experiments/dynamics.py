@@ -93,6 +93,9 @@ MUON_FIRST_LAYER = {"name": "muon", "lr": 0.05, "weight_decay": 0.1, "muon_for":
                     "adam_weight_decay": 1.0}
 LOW_FRACTIONS = (0.2,)
 GROK_ACC = 0.95
+# Nanda et al.'s one-layer transformer, shrunk for a CPU: M = 59, half the pairs, d_model 64, AdamW wd 1.0
+TRANSFORMER = ["task.M=59", "task.train_fraction=0.5", "model.name=transformer", "model.layers=1", "model.d_model=64",
+               "model.heads=4", "model.causal=false"]
 
 
 def train_until_grokked(config: Config, progress: Progress | None = None, done_before: int = 0, total: int = 0,
@@ -118,7 +121,7 @@ def run_modular_grokking(config: Config, progress: Progress | None = None) -> Re
     then the AdamW preset at training fractions below the critical one, for twice as many steps as
     AdamW needed to grok (at least 1000)."""
     t0 = time.perf_counter()
-    total = config.steps * (2 + len(LOW_FRACTIONS))
+    total = config.steps * (3 + len(LOW_FRACTIONS))
     extra: dict[str, float] = {"train_fraction": float(config.task.get("train_fraction", 0.4))}
     runs = []
     for k, (name, cfg) in enumerate((("adamw", config), ("muon", config.with_overrides([f"optimizer.{k}={v}" for k, v in MUON_FIRST_LAYER.items()])))):
@@ -134,15 +137,24 @@ def run_modular_grokking(config: Config, progress: Progress | None = None) -> Re
         runs.append(run)
         extra[f"fraction_{frac}_test_acc"] = run.metrics.get("test_acc", float("nan"))
         extra[f"fraction_{frac}_steps"] = float(run.step_count)
+    if config.model["name"] == "mlp":  # the one-layer transformer on the same kind of task, with AdamW
+        run, t1, t2 = train_until_grokked(config.with_overrides(TRANSFORMER), progress, (2 + len(LOW_FRACTIONS)) * config.steps,
+                                          total, every=50)
+        runs.append(run)
+        extra["transformer_t1"] = float(t1) if t1 else float("nan")
+        extra["transformer_t2"] = float(t2) if t2 else float("nan")
     return multi_result(config, runs, t0, extra)
 
 
 def check_modular_grokking(result: Result) -> CheckResult:
-    """For AdamW and for Muon each: train accuracy 1 at t1, test >= 0.95 at t2 >= 2 t1; below the
-    critical training fraction the test accuracy stays under 0.95 for as long."""
+    """For AdamW and for Muon each (and the one-layer transformer with AdamW): train accuracy 1 at t1,
+    test >= 0.95 at t2 >= 2 t1; below the critical training fraction the test accuracy stays under 0.95
+    for twice as long."""
     e = result.extra
     verdicts, parts = [], []
-    for name in ("adamw", "muon"):
+    for name in ("adamw", "muon", "transformer"):
+        if f"{name}_t1" not in e:
+            continue
         t1, t2 = e[f"{name}_t1"], e[f"{name}_t2"]
         ok = bool(np.isfinite(t1) and np.isfinite(t2) and t2 >= 2 * t1)
         verdicts.append(ok)
@@ -164,7 +176,8 @@ MODULAR_GROKKING = EXPERIMENTS.register(Experiment(
           "Nanda et al. (2023)",
     look_for="(a + b) mod 97 from 40% of the pairs, x² hidden layer of 256: the training accuracy reaches 100% long before "
              "the test accuracy jumps past 0.95, with AdamW and with Muon on the first layer; at 20% of the pairs the net "
-             "only memorizes. A few Fourier frequencies take over the first layer as it groks.",
+             "only memorizes; a one-layer transformer (mod 59, half the pairs) groks too. A few Fourier frequencies take over "
+             "the first layer as it groks (Dynamics page).",
     config=Config(
         task={"name": "modular", "M": 97, "train_fraction": 0.4},
         model={"name": "mlp", "hidden": [256], "activation": ["square"], "bias": False, "init": "normal"},

@@ -33,6 +33,7 @@ PAGES = {  # sidebar link -> something that page shows once it has rendered
     "Diagram": ("text", "Parameters per component"),
     "Geometry": ("text", "Representations over training"),
     "Residual stream": ("text", "The residual-stream views need"),
+    "Dynamics": ("text", "Sharpness and trace"),
     "Experiments": ("heading", "Experiments"),
     "Runs": ("heading", "Runs"),
 }
