@@ -112,3 +112,29 @@ def progress_measures(model: nn.Module, task, keys: list[int] | None = None, n_k
         excluded_loss=float(F.cross_entropy(excluded[train], targets[train])),
         full_loss=float(F.cross_entropy(logits, targets)),
     )
+
+
+def activation_spectrum(model: nn.Module, task, tap: str | None = None) -> np.ndarray:
+    """Power per frequency k of a hidden layer's activations over all pairs (a, b), along a and along b
+    (the DFT of each unit's activation table, normalised to sum to 1): a grokked net's hidden units
+    oscillate in a and b at the key frequencies."""
+    from netarium.models.taps import record, tap_names
+
+    M = int(task.meta["modulus"])
+    tap = tap or next(t for t in tap_names(model) if t.endswith(".post") or t.endswith(".resid_post"))
+    pairs = np.concatenate([np.asarray(task.meta["pairs_train"]), np.asarray(task.meta["pairs_test"])])
+    x = torch.cat([task.X_train, task.X_test])
+    was = model.training
+    model.eval()
+    try:
+        acts = record(model, x, [tap])[tap]
+    finally:
+        model.train(was)
+    a = acts.reshape(acts.shape[0], -1).double().cpu().numpy()
+    table = np.zeros((M, M, a.shape[1]))
+    table[pairs[:, 0], pairs[:, 1]] = a
+    table -= table.mean(axis=(0, 1), keepdims=True)
+    power = (np.abs(np.fft.rfft(table, axis=0)) ** 2).sum(axis=(1, 2)) + (np.abs(np.fft.rfft(table, axis=1)) ** 2).sum(axis=(0, 2))
+    power[0] = 0.0  # what is constant along a (or b) is not an oscillation
+    total = power.sum()
+    return power / total if total > 0 else power

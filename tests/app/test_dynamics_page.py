@@ -54,7 +54,7 @@ def test_modular_task_gets_fourier_features(open_app) -> None:
     assert not at.exception and not at.error, [e.value for e in at.error]
     fig = charts(at)["dyn.fourier.chart"]
     assert {t.get("name") for t in fig["data"]} >= {"restricted loss", "excluded loss", "full loss"}
-    assert any("key frequencies now" in c.value for c in at.caption)
+    assert any("key frequencies of the first layer now" in c.value and "of the hidden activations" in c.value for c in at.caption)
 
 
 def test_xor_clusters_task_gets_the_neuron_view(open_app) -> None:

@@ -38,7 +38,11 @@ def _chart(fig: Any, ctx: ViewContext, name: str = "chart") -> None:
 def draw_sharpness(ctx: ViewContext) -> None:
     """λ_max(H) and trace(H) with the 2/η line, measured on a background thread within a CPU budget."""
     t = tracker(ctx.live)
-    log_x = st.toggle("log x", key=f"{ctx.key}.logx")
+    c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+    log_x = c1.toggle("log x", key=f"{ctx.key}.logx")
+    t.budget = c2.select_slider("compute budget", [0.05, 0.1, 0.15, 0.25, 0.5], value=0.15, key=f"{ctx.key}.budget",
+                                format_func=lambda v: f"{v:.0%} of the time",
+                                help="How much of the wall time the Hessian measurements may take away from training")
     h = t.snapshot()
     _chart(dviz.sharpness_figure(h.steps, h.sharpness, h.trace, h.lr, log_x=log_x), ctx)
     note = f"{len(h.steps)} measurements on {min(PROBE, len(ctx.live.run.task.X_train))} training points, " \
@@ -86,16 +90,19 @@ def draw_fourier(ctx: ViewContext) -> None:
         power = np.array([fourier.spectrum(fourier.token_matrices(m, M)) for _, m in models])
         keys = fourier.key_frequencies(power[-1])
         measures = [fourier.progress_measures(m, task, keys=keys) for _, m in models] if task.meta.get("op") in ("+", "-") else None
-        return [s for s, _ in models], power, keys, measures
+        acts = fourier.activation_spectrum(models[-1][1], task)
+        return [s for s, _ in models], power, keys, measures, acts
 
-    steps, power, keys, measures = heavy_result(ctx, "fourier", compute)
+    steps, power, keys, measures, acts = heavy_result(ctx, "fourier", compute)
     if measures:
         fig = dviz.fourier_figure(steps, power, [m.restricted_loss for m in measures], [m.excluded_loss for m in measures],
                                   [m.full_loss for m in measures])
     else:
         fig = dviz.fourier_figure(steps, power)
     _chart(fig, ctx)
-    st.caption(f"key frequencies now: {', '.join(map(str, keys))}; the top 5 hold {fourier.concentration(power[-1]):.0%} of the power")
+    st.caption(f"key frequencies of the first layer now: {', '.join(map(str, keys))} (the top 5 hold "
+               f"{fourier.concentration(power[-1]):.0%} of its power); of the hidden activations: "
+               f"{', '.join(map(str, fourier.key_frequencies(acts)))} ({fourier.concentration(acts):.0%})")
 
 
 def draw_xor(ctx: ViewContext) -> None:

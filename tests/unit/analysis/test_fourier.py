@@ -69,3 +69,26 @@ def test_progress_measures_on_the_planted_algorithm():
     assert other.restricted_loss == pytest.approx(np.log(M), rel=1e-6) and other.excluded_loss == pytest.approx(other.full_loss)
     with pytest.raises(ValueError, match="Fourier structure"):
         progress_measures(Planted([2]), make_task("modular", {"M": M, "op": "*"}, seed=0), keys=[2])
+
+
+class CosineUnits(torch.nn.Module):
+    """A hidden layer whose units are cos(w_3 a) + cos(w_3 b): all its power sits at k = 3."""
+
+    def __init__(self):
+        super().__init__()
+        from netarium.models.taps import Tap
+
+        self.post = Tap("layer1.post")
+
+    def forward(self, x):
+        w = 2 * np.pi * 3 / M
+        h = torch.stack([torch.cos(w * x[:, 0].double()) + torch.cos(w * x[:, 1].double())] * 4, dim=1)
+        return self.post(h)
+
+
+def test_activation_spectrum_finds_the_frequency_units_oscillate_at():
+    from netarium.analysis.fourier import activation_spectrum
+
+    task = make_task("modular", {"M": M, "train_fraction": 0.5}, seed=0)
+    p = activation_spectrum(CosineUnits(), task)
+    assert p.shape == (M // 2 + 1,) and p[3] == pytest.approx(1.0)
