@@ -29,6 +29,32 @@ def _x(steps: Sequence[int]) -> list[int]:
     return [max(int(s), 1) for s in steps]  # log axes: step 0 drawn at 1
 
 
+def _fit_edge(fig: go.Figure, values: Sequence[float], edge: Sequence[float], row: int, col: int) -> None:
+    """Keep the axis on the data when 2/η is far above it, and say where the line is instead."""
+    data = [v for v in values if np.isfinite(v)]
+    if not data or not edge:
+        return
+    top = max(data)
+    if top > 0 and min(edge) > 3 * top:
+        fig.update_yaxes(range=[min(0.0, min(data)), 1.15 * top], row=row, col=col)
+        fig.add_annotation(text=f"2/η = {edge[-1]:.3g} ↑ (far above)", xref=f"x{'' if col == 1 else col} domain",
+                           yref=f"y{'' if col == 1 else col} domain", x=0.98, y=0.98, xanchor="right", yanchor="top",
+                           showarrow=False, font=dict(color=EDGE["color"], size=11))
+
+
+def norms_figure(series: Mapping[str, tuple[Sequence[int], Sequence[float]]], log_x: bool = True) -> go.Figure:
+    """Weight norm ‖θ‖ (and gradient norm) over training."""
+    if not any(len(s) for s, _ in series.values()):
+        return empty_figure("no evaluations yet")
+    fig = go.Figure()
+    for i, (name, (steps, values)) in enumerate(series.items()):
+        fig.add_trace(go.Scatter(x=_x(steps) if log_x else list(steps), y=list(values), name=name.replace("_", " "), mode="lines",
+                                 line=dict(color=RUN_COLORS[i % 10])))
+    fig.update_xaxes(type="log" if log_x else "linear", title_text="step")
+    fig.update_yaxes(type="log", title_text="norm")
+    return _layout(fig, "Weight and gradient norm", 340)
+
+
 def sharpness_figure(steps: Sequence[int], sharpness: Sequence[float], trace: Sequence[float], lrs: Sequence[float],
                      log_x: bool = False) -> go.Figure:
     """λ_max(H) and trace(H) of the full-batch loss over training, each with the 2/η line."""
@@ -44,6 +70,8 @@ def sharpness_figure(steps: Sequence[int], sharpness: Sequence[float], trace: Se
     if log_x:
         fig.update_xaxes(type="log")
     fig.update_xaxes(title_text="step")
+    _fit_edge(fig, sharpness, edge, 1, 1)
+    _fit_edge(fig, trace, edge, 1, 2)
     return _layout(fig, "Curvature of the full-batch loss against the stability threshold 2/η", 380)
 
 
@@ -61,6 +89,7 @@ def eigen_figure(steps: Sequence[int], eigenvalues: Sequence[Sequence[float]], l
         fig.add_trace(go.Scatter(x=list(steps), y=ev[:, i], name=f"λ{i + 1}", mode="lines", line=dict(color=RUN_COLORS[i % 10])), 1, 1)
     fig.add_trace(go.Scatter(x=list(steps), y=[2 / lr for lr in lrs], name="2/η", mode="lines", line=EDGE), 1, 1)
     fig.update_xaxes(title_text="step", row=1, col=1)
+    _fit_edge(fig, list(ev[:, 0]), [2 / lr for lr in lrs], 1, 1)
     if spectrum is not None:
         fig.add_trace(go.Histogram(x=spectrum, nbinsx=60, name="eigenvalues", marker_color="#7f7f7f"), 1, 2)
         fig.update_yaxes(type="log", title_text="count", row=1, col=2)

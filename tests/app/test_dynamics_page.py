@@ -65,3 +65,17 @@ def test_xor_clusters_task_gets_the_neuron_view(open_app) -> None:
     fig = charts(at)["dyn.xor-neurons.chart"]
     assert [f["name"] for f in fig["frames"]][-1] == "3"
     assert any("flipped subset" in c.value for c in at.caption)
+
+
+def test_weight_norm_is_drawn_and_a_far_edge_does_not_flatten_the_curves(open_app) -> None:
+    at = open_app(PAGE, **{"optimizer": "adam", "optimizer.lr": "0.001"})  # 2/η = 2000, far above the sharpness
+    live = at.session_state["netarium.live"]
+    tracker = at.session_state["netarium.curvature"]
+    live.step(400)
+    wait_for(lambda: tracker.snapshot().steps[-1:] == [400])
+    at.run()
+    figs = charts(at)
+    names = {t.get("name") for t in figs["dyn.weight-norm.chart"]["data"]}
+    assert names == {"weight norm", "grad norm"}
+    layout = figs["dyn.sharpness.chart"]["layout"]
+    assert layout["yaxis"]["range"][1] < 2000 and any("far above" in a["text"] for a in layout["annotations"])

@@ -71,10 +71,8 @@ def draw_spectrum(ctx: ViewContext) -> None:
 
 def draw_weight_norm(ctx: ViewContext) -> None:
     """‖θ‖ over training (grokking with weight decay: the norm falls as the net generalizes)."""
-    from netarium.viz.curves import curves_figure
-
     series = {m: ctx.snap.history.series(m) for m in ("weight_norm", "grad_norm") if m in ctx.snap.history.metrics()}
-    _chart(curves_figure(series, log_x=st.toggle("log x", key=f"{ctx.key}.logx", value=True)), ctx)
+    _chart(dviz.norms_figure(series, log_x=st.toggle("log x", key=f"{ctx.key}.logx", value=True)), ctx)
 
 
 def draw_fourier(ctx: ViewContext) -> None:
