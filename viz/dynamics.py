@@ -108,7 +108,7 @@ def fourier_figure(steps: Sequence[int], power: np.ndarray, restricted: Sequence
                         subplot_titles=("first-layer power per frequency k", "progress measures (Nanda et al.)")[:cols])
     labels = [str(s) for s in steps]
     fig.add_trace(go.Heatmap(z=np.asarray(power).T, x=labels, y=list(range(np.asarray(power).shape[1])), colorscale="Viridis",
-                             colorbar=dict(title="share", x=0.55 if cols == 2 else 1.02),
+                             colorbar=dict(title="share", x=1.02, thickness=12),
                              hovertemplate="step %{x}, k = %{y}: %{z:.3f}<extra></extra>"), 1, 1)
     fig.update_xaxes(title_text="snapshot step", type="category", row=1, col=1)
     fig.update_yaxes(title_text="frequency k", row=1, col=1)
