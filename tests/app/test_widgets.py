@@ -75,7 +75,7 @@ def run(fn, **state) -> AppTest:
 
 def test_mlp_widgets_have_the_right_kinds_and_defaults():
     at = run(mlp_app)
-    assert result(at) == {"hidden": [8, 8], "activation": ["tanh"], "bias": True, "init": "default", "init_scale": 1.0}
+    assert result(at) == {"hidden": [8, 8], "activation": ["tanh"], "bias": True, "init": "default", "init_scale": 1.0, "readout": "trained"}
     assert at.text_input(key="m.hidden").value == "8,8"
     assert at.text_input(key="m.hidden").label == "Hidden"
     assert at.multiselect(key="m.activation").value == ["tanh"]
@@ -98,7 +98,7 @@ def test_changing_widgets_changes_the_returned_values():
     at.text_input(key="m.hidden").input("16, 4,2").run()
     at.multiselect(key="m.activation").set_value(["relu"]).run()
     assert result(at) == {"hidden": [16, 4, 2], "activation": ["relu"], "bias": False, "init": "xavier",
-                          "init_scale": 2.5}
+                          "init_scale": 2.5, "readout": "trained"}
     assert not at.error
 
 
@@ -126,7 +126,7 @@ def test_cross_field_error_keeps_the_previous_values():
 
 def test_repeated_choices_are_edited_as_text():
     at = run(mlp_app, values={"hidden": [4, 4, 4], "activation": ["relu", "tanh", "relu"], "bias": True,
-                              "init": "default", "init_scale": 1.0})
+                              "init": "default", "init_scale": 1.0, "readout": "trained"})
     assert result(at)["activation"] == ["relu", "tanh", "relu"]
     assert at.text_input(key="m.activation.text").value == "relu,tanh,relu"
     at.text_input(key="m.activation.text").input("relu,relu,sigmoid").run()
@@ -139,7 +139,7 @@ def test_repeated_choices_are_edited_as_text():
 def test_hidden_fields_are_not_rendered_and_keep_their_value():
     at = run(mlp_app, hide={"model.hidden", "model.init"})
     assert [w.key for w in at.text_input] == []
-    assert [w.key for w in at.selectbox] == []
+    assert [w.key for w in at.selectbox] == ["m.readout"]  # the init choice is hidden, the readout choice is not
     assert result(at)["hidden"] == [8, 8] and result(at)["init"] == "default"
     assert at.toggle(key="m.bias").value is True
 
