@@ -17,7 +17,7 @@ def registry_rows(registry: Registry) -> list[dict[str, str]]:
 st.title("Netarium")
 st.write(
     "A lab bench for small neural networks: train a network live, on the CPU or a GPU, see inside it "
-    "while it learns (decision boundaries, circuit diagrams, representational geometry, training "
+    "while it learns (decision boundaries, circuit diagrams, representational geometry, the residual stream, training "
     "dynamics), and reproduce the phenomena of published papers, each one click away as an experiment."
 )
 
