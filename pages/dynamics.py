@@ -23,6 +23,7 @@ def view(view_id: str):
 
 
 st.caption("Presets on the Experiments page: stability (edge of stability), modular-grokking, xor-grokking.")
+view("curves")  # accuracy and loss, with log x for grokking
 view("sharpness")
 left, right = st.columns(2, gap="medium")
 with left:
