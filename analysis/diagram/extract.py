@@ -154,7 +154,8 @@ def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
         with FORWARD_GATE.exclusive():  # fx patches nn.Module.__call__ for every thread while tracing
             graph = _LeafTracer().trace(model)
         gm = fx.GraphModule(model, graph)
-        _Prop(gm).propagate(example)
+        with torch.no_grad():
+            _Prop(gm).propagate(example)
     except Exception as e:  # tracing fails in many ways (TraceError, TypeError, ...): all mean "use hooks"
         raise TraceFailed(f"torch.fx cannot trace {type(model).__name__}: {e}") from e
     modules = dict(model.named_modules())
@@ -603,5 +604,5 @@ def task_diagram(model: nn.Module, task: Any, batch_size: int, title: str = "") 
     """The diagram of `model` on `task`: a few training inputs traced, the batch wire labelled with
     the real batch size, and a softmax head for classification with several classes."""
     head = "softmax" if task.kind == "classification" and task.n_outputs > 1 else None
-    example = task.X_train[:2].to(next(model.parameters()).device)
+    example = task.X_train[:1].to(next(model.parameters()).device)
     return extract(model, example, title=title, head=head).with_batch_size(batch_size)

@@ -134,7 +134,7 @@ def test_attention_dot_renders_the_grammar():
     assert dot.count("fillcolor=black, label=\"\", width=0.07") == len(d.ops_of("reshape"))
     assert 'xlabel="k"' in dot and "xlabel=\"s'\"" in dot  # the contracted axes, and the softmax's axis
     assert 'label="1/√k"' in dot and 'label="mask"' in dot and "shape=triangle" in dot
-    assert 'xlabel="H 4 s 6 k 4"' in dot
+    assert 'taillabel="H 4 s 6 k 4"' in dot
     svg = render_svg(dot)
     assert svg.count("<svg") == 1
 

@@ -28,11 +28,12 @@ def test_mlp_dot_follows_the_grammar():
     assert 'fillcolor="#dff3df", color="#55aa55"' in dot and 'label="tanh"' in dot
     assert "shape=triangle" in dot
     for label in ("m 2", "h 8", "c 2", "b 500"):
-        assert f'xlabel="{label}"' in dot
+        assert f'taillabel="{label}"' in dot
     # the batch row: one point per column, a wire between each, every column ranked with its b point
     n_cols = max(columns(extract(build_model("mlp", {"hidden": [8]}, SPEC), X, head="softmax")).values()) + 1
     assert n_cols == 6
-    assert len(re.findall(r"^  b\d+ -> b\d+ \[xlabel", dot, re.M)) == n_cols - 1
+    assert len(re.findall(r"^  b\d+ -> b\d+", dot, re.M)) == n_cols - 1  # the batch row passes every column
+    assert re.findall(r'^  b0 -> b1 \[taillabel="(.*?)"', dot, re.M) == ["b 500"]  # labelled with its size once
     assert len(re.findall(r"rank=same; b\d+ ->", dot)) == n_cols
     assert dot.count("group=b") == n_cols
     assert "shape=circle" not in dot and "cluster_" not in dot
@@ -60,7 +61,7 @@ def test_residual_dot_has_plus_copy_dots_skip_rows_and_shaded_regions():
     assert dot.count("subgraph cluster_") == 3 and dot.count('fillcolor="#eef3fb"') == 3
     assert 'label="residual branch · block2"' in dot
     assert len(set(re.findall(r"group=(s\d+)", dot))) == 3  # one skip row per block
-    assert 'xlabel="d 16"' in dot and 'xlabel="h 64"' in dot
+    assert 'taillabel="d 16"' in dot and 'taillabel="h 64"' in dot
 
 
 def test_collapsed_dot_draws_one_component_box():
@@ -76,8 +77,8 @@ def test_cli_diagram_dot_to_stdout(capsys):
     assert main(["diagram", "mlp", "--set", "model.hidden=4,2", "--format", "dot"]) == 0
     dot = capsys.readouterr().out
     assert len(BOLD_BOX.findall(dot)) == 3
-    assert 'xlabel="h 4"' in dot and 'xlabel="h 2"' in dot and 'xlabel="m 2"' in dot
-    assert re.search(r'xlabel="b \d+"', dot)
+    assert 'taillabel="h 4"' in dot and 'taillabel="h 2"' in dot and 'taillabel="m 2"' in dot
+    assert re.search(r'taillabel="b \d+"', dot)
 
 
 def test_cli_diagram_svg_to_file(tmp_path):
@@ -183,3 +184,13 @@ def test_readable_width_grows_with_the_columns_drawn():
     n_cols = max(columns(d).values()) + 1
     assert readable_width(d) == n_cols * READABLE_PX_PER_COLUMN  # one axis per wire: the base spacing
     assert readable_width(d, collapsed=True) < readable_width(d) / 3
+
+
+def test_a_long_batch_row_is_labelled_at_the_start_and_every_few_columns():
+    from netarium.viz.ncd import BATCH_LABEL_EVERY
+
+    d = extract(build_model("residual-mlp", {"blocks": 6}, SPEC), X)
+    dot = to_dot(d)
+    n_cols = max(columns(d).values()) + 1
+    labelled = re.findall(r"^  b(\d+) -> b\d+ \[taillabel", dot, re.M)
+    assert [int(c) for c in labelled] == [c for c in range(n_cols - 1) if c % BATCH_LABEL_EVERY == 0]
