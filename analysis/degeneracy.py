@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,6 +21,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from torch import nn
 
+from netarium.analysis.common import eval_mode
 from netarium.models.taps import record, tap_modules
 
 PlantKind = Literal["dead", "duplicate"]
@@ -110,18 +110,6 @@ def effective_rank_of(A: np.ndarray | torch.Tensor) -> float:
 # --- Jacobians through taps -------------------------------------------------------------------
 
 
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    """Put every module in eval mode for the block, then restore each one's own training flag."""
-    flags = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for m, flag in flags:
-            m.training = flag
-
-
 def _jacobian(model: nn.Module, x: torch.Tensor, tap_from: str, tap_to: str | None = None) -> torch.Tensor:
     """d y / d a_from per sample, (n, n_y, d_from): a_from is the activation at `tap_from` and y the
     model output (tap_to None) or the activation at `tap_to`, trailing dimensions flattened.
@@ -150,7 +138,7 @@ def _jacobian(model: nn.Module, x: torch.Tensor, tap_from: str, tap_to: str | No
     if tap_to is not None:
         handles.append(taps[tap_to].register_forward_hook(capture))
     try:
-        with _eval_mode(model), torch.enable_grad():
+        with eval_mode(model), torch.enable_grad():
             out = model(x)
             y = captured["to"] if tap_to is not None else out
             leaf = captured["from"]
@@ -244,7 +232,7 @@ def interaction_sparsity(model: nn.Module, x: torch.Tensor, tap_from: str, tap_t
     entries ("standard", "interaction") and the share of |M| mass in its top 10% entries
     ("standard_top10", "interaction_top10").
     """
-    with _eval_mode(model):
+    with eval_mode(model):
         acts = record(model, x, [tap_from, tap_to])
     a_from, a_to = _as_matrix(acts[tap_from]), _as_matrix(acts[tap_to])
     between = _jacobian(model, x, tap_from, tap_to).double().cpu().numpy()  # (n, d_to, d_from)
@@ -303,7 +291,7 @@ def degeneracy_report(
     """LayerDegeneracy for each tap (default: `hidden_taps(model)`) on the batch x, the interaction
     eigenvalues taken from the Jacobian of the model output at that tap. Runs in eval mode."""
     names = hidden_taps(model) if taps is None else list(taps)
-    with _eval_mode(model):
+    with eval_mode(model):
         acts = record(model, x, names)
     report = []
     for name in names:

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from netarium.analysis.common import eval_mode, eval_outputs
 from netarium.models.mlp import TokenLinear
 
 
@@ -75,14 +76,7 @@ def all_pair_logits(model: nn.Module, task) -> tuple[torch.Tensor, torch.Tensor,
     pairs = np.concatenate([np.asarray(task.meta["pairs_train"]), np.asarray(task.meta["pairs_test"])])
     targets = torch.cat([task.y_train.cpu(), task.y_test.cpu()])
     train = np.arange(len(pairs)) < len(task.meta["pairs_train"])
-    x = torch.cat([task.X_train, task.X_test])
-    was = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            logits = model(x)
-    finally:
-        model.train(was)
+    logits = eval_outputs(model, torch.cat([task.X_train, task.X_test]))
     return logits.double().cpu(), targets, pairs, train
 
 
@@ -124,12 +118,8 @@ def activation_spectrum(model: nn.Module, task, tap: str | None = None) -> np.nd
     tap = tap or next(t for t in tap_names(model) if t.endswith(".post") or t.endswith(".resid_post"))
     pairs = np.concatenate([np.asarray(task.meta["pairs_train"]), np.asarray(task.meta["pairs_test"])])
     x = torch.cat([task.X_train, task.X_test])
-    was = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         acts = record(model, x, [tap])[tap]
-    finally:
-        model.train(was)
     a = acts.reshape(acts.shape[0], -1).double().cpu().numpy()
     table = np.zeros((M, M, a.shape[1]))
     table[pairs[:, 0], pairs[:, 1]] = a

@@ -16,6 +16,7 @@ from scipy.linalg import orthogonal_procrustes
 from torch import nn
 
 from netarium.analysis import geometry as geo
+from netarium.analysis.common import eval_mode
 from netarium.models.taps import record, tap_names
 
 MAX_PROBE = 400
@@ -97,12 +98,8 @@ def representations(model: nn.Module, probe: Probe, taps: list[str] | None = Non
     """Activations (n, features) in float64 at each tap for the probe inputs (token inputs give
     their one-hot-free embedding taps; extra axes are flattened)."""
     taps = taps or representation_taps(model)
-    was = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         acts = record(model, probe.x, taps)
-    finally:
-        model.train(was)
     out = {}
     for t in taps:
         a = acts[t]

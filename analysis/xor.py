@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from netarium.analysis.common import eval_outputs
+
 
 def first_layer_weights(model: nn.Module) -> np.ndarray:
     """The first hidden layer's weight matrix (units, inputs) of an MLP."""
@@ -35,13 +37,7 @@ class XorState:
 
 
 def _predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    was = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            out = model(x)
-    finally:
-        model.train(was)
+    out = eval_outputs(model, x)
     return (out.squeeze(-1) > 0).long() if out.shape[-1] == 1 else out.argmax(-1)
 
 

@@ -4,22 +4,16 @@ and GD vs SGD at the same learning rate."""
 
 import streamlit as st
 
-from netarium.ui.live import live_fragment
+from netarium.ui.live import view_section
 from netarium.ui.session import live_run, show_flashes
-from netarium.ui.views import VIEWS, ViewContext, draw_view, unmet_need
+from netarium.ui.views import VIEWS, unmet_need
 
 live = live_run()
 show_flashes()
 
 
-def view(view_id: str):
-    v = VIEWS.get(view_id)
-
-    def body(snap) -> None:
-        draw_view(v, ViewContext(live, snap, key=f"dyn.{view_id}"))
-
-    st.markdown(f"**{v.title}** · {v.description}")
-    live_fragment(live, body, heavy=v.heavy)
+def view(view_id: str) -> None:
+    view_section(live, view_id, "dyn")
 
 
 st.caption("Presets on the Experiments page: stability (edge of stability), modular-grokking, xor-grokking.")

@@ -3,22 +3,16 @@ of skipping a layer, importance and layer dropping, the logit lens, attention pa
 
 import streamlit as st
 
-from netarium.ui.live import live_fragment
+from netarium.ui.live import view_section
 from netarium.ui.session import live_run, show_flashes
-from netarium.ui.views import VIEWS, ViewContext, draw_view, unmet_need
+from netarium.ui.views import unmet_need
 
 live = live_run()
 show_flashes()
 
 
-def view(view_id: str):
-    v = VIEWS.get(view_id)
-
-    def body(snap) -> None:
-        draw_view(v, ViewContext(live, snap, key=f"res.{view_id}"))
-
-    st.markdown(f"**{v.title}** · {v.description}")
-    live_fragment(live, body, heavy=True)
+def view(view_id: str) -> None:
+    view_section(live, view_id, "res")
 
 
 missing = unmet_need(live, frozenset({"residual"}))

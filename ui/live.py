@@ -25,3 +25,13 @@ def live_fragment(live: LiveRun, body: Callable[[Snapshot], None], *, heavy: boo
         body(live.snapshot())
 
     _tick()
+
+
+def view_section(live: LiveRun, view_id: str, key_prefix: str) -> None:
+    """A registered view under its bold title and description, in its own live fragment (heavy views
+    refresh every HEAVY_TICKS ticks)."""
+    from netarium.ui.views import VIEWS, ViewContext, draw_view
+
+    view = VIEWS.get(view_id)
+    st.markdown(f"**{view.title}** · {view.description}")
+    live_fragment(live, lambda snap: draw_view(view, ViewContext(live, snap, key=f"{key_prefix}.{view_id}")), heavy=view.heavy)

@@ -80,6 +80,17 @@ def _lines(steps: list[int], values: list[float], smoothing: float, *, name: str
 GRID = dict(showgrid=True, gridcolor="#eeeeee", zeroline=False)
 
 
+def panel_layout(fig: go.Figure, title: str, height: int, legend_y: float = -0.2) -> go.Figure:
+    """The shared look of the analysis figures: a left-aligned title, white background, light grid,
+    the legend in one row under the plot."""
+    fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", font=dict(size=15)), height=height,
+                      margin=dict(l=60, r=20, t=60, b=50), plot_bgcolor="#ffffff", paper_bgcolor="#ffffff",
+                      legend=dict(orientation="h", y=legend_y, x=0.0))
+    fig.update_xaxes(**GRID)
+    fig.update_yaxes(**GRID)
+    return fig
+
+
 def curves_figure(
     series: dict[str, Series], *, log_x: bool = False, smoothing: float = 0.0, title: str = ""
 ) -> go.Figure:

@@ -10,19 +10,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from netarium.viz.curves import GRID, RUN_COLORS, empty_figure
+from netarium.viz.curves import RUN_COLORS, empty_figure, panel_layout
 
 EDGE = dict(color="#d62728", dash="dash", width=1.5)
 WHITE = "#ffffff"
 
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", font=dict(size=15)), height=height,
-                      margin=dict(l=60, r=20, t=60, b=50), plot_bgcolor=WHITE, paper_bgcolor=WHITE,
-                      legend=dict(orientation="h", y=-0.22, x=0.0))
-    fig.update_xaxes(**GRID)
-    fig.update_yaxes(**GRID)
-    return fig
+    return panel_layout(fig, title, height, legend_y=-0.22)
 
 
 def _x(steps: Sequence[int]) -> list[int]:

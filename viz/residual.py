@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from netarium.viz.curves import GRID, RUN_COLORS, empty_figure
+from netarium.viz.curves import RUN_COLORS, empty_figure, panel_layout
 
 ATTN, MLP, BLOCK = "#1f77b4", "#ff7f0e", "#444444"
 ORDER_STYLE = {"least": ("least important first", "#2ca02c", "solid"), "most": ("most important first", "#d62728", "solid"),
@@ -23,12 +23,7 @@ WHITE = "#ffffff"
 
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", font=dict(size=15)), height=height,
-                      margin=dict(l=60, r=20, t=60, b=50), plot_bgcolor=WHITE, paper_bgcolor=WHITE,
-                      legend=dict(orientation="h", y=-0.2, x=0.0))
-    fig.update_xaxes(**GRID)
-    fig.update_yaxes(**GRID)
-    return fig
+    return panel_layout(fig, title, height, legend_y=-0.2)
 
 
 def _finite(a: np.ndarray) -> bool:
