@@ -9,14 +9,13 @@ timed beside it for reference.
 
 from __future__ import annotations
 
-import statistics
-import time
 from typing import Any
 
 import numpy as np
 import torch
 
 from netarium.analysis.geometry import _cka_matrix, cka_matrix
+from netarium.bench.timing import median_seconds
 
 BUDGET_S = 0.2
 LAYERS, SAMPLES, UNITS = 8, 2000, 256
@@ -33,15 +32,6 @@ def layer_chain(seed: int = 0) -> list[torch.Tensor]:
         layers.append(torch.as_tensor(np.maximum(h, 0.0) + 0.1 * h, dtype=torch.float32))  # leaky ReLU
     return layers
 
-
-def median_seconds(fn: Any, rounds: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def run_cka_bench(quick: bool = False) -> dict[str, Any]:

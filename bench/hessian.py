@@ -15,26 +15,17 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from netarium.analysis.hessian import HessianProbe, hutchinson_trace, hvp_rebuilt, top_eigenvalues
+from netarium.bench.timing import median_seconds
 
 TARGET_S = 0.1
 TOL = 1e-3
 HIDDEN, TRAIN_STEPS, LR, TRACK_EVERY = 128, 100, 0.3, 10
 
-
-def median_seconds(fn: Callable[[], Any], rounds: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def trained_mlp() -> tuple[torch.nn.Module, torch.nn.Module, Any, torch.Tensor, torch.Tensor]:

@@ -31,6 +31,13 @@ class TokenLinear(nn.Linear):
         return y + self.bias if self.bias is not None else y
 
 
+def check_widths(widths: list[int]) -> list[int]:
+    """Hidden widths, each between 1 and 1024 (the schemas' validator)."""
+    if any(w < 1 or w > 1024 for w in widths):
+        raise ValueError("every hidden width must be between 1 and 1024")
+    return widths
+
+
 def input_layer(spec: ModelSpec, out_features: int, bias: bool) -> nn.Linear:
     """The first linear map: a Linear on features, or a TokenLinear when inputs are tokens."""
     if spec.vocab_size is not None:
@@ -49,12 +56,7 @@ class MLPParams(Params):
 
     _lists = field_validator("hidden", "activation", mode="before")(classmethod(lambda cls, v: as_list(v)))
 
-    @field_validator("hidden")
-    @classmethod
-    def _widths(cls, v: list[int]) -> list[int]:
-        if any(w < 1 or w > 1024 for w in v):
-            raise ValueError("every hidden width must be between 1 and 1024")
-        return v
+    _widths = field_validator("hidden")(classmethod(lambda cls, v: check_widths(v)))
 
     @model_validator(mode="after")
     def _per_layer(self) -> MLPParams:

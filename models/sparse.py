@@ -12,7 +12,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from torch import nn
 
 from netarium.models.base import MODELS, Activation, InitScheme, ModelSpec, init_linear
-from netarium.models.mlp import Layer, input_layer
+from netarium.models.mlp import Layer, check_widths, input_layer
 from netarium.models.taps import Tap
 from netarium.schema import Params, as_list
 
@@ -161,12 +161,7 @@ class SparseMLPParams(Params):
 
     _lists = field_validator("hidden", mode="before")(classmethod(lambda cls, v: as_list(v)))
 
-    @field_validator("hidden")
-    @classmethod
-    def _widths(cls, v: list[int]) -> list[int]:
-        if any(w < 1 or w > 1024 for w in v):
-            raise ValueError("every hidden width must be between 1 and 1024")
-        return v
+    _widths = field_validator("hidden")(classmethod(lambda cls, v: check_widths(v)))
 
     @field_validator("groups")
     @classmethod

@@ -132,6 +132,15 @@ class LiveRun:
         for callback in self.on_close:
             callback()
 
+    def snapshot_models(self, limit: int = 16) -> list[tuple[int, nn.Module]]:
+        """(step, model) for up to `limit` weight snapshots spread over training, the last one the model now."""
+        step, current = self.model_copy()
+        steps = [s for s in self.run.snapshots.steps() if s < step]
+        if len(steps) > limit - 1:
+            pick = [round(i * (len(steps) - 1) / (limit - 2)) for i in range(limit - 1)]
+            steps = [steps[i] for i in sorted(set(pick))]
+        return [(s, self.run.snapshots.model_at(s, current)) for s in steps] + [(step, current)]
+
     # ---- reading ----
     def snapshot(self) -> Snapshot:
         """The latest published snapshot; counts as the session still watching."""

@@ -98,6 +98,14 @@ class ViewRegistry(Catalog[View]):
 
 VIEWS = ViewRegistry("view")
 
+CHART_CONFIG = {"displayModeBar": False}
+
+
+def draw_chart(fig: Any, ctx: ViewContext, name: str = "chart") -> None:
+    """A view's plotly figure at full width, keyed by the view's slot (f"{ctx.key}.{name}")."""
+    st.plotly_chart(fig, key=f"{ctx.key}.{name}", width="stretch", config=CHART_CONFIG)
+
+
 HEAVY_SECONDS = 1.0  # heavy results are recomputed at most this often while training
 
 

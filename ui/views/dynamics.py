@@ -3,8 +3,6 @@ spectrum of a modular net over training, XOR-cluster neurons over training, and 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import streamlit as st
 
@@ -13,10 +11,9 @@ from netarium.analysis.hessian import HessianProbe, exact_hessian, spectrum
 from netarium.analysis.xor import first_layer_weights, xor_state
 from netarium.training.live import LiveRun
 from netarium.ui.curvature import PROBE, CurvatureTracker
-from netarium.ui.views.base import VIEWS, View, ViewContext, heavy_result
+from netarium.ui.views.base import VIEWS, View, ViewContext, draw_chart, heavy_result
 from netarium.viz import dynamics as dviz
 
-CHART = {"displayModeBar": False}
 EXACT_LIMIT = 3000  # parameters up to which the whole spectrum is computed exactly
 GD_SGD_STEPS = 300
 
@@ -24,15 +21,12 @@ GD_SGD_STEPS = 300
 def tracker(live: LiveRun) -> CurvatureTracker:
     """The session's curvature tracker for the live run (a new one after every re-initialisation)."""
     t = st.session_state.get("netarium.curvature")
-    if t is None or t.generation != live.generation or not t._thread.is_alive() and not t.error:
+    if t is None or not t.alive and not t.error:
         if t is not None:
             t.stop()
         t = st.session_state["netarium.curvature"] = CurvatureTracker(live)
     return t
 
-
-def _chart(fig: Any, ctx: ViewContext, name: str = "chart") -> None:
-    st.plotly_chart(fig, key=f"{ctx.key}.{name}", width="stretch", config=CHART)
 
 
 def draw_sharpness(ctx: ViewContext) -> None:
@@ -44,7 +38,7 @@ def draw_sharpness(ctx: ViewContext) -> None:
                                 format_func=lambda v: f"{v:.0%} of the time",
                                 help="How much of the wall time the Hessian measurements may take away from training")
     h = t.snapshot()
-    _chart(dviz.sharpness_figure(h.steps, h.sharpness, h.trace, h.lr, log_x=log_x), ctx)
+    draw_chart(dviz.sharpness_figure(h.steps, h.sharpness, h.trace, h.lr, log_x=log_x), ctx)
     note = f"{len(h.steps)} measurements on {min(PROBE, len(ctx.live.run.task.X_train))} training points, " \
            f"{h.seconds:.1f} s of compute (at most {t.budget:.0%} of the time)"
     st.caption(note if not t.error else f"{note}; stopped: {t.error}")
@@ -64,7 +58,7 @@ def draw_spectrum(ctx: ViewContext) -> None:
                                           max_params=EXACT_LIMIT))
 
         exact = heavy_result(ctx, "spectrum", compute)
-    _chart(dviz.eigen_figure(h.steps, h.eigenvalues, h.lr, exact), ctx)
+    draw_chart(dviz.eigen_figure(h.steps, h.eigenvalues, h.lr, exact), ctx)
     if exact is None:
         st.caption(f"{n:,} parameters: the whole spectrum is computed for models up to {EXACT_LIMIT:,}.")
 
@@ -72,19 +66,17 @@ def draw_spectrum(ctx: ViewContext) -> None:
 def draw_weight_norm(ctx: ViewContext) -> None:
     """‖θ‖ over training (grokking with weight decay: the norm falls as the net generalizes)."""
     series = {m: ctx.snap.history.series(m) for m in ("weight_norm", "grad_norm") if m in ctx.snap.history.metrics()}
-    _chart(dviz.norms_figure(series, log_x=st.toggle("log x", key=f"{ctx.key}.logx", value=True)), ctx)
+    draw_chart(dviz.norms_figure(series, log_x=st.toggle("log x", key=f"{ctx.key}.logx", value=True)), ctx)
 
 
 def draw_fourier(ctx: ViewContext) -> None:
     """Power per frequency of the first layer along the token axis at each snapshot; for + and -, the
     restricted and excluded loss (Nanda et al. 2023) over the same snapshots."""
-    from netarium.ui.views.geometry import snapshot_models
-
     task = ctx.live.run.task
     M = int(task.meta["modulus"])
 
     def compute():
-        models = snapshot_models(ctx.live, limit=24)
+        models = ctx.live.snapshot_models(24)
         power = np.array([fourier.spectrum(fourier.token_matrices(m, M)) for _, m in models])
         keys = fourier.key_frequencies(power[-1])
         measures = [fourier.progress_measures(m, task, keys=keys) for _, m in models] if task.meta.get("op") in ("+", "-") else None
@@ -97,7 +89,7 @@ def draw_fourier(ctx: ViewContext) -> None:
                                   [m.full_loss for m in measures])
     else:
         fig = dviz.fourier_figure(steps, power)
-    _chart(fig, ctx)
+    draw_chart(fig, ctx)
     st.caption(f"key frequencies of the first layer now: {', '.join(map(str, keys))} (the top 5 hold "
                f"{fourier.concentration(power[-1]):.0%} of its power); of the hidden activations: "
                f"{', '.join(map(str, fourier.key_frequencies(acts)))} ({fourier.concentration(acts):.0%})")
@@ -105,12 +97,10 @@ def draw_fourier(ctx: ViewContext) -> None:
 
 def draw_xor(ctx: ViewContext) -> None:
     """Each hidden neuron's cosine with μ1 and μ2 over training snapshots, and the accuracies now."""
-    from netarium.ui.views.geometry import snapshot_models
-
     task = ctx.live.run.task
 
     def compute():
-        models = snapshot_models(ctx.live, limit=24)
+        models = ctx.live.snapshot_models(24)
         states = [xor_state(m, task) for _, m in models]
         first = models[1][1] if len(models) > 1 and models[1][0] == 1 else None
         direction = first_layer_weights(first) - first_layer_weights(models[0][1]) if first is not None else None
@@ -120,7 +110,7 @@ def draw_xor(ctx: ViewContext) -> None:
     steps, c1, c2, now = heavy_result(ctx, "xor", compute)
     readout = getattr(ctx.live.run.model, "readout", None)
     sign = readout.weight.detach().cpu().numpy()[-1] if readout is not None and readout.weight.shape[1] == c1.shape[1] else None
-    _chart(dviz.neuron_scatter_figure(steps, c1, c2, sign), ctx)
+    draw_chart(dviz.neuron_scatter_figure(steps, c1, c2, sign), ctx)
     step_note = f", mean cos with its first step {np.nanmean(now.cos_step):.2f}" if now.cos_step is not None else ""
     st.caption(f"now: train (noisy labels) {now.train_acc:.3f}, flipped subset {now.flipped_acc:.3f}, clean test {now.test_acc:.3f}"
                + step_note)
@@ -147,7 +137,7 @@ def draw_gd_sgd(ctx: ViewContext) -> None:
         bar.empty()
         cache.clear()
         cache[key] = out
-    _chart(dviz.gd_sgd_figure(cache.get(key, {}), live.run.lr), ctx)
+    draw_chart(dviz.gd_sgd_figure(cache.get(key, {}), live.run.lr), ctx)
 
 
 def _is_modular(live: LiveRun) -> bool:

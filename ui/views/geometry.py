@@ -4,7 +4,6 @@ input and labels, unit matching against a second net, and the input grid warped 
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 import streamlit as st
 from torch import nn
@@ -25,10 +24,9 @@ from netarium.analysis.representation import (
 )
 from netarium.training.live import LiveRun
 from netarium.training.run import Run
-from netarium.ui.views.base import VIEWS, View, ViewContext, heavy_result
+from netarium.ui.views.base import VIEWS, View, ViewContext, draw_chart, heavy_result
 from netarium.viz import geometry as gviz
 
-CHART = {"displayModeBar": False}
 SECOND_NET_MAX_STEPS = 3000  # a second seed trained on the spot stops here (the live run may be far longer)
 MAX_FRAMES = 16  # snapshots drawn in an embedding animation
 
@@ -42,26 +40,13 @@ def probe(live: LiveRun) -> Probe:
     return cache[live.generation]
 
 
-def snapshot_models(live: LiveRun, limit: int = MAX_FRAMES) -> list[tuple[int, nn.Module]]:
-    """(step, model) for up to `limit` recorded snapshots spread over training, and the model now."""
-    step, current = live.model_copy()
-    steps = [s for s in live.run.snapshots.steps() if s < step]
-    if len(steps) > limit - 1:
-        pick = [round(i * (len(steps) - 1) / (limit - 2)) for i in range(limit - 1)]
-        steps = [steps[i] for i in sorted(set(pick))]
-    return [(s, live.run.snapshots.model_at(s, current)) for s in steps] + [(step, current)]
-
-
-def _chart(fig: Any, ctx: ViewContext, name: str = "chart") -> None:
-    st.plotly_chart(fig, key=f"{ctx.key}.{name}", width="stretch", config=CHART)
-
 
 def draw_embedding(ctx: ViewContext) -> None:
     """PCA of each layer's representation of the probe set, coloured by condition or class, with a
     slider and Play over training snapshots."""
     dims = st.segmented_control("dimensions", [2, 3], default=2, key=f"{ctx.key}.dims") or 2
-    frames = heavy_result(ctx, f"embedding{dims}", lambda: embedding_frames(snapshot_models(ctx.live), probe(ctx.live), k=dims))
-    _chart(gviz.embedding_figure(frames, dims=dims), ctx)
+    frames = heavy_result(ctx, f"embedding{dims}", lambda: embedding_frames(ctx.live.snapshot_models(MAX_FRAMES), probe(ctx.live), k=dims))
+    draw_chart(gviz.embedding_figure(frames, dims=dims), ctx)
 
     def ranks():
         _, model = ctx.live.model_copy()
@@ -80,7 +65,7 @@ def draw_rdm(ctx: ViewContext) -> None:
         _, model = ctx.live.model_copy()
         return rdm_set(model, probe(ctx.live), metric)
 
-    _chart(gviz.rdm_figure(heavy_result(ctx, f"rdm.{metric}", compute)), ctx)
+    draw_chart(gviz.rdm_figure(heavy_result(ctx, f"rdm.{metric}", compute)), ctx)
 
 
 def stored_candidates(live: LiveRun) -> list:
@@ -163,20 +148,20 @@ def draw_cka(ctx: ViewContext) -> None:
         _, model = ctx.live.model_copy()
         return cka_within(model, probe(ctx.live), debiased=debiased, kernel=kernel)
 
-    _chart(gviz.cka_figure(heavy_result(ctx, f"cka.{kernel}.{debiased}", within)), ctx)
+    draw_chart(gviz.cka_figure(heavy_result(ctx, f"cka.{kernel}.{debiased}", within)), ctx)
     other = second_net(ctx)
     if other is not None:
         def across():
             _, model = ctx.live.model_copy()
             return cka_across(model, other[1], probe(ctx.live), debiased=debiased, kernel=kernel)
 
-        _chart(gviz.cka_figure(heavy_result(ctx, f"cka.across.{kernel}.{debiased}.{other[0]}", across)), ctx, "across")
+        draw_chart(gviz.cka_figure(heavy_result(ctx, f"cka.across.{kernel}.{debiased}.{other[0]}", across)), ctx, "across")
 
 
 def draw_alignment(ctx: ViewContext) -> None:
     """Linear CKA of each hidden layer with the input and with the labels, over the training snapshots."""
-    curves = heavy_result(ctx, "alignment", lambda: alignment_over_training(snapshot_models(ctx.live, limit=24), probe(ctx.live)))
-    _chart(gviz.alignment_figure(curves), ctx)
+    curves = heavy_result(ctx, "alignment", lambda: alignment_over_training(ctx.live.snapshot_models(24), probe(ctx.live)))
+    draw_chart(gviz.alignment_figure(curves), ctx)
 
 
 def draw_unit_match(ctx: ViewContext) -> None:
@@ -190,7 +175,7 @@ def draw_unit_match(ctx: ViewContext) -> None:
         _, model = ctx.live.model_copy()
         return match_layers(model, other[1], probe(ctx.live))
 
-    _chart(gviz.unit_match_figure(heavy_result(ctx, f"match{other[0]}", compute)), ctx)
+    draw_chart(gviz.unit_match_figure(heavy_result(ctx, f"match{other[0]}", compute)), ctx)
 
 
 def draw_warped_grid(ctx: ViewContext) -> None:
@@ -200,7 +185,7 @@ def draw_warped_grid(ctx: ViewContext) -> None:
         _, model = ctx.live.model_copy()
         return warped_grid(model, ctx.live.run.task, probe(ctx.live))
 
-    _chart(gviz.warped_grid_figure(heavy_result(ctx, "warp", compute)), ctx)
+    draw_chart(gviz.warped_grid_figure(heavy_result(ctx, "warp", compute)), ctx)
 
 
 GEOMETRY_VIEWS = [

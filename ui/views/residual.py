@@ -18,10 +18,9 @@ from netarium.analysis.residual import (
 )
 from netarium.models.taps import tap_names
 from netarium.training.live import LiveRun
-from netarium.ui.views.base import VIEWS, View, ViewContext, heavy_result
+from netarium.ui.views.base import VIEWS, View, ViewContext, draw_chart, heavy_result
 from netarium.viz import residual as rviz
 
-CHART = {"displayModeBar": False}
 PROBE = 256  # test inputs the residual views measure on
 
 
@@ -40,9 +39,6 @@ def token_labels(live: LiveRun, sample: int = 0) -> list[str] | None:
     return [f"{i}:{vocab[int(t)]}" for i, t in enumerate(x[sample].tolist())]
 
 
-def _chart(fig: Any, ctx: ViewContext, name: str = "chart") -> None:
-    st.plotly_chart(fig, key=f"{ctx.key}.{name}", width="stretch", config=CHART)
-
 
 def _measure(ctx: ViewContext, name: str, fn) -> Any:
     def compute():
@@ -56,16 +52,16 @@ def _measure(ctx: ViewContext, name: str, fn) -> Any:
 def draw_contributions(ctx: ViewContext) -> None:
     """|a_l|/|h_l|, |m_l|/|h_l + a_l|, |h_{l+1} - h_l|/|h_l| and their cosines, per layer (and position)."""
     c = _measure(ctx, "contributions", lambda m, x, y: contributions(m, x))
-    _chart(rviz.contributions_figure(c), ctx)
+    draw_chart(rviz.contributions_figure(c), ctx)
     if c.block_rel.shape[1] > 1:
         metric = st.segmented_control("per position", ["block_cos", "block_rel", "attn_rel", "mlp_rel", "attn_cos", "mlp_cos"],
                                       default="block_cos", key=f"{ctx.key}.metric") or "block_cos"
-        _chart(rviz.position_heatmap(c, metric, token_labels(ctx.live)), ctx, "positions")
+        draw_chart(rviz.position_heatmap(c, metric, token_labels(ctx.live)), ctx, "positions")
 
 
 def draw_skip_effect(ctx: ViewContext) -> None:
     """Each layer replaced by the identity in turn: how much every later layer and the output change."""
-    _chart(rviz.skip_effect_figure(_measure(ctx, "skip", lambda m, x, y: skip_effect(m, x))), ctx)
+    draw_chart(rviz.skip_effect_figure(_measure(ctx, "skip", lambda m, x, y: skip_effect(m, x))), ctx)
 
 
 def draw_importance(ctx: ViewContext) -> None:
@@ -82,13 +78,13 @@ def draw_importance(ctx: ViewContext) -> None:
     def curves(m, x, y):
         return {order: drop_curve(m, x, y, kind=kind, order=order, iterative=iterative) for order in ("least", "most", "random")}
 
-    _chart(rviz.importance_figure(imp, _measure(ctx, f"drop.{kind}.{iterative}", curves), kind=kind), ctx)
+    draw_chart(rviz.importance_figure(imp, _measure(ctx, f"drop.{kind}.{iterative}", curves), kind=kind), ctx)
 
 
 def draw_logit_lens(ctx: ViewContext) -> None:
     """The output read off the residual stream after the embedding and after each block."""
     lens = _measure(ctx, "lens", lambda m, x, y: logit_lens(m, x, y))
-    _chart(rviz.logit_lens_figure(lens), ctx)
+    draw_chart(rviz.logit_lens_figure(lens), ctx)
     vocab = ctx.live.run.task.meta.get("vocab")
     rows = []
     for i, layer in enumerate(lens.layers):
@@ -108,7 +104,7 @@ def draw_attention(ctx: ViewContext) -> None:
         x, _ = probe(ctx.live)
         return attention_patterns(model, x, sample=int(sample))
 
-    _chart(rviz.patterns_figure(heavy_result(ctx, f"patterns.{sample}", compute), token_labels(ctx.live, int(sample))), ctx)
+    draw_chart(rviz.patterns_figure(heavy_result(ctx, f"patterns.{sample}", compute), token_labels(ctx.live, int(sample))), ctx)
 
 
 RESIDUAL_VIEWS = [
