@@ -129,7 +129,7 @@ def neuron_scatter_figure(steps: Sequence[int], cos_mu1: np.ndarray, cos_mu2: np
 
     last = len(steps) - 1
     fig = go.Figure(scatter(last), frames=[go.Frame(data=[scatter(i)], name=str(s)) for i, s in enumerate(steps)])
-    fig.update_xaxes(range=[-1.05, 1.05], title_text="cos(w_j, μ1)", zeroline=True)
+    fig.update_xaxes(range=[-1.05, 1.05], title_text="cos(w_j, μ1)", zeroline=True, constrain="domain")  # square, not widened
     fig.update_yaxes(range=[-1.05, 1.05], title_text="cos(w_j, μ2)", zeroline=True, scaleanchor="x")
     fig.update_layout(
         updatemenus=[dict(type="buttons", x=0.0, y=-0.18, xanchor="left", direction="right", buttons=[
