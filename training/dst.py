@@ -149,11 +149,13 @@ def dst_step(
     pre: torch.Tensor | None = None,
     post: torch.Tensor | None = None,
     seed: int = 0,
-) -> dict[str, float | int]:
+    return_edges: bool = False,
+) -> dict:
     """One DST round on `module` in place: prune n = round(fraction * active) smallest-|w| edges (capped
     at the number of inactive edges, the room there is to regrow), regrow n by `rule` among edges that
     were inactive before the round; grown weights start at 0 and every weight off the mask is zeroed.
-    The edge count is unchanged. Returns edge_turnover(old, new) (SET 2018 / RigL 2020)."""
+    The edge count is unchanged. Returns edge_turnover(old, new) (SET 2018 / RigL 2020), plus the flat
+    (row-major) indices "pruned_idx" and "grown_idx" with return_edges=True."""
     old = module.mask.detach().clone()
     active = int((old != 0).sum())
     n = min(int(round(fraction * active)), old.numel() - active)
@@ -163,7 +165,11 @@ def dst_step(
     module.mask.copy_(new)
     module.weight.data[(new != 0) & (old == 0)] = 0
     module.weight.data[new == 0] = 0
-    return edge_turnover(old, new)
+    stats = edge_turnover(old, new)
+    if return_edges:
+        stats["pruned_idx"] = torch.nonzero(((old != 0) & (new == 0)).reshape(-1)).reshape(-1).tolist()
+        stats["grown_idx"] = torch.nonzero(((old == 0) & (new != 0)).reshape(-1)).reshape(-1).tolist()
+    return stats
 
 
 @dataclass(frozen=True)
@@ -198,6 +204,7 @@ class DSTSchedule:
         grad: Mapping[str, torch.Tensor] | None = None,
         pre: Mapping[str, torch.Tensor] | None = None,
         post: Mapping[str, torch.Tensor] | None = None,
+        return_edges: bool = False,
     ) -> list[dict] | None:
         """Rewire every masked module if `step` is an update step, else None. `modules` is a model (its
         masked submodules are used), a {name: module} mapping or a sequence (named "0", "1", ...);
@@ -223,6 +230,60 @@ class DSTSchedule:
                 pre=(pre or {}).get(name),
                 post=(post or {}).get(name),
                 seed=round_seed,
+                return_edges=return_edges,
             )
             stats.append({"name": name, "step": step, "fraction": fraction, **s})
         return stats
+
+
+def reset_optimizer_state(optimizer: torch.optim.Optimizer, param: torch.Tensor, where: torch.Tensor) -> int:
+    """Zero the per-entry optimizer state of `param` (Adam's moments, SGD's momentum buffer: every state
+    tensor shaped like `param`) where the bool `where` is True, so a pruned or regrown edge starts
+    without the momentum its old weight had. Returns how many state tensors were touched."""
+    state = optimizer.state.get(param)
+    if not state:
+        return 0
+    touched = 0
+    for value in state.values():
+        if isinstance(value, torch.Tensor) and value.shape == param.shape:
+            value.masked_fill_(where.to(value.device), 0)
+            touched += 1
+    return touched
+
+
+class DSTLog:
+    """What DST did to a run: the masks before the first rewiring and every round's pruned and grown
+    edges, so the wiring at any step can be replayed for a view. Append-only (one writer, the
+    trainer); readers on other threads see whole events."""
+
+    def __init__(self, masks: Mapping[str, torch.Tensor]):
+        self.names: list[str] = list(masks)
+        self.initial: dict[str, torch.Tensor] = {k: (m.detach() != 0).cpu().clone() for k, m in masks.items()}
+        self.events: list[dict] = []
+
+    def add(self, stats: Iterable[dict]) -> None:
+        self.events.extend(dict(s) for s in stats)
+
+    def steps(self) -> list[int]:
+        """The rewiring steps, in order, without repeats."""
+        return sorted({int(e["step"]) for e in list(self.events)})
+
+    def mask_at(self, name: str, step: int) -> torch.Tensor:
+        """The bool mask of layer `name` after every rewiring at or before `step`."""
+        if name not in self.initial:
+            raise KeyError(f"no masked layer {name!r}; layers: {', '.join(self.names)}")
+        mask = self.initial[name].clone()
+        flat = mask.view(-1)
+        for e in list(self.events):
+            if e["name"] == name and e["step"] <= step:
+                flat[e["pruned_idx"]] = False
+                flat[e["grown_idx"]] = True
+        return mask
+
+    def event(self, name: str, step: int) -> dict | None:
+        """The round of layer `name` at exactly `step`, or None."""
+        return next((e for e in list(self.events) if e["name"] == name and e["step"] == step), None)
+
+    def turnover(self) -> list[dict]:
+        """One row per round and layer without the edge lists: step, name, fraction, pruned, grown, kept, turnover."""
+        return [{k: v for k, v in e.items() if not k.endswith("_idx")} for e in list(self.events)]

@@ -18,6 +18,7 @@ from netarium.models.gate import FORWARD_GATE
 from netarium.schema import SchemaError
 from netarium.tasks import Task, make_task
 from netarium.training.config import Config, section_params
+from netarium.training.dst import masked_modules
 from netarium.training.history import History
 from netarium.training.optim import build_optimizer, penalty_weights, resolve_loss
 from netarium.training.snapshots import Snapshots
@@ -103,6 +104,10 @@ class Run:
         self.optimizer = build_optimizer(config.optimizer["name"], section_params(config, "optimizer"), self.model.parameters())
         self.trainer = TRAINERS.get(config.trainer["name"]).factory(section_params(config, "trainer"))
         self.penalized = penalty_weights(self.model)
+        self.rescan_masks()
+        attach = getattr(self.trainer, "attach", None)
+        if attach is not None:
+            attach(self)  # a trainer that needs the built model checks it now, so a bad pairing fails here
         # toggling train/eval walks every module; only do it where it changes the maths
         self._has_modes = any(isinstance(m, MODE_SENSITIVE) for m in self.model.modules())
         self.history = History(config.history_points)
@@ -126,6 +131,19 @@ class Run:
         self.snapshots = Snapshots(self.model, max_gap=self.eval_every)
         if self.snapshots.enabled:
             self.snapshots.record(0, self.model)
+
+    def rescan_masks(self) -> None:
+        """Find the model's masked modules again (after masks were added or removed): the trainer
+        zeroes their weights outside the mask after every optimizer step."""
+        self.masked: list[nn.Module] = [m for _, m in masked_modules(self.model)]
+
+    def apply_masks(self) -> None:
+        """Zero every masked module's weights outside its mask. The masked forward already ignores
+        them; this keeps norms, checkpoints and magnitude pruning honest when an optimizer's momentum
+        (Adam) or a whole-matrix update (Muon) would move a masked-out weight."""
+        if self.masked:
+            with torch.no_grad():
+                torch._foreach_mul_([m.weight for m in self.masked], [m.mask for m in self.masked])
 
     # ---- data ----
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:

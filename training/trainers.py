@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import torch
 from pydantic import Field
 from torch import nn
 
-from netarium.schema import Params, Registry
+from netarium.schema import Params, Registry, SchemaError
+from netarium.training.dst import DSTLog, DSTSchedule, masked_modules, reset_optimizer_state
 from netarium.training.optim import regularization
 
 if TYPE_CHECKING:
@@ -46,9 +47,93 @@ class Supervised:
         if self.grad_clip:
             nn.utils.clip_grad_norm_(run.model.parameters(), self.grad_clip)
         run.optimizer.step()
+        run.apply_masks()
         return loss.detach(), out
 
 
 @TRAINERS.register("supervised", SupervisedParams, "Back-propagation with the chosen optimizer")
 def make_supervised(p: SupervisedParams) -> Supervised:
     return Supervised(p)
+
+
+class DSTParams(SupervisedParams):
+    rule: Literal["random", "gradient", "hebbian"] = Field(
+        "random", description="Regrowth: random (SET), largest gradient (RigL) or largest |corr(pre, post)| (Hebbian)")
+    every: int = Field(100, ge=1, le=100_000, description="Steps between rewirings (dT)")
+    fraction: float = Field(0.3, gt=0.0, le=1.0, description="Fraction of active edges rewired at first, decayed by a cosine")
+    stop_fraction: float = Field(0.75, gt=0.0, le=1.0, description="Stop rewiring after this fraction of the run's steps")
+    total_steps: int = Field(0, ge=0, le=100_000_000, description="Steps the cosine decays over; 0 = the run's steps")
+
+
+class DynamicSparse(Supervised):
+    """Back-propagation, and every `every` steps a DST round on every masked layer (training/dst.py):
+    prune the smallest-|w| fraction of active edges, regrow as many by the rule; the edge count stays.
+
+    The regrowth signals are taken on the batch of the rewiring step: for "gradient" the dense gradient
+    of the loss with respect to the effective weight W * M, dL/dy^T x (RigL); for "hebbian" the layer's
+    input x and its output y (G2GNet 2025). Changed edges lose their optimizer state. `log` (a DSTLog)
+    records every round for the views.
+    """
+
+    def __init__(self, p: DSTParams):
+        super().__init__(p)
+        self.p = p
+        self.log: DSTLog | None = None
+        self._schedule: DSTSchedule | None = None
+
+    def attach(self, run: Run) -> None:
+        """Bind to the run's masked layers (the Run calls this once built); a model without any is refused."""
+        named = list(masked_modules(run.model))
+        if not named:
+            raise SchemaError("trainer", "dynamic sparse training needs a model with masked layers",
+                              "a sparse model such as sparse-mlp or rnn")
+        if self.p.rule != "random":
+            odd = [n for n, m in named if not isinstance(m, nn.Linear)]
+            if odd:
+                raise SchemaError("trainer.rule", f'"{self.p.rule}" regrowth works on masked linear layers only, not {odd[0]}',
+                                  "random for recurrent masks")
+        total = self.p.total_steps or max(run.config.steps, 1)
+        self._schedule = DSTSchedule(rule=self.p.rule, dT=self.p.every, total_steps=total, initial=self.p.fraction,
+                                     stop_fraction=self.p.stop_fraction, seed=run.config.seed)
+        self.log = DSTLog({n: m.mask for n, m in named})
+
+    def step(self, run: Run, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._schedule is None:
+            self.attach(run)
+        schedule = self._schedule
+        assert schedule is not None and self.log is not None
+        step = run.step_count + 1
+        if not schedule.is_update_step(step):
+            return super().step(run, x, y)
+        named = dict(masked_modules(run.model))
+        pre: dict[str, torch.Tensor] = {}
+        post: dict[str, torch.Tensor] = {}
+        dpost: dict[str, torch.Tensor] = {}
+        handles = []
+        if self.p.rule != "random":
+            for name, module in named.items():
+                def hook(mod: nn.Module, inputs: tuple, output: torch.Tensor, name: str = name) -> None:
+                    pre[name] = inputs[0].detach().reshape(-1, inputs[0].shape[-1])
+                    post[name] = output.detach().reshape(-1, output.shape[-1])
+                    if self.p.rule == "gradient" and output.requires_grad:
+                        output.register_hook(lambda g, name=name: dpost.__setitem__(name, g.detach().reshape(-1, g.shape[-1])))
+                handles.append(module.register_forward_hook(hook))
+        try:
+            loss, out = super().step(run, x, y)
+        finally:
+            for h in handles:
+                h.remove()
+        grad = {n: dpost[n].T @ pre[n] for n in dpost}
+        stats = schedule.maybe_update(step, named, grad=grad, pre=pre, post=post, return_edges=True) or []
+        for s in stats:
+            module = named[s["name"]]
+            changed = torch.zeros(module.mask.numel(), dtype=torch.bool, device=module.mask.device)
+            changed[s["pruned_idx"] + s["grown_idx"]] = True
+            reset_optimizer_state(run.optimizer, module.weight, changed.view_as(module.mask))
+        self.log.add(stats)
+        return loss, out
+
+
+@TRAINERS.register("dst", DSTParams, "Back-propagation with dynamic sparse training of the masked layers")
+def make_dst(p: DSTParams) -> DynamicSparse:
+    return DynamicSparse(p)
