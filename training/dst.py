@@ -23,9 +23,13 @@ REGROW_RULES: tuple[str, ...] = ("random", "gradient", "hebbian")
 
 
 def masked_modules(model: nn.Module) -> Iterator[tuple[str, nn.Module]]:
-    """(name, module) for every submodule of `model` (itself included) that owns a `mask` buffer."""
+    """(name, module) for every submodule of `model` (itself included) that owns a `mask` buffer shaped
+    like its `weight`: a masked connectivity, not some other buffer called mask (an attention's causal
+    mask has no weight of its shape)."""
     for name, module in model.named_modules():
-        if "mask" in dict(module.named_buffers(recurse=False)):
+        mask = dict(module.named_buffers(recurse=False)).get("mask")
+        weight = getattr(module, "weight", None)
+        if mask is not None and isinstance(weight, torch.Tensor) and weight.shape == mask.shape:
             yield name, module
 
 

@@ -15,7 +15,7 @@ X = torch.randn(8, 2)
 
 
 def n_linear(model: nn.Module) -> int:
-    return sum(isinstance(m, (nn.Linear, TokenLinear)) for m in model.modules())
+    return sum(isinstance(m, (nn.Linear, TokenLinear, nn.RNNBase)) for m in model.modules())
 
 
 TOKENS = torch.randint(0, 5, (8, 4), generator=torch.Generator().manual_seed(0))
@@ -23,8 +23,8 @@ TOKENS = torch.randint(0, 5, (8, 4), generator=torch.Generator().manual_seed(0))
 
 def example(name: str) -> tuple[ModelSpec, torch.Tensor, str]:
     """A spec and an input each registered model accepts, and the label of the input wire: token
-    models read 4 tokens of a 5-token vocabulary, the others 2 features."""
-    if "attention" in MODELS.get(name).tags:
+    models (attention, recurrent) read 4 tokens of a 5-token vocabulary, the others 2 features."""
+    if {"attention", "rnn"} & set(MODELS.get(name).tags):
         return ModelSpec(4, 2, vocab_size=5), TOKENS, "t 4"
     return SPEC, X, "m 2"
 

@@ -12,7 +12,7 @@ from netarium.viz.ncd import columns, render, render_svg, to_dot
 
 SPEC = ModelSpec(2, 2)
 X = torch.randn(8, 2)
-BOLD_BOX = re.compile(r"shape=box, penwidth=2\.6, label=<<B>L</B>")
+BOLD_BOX = re.compile(r"shape=box, penwidth=2\.6, label=<<B>(?:L|(?:GRU|LSTM|RNN) ↻)</B>")
 
 
 def mlp_dot(**params) -> str:
@@ -41,7 +41,7 @@ def test_mlp_dot_follows_the_grammar():
 
 @pytest.mark.parametrize("name", MODELS.names())
 def test_one_bold_box_per_learned_op_and_svg_renders(name):
-    tokens = "attention" in MODELS.get(name).tags
+    tokens = bool({"attention", "rnn"} & set(MODELS.get(name).tags))
     spec = ModelSpec(4, 2, vocab_size=5) if tokens else SPEC
     d = extract(build_model(name, {}, spec), torch.randint(0, 5, (8, 4)) if tokens else X)
     dot = to_dot(d)

@@ -1,0 +1,236 @@
+"""Recurrent networks with masked (sparse) recurrent weights, and the "rnn" model.
+
+`MaskedRNN` wraps one torch RNN / GRU / LSTM layer and masks its recurrent weight W_hh with
+torch.nn.utils.parametrize (W_hh = W * M, computed at every forward), so the fused torch kernels
+still run and masked entries get exactly zero gradient. The wrapper owns the mask (a float 0/1
+buffer `mask`, shape (gates * H, H): mask[i, j] = 1 lets unit j feed row i of the gate blocks) and
+exposes the raw recurrent Parameter as `weight`, the contract of training/dst.py and
+analysis/sparsity.py. A recurrent graph (H, H) can come from `graph_mask` (Watts-Strogatz,
+Barabasi-Albert, Erdos-Renyi) or `random_mask`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import torch
+from pydantic import Field, ValidationInfo, field_validator
+from torch import nn
+from torch.nn.utils import parametrize
+
+from netarium.models.base import MODELS, ModelSpec
+from netarium.models.sparse import graph_mask, random_mask
+from netarium.models.taps import Tap
+from netarium.schema import Params, SchemaError
+
+Cell = Literal["rnn-tanh", "rnn-relu", "gru", "lstm"]
+Recurrence = Literal["dense", "random", "watts-strogatz", "barabasi-albert", "erdos-renyi"]
+GATES: dict[str, int] = {"rnn-tanh": 1, "rnn-relu": 1, "gru": 3, "lstm": 4}
+RECURRENT = "weight_hh_l0"
+
+
+def make_layer(cell: str, input_size: int, hidden: int) -> nn.RNNBase:
+    """One batch-first torch recurrent layer of the named cell."""
+    if cell in ("rnn-tanh", "rnn-relu"):
+        return nn.RNN(input_size, hidden, batch_first=True, nonlinearity=cell.removeprefix("rnn-"))
+    if cell == "gru":
+        return nn.GRU(input_size, hidden, batch_first=True)
+    if cell == "lstm":
+        return nn.LSTM(input_size, hidden, batch_first=True)
+    raise ValueError(f"unknown cell {cell!r} (allowed: {', '.join(GATES)})")
+
+
+class RecurrentMask(nn.Module):
+    """The parametrization W -> W * mask. The mask is read from the owning MaskedRNN at every call
+    (not copied, not a buffer here), so `.to(device)`, `mask.copy_(...)` and state-dict loads all act on
+    the one mask. The owner is kept outside the module tree (no cycle, no second `mask` buffer)."""
+
+    def __init__(self, owner: MaskedRNN):
+        super().__init__()
+        object.__setattr__(self, "_owner", owner)
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        mask = self._owner.mask
+        if mask.device != weight.device or mask.dtype != weight.dtype:
+            mask = mask.to(weight)  # only while .to() moves the layer before its owner's buffers
+        return weight * mask
+
+
+class MaskedRNN(nn.Module):
+    """One recurrent layer (batch first) whose recurrent weight is W * mask.
+
+    forward(x (B, T, in), hx=None) returns what the torch layer returns: (outputs (B, T, H), h_n), with
+    h_n = (h_n, c_n) for an LSTM. `weight` is the raw recurrent Parameter (gates * H, H) that the
+    optimizer updates; `mask` the 0/1 buffer of the same shape. Gate blocks follow torch's order:
+    (r, z, n) for a GRU, (i, f, g, o) for an LSTM.
+    """
+
+    mask: torch.Tensor
+
+    def __init__(self, cell: Cell, input_size: int, hidden: int, mask: torch.Tensor | None = None):
+        super().__init__()
+        self.cell, self.gates, self.hidden_size = cell, GATES[cell], hidden
+        self.layer = make_layer(cell, input_size, hidden)
+        self.register_buffer("mask", torch.ones(self.gates * hidden, hidden))
+        parametrize.register_parametrization(self.layer, RECURRENT, RecurrentMask(self))
+        if mask is not None:
+            self.set_mask(mask)
+
+    @property
+    def weight(self) -> nn.Parameter:
+        """The raw recurrent weight (gates * H, H), before the mask: what DST and the trainer write to."""
+        return getattr(self.layer.parametrizations, RECURRENT).original
+
+    @property
+    def effective_weight(self) -> torch.Tensor:
+        """W * mask, the recurrent weight the layer runs with."""
+        return getattr(self.layer, RECURRENT)
+
+    def set_mask(self, mask: torch.Tensor) -> None:
+        """Replace the mask by an (H, H) recurrent graph (mask[i, j] = 1: unit j feeds unit i, the same in
+        every gate block) or a full (gates * H, H) mask, values 0 or 1; zero the weights it removes."""
+        mask = torch.as_tensor(mask)
+        H, full = self.hidden_size, tuple(self.mask.shape)
+        if tuple(mask.shape) == (H, H):
+            mask = mask.repeat(self.gates, 1)
+        elif tuple(mask.shape) != full:
+            raise ValueError(f"mask shape {tuple(mask.shape)} is neither the recurrent graph ({H}, {H}) "
+                             f"nor the full recurrent weight {full}")
+        if not bool(((mask == 0) | (mask == 1)).all()):
+            raise ValueError("mask values must be 0 or 1")
+        with torch.no_grad():
+            self.mask.copy_(mask.to(self.mask))
+        self.apply_mask_()
+
+    def apply_mask_(self) -> None:
+        """Zero the raw recurrent weights outside the mask, in place (after an init or an outside write)."""
+        with torch.no_grad():
+            self.weight.mul_(self.mask)
+
+    @property
+    def density(self) -> float:
+        """Fraction of recurrent weights kept (1 - sparsity), over all gate blocks."""
+        return float(self.mask.mean())
+
+    def recurrent_graph(self) -> torch.Tensor:
+        """(H, H) 0/1: edge j -> i (entry [i, j]) where any gate block has it (the union over gates)."""
+        return self.mask.detach().view(self.gates, self.hidden_size, self.hidden_size).amax(0)
+
+    def forward(self, x: torch.Tensor, hx: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None):
+        try:
+            return self.layer(x, hx)
+        finally:
+            self._release_flat_weight()
+
+    def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> MaskedRNN:
+        """.to(), .double(), .cuda(): the layer re-caches its weights while moving; release W * mask again."""
+        out = super()._apply(fn, recurse)
+        self._release_flat_weight()
+        return out
+
+    def _release_flat_weight(self) -> None:
+        """Point the layer's cached `_flat_weights` entry for W_hh back at the raw Parameter.
+
+        torch's RNN caches the weights it last ran with; for a parametrized W_hh that is the computed
+        W * mask, a non-leaf that holds the last autograd graph and makes copy.deepcopy of the model fail
+        ("Only Tensors created explicitly by the user support the deepcopy protocol"). Every forward
+        recomputes W * mask anyway (the layer sees the cached tensor is no longer its weight)."""
+        layer = self.layer
+        names = getattr(layer, "_flat_weights_names", None)
+        flat = getattr(layer, "_flat_weights", None)
+        if names and flat is not None and RECURRENT in names and len(flat) == len(names):
+            flat[names.index(RECURRENT)] = self.weight
+
+    def extra_repr(self) -> str:
+        return f"cell={self.cell!r}, density={self.density:.3f}"
+
+
+class RNNParams(Params):
+    cell: Cell = Field("gru", description="Recurrent cell: Elman RNN (tanh or ReLU), GRU or LSTM")
+    hidden: int = Field(32, ge=1, le=256, description="Recurrent units H")
+    embed: int = Field(8, ge=1, le=128, description="Width of the token embedding fed to the cell")
+    recurrence: Recurrence = Field(
+        "dense", description="Recurrent graph (unit j feeds unit i), the same in every gate: dense, random (density), "
+                             "or a Watts-Strogatz, Barabasi-Albert or Erdos-Renyi random graph")
+    density: float = Field(0.25, gt=0.0, le=1.0, description="Fraction of recurrent connections kept (random recurrence)")
+    ws_k: int = Field(4, ge=2, le=254, description="Ring neighbours of each unit (Watts-Strogatz), even and below hidden")
+    ws_p: float = Field(0.1, ge=0.0, le=1.0, description="Rewiring probability (Watts-Strogatz)")
+    ba_m: int = Field(2, ge=1, le=255, description="Edges of each new unit (Barabasi-Albert), below hidden")
+    er_p: float = Field(0.1, ge=0.0, le=1.0, description="Edge probability (Erdos-Renyi)")
+    self_loops: bool = Field(True, description="Every unit keeps its own recurrence (random and graph recurrences)")
+
+    @field_validator("ws_k")
+    @classmethod
+    def _ws_k_fits(cls, v: int, info: ValidationInfo) -> int:
+        if v % 2:
+            raise ValueError(f"ws_k ({v}) must be even: each unit links to ws_k / 2 neighbours on either side")
+        hidden = info.data.get("hidden")
+        if info.data.get("recurrence") == "watts-strogatz" and hidden is not None and v >= hidden:
+            raise ValueError(f"ws_k ({v}) must be below hidden ({hidden})")
+        return v
+
+    @field_validator("ba_m")
+    @classmethod
+    def _ba_m_fits(cls, v: int, info: ValidationInfo) -> int:
+        hidden = info.data.get("hidden")
+        if info.data.get("recurrence") == "barabasi-albert" and hidden is not None and v >= hidden:
+            raise ValueError(f"ba_m ({v}) must be below hidden ({hidden})")
+        return v
+
+
+def recurrent_mask(p: RNNParams, seed: int) -> torch.Tensor:
+    """The (H, H) recurrent graph of the chosen recurrence (mask[i, j] = 1: unit j feeds unit i)."""
+    H = p.hidden
+    if p.recurrence == "dense":
+        return torch.ones(H, H)
+    if p.recurrence == "random":
+        mask = random_mask(H, H, p.density, seed)
+        if p.self_loops:
+            mask.fill_diagonal_(1.0)
+        return mask
+    params = {"watts-strogatz": {"k": p.ws_k, "p": p.ws_p}, "barabasi-albert": {"m": p.ba_m},
+              "erdos-renyi": {"p": p.er_p}}[p.recurrence]
+    return graph_mask(H, p.recurrence, seed, self_loops=p.self_loops, **params)
+
+
+class RNN(nn.Module):
+    """tokens -> embedding -> one masked recurrent layer -> linear readout: logits at every position for
+    a sequence task, else from the last time step's hidden state (left-padded inputs end there).
+
+    Taps: "in" (the embedded tokens, B x T x embed), "hidden" (every hidden state, B x T x H), "logits".
+    """
+
+    def __init__(self, p: RNNParams, spec: ModelSpec):
+        super().__init__()
+        if spec.vocab_size is None:
+            raise SchemaError("model.name", "the rnn model reads token sequences; pick a sequence or grammar task "
+                              "(this one gives real-valued features)",
+                              "a token task: reber, sort, reverse, copy, running-sum, chars, modular with encoding=tokens")
+        self.spec = spec
+        self.per_position = spec.per_position
+        seed = int(torch.randint(0, 2**31 - 1, (1,)))  # from the global RNG: seeded runs repeat
+        self.embed = nn.Embedding(spec.vocab_size, p.embed)
+        self.inp = Tap("in")
+        self.rnn = MaskedRNN(p.cell, p.embed, p.hidden, recurrent_mask(p, seed))
+        self.hidden = Tap("hidden")
+        self.readout = nn.Linear(p.hidden, spec.n_outputs)
+        self.logits = Tap("logits")
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        h, _ = self.rnn(self.inp(self.embed(tokens)))
+        h = self.hidden(h)
+        if not self.per_position:
+            h = h[:, -1]
+        return self.logits(self.readout(h))
+
+
+@MODELS.register("rnn", RNNParams, "A recurrent network (RNN, GRU or LSTM) with a sparse recurrent graph, on token inputs",
+                 tags=("rnn", "sparse", "sequence"))
+def make_rnn(p: RNNParams, spec: ModelSpec) -> RNN:
+    return RNN(p, spec)
+
+
+def masked_recurrent_layers(model: nn.Module) -> list[tuple[str, MaskedRNN]]:
+    """Every MaskedRNN of a model with its qualified name, in module order."""
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, MaskedRNN)]
