@@ -34,6 +34,13 @@ def _hessian(quick: bool = False) -> dict[str, Any]:
     return run_hessian_bench(quick=quick)
 
 
+def _sparse(quick: bool = False) -> dict[str, Any]:
+    from netarium.bench.sparse import run_sparse_bench
+
+    return run_sparse_bench(quick=quick)
+
+
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "engine": _engine, "ui": _ui, "diagram": _diagram, "cka": _cka, "hessian": _hessian,
+    "sparse": _sparse,
 }
