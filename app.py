@@ -19,6 +19,7 @@ page = st.navigation([
     st.Page(PAGES / "geometry.py", title="Geometry", icon=":material/scatter_plot:"),
     st.Page(PAGES / "residual.py", title="Residual stream", icon=":material/stacked_line_chart:"),
     st.Page(PAGES / "dynamics.py", title="Dynamics", icon=":material/ssid_chart:"),
+    st.Page(PAGES / "sparsity.py", title="Connectivity", icon=":material/lan:"),
     st.Page(PAGES / "experiments.py", title="Experiments", icon=":material/science:"),
     st.Page(PAGES / "runs.py", title="Runs", icon=":material/history:"),
 ])

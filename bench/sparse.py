@@ -76,6 +76,6 @@ def run_sparse_bench(quick: bool = False) -> dict[str, Any]:
           f"{out['masked_step_ms']:.3f} ms = {out['masked_ratio']:.2f} x\n"
           f"  G2G 75% static {out['g2g_static_step_ms']:.3f} ms; with DST every 100 steps: "
           + ", ".join(f"{r} {out[f'dst_{r}_step_ms']:.3f} ms ({out[f'dst_{r}_ratio']:.2f} x)" for r in dst) + "\n"
-          f"  one DST round on a 1024 x 1024 layer at 25% density (30% of its edges): "
+          "  one DST round on a 1024 x 1024 layer at 25% density (30% of its edges): "
           + ", ".join(f"{r} {v:.1f} ms" for r, v in round_ms.items()))
     return out

@@ -14,7 +14,7 @@ APP = Path(__file__).resolve().parents[2] / "app.py"
 PAGE = "pages/side_by_side.py"
 LIVE = "netarium.live"
 ALL_VIEWS = ["curves", "boundary", "network", "confusion", "diagram", "embedding", "rdm", "cka", "alignment", "unit-match",
-             "warped-grid", "sharpness", "spectrum", "weight-norm", "gd-sgd"]  # registration order; a 2-D classification MLP
+             "warped-grid", "sharpness", "spectrum", "weight-norm", "gd-sgd", "pruning-curve"]  # registration order; a 2-D classification MLP
 DYNAMICS = ["sharpness", "spectrum", "weight-norm", "gd-sgd"]  # views that apply to any run
 
 
@@ -84,7 +84,7 @@ def test_four_slots_show_four_views(open_app) -> None:
 def test_slots_offer_only_the_views_that_apply(open_app) -> None:
     at = open_app(task="reg-plane")  # regression: no confusion matrix
     assert at.session_state[LIVE].config.task["name"] == "reg-plane"
-    titles = [VIEWS.get(v).title for v in ["curves", "boundary", "network", "diagram", *DYNAMICS]]
+    titles = [VIEWS.get(v).title for v in ["curves", "boundary", "network", "diagram", *DYNAMICS, "pruning-curve"]]
     assert at.selectbox(key="sbs.slot0").options == titles
     at.segmented_control(key="sbs.n").set_value(4).run()
     assert not at.exception, at.exception

@@ -34,6 +34,7 @@ PAGES = {  # sidebar link -> something that page shows once it has rendered
     "Geometry": ("text", "Representations over training"),
     "Residual stream": ("text", "The residual-stream views need"),
     "Dynamics": ("text", "Sharpness and trace"),
+    "Connectivity": ("text", "The live model has no masks"),
     "Experiments": ("heading", "Experiments"),
     "Runs": ("heading", "Runs"),
 }
@@ -314,3 +315,30 @@ def test_residual_stream_page_follows_a_training_transformer(open_tab, screensho
         expect(tab.locator(f"{key_class(key)} .js-plotly-plot").first).to_be_visible(timeout=TIMEOUT_MS)
     assert_no_exception(tab, "Residual stream")
     shoot(tab, screenshots / "residual_stream_transformer.png")
+
+
+REWIRING_TITLE_JS = """() => [...document.querySelectorAll('.st-key-sp-rewiring-chart .gtitle')].map(e => e.textContent)"""
+
+
+def test_connectivity_page_replays_dst_rewiring(open_tab, screenshots: Path) -> None:
+    tab = open_tab(query({"model": "sparse-mlp", "trainer": "dst", "trainer.every": "20"}), "Connectivity")
+    wait_visible(tab, tab.locator(key_class("sp.connectivity.chart")), "the connectivity graph")
+    tab.locator(f"{key_class('transport.play')} button").first.click()
+    try:
+        wait_until(tab, lambda: (status_step(read_status(tab)) or 0) > 300, "300 training steps", 40)
+    finally:
+        pause(tab)
+    wait_idle(tab)
+    for key in ("sp.connectivity.chart", "sp.rewiring.chart", "sp.rewiring.turnover", "sp.mask-heatmaps.layers.1.linear",
+                "sp.degrees.chart", "sp.pruning-curve.chart"):
+        expect(tab.locator(f"{key_class(key)} .js-plotly-plot").first).to_be_visible(timeout=TIMEOUT_MS)
+    latest = wait_until(tab, lambda: tab.evaluate(REWIRING_TITLE_JS), "the rewiring heatmap's title")[-1]
+    tab.locator(f"{key_class('sp.rewiring.follow')} label").first.click()  # "latest" off: the slider appears
+    thumb = tab.locator(f"{key_class('sp.rewiring.step')} input[type=range]").first
+    thumb.focus()
+    for _ in range(5):
+        thumb.press("ArrowLeft")
+    wait_until(tab, lambda: [t for t in tab.evaluate(REWIRING_TITLE_JS) if t != latest], "an earlier rewiring round")
+    wait_idle(tab)
+    assert_no_exception(tab, "Connectivity")
+    shoot(tab, screenshots / "sparsity_dst.png")

@@ -14,6 +14,9 @@ from netarium.ui.views import residual  # noqa: F401
 
 # isort: split
 from netarium.ui.views import dynamics  # noqa: F401
+
+# isort: split
+from netarium.ui.views import sparsity  # noqa: F401
 from netarium.ui.views.base import VIEWS, View, ViewContext, draw_view, heavy_result, unmet_need
 
 __all__ = ["VIEWS", "View", "ViewContext", "draw_view", "heavy_result", "unmet_need"]

@@ -17,6 +17,7 @@ from torch import nn
 from netarium.models.gate import FORWARD_GATE
 from netarium.models.taps import tap_names
 from netarium.schema import Catalog
+from netarium.training.dst import masked_modules
 from netarium.training.live import LiveRun
 from netarium.training.run import Snapshot
 
@@ -28,9 +29,11 @@ def model_has(model: nn.Module, need: str) -> bool:
     if need == "residual":
         return bool(getattr(model, "block_names", None))
     if need == "masks":
-        return any(name.endswith("mask") and "attn" not in name for name, _ in model.named_buffers())
+        return next(masked_modules(model), None) is not None
     if need == "attention":
         return any(t.endswith(".attn.pattern") for t in tap_names(model))
+    if need == "recurrent":  # duck-typed: a module that can give its recurrent graph (models/rnn.py's MaskedRNN)
+        return any(callable(getattr(m, "recurrent_graph", None)) for m in model.modules())
     return True
 
 
@@ -44,9 +47,10 @@ def unmet_need(live: LiveRun, needs: frozenset[str]) -> str:
             return "a classification task"
         if need in ("modular", "xor-clusters") and task.name != need:
             return {"modular": "the modular arithmetic task", "xor-clusters": "the xor-clusters task"}[need]
-        if need in ("mlp", "residual", "masks", "attention") and not model_has(model, need):
+        if need in ("mlp", "residual", "masks", "attention", "recurrent") and not model_has(model, need):
             return {"mlp": "an MLP", "residual": "a model with residual blocks", "masks": "a sparse model with masks",
-                    "attention": "a model with attention (the transformer)"}[need]
+                    "attention": "a model with attention (the transformer)",
+                    "recurrent": "a recurrent model with a sparse recurrent mask (rnn)"}[need]
     return ""
 
 
