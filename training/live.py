@@ -13,9 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import torch
 from torch import nn
 
+from netarium.models.gate import FORWARD_GATE
 from netarium.training.config import Config
+from netarium.training.dst import edge_turnover
 from netarium.training.run import Run, Snapshot
 from netarium.training.worker import Worker
 
@@ -100,6 +103,39 @@ class LiveRun:
     def regenerate(self) -> Change:
         """New data and a new initialisation: the same config with the next seed."""
         return self.apply(self.config.with_overrides({"seed": (self.config.seed + 1) % (2**31 - 1)}))
+
+    # ---- edits between steps ----
+    def prune(self, fraction: float, scope: str = "global", include_readout: bool = True) -> dict[str, Any]:
+        """Magnitude-prune the live model now, between two training steps: plain linear maps get masks
+        first (training/prune.py), then `fraction` of the active edges with the smallest |w| go (their
+        optimizer state too) and training goes on from there. A DST log records the cut, so its replay
+        stays true. Views recompute (a new generation). Returns magnitude_prune's stats plus the step,
+        the layers that got masks and the test score before and after."""
+        from netarium.training.prune import add_masks, magnitude_prune
+
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"the fraction to prune must be between 0 and 1, got {fraction}")
+        with FORWARD_GATE.shared(), self.worker.lock:
+            run = self.run
+            score = f"test_{run.loss.score_name}"
+            before = run.evaluate()[score]
+            added = add_masks(run.model, include_readout)
+            if added:
+                run.rescan_masks()
+            log = getattr(run.trainer, "log", None)
+            modules = dict(run.model.named_modules())
+            old = {name: modules[name].mask.clone() for name in (log.names if log else [])}
+            stats = magnitude_prune(run.model, fraction, scope, include_readout, optimizer=run.optimizer)
+            for name, mask in old.items():
+                new = modules[name].mask
+                cut = torch.nonzero(((mask != 0) & (new == 0)).reshape(-1)).reshape(-1).tolist()
+                log.add([{"name": name, "step": run.step_count, "fraction": fraction, **edge_turnover(mask, new),
+                          "pruned_idx": cut, "grown_idx": []}])
+            after = run.evaluate()[score]
+        with self._copy_lock:
+            self._model_copy = None
+            self.generation += 1
+        return {**stats, "step": run.step_count, "added": added, "score": score, "before": before, "after": after}
 
     # ---- transport ----
     def play(self) -> None:

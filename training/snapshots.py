@@ -71,7 +71,14 @@ class Snapshots:
     def model_at(self, step: int, template: nn.Module) -> nn.Module:
         """A copy of `template` (same architecture) holding the weights of `step`, in eval mode."""
         model = copy.deepcopy(template)
-        model.load_state_dict(self.state_at(step))
+        missing, unexpected = model.load_state_dict(self.state_at(step), strict=False)
+        masks = dict(model.named_buffers())
+        wrong = [k for k in missing if not (k.endswith("mask") and k in masks)] + list(unexpected)
+        if wrong:
+            raise RuntimeError(f"the snapshot of step {step} does not fit the model: {', '.join(wrong[:5])}")
+        with torch.no_grad():
+            for key in missing:  # masks added later (live pruning): before them the layer was dense
+                masks[key].fill_(1)
         return model.eval()
 
     def __len__(self) -> int:

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 Series = tuple[Sequence[int], Sequence[float]]
 SPLIT_COLORS = {"train": "#1f4e79", "test": "#c0392b"}  # navy, crimson: apart from the class colours
 SPLIT_DASH = {"train": "solid", "test": "dash"}
+FEW_POINTS = 8  # series shorter than this get markers
 RUN_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 SCORE_TITLES = {"acc": "accuracy", "r2": "R²"}
 MAX_SMOOTHING = 0.99
@@ -72,8 +73,10 @@ def _lines(steps: list[int], values: list[float], smoothing: float, *, name: str
         out.append(dict(type="scatter", x=steps, y=values, mode="lines", name=f"{name} (raw)", opacity=0.25,
                         line=dict(color=color, dash=dash, width=1), showlegend=False, hoverinfo="skip", **where))
         values = ema_smooth(values, smoothing)
-    out.append(dict(type="scatter", x=steps, y=values, mode="lines", name=name, line=dict(color=color, dash=dash, width=2),
-                    hovertemplate=f"{name}<br>step %{{x}}<br>%{{y:.4g}}<extra></extra>", **where))
+    # a line needs two points: with few evaluations so far, mark each one so the chart is not empty
+    mode = "lines+markers" if len(steps) < FEW_POINTS else "lines"
+    out.append(dict(type="scatter", x=steps, y=values, mode=mode, name=name, line=dict(color=color, dash=dash, width=2),
+                    marker=dict(size=6, color=color), hovertemplate=f"{name}<br>step %{{x}}<br>%{{y:.4g}}<extra></extra>", **where))
     return out
 
 

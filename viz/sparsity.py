@@ -338,8 +338,10 @@ def pruning_figure(curves: Mapping[str, Sequence[Mapping]], score: str = "accura
                                      legendgroup=scope, showlegend=False, line=dict(color=color), text=text,
                                      hovertemplate=f"{scope}<br>%{{x:.1f}}% sparse<br>DNR %{{y:.3f}}<br>%{{text}}<extra></extra>"), 1, 2)
     if not has_dnr:
-        fig.add_annotation(text="no ReLU hidden layer:<br>DNR is not defined", xref="x2 domain", yref="y2 domain", x=0.5, y=0.5,
-                           showarrow=False, font=dict(color="#888888", size=13))
+        # paper coordinates: an empty subplot has no drawn axes for "x2 domain" to refer to
+        left, right = fig.layout.xaxis2.domain
+        fig.add_annotation(text="no ReLU hidden layer:<br>DNR is not defined", xref="paper", yref="paper", x=(left + right) / 2,
+                           y=0.5, showarrow=False, font=dict(color="#888888", size=13))
     fig.update_xaxes(title_text="sparsity (%)", range=[-2, 100])
     scores = [r["accuracy"] for rows in curves.values() for r in rows if r["accuracy"] == r["accuracy"]]
     low = 0.0 if score == "accuracy" else min([0.0, *scores])  # a fixed scale: noise near chance must not look like a trend

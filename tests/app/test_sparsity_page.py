@@ -131,3 +131,20 @@ def test_rnn_gets_its_recurrent_graph(open_app) -> None:
     assert {"sp.rewiring.chart", "sp.mask-heatmaps.rnn", "sp.degrees.chart"} <= set(figs)
     degrees = figs["sp.degrees.chart"]["data"]
     assert degrees[0]["name"] == "rnn (recurrent)" and sorted(degrees[0]["x"]) == sorted(graph.sum(1).astype(int).tolist())
+
+
+def test_prune_now_button_prunes_the_live_mlp_and_says_what_it_did(open_app) -> None:
+    at = open_app(PAGE, **{"model.activation": "relu", "model.hidden": "8,8"})
+    live = at.session_state["netarium.live"]
+    live.step(30)
+    at.run()
+    at.slider(key="sp.prune.fraction").set_value(70).run()
+    at.button(key="sp.prune.go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    # 2*8 + 8*8 + 8*2 = 96 weights; 70% of them is 67.2 -> 67 switched off
+    assert sum(int(m.mask.sum()) for m in live.run.masked) == 96 - 67
+    assert any("Pruned 67 edges (70% of the active ones, global) at step 30" in s.value for s in at.success)
+    # the page now has masks: every sparse view appears, and the pruning curve starts at the new sparsity
+    figs = charts(at)
+    assert {"sp.connectivity.chart", "sp.mask-heatmaps.readout", "sp.degrees.chart"} <= set(figs)
+    assert figs["sp.pruning-curve.chart"]["data"][0]["x"][0] == 100 * 67 / 96

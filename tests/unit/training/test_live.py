@@ -113,3 +113,48 @@ def test_pause_and_step_return_once_the_snapshot_shows_them(live):
     live.pause()
     snap = live.worker.latest()
     assert snap.state == "paused" and snap.step == live.run.step_count
+
+
+def test_prune_now_masks_the_live_mlp_and_training_goes_on():
+    live = LiveRun(Config(task={"name": "spiral", "n_samples": 200}, model={"name": "mlp", "hidden": [8, 8],
+                                                                             "activation": "relu"}, seed=1), idle_pause_seconds=None)
+    try:
+        live.step(30)
+        gen, step = live.generation, live.run.step_count
+        old_step, old_copy = live.model_copy()
+        r = live.prune(0.5)
+        # 2*8 + 8*8 + 8*2 = 96 weights, half of them off, one global threshold
+        assert r["added"] == ["layers.0.linear", "layers.1.linear", "readout"] and r["pruned"] == 48
+        assert r["sparsity"] == 0.5 and r["step"] == step and live.generation == gen + 1
+        masked = live.run.masked
+        assert len(masked) == 3 and sum(int(m.mask.sum()) for m in masked) == 48
+        kept = torch.cat([m.weight.detach().abs()[m.mask.bool()] for m in masked])
+        gone = torch.cat([old.weight.detach().abs()[~m.mask.bool()] for old, m in
+                          zip([old_copy.layers[0].linear, old_copy.layers[1].linear, old_copy.readout], masked, strict=True)])
+        assert float(gone.max()) <= float(kept.min())  # the smallest |w| went
+        assert live.model_copy()[1] is not old_copy  # views see the pruned net at the same step
+        live.step(20)
+        assert live.run.step_count == step + 20
+        for m in masked:
+            assert float((m.weight.detach() * (1 - m.mask)).abs().sum()) == 0.0  # Adam did not revive them
+        assert live.run.snapshots.model_at(0, live.run.model).readout.mask.sum() == 16  # before the cut: dense
+        with pytest.raises(ValueError, match="between 0 and 1"):
+            live.prune(1.0)
+    finally:
+        live.close()
+
+
+def test_prune_now_during_dst_is_logged_so_the_replay_stays_true():
+    live = LiveRun(Config(task={"name": "spiral", "n_samples": 200}, model={"name": "sparse-mlp", "hidden": [8, 8], "groups": 2, "k": 1},
+                          trainer={"name": "dst", "every": 5}, steps=100), idle_pause_seconds=None)
+    try:
+        live.step(10)
+        live.prune(0.25, "layer")
+        live.step(10)
+        log = live.run.trainer.log
+        layer = dict(live.run.model.named_modules())["layers.1.linear"]
+        assert torch.equal(log.mask_at("layers.1.linear", live.run.step_count), layer.mask.bool())
+        cut = [e for e in log.events if e["pruned"] and not e["grown"]]
+        assert len(cut) == 1 and cut[0]["step"] == 10 and cut[0]["pruned"] == 8  # 25% of the 32 edges (two ensembles, each reading one)
+    finally:
+        live.close()

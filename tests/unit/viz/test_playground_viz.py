@@ -67,6 +67,13 @@ def test_curves_panels_colours_and_dashes():
     assert r2.layout.yaxis.title.text == "R²" and len(r2.data) == 1
 
 
+def test_curves_mark_each_point_while_there_are_few():
+    one = curves_figure({"train_loss": ([478], [0.04])}).data[0]
+    assert one.mode == "lines+markers" and list(one.x) == [478]  # a single evaluation is still visible
+    many = curves_figure({"train_loss": (list(range(20)), [1.0] * 20)}).data[0]
+    assert many.mode == "lines"
+
+
 def test_curves_smoothing_draws_raw_faint_and_smoothed_line():
     fig = curves_figure({"train_loss": SERIES["train_loss"]}, smoothing=0.6)
     raw, smooth = fig.data

@@ -129,7 +129,8 @@ def test_turnover_degree_and_pruning_figures():
     curve = [{"sparsity": s, "accuracy": a, "dnr": None, "edges": 1, "total": 2} for s, a in ((0.0, 0.9), (0.5, 0.7))]
     fig = pruning_figure({"global": curve}, "accuracy")
     assert list(fig.data[0].x) == [0.0, 50.0] and list(fig.data[0].y) == [0.9, 0.7] and len(fig.data) == 1
-    assert any("DNR is not defined" in a.text for a in fig.layout.annotations)
+    (note,) = [a for a in fig.layout.annotations if "DNR is not defined" in a.text]
+    assert note.xref == "paper" and note.x == sum(fig.layout.xaxis2.domain) / 2  # centred over the empty right panel
     with_dnr = [dict(r, dnr=0.1 * i) for i, r in enumerate(curve)]
     assert list(pruning_figure({"global": with_dnr}).data[1].y) == [0.0, 0.1]
 
