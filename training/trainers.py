@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import torch
@@ -97,11 +99,20 @@ class DynamicSparse(Supervised):
                                      stop_fraction=self.p.stop_fraction, seed=run.config.seed)
         self.log = DSTLog({n: m.mask for n, m in named})
 
+    @property
+    def stops_at(self) -> int | None:
+        """The first step at which no more rewiring happens (stop_fraction of the schedule's steps), once attached."""
+        s = self._schedule
+        return None if s is None else math.ceil(s.stop_fraction * s.total_steps)
+
     def step(self, run: Run, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self._schedule is None:
             self.attach(run)
         schedule = self._schedule
         assert schedule is not None and self.log is not None
+        total = self.p.total_steps or max(run.config.steps, 1)
+        if total != schedule.total_steps:  # the run's steps were changed live: the schedule follows
+            self._schedule = schedule = dataclasses.replace(schedule, total_steps=total)
         step = run.step_count + 1
         if not schedule.is_update_step(step):
             return super().step(run, x, y)

@@ -190,8 +190,11 @@ def draw_rewiring(ctx: ViewContext) -> None:
             draw_chart(_rewiring_figure(log, name, step, ids), ctx)
     draw_chart(sviz.turnover_figure(log.turnover()), ctx, "turnover")
     rule = ctx.live.config.trainer.get("rule", "random")
+    stops = getattr(run.trainer, "stops_at", None)
     st.caption(f"Every {every} steps the dst trainer prunes the active edges of smallest |w| and regrows as many "
-               f"({rule} regrowth), so the edge count stays; turnover = (pruned + grown) / (2 · edges).")
+               f"({rule} regrowth), so the edge count stays; turnover = (pruned + grown) / (2 · edges)."
+               + (f" The share rewired decays by a cosine and rewiring stops at step {stops:,} (the trainer's stop "
+                  "fraction of the run's steps: raise steps in the sidebar to rewire longer)." if stops else ""))
 
 
 def _mask_layers(ctx: ViewContext):

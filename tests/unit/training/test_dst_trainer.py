@@ -84,3 +84,13 @@ def test_gradient_rule_grows_the_largest_dense_gradients_of_the_rewiring_batch()
 def test_dst_trainer_refuses_a_model_without_masks():
     with pytest.raises(SchemaError, match="masked layers"):
         Run(Config(task={"name": "spiral"}, model={"name": "mlp"}, trainer={"name": "dst"}))
+
+
+def test_rewiring_stops_at_the_stop_fraction_and_follows_a_live_change_of_steps():
+    run = dst_run("random", every=10, steps=40)  # 0.75 * 40 = 30: rounds at 10 and 20 only
+    assert run.trainer.stops_at == 30
+    run.step(40)
+    assert run.trainer.log.steps() == [10, 20]
+    run.config = run.config.with_overrides(["steps=100"])  # what the Worker does for a live change
+    run.step(40)
+    assert run.trainer.stops_at == 75 and run.trainer.log.steps() == [10, 20, 50, 60, 70]
