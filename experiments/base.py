@@ -86,6 +86,7 @@ class Experiment:
     check: Callable[[Result], CheckResult]
     page: str = "playground"  # the page that shows it best
     runner: Callable[[Config, Progress | None], Result] = train_once
+    figure: Callable[[Result], Any] | None = None  # a plotly Figure of the result, shown under the verdict
 
     def run(self, config: Config | None = None, progress: Progress | None = None) -> Result:
         """Train the preset (or a modified) config with this experiment's runner."""

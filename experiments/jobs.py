@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -27,6 +28,7 @@ class CheckOutcome:
     seconds: float
     state: str = "done"
     reason: str = ""
+    figure: Any = None  # the experiment's figure of the result (a plotly Figure), when it has one
 
     @property
     def passed(self) -> bool:
@@ -118,8 +120,9 @@ class CheckJob:
             torch.set_num_threads(torch_threads())
             result = self.experiment.run(self.config, self._report)
             check = self.experiment.check(result)
+            figure = self.experiment.figure(result) if self.experiment.figure else None
             self.outcome = CheckOutcome(check, dict(result.final), int(result.steps), float(result.seconds),
-                                        result.state, result.reason)
+                                        result.state, result.reason, figure)
         except Exception as e:  # noqa: BLE001  (a page shows it; the thread must not die silently)
             self.error = f"{type(e).__name__}: {e}"
         finally:

@@ -20,6 +20,12 @@ from netarium.experiments.base import (
 )
 from netarium.training.config import Config
 from netarium.training.run import Run
+from netarium.viz.sparsity_experiments import (
+    accuracy_by_variant_figure,
+    n2n_figure,
+    pruning_rounds_figure,
+    recovery_figure,
+)
 
 
 def overall_sparsity(run: Run) -> float:
@@ -78,6 +84,13 @@ def check_g2g(result: Result) -> CheckResult:
     return CheckResult(close and sparse_enough, dict(e), reason)
 
 
+def figure_g2g(result: Result):
+    """Mean test accuracy per variant with each seed's as a dot."""
+    e = result.extra
+    acc = {G2G_VARIANTS[n][0]: [e[f"{n}_seed{s}_test_acc"] for s in G2G_SEEDS] for n in G2G_VARIANTS}
+    return accuracy_by_variant_figure(acc, f"Digits, test accuracy over seeds {', '.join(map(str, G2G_SEEDS))}: dense vs 75% sparse")
+
+
 G2G_SPARSE = EXPERIMENTS.register(Experiment(
     id="g2g-sparse",
     title="Ensemble-to-ensemble wiring at 75% sparsity",
@@ -96,6 +109,7 @@ G2G_SPARSE = EXPERIMENTS.register(Experiment(
     check=check_g2g,
     page="sparsity",
     runner=run_g2g,
+    figure=figure_g2g,
 ))
 
 
@@ -173,6 +187,23 @@ def check_rnn_sparsity(result: Result) -> CheckResult:
     return CheckResult(all(ok.values()), dict(e), reason)
 
 
+def figure_rnn(result: Result):
+    """Per cell: dense, right after each pruning level, and retrained; then the graph-masked nets."""
+    e = result.extra
+    stages: dict[str, dict[str, float]] = {}
+    for cell in RNN_CELLS:
+        row = {"dense": e[f"{cell}_dense_acc"]}
+        for level in RNN_LEVELS:
+            k = f"{cell}_p{round(level * 100)}"
+            row[f"{level:.0%} pruned"] = e[f"{k}_pruned_acc"]
+            row[f"{level:.0%} pruned, retrained"] = e[f"{k}_retrained_acc"]
+        stages[cell] = row
+    for name in RNN_GRAPHS:
+        stages[f"{result.config.model['cell']} on {name} ({e[f'{name}_sparsity']:.0%} sparse)"] = {"trained on the graph": e[f"{name}_acc"]}
+    return recovery_figure(stages, "Reber strings: recurrent weights magnitude-pruned, then retrained "
+                                   f"{RNN_RETRAIN} steps (the graph-wired nets: trained sparse from the start)")
+
+
 RNN_SPARSITY = EXPERIMENTS.register(Experiment(
     id="rnn-sparsity",
     title="Recurrent nets survive losing most recurrent weights",
@@ -191,6 +222,7 @@ RNN_SPARSITY = EXPERIMENTS.register(Experiment(
     check=check_rnn_sparsity,
     page="sparsity",
     runner=run_rnn_sparsity,
+    figure=figure_rnn,
 ))
 
 
@@ -257,6 +289,17 @@ def check_pruning_dnr(result: Result) -> CheckResult:
     return CheckResult(falls, dict(e), reason)
 
 
+def figure_pruning(result: Result):
+    """DNR and accuracy against sparsity, round by round, per seed, without (solid) and with AP (dashed)."""
+    e = result.extra
+    series = {}
+    for seed in PRUNE_SEEDS:
+        for tag, label in (("imp", f"seed {seed}"), ("ap", f"seed {seed} + AP")):
+            rounds = range(PRUNE_ROUNDS + 1)
+            series[label] = {key: [e[f"{tag}_seed{seed}_r{r}_{key}"] for r in rounds] for key in ("sparsity", "dnr", "test_acc")}
+    return pruning_rounds_figure(series, f"{PRUNE_ROUNDS} rounds of 20% magnitude pruning, rewound to init each round")
+
+
 PRUNING_DNR = EXPERIMENTS.register(Experiment(
     id="pruning-dnr",
     title="The more a network is pruned, the fewer of its ReLUs are dead",
@@ -274,6 +317,7 @@ PRUNING_DNR = EXPERIMENTS.register(Experiment(
     check=check_pruning_dnr,
     page="sparsity",
     runner=run_pruning_dnr,
+    figure=figure_pruning,
 ))
 
 
@@ -331,6 +375,14 @@ def check_n2n(result: Result) -> CheckResult:
     return CheckResult(small and good, {k: v for k, v in e.items() if isinstance(v, float)}, reason)
 
 
+def figure_n2n(result: Result):
+    """Reward per rollout by stage, and every student's size against its accuracy with the target region."""
+    summary = result.extra["n2n"]
+    teacher = summary["teacher"]
+    return n2n_figure(summary["rollouts"], teacher["params"], teacher["acc"], N2N_RATIO, N2N_ACC,
+                      f"N2N on a {len(teacher['widths'])}-layer teacher: {len(summary['rollouts'])} rollouts")
+
+
 N2N_COMPRESSION = EXPERIMENTS.register(Experiment(
     id="n2n-compression",
     title="A policy learns to compress a network",
@@ -348,4 +400,5 @@ N2N_COMPRESSION = EXPERIMENTS.register(Experiment(
     check=check_n2n,
     page="sparsity",
     runner=run_n2n,
+    figure=figure_n2n,
 ))

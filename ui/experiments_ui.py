@@ -8,6 +8,7 @@ from streamlit.errors import StreamlitAPIException
 from netarium.experiments.base import EXPERIMENTS, Experiment
 from netarium.experiments.jobs import CheckJob
 from netarium.ui.session import load_config, show_flashes
+from netarium.ui.views.base import CHART_CONFIG
 
 JOBS = "experiments.jobs"
 POLL_SECONDS = 0.5
@@ -102,5 +103,7 @@ def check_verdict(job: CheckJob) -> None:
         st.success(f"PASSED: {outcome.verdict}")
     else:
         st.error(f"FAILED: {outcome.verdict}")
+    if outcome.figure is not None:
+        st.plotly_chart(outcome.figure, key=f"experiments.figure.{job.experiment.id}", width="stretch", config=CHART_CONFIG)
     st.dataframe(outcome.rows(), hide_index=True,
                  column_config={"value": st.column_config.NumberColumn(format="%.4g")})

@@ -76,3 +76,17 @@ def test_a_diverged_run_fails_whatever_the_check_says() -> None:
     assert job.join(5)
     assert job.outcome is not None and job.outcome.check.passed and not job.outcome.passed
     assert job.outcome.verdict == "the run diverged: loss became nan at step 7"
+
+
+def test_an_experiment_figure_comes_with_the_outcome() -> None:
+    seen: list[Result] = []
+
+    def figure(result: Result) -> dict:
+        seen.append(result)
+        return {"steps": result.steps}
+
+    job = CheckJob(dataclasses.replace(PLAYGROUND, figure=figure), SMALL).start()
+    assert job.join(30) and job.error == ""
+    assert job.outcome.figure == {"steps": 50} and seen[0].steps == 50
+    plain = CheckJob(PLAYGROUND, SMALL).start()
+    assert plain.join(30) and plain.outcome.figure is None

@@ -45,6 +45,8 @@ def test_g2g_preset_is_within_a_point_of_dense_at_75_percent_sparsity():
     assert int(hidden.mask.sum()) == 4 * 64 * 64
     for name in G2G_VARIANTS:
         assert e[f"{name}_test_acc"] == pytest.approx(sum(e[f"{name}_seed{s}_test_acc"] for s in G2G_SEEDS) / len(G2G_SEEDS))
+    means = exp.figure(result).data[0]
+    assert list(means.y) == pytest.approx([e[f"{n}_test_acc"] for n in G2G_VARIANTS])
 
 
 def test_g2g_check_needs_the_best_sparse_within_a_point_and_the_sparsity():
@@ -75,6 +77,9 @@ def test_rnn_sparsity_preset_recovers_after_pruning_60_and_80_percent():
         assert e[f"{cell}_p60_pruned_acc"] < e[f"{cell}_p60_retrained_acc"]  # pruning hurt, retraining healed
     for name in RNN_GRAPHS:
         assert 0.7 < e[f"{name}_sparsity"] < 0.95 and e[f"{name}_acc"] > 0.9
+    bars = {t.name: list(t.y) for t in exp.figure(result).data}
+    assert bars["dense"][:len(RNN_CELLS)] == [e[f"{c}_dense_acc"] for c in RNN_CELLS]
+    assert bars["60% pruned, retrained"][:len(RNN_CELLS)] == [e[f"{c}_p60_retrained_acc"] for c in RNN_CELLS]
 
 
 def test_rnn_check_wants_every_cell_back_within_two_points_at_60_percent():
@@ -105,6 +110,8 @@ def test_pruning_dnr_preset_dnr_falls_with_sparsity():
             assert sparsities == pytest.approx([1 - 0.8**r for r in range(PRUNE_ROUNDS + 1)], abs=1e-3)
     assert e[f"imp_r{PRUNE_ROUNDS}_dnr_mean"] < e["imp_r0_dnr_mean"]
     assert e["imp_r0_dnr_mean"] == e["ap_r0_dnr_mean"]  # round 0 is the same dense net
+    lines = {(t.name, t.xaxis): list(t.y) for t in exp.figure(result).data}
+    assert lines[("seed 0", "x")] == [e[f"imp_seed0_r{r}_dnr"] for r in range(PRUNE_ROUNDS + 1)]
 
 
 def test_pruning_check_needs_a_falling_dnr():
@@ -131,6 +138,8 @@ def test_n2n_preset_finds_a_small_accurate_student():
     assert best["ratio"] == pytest.approx(e["teacher_params"] / best["params"])
     assert best["reward"] == max(r["reward"] for r in summary["rollouts"])
     assert len(summary["rollouts"]) == e["rollouts"] == 40
+    fig = exp.figure(result)
+    assert sum(len(t.x) for t in fig.data if t.xaxis == "x") == 40  # one reward dot per rollout
 
 
 def test_n2n_check_wants_three_times_smaller_and_95_percent():
