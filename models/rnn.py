@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from netarium.models.base import MODELS, ModelSpec
-from netarium.models.sparse import graph_mask, random_mask
+from netarium.models.sparse import Masked, graph_mask, random_mask
 from netarium.models.taps import Tap
 from netarium.schema import Params, SchemaError
 
@@ -57,7 +57,7 @@ class RecurrentMask(nn.Module):
         return weight * mask
 
 
-class MaskedRNN(nn.Module):
+class MaskedRNN(Masked, nn.Module):
     """One recurrent layer (batch first) whose recurrent weight is W * mask.
 
     forward(x (B, T, in), hx=None) returns what the torch layer returns: (outputs (B, T, H), h_n), with
@@ -97,21 +97,7 @@ class MaskedRNN(nn.Module):
         elif tuple(mask.shape) != full:
             raise ValueError(f"mask shape {tuple(mask.shape)} is neither the recurrent graph ({H}, {H}) "
                              f"nor the full recurrent weight {full}")
-        if not bool(((mask == 0) | (mask == 1)).all()):
-            raise ValueError("mask values must be 0 or 1")
-        with torch.no_grad():
-            self.mask.copy_(mask.to(self.mask))
-        self.apply_mask_()
-
-    def apply_mask_(self) -> None:
-        """Zero the raw recurrent weights outside the mask, in place (after an init or an outside write)."""
-        with torch.no_grad():
-            self.weight.mul_(self.mask)
-
-    @property
-    def density(self) -> float:
-        """Fraction of recurrent weights kept (1 - sparsity), over all gate blocks."""
-        return float(self.mask.mean())
+        self._store_mask(mask)
 
     def recurrent_graph(self) -> torch.Tensor:
         """(H, H) 0/1: edge j -> i (entry [i, j]) where any gate block has it (the union over gates)."""

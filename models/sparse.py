@@ -19,26 +19,15 @@ from netarium.schema import Params, as_list
 Seed = int | np.random.Generator | torch.Generator
 
 
-class MaskedLinear(nn.Linear):
-    """y = (W * M) x + b with a fixed 0/1 mask M (a buffer, saved in the state dict).
-
-    Masked entries of W are also set to zero (at construction and on `set_mask`), so weight norms and
-    checkpoints see the sparsity; the product keeps their gradients exactly zero.
-    """
+class Masked:
+    """What masked modules share: a float 0/1 `mask` buffer shaped like `weight`, kept so that the weights
+    outside it are zero (training/dst.py and training/prune.py rewrite both; analysis reads them)."""
 
     mask: torch.Tensor
+    weight: torch.Tensor
 
-    def __init__(self, in_features: int, out_features: int, mask: torch.Tensor | None = None, bias: bool = True):
-        super().__init__(in_features, out_features, bias=bias)
-        self.register_buffer("mask", torch.ones_like(self.weight))
-        if mask is not None:
-            self.set_mask(mask)
-
-    def set_mask(self, mask: torch.Tensor) -> None:
-        """Replace the mask (shape (out, in), values 0 or 1) and zero the weights it removes."""
-        mask = torch.as_tensor(mask)
-        if tuple(mask.shape) != tuple(self.weight.shape):
-            raise ValueError(f"mask shape {tuple(mask.shape)} does not match weight shape {tuple(self.weight.shape)}")
+    def _store_mask(self, mask: torch.Tensor) -> None:
+        """Copy a mask of the right shape in after checking its values, and zero the weights it removes."""
         if not bool(((mask == 0) | (mask == 1)).all()):
             raise ValueError("mask values must be 0 or 1")
         with torch.no_grad():
@@ -54,6 +43,27 @@ class MaskedLinear(nn.Linear):
     def density(self) -> float:
         """Fraction of connections kept (1 - sparsity)."""
         return float(self.mask.mean())
+
+
+class MaskedLinear(Masked, nn.Linear):
+    """y = (W * M) x + b with a fixed 0/1 mask M (a buffer, saved in the state dict).
+
+    Masked entries of W are also set to zero (at construction and on `set_mask`), so weight norms and
+    checkpoints see the sparsity; the product keeps their gradients exactly zero.
+    """
+
+    def __init__(self, in_features: int, out_features: int, mask: torch.Tensor | None = None, bias: bool = True):
+        super().__init__(in_features, out_features, bias=bias)
+        self.register_buffer("mask", torch.ones_like(self.weight))
+        if mask is not None:
+            self.set_mask(mask)
+
+    def set_mask(self, mask: torch.Tensor) -> None:
+        """Replace the mask (shape (out, in), values 0 or 1) and zero the weights it removes."""
+        mask = torch.as_tensor(mask)
+        if tuple(mask.shape) != tuple(self.weight.shape):
+            raise ValueError(f"mask shape {tuple(mask.shape)} does not match weight shape {tuple(self.weight.shape)}")
+        self._store_mask(mask)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return nn.functional.linear(x, self.weight * self.mask, self.bias)
