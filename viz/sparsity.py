@@ -274,6 +274,52 @@ def rewiring_figure(cells: np.ndarray, in_ids: Sequence[int] | None = None, out_
                            f"{name}{at}: {counts['pruned']} pruned (red), {counts['grown']} grown (green)")
 
 
+REWIRING_GRAPH_EDGES = 3000  # above this many drawn edges the graph of a round is unreadable: use the heatmap
+
+
+def rewiring_graph_figure(cells: np.ndarray, in_ids: Sequence[int] | None = None, out_ids: Sequence[int] | None = None,
+                          name: str = "layer", step: int | None = None) -> go.Figure:
+    """The same round as a bipartite graph: the layer's inputs on the left, its outputs on the right (each
+    column ordered by ensemble, nodes coloured by it), kept edges thin grey, edges grown this round green,
+    those pruned this round dashed red. Returns an empty figure saying so when there are too many edges."""
+    C = np.asarray(cells)
+    if int((C != 0).sum()) > REWIRING_GRAPH_EDGES:
+        return empty_figure(f"{int((C != 0).sum()):,} edges: too many to draw as a graph; see the heatmap")
+    _, ro, co = _ordered(C, in_ids, out_ids)
+    n_out, n_in = C.shape
+    y_in = {int(j): 1 - k / max(n_in - 1, 1) for k, j in enumerate(co)}  # top to bottom in ensemble order
+    y_out = {int(i): 1 - k / max(n_out - 1, 1) for k, i in enumerate(ro)}
+    fig = go.Figure()
+    counts = {}
+    for label, value, color, width, dash in (("kept", 1, "rgba(80,80,80,0.25)", 1, "solid"),
+                                             ("grown", 2, GROWN_COLOR, 2.5, "solid"),
+                                             ("pruned", 3, PRUNED_COLOR, 2, "dot")):
+        rows, cols = np.nonzero(C == value)
+        counts[label] = len(rows)
+        xs: list = []
+        ys: list = []
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+            xs += [0, 1, None]
+            ys += [y_in[j], y_out[i], None]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"{label} ({len(rows)})", hoverinfo="skip",
+                                 line=dict(color=color, width=width, dash=dash)))
+    for x, ids, ys, side in ((0, in_ids, y_in, "input"), (1, out_ids, y_out, "output")):
+        units = list(ys)
+        groups = [None if ids is None else int(ids[u]) for u in units]
+        fig.add_trace(go.Scatter(
+            x=[x] * len(units), y=[ys[u] for u in units], mode="markers", showlegend=False,
+            marker=dict(size=9, color=[ensemble_color(g) for g in groups], line=dict(color="white", width=1)),
+            text=[f"{side} {u}" + ("" if g is None else f" · ensemble {g}") for u, g in zip(units, groups, strict=True)],
+            hovertemplate="%{text}<extra></extra>"))
+    at = f" at step {step:,}" if step is not None else ""
+    fig.update_xaxes(visible=False, range=[-0.15, 1.15])
+    fig.update_yaxes(visible=False, range=[-0.05, 1.05])
+    fig.add_annotation(text="inputs", x=0, y=1.05, showarrow=False, yanchor="bottom")
+    fig.add_annotation(text="outputs", x=1, y=1.05, showarrow=False, yanchor="bottom")
+    return panel_layout(fig, f"{name}{at}: {counts['pruned']} pruned (red, dotted), {counts['grown']} grown (green)",
+                        max(360, min(900, 9 * max(n_in, n_out))), legend_y=-0.06)
+
+
 def turnover_figure(rows: Sequence[Mapping]) -> go.Figure:
     """Edge turnover (pruned + grown) / (2 · edges) of every DST round, a line per layer, with the
     prune fraction of the schedule dotted."""

@@ -52,9 +52,16 @@ def test_sparse_mlp_with_dst_shows_every_view(open_app) -> None:
     assert log.steps() == [5, 10, 15, 20]
     assert at.toggle(key="sp.rewiring.follow").value and any("latest of 4 rewiring rounds, at step 20" in c.value
                                                                for c in at.caption)
+    ev = log.event("layers.1.linear", 20)
+    # a small layer is drawn as a graph first: one segment per kept, grown and pruned edge
+    assert at.segmented_control(key="sp.rewiring.as").value == "graph"
+    by = {t["name"].split(" (")[0]: t for t in figs["sp.rewiring.chart"]["data"] if t.get("mode") == "lines"}
+    assert len(by["grown"]["x"]) // 3 == len(ev["grown_idx"]) and len(by["pruned"]["x"]) // 3 == len(ev["pruned_idx"])
+    assert len(by["kept"]["x"]) // 3 == int(log.mask_at("layers.1.linear", 20).sum()) - len(ev["grown_idx"])
+    at.segmented_control(key="sp.rewiring.as").set_value("heatmap").run()
+    figs = charts(at)
     heat = figs["sp.rewiring.chart"]["data"][0]
     z = arr(heat["z"])  # ordered by ensemble: g2g ids are contiguous, so the order is the identity
-    ev = log.event("layers.1.linear", 20)
     assert sorted(np.flatnonzero(z.ravel() == PRUNED).tolist()) == sorted(ev["pruned_idx"])
     assert sorted(np.flatnonzero(z.ravel() == GROWN).tolist()) == sorted(ev["grown_idx"])
 

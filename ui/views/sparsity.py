@@ -136,13 +136,14 @@ def draw_connectivity(ctx: ViewContext) -> None:
         st.caption(_graph_caption(w, dense, G.graph["dropped"]).replace("all drawn", "those touching it drawn"))
 
 
-def _rewiring_figure(log, name: str, step: int, ids):
+def _rewiring_figure(log, name: str, step: int, ids, as_graph: bool = False):
     ev = log.event(name, step) or {}
     cells = rewiring_cells(log.mask_at(name, step), ev.get("pruned_idx", []), ev.get("grown_idx", []))
     in_ids, out_ids = ids if ids else (None, None)
     in_ids = in_ids if in_ids is not None and len(in_ids) == cells.shape[1] else None
     out_ids = out_ids if out_ids is not None and len(out_ids) == cells.shape[0] else None
-    return sviz.rewiring_figure(cells, in_ids, out_ids, name, step)
+    draw = sviz.rewiring_graph_figure if as_graph else sviz.rewiring_figure
+    return draw(cells, in_ids, out_ids, name, step)
 
 
 def draw_rewiring(ctx: ViewContext) -> None:
@@ -176,18 +177,23 @@ def draw_rewiring(ctx: ViewContext) -> None:
         step = c2.select_slider("rewiring step", steps, value=steps[-1], key=f"{ctx.key}.step",
                                 format_func=lambda s: f"{s:,}")
     play = c3.button("▶ play", key=f"{ctx.key}.play", help="Step through the rewiring rounds from the chosen one")
+    edges = int(log.initial[name].sum())
+    small = edges <= sviz.REWIRING_GRAPH_EDGES
+    as_graph = small and st.segmented_control(
+        "draw as", ["graph", "heatmap"], default="graph" if edges <= 600 else "heatmap", key=f"{ctx.key}.as",
+        help="graph: inputs left, outputs right, kept edges grey, grown green, pruned red; heatmap: the mask") == "graph"
     ids = mask_groups(run.model).get(name)
     box = st.empty()
     if play:
         todo = [s for s in steps if s >= step] if step != steps[-1] else steps
         todo = todo[:: max(1, -(-len(todo) // PLAY_FRAMES))]
         for i, s in enumerate(todo):
-            box.plotly_chart(_rewiring_figure(log, name, s, ids), key=f"{ctx.key}.frame{i}", width="stretch",
+            box.plotly_chart(_rewiring_figure(log, name, s, ids, as_graph), key=f"{ctx.key}.frame{i}", width="stretch",
                              config=CHART_CONFIG)
             time.sleep(PLAY_SECONDS)
     else:
         with box.container():
-            draw_chart(_rewiring_figure(log, name, step, ids), ctx)
+            draw_chart(_rewiring_figure(log, name, step, ids, as_graph), ctx)
     draw_chart(sviz.turnover_figure(log.turnover()), ctx, "turnover")
     rule = ctx.live.config.trainer.get("rule", "random")
     stops = getattr(run.trainer, "stops_at", None)

@@ -27,6 +27,7 @@ from netarium.viz.sparsity import (
     pruning_figure,
     recurrent_figure,
     rewiring_figure,
+    rewiring_graph_figure,
     turnover_figure,
     unit_graph_figure,
 )
@@ -114,6 +115,23 @@ def test_rewiring_figure_colours_exactly_the_pruned_and_grown_cells():
     assert marks == {"pruned (1)": ([2], [0]), "grown (1)": ([1], [1])}
     assert [t.name for t in fig.data if t.showlegend is not False][1:] == ["kept (3)", "pruned (1)", "grown (1)"]
     assert fig.layout.title.text == "L at step 40: 1 pruned (red), 1 grown (green)"
+
+
+def test_rewiring_graph_draws_each_edge_once_from_its_input_to_its_output():
+    after = np.array([[1, 0, 1], [0, 1, 1]])
+    cells = rewiring_cells(after, pruned_idx=[1], grown_idx=[5])  # pruned: input 1 -> output 0; grown: 2 -> 1
+    fig = rewiring_graph_figure(cells, [0, 1, 0], None, "L", 40)
+    lines = {t.name: t for t in fig.data if t.mode == "lines"}
+    assert list(lines) == ["kept (3)", "grown (1)", "pruned (1)"] and lines["pruned (1)"].line.dash == "dot"
+    inputs, outputs = [t for t in fig.data if t.mode == "markers"]
+    y_in = {int(t.split()[1]): y for t, y in zip(inputs.text, inputs.y, strict=True)}  # "input 2 · ensemble 0"
+    y_out = {int(t.split()[1]): y for t, y in zip(outputs.text, outputs.y, strict=True)}
+    assert [u for u, _ in sorted(y_in.items(), key=lambda kv: -kv[1])] == [0, 2, 1]  # top to bottom by ensemble
+    assert list(lines["pruned (1)"].x) == [0, 1, None] and list(lines["pruned (1)"].y) == [y_in[1], y_out[0], None]
+    assert list(lines["grown (1)"].y) == [y_in[2], y_out[1], None]
+    assert fig.layout.title.text == "L at step 40: 1 pruned (red, dotted), 1 grown (green)"
+    big = rewiring_graph_figure(np.ones((80, 80), dtype=np.int8))
+    assert "too many to draw as a graph" in big.layout.annotations[0].text and not big.data
 
 
 def test_turnover_degree_and_pruning_figures():
