@@ -61,12 +61,21 @@ def prune_fraction(step: int, total_steps: int, initial: float = 0.3) -> float:
 
 
 def _first_n(score: torch.Tensor, candidates: torch.Tensor, n: int, *, largest: bool) -> torch.Tensor:
-    """Flat indices of the n candidates with the largest (or smallest) score; ties go to the lower
-    flat index (a stable sort), so the choice is deterministic."""
+    """Flat indices (ascending) of the n candidates with the largest (or smallest) score; ties at the
+    cut go to the lower flat index, so the choice is deterministic. A selection, not a sort: the n-th
+    best value by kthvalue (linear time), then every candidate better than it and the first tied ones."""
     idx = torch.nonzero(candidates.reshape(-1), as_tuple=False).reshape(-1)
     values = score.reshape(-1)[idx]
-    order = torch.sort(-values if largest else values, stable=True).indices
-    return idx[order[:n]]
+    values = -values if largest else values  # the n smallest of these
+    if n <= 0:
+        return idx[:0]
+    if n >= values.numel():
+        return idx
+    cut = torch.kthvalue(values, n).values
+    better = values < cut
+    tied = torch.nonzero(values == cut).reshape(-1)[: n - int(better.sum())]
+    better[tied] = True
+    return idx[better]
 
 
 def _check_n(n: int, available: int, what: str) -> None:

@@ -181,3 +181,18 @@ def test_schedule_passes_per_module_signals_and_replays_deterministically():
     assert torch.equal(run(), run())
     with pytest.raises(ValueError):
         DSTSchedule(rule="oracle")
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_selection_matches_a_stable_sort_with_ties_at_the_cut(largest):
+    from netarium.training.dst import _first_n
+
+    g = torch.Generator().manual_seed(3)
+    score = torch.randint(0, 4, (30, 40), generator=g).double()  # many ties
+    candidates = torch.rand(30, 40, generator=g) < 0.6
+    idx = torch.nonzero(candidates.reshape(-1)).reshape(-1)
+    values = score.reshape(-1)[idx]
+    order = torch.sort(-values if largest else values, stable=True).indices  # ties: the lower flat index first
+    for n in (0, 1, 7, 100, 300, len(idx) - 1, len(idx)):
+        expected = idx[order[:n]].sort().values
+        assert torch.equal(_first_n(score, candidates, n, largest=largest), expected), n
