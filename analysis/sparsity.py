@@ -42,7 +42,6 @@ __all__ = [
     "pruning_curve",
     "recurrent_digraph",
     "recurrent_modules",
-    "relu_taps",
     "rewiring_cells",
     "sparsity_report",
     "static_dead_units",
@@ -409,21 +408,6 @@ PRUNING_LEVELS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95)
 DNR_PROBE = 512
 
 
-def _global_sparsity(model: nn.Module) -> tuple[float, int, int]:
-    """(sparsity, active edges, total entries) over every masked module."""
-    active = total = 0
-    for _, m in masked_modules(model):
-        active += int((m.mask != 0).sum())
-        total += m.mask.numel()
-    return (1.0 - active / total if total else 0.0), active, total
-
-
-def relu_taps(model: nn.Module) -> list[str]:
-    """The "layerN.post" taps of the hidden layers whose activation is a ReLU."""
-    layers = getattr(model, "layers", [])
-    return [f"layer{i + 1}.post" for i, layer in enumerate(layers) if isinstance(getattr(layer, "act", None), nn.ReLU)]
-
-
 def pruning_curve(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss, levels: Sequence[float] = PRUNING_LEVELS,
                   scope: str = "global", *, probe: int = DNR_PROBE) -> list[dict]:
     """One-shot magnitude pruning of a copy of `model` (the model itself is never touched): masks are added
@@ -434,28 +418,21 @@ def pruning_curve(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss, leve
     dnr (fraction of (input, unit) pairs with ReLU output 0 over the first `probe` inputs, None without
     ReLU layers) and dead_units (ReLU units silent on all of them)."""
     from netarium.analysis.common import eval_mode
-    from netarium.models.taps import record
-    from netarium.training.prune import add_masks, magnitude_prune
+    from netarium.training.prune import add_masks, edge_counts, magnitude_prune, relu_dead_rate, sparsity
 
     m = copy.deepcopy(model)
     add_masks(m, include_readout=True)
-    taps = relu_taps(m)
-    start, _, _ = _global_sparsity(m)
-    todo = [float(s) for s in sorted(levels) if s > start + 1e-12]
+    start = sparsity(m)
     rows = []
-    for level in [start, *todo]:
-        s0, _, _ = _global_sparsity(m)
+    for level in [start, *(float(s) for s in sorted(levels) if s > start + 1e-12)]:
+        s0 = sparsity(m)
         if level > s0 and s0 < 1.0:
             magnitude_prune(m, (level - s0) / (1.0 - s0), scope=scope, include_readout=True)
-        sparsity, active, total = _global_sparsity(m)
+        active, total = edge_counts(m)
         with eval_mode(m), torch.no_grad():
             acc = float(loss.accuracy(m(X), y))
-            acts = record(m, X[:probe], taps) if taps else {}
-        row = {"level": level, "sparsity": sparsity, "edges": active, "total": total, "accuracy": acc,
-               "dnr": None, "dead_units": None}
-        if acts:
-            A = torch.cat([a.reshape(a.shape[0], -1) for a in acts.values()], dim=1)
-            row["dnr"] = dnr(A, per="pair")
-            row["dead_units"] = len(dynamic_dead_units(A))
-        rows.append(row)
+            dead = relu_dead_rate(m, X[:probe])
+        relu = dead["units"] > 0
+        rows.append({"level": level, "sparsity": 1.0 - active / total if total else 0.0, "edges": active, "total": total,
+                     "accuracy": acc, "dnr": dead["dnr"] if relu else None, "dead_units": dead["dead_units"] if relu else None})
     return rows

@@ -51,7 +51,7 @@ def train_once(config: Config, progress: Progress | None = None) -> Result:
                   state="diverged" if run.state == "diverged" else "done", reason=run.reason, runs=[run])
 
 
-def _scaled(progress: Progress | None, done_before: int, total: int) -> Callable[[int, int], None] | None:
+def scaled_progress(progress: Progress | None, done_before: int, total: int) -> Callable[[int, int], None] | None:
     """A progress callback for one of several runs, reporting against the whole experiment."""
     if progress is None:
         return None
@@ -63,7 +63,7 @@ def train_all(configs: list[Config], progress: Progress | None, task=None) -> li
     total = sum(int(c.steps) for c in configs)
     runs, done = [], 0
     for c in configs:
-        runs.append(Run(c, task=task).train(progress=_scaled(progress, done, total)))
+        runs.append(Run(c, task=task).train(progress=scaled_progress(progress, done, total)))
         done += int(c.steps)
     return runs
 

@@ -7,18 +7,19 @@ import time
 
 import numpy as np
 
-from netarium.analysis.sparsity import sparsity_report
 from netarium.experiments.base import (
     EXPERIMENTS,
     CheckResult,
     Experiment,
     Progress,
     Result,
-    _scaled,
     multi_result,
+    scaled_progress,
     train_all,
 )
 from netarium.training.config import Config
+from netarium.training.n2n import n2n_search
+from netarium.training.prune import iterative_pruning, magnitude_prune, sparsity
 from netarium.training.run import Run
 from netarium.viz.sparsity_experiments import (
     accuracy_by_variant_figure,
@@ -26,14 +27,6 @@ from netarium.viz.sparsity_experiments import (
     pruning_rounds_figure,
     recovery_figure,
 )
-
-
-def overall_sparsity(run: Run) -> float:
-    """1 - active edges / entries over every masked layer of the run's model (0 without masks)."""
-    rows = sparsity_report(run.model)
-    total = sum(r["total"] for r in rows)
-    return 1.0 - sum(r["edges"] for r in rows) / total if total else 0.0
-
 
 # ---- g2g-sparse -------------------------------------------------------------------------------------
 
@@ -60,7 +53,7 @@ def run_g2g(config: Config, progress: Progress | None = None) -> Result:
     extra: dict[str, float] = {}
     for (name, seed), run in zip(keys, runs, strict=True):
         extra[f"{name}_seed{seed}_test_acc"] = run.final_metrics()["test_acc"]
-        extra[f"{name}_sparsity"] = overall_sparsity(run)
+        extra[f"{name}_sparsity"] = sparsity(run.model)
     for name in G2G_VARIANTS:
         extra[f"{name}_test_acc"] = float(np.mean([extra[f"{name}_seed{s}_test_acc"] for s in G2G_SEEDS]))
     preset = keys.index(("dst", G2G_SEEDS[0]))  # the preset itself (G2G + DST) leads: its history is the result's
@@ -124,8 +117,7 @@ RNN_TOLERANCE = 0.02  # two accuracy points
 
 
 def _recurrent_sparsity(run: Run) -> float:
-    from netarium.training.prune import sparsity
-
+    """Sparsity of the recurrent weights (the rnn's only masked layer unless its readout got a mask)."""
     return sparsity(run.model, include_readout=False)
 
 
@@ -133,8 +125,6 @@ def run_rnn_sparsity(config: Config, progress: Progress | None = None) -> Result
     """Each cell of RNN_CELLS trained densely, then its recurrent weights magnitude-pruned to each level of
     RNN_LEVELS in turn (accuracy right after pruning, then after RNN_RETRAIN steps); and the preset's cell
     with recurrent weights masked by each random graph of RNN_GRAPHS from the start."""
-    from netarium.training.prune import magnitude_prune
-
     t0 = time.perf_counter()
     cells = [config.with_overrides([f"model.cell={cell}"]) for cell in RNN_CELLS]
     graphs = [config.with_overrides(overrides) for overrides in RNN_GRAPHS.values()]
@@ -143,7 +133,7 @@ def run_rnn_sparsity(config: Config, progress: Progress | None = None) -> Result
     extra: dict[str, float] = {}
     runs: list[Run] = []
     for cell, c in zip(RNN_CELLS, cells, strict=True):
-        run = Run(c).train(progress=_scaled(progress, done, total))
+        run = Run(c).train(progress=scaled_progress(progress, done, total))
         extra[f"{cell}_dense_acc"] = run.evaluate()["test_acc"]
         for level in RNN_LEVELS:
             current = _recurrent_sparsity(run)
@@ -159,7 +149,7 @@ def run_rnn_sparsity(config: Config, progress: Progress | None = None) -> Result
             progress(done, total)
         runs.append(run)
     for name, c in zip(RNN_GRAPHS, graphs, strict=True):
-        run = Run(c).train(progress=_scaled(progress, done, total))
+        run = Run(c).train(progress=scaled_progress(progress, done, total))
         extra[f"{name}_acc"] = run.evaluate()["test_acc"]
         extra[f"{name}_sparsity"] = _recurrent_sparsity(run)
         done += c.steps
@@ -244,8 +234,6 @@ def run_pruning_dnr(config: Config, progress: Progress | None = None) -> Result:
     """Iterative global magnitude pruning (20% of the remaining edges per round, PRUNE_ROUNDS rounds,
     rewinding the survivors to their initial values: lottery tickets) on each seed of PRUNE_SEEDS,
     without and with AP; the dynamic DNR and the accuracies after every round."""
-    from netarium.training.prune import iterative_pruning
-
     t0 = time.perf_counter()
     jobs = [(seed, ap) for seed in PRUNE_SEEDS for ap in (False, True)]
     extra: dict[str, float] = {}
@@ -331,13 +319,11 @@ N2N_STUDENT_STEPS = 300
 def run_n2n(config: Config, progress: Progress | None = None) -> Result:
     """Train the teacher MLP, then N2N: layer-removal rollouts, then width-shrinking rollouts on the
     best stage-1 architecture, each student distilled from the teacher."""
-    from netarium.training.n2n import n2n_search
-
     t0 = time.perf_counter()
     total = config.steps + sum(N2N_ROLLOUTS)
-    (teacher,) = train_all([config], _scaled(progress, 0, total))
+    (teacher,) = train_all([config], scaled_progress(progress, 0, total))
     res = n2n_search(teacher, *N2N_ROLLOUTS, student_steps=N2N_STUDENT_STEPS, seed=config.seed,
-                     progress=_scaled(progress, config.steps, total))
+                     progress=scaled_progress(progress, config.steps, total))
     rollouts = res.rollouts
     meets = [r for r in rollouts if r["ratio"] >= N2N_RATIO and r["acc"] >= N2N_ACC * res.teacher_acc]
     extra: dict[str, float] = {

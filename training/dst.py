@@ -51,6 +51,12 @@ def edge_turnover(old_mask: torch.Tensor, new_mask: torch.Tensor) -> dict[str, f
     }
 
 
+def changed_edges(old_mask: torch.Tensor, new_mask: torch.Tensor) -> tuple[list[int], list[int]]:
+    """Flat (row-major) indices of the edges switched off (1 -> 0) and on (0 -> 1) between two masks."""
+    old, new = (old_mask != 0).reshape(-1), (new_mask != 0).reshape(-1)
+    return torch.nonzero(old & ~new).reshape(-1).tolist(), torch.nonzero(~old & new).reshape(-1).tolist()
+
+
 def prune_fraction(step: int, total_steps: int, initial: float = 0.3) -> float:
     """Cosine-decayed fraction of active edges to update at `step`:
     f(t) = initial * (1 + cos(pi * t / T)) / 2, with t clamped to [0, T] (RigL, Evci et al. 2020)."""
@@ -180,8 +186,7 @@ def dst_step(
     module.weight.data[new == 0] = 0
     stats = edge_turnover(old, new)
     if return_edges:
-        stats["pruned_idx"] = torch.nonzero(((old != 0) & (new == 0)).reshape(-1)).reshape(-1).tolist()
-        stats["grown_idx"] = torch.nonzero(((old == 0) & (new != 0)).reshape(-1)).reshape(-1).tolist()
+        stats["pruned_idx"], stats["grown_idx"] = changed_edges(old, new)
     return stats
 
 

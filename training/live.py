@@ -13,12 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import torch
 from torch import nn
 
 from netarium.models.gate import FORWARD_GATE
 from netarium.training.config import Config
-from netarium.training.dst import edge_turnover
+from netarium.training.dst import changed_edges, edge_turnover
 from netarium.training.run import Run, Snapshot
 from netarium.training.worker import Worker
 
@@ -128,9 +127,9 @@ class LiveRun:
             stats = magnitude_prune(run.model, fraction, scope, include_readout, optimizer=run.optimizer)
             for name, mask in old.items():
                 new = modules[name].mask
-                cut = torch.nonzero(((mask != 0) & (new == 0)).reshape(-1)).reshape(-1).tolist()
+                cut, grown = changed_edges(mask, new)
                 log.add([{"name": name, "step": run.step_count, "fraction": fraction, **edge_turnover(mask, new),
-                          "pruned_idx": cut, "grown_idx": []}])
+                          "pruned_idx": cut, "grown_idx": grown}])
             after = run.evaluate()[score]
         with self._copy_lock:
             self._model_copy = None

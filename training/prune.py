@@ -109,9 +109,14 @@ def _active_count(layers: list[tuple[str, nn.Module]]) -> tuple[int, int]:
     return active, sum(m.mask.numel() for _, m in layers)
 
 
+def edge_counts(model: nn.Module, include_readout: bool = True) -> tuple[int, int]:
+    """(active edges, total entries) over the model's masked layers."""
+    return _active_count(pruning_layers(model, include_readout))
+
+
 def sparsity(model: nn.Module, include_readout: bool = True) -> float:
     """Fraction of switched-off entries over the masked layers (0 when there is none)."""
-    active, total = _active_count(pruning_layers(model, include_readout))
+    active, total = edge_counts(model, include_readout)
     return 1.0 - active / total if total else 0.0
 
 

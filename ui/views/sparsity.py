@@ -20,13 +20,13 @@ from netarium.analysis.sparsity import (
     pruning_curve,
     recurrent_digraph,
     recurrent_modules,
-    relu_taps,
     rewiring_cells,
     sparsity_report,
     static_dead_units,
     unit_graph,
     wiring,
 )
+from netarium.training.prune import relu_layers
 from netarium.ui.views.base import CHART_CONFIG, VIEWS, View, ViewContext, draw_chart, heavy_result
 from netarium.viz import sparsity as sviz
 
@@ -271,7 +271,7 @@ def draw_pruning(ctx: ViewContext) -> None:
         note += f" The model starts {rows[0]['sparsity']:.0%} sparse (its own masks), so the curve begins there."
     if step == 0:
         note += " At step 0 the weights are still random: train first to see what pruning takes away."
-    if not relu_taps(_model(ctx)):
+    if not relu_layers(_model(ctx)):
         note += " No ReLU hidden layer, so no DNR."
     st.caption(note)
 
