@@ -11,16 +11,43 @@ import types
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar, get_args, get_origin
+from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.fields import FieldInfo
 
 
 class Params(BaseModel):
-    """Base of every parameter schema: unknown keys are errors, assignments are validated."""
+    """Base of every parameter schema: unknown keys are errors, assignments are validated.
+
+    A registered entry's schema is a subclass that knows its `registry` (kind) and entry `name`
+    (class attributes, not fields), so a Config section holds a typed object keyed on its name.
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    registry: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+
+    def section(self) -> dict[str, Any]:
+        """{"name": ..., **params}: the JSON form of a Config section."""
+        return {"name": self.name, **self.model_dump(mode="json")}
+
+    def __repr_args__(self) -> Any:
+        if self.name:
+            yield "name", self.name
+        yield from super().__repr_args__()
+
+    def __reduce__(self) -> tuple[Any, ...]:  # dynamic subclasses pickle by registry kind and name
+        if not self.registry:
+            return super().__reduce__()
+        return (_registered_params, (self.registry, self.name, self.model_dump()))
+
+
+REGISTRIES: dict[str, Registry] = {}
+
+
+def _registered_params(kind: str, name: str, values: dict[str, Any]) -> Params:
+    return REGISTRIES[kind].get(name).schema.model_validate(values)
 
 
 class SchemaError(ValueError):
@@ -138,17 +165,47 @@ class Registry:
     def __init__(self, kind: str):
         self.kind = kind
         self._entries: dict[str, Entry] = {}
+        REGISTRIES[kind] = self
 
     def register(self, name: str, schema: type[Params], description: str = "", tags: tuple[str, ...] = ()):
-        """Decorator registering `factory(params, ...)` under `name`."""
+        """Decorator registering `factory(params, ...)` under `name`.
+
+        The entry's schema is a subclass of `schema` whose instances carry `kind` and `name`, so
+        several entries may share one declaration (sort, reverse and copy) and stay distinct.
+        """
 
         def deco(factory: Callable[..., Any]) -> Callable[..., Any]:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
-            self._entries[name] = Entry(name, schema, factory, description, frozenset(tags))
+            named = type(schema.__name__, (schema,), {"__module__": schema.__module__, "registry": self.kind, "name": name,
+                                                      "__doc__": schema.__doc__})
+            self._entries[name] = Entry(name, named, factory, description, frozenset(tags))
             return factory
 
         return deco
+
+    def params(self, value: Any, prefix: str | None = None) -> Params:
+        """A validated entry instance from {"name": ..., **params}, a bare name, or an instance.
+
+        Errors are SchemaErrors naming `prefix.key` (the registry's kind by default).
+        """
+        prefix = self.kind if prefix is None else prefix
+        if isinstance(value, Params) and value.registry == self.kind and value.name in self._entries:
+            return value
+        if isinstance(value, str):
+            value = {"name": value}
+        if not isinstance(value, dict) or "name" not in value:
+            raise SchemaError(prefix, "needs a name", "one of " + ", ".join(self.names()))
+        entry = self.get(value["name"])
+        return validate_params(entry.schema, {k: v for k, v in value.items() if k != "name"}, prefix=prefix)
+
+    def params_for(self, name: str, params: Params | dict[str, Any] | None) -> Params:
+        """Entry `name`'s typed params from an instance (of it, or of its plain declaration) or a dict."""
+        if isinstance(params, Params):
+            if params.registry == self.kind and params.name != name:
+                raise SchemaError(f"{self.kind}.name", f"params of {params.name!r} given for {name!r}")
+            params = params.model_dump()
+        return self.params({"name": name, **(params or {})})
 
     def get(self, name: str) -> Entry:
         try:

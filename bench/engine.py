@@ -18,7 +18,6 @@ import torch
 
 from netarium.models import ModelSpec, build_model
 from netarium.training import Config, Run, Worker
-from netarium.training.config import section_params
 from netarium.training.optim import build_optimizer
 from netarium.training.run import torch_threads
 
@@ -49,9 +48,9 @@ def cases(quick: bool) -> list[Case]:
 def bare_loop_rate(config: Config, steps: int) -> float:
     """Steps/s of a plain PyTorch loop on the Run's own data, model and optimizer settings."""
     run = Run(config)  # only to get identical data, model architecture, loss and device
-    model = build_model(config.model["name"], section_params(config, "model"), ModelSpec.for_task(run.task, run.loss.n_outputs))
+    model = build_model(config.model.name, config.model, ModelSpec.for_task(run.task, run.loss.n_outputs))
     model = model.to(run.device)
-    opt = build_optimizer(config.optimizer["name"], section_params(config, "optimizer"), model.parameters())
+    opt = build_optimizer(config.optimizer.name, config.optimizer, model.parameters())
     X, y, loss_fn = run.task.X_train, run.task.y_train, run.loss
     n, bs = X.shape[0], run.batch_size
     gen = torch.Generator().manual_seed(config.seed + 1)

@@ -35,7 +35,7 @@ def run_xor_grokking(config: Config, progress: Progress | None = None) -> Result
         if run.state == "diverged":
             break
     final = xor_state(run.model, run.task, step_direction=direction)
-    eta = float(config.task.get("eta", 0.1))
+    eta = config.task.eta
     target = 1 - eta - 0.05
     crossed = next((i + 1 for i, v in enumerate(curve["test"]) if v >= target), None)
     extra = {
@@ -122,7 +122,7 @@ def run_modular_grokking(config: Config, progress: Progress | None = None) -> Re
     AdamW needed to grok (at least 1000)."""
     t0 = time.perf_counter()
     total = config.steps * (3 + len(LOW_FRACTIONS))
-    extra: dict[str, float] = {"train_fraction": float(config.task.get("train_fraction", 0.4))}
+    extra: dict[str, float] = {"train_fraction": config.task.train_fraction}
     runs = []
     for k, (name, cfg) in enumerate((("adamw", config), ("muon", config.with_overrides([f"optimizer.{k}={v}" for k, v in MUON_FIRST_LAYER.items()])))):
         run, t1, t2 = train_until_grokked(cfg, progress, k * config.steps, total)
@@ -137,7 +137,7 @@ def run_modular_grokking(config: Config, progress: Progress | None = None) -> Re
         runs.append(run)
         extra[f"fraction_{frac}_test_acc"] = run.metrics.get("test_acc", float("nan"))
         extra[f"fraction_{frac}_steps"] = float(run.step_count)
-    if config.model["name"] == "mlp":  # the one-layer transformer on the same kind of task, with AdamW
+    if config.model.name == "mlp":  # the one-layer transformer on the same kind of task, with AdamW
         run, t1, t2 = train_until_grokked(config.with_overrides(TRANSFORMER), progress, (2 + len(LOW_FRACTIONS)) * config.steps,
                                           total, every=50)
         runs.append(run)
@@ -226,7 +226,7 @@ def run_stability(config: Config, progress: Progress | None = None) -> Result:
     from netarium.analysis.hessian import sharpness_and_trace
 
     t0 = time.perf_counter()
-    lr = float(config.optimizer["lr"])
+    lr = float(config.optimizer.lr)
     settings = [("gd", config.with_overrides(["batch_size=0", "eval_every=1"]))]
     settings += [(f"sgd{b}", config.with_overrides([f"batch_size={b}"])) for b in SGD_BATCHES]
     total = config.steps * len(settings)
@@ -250,7 +250,7 @@ def run_stability(config: Config, progress: Progress | None = None) -> Result:
     scalar = Run(SCALAR).train()
     if scalar.state != "diverged":
         r = sharpness_and_trace(scalar.model, scalar.loss, scalar.task.X_train, scalar.task.y_train, trace_samples=TRACE_SAMPLES)
-        extra["scalar_sgd_trace_times_lr_over_2"] = r["trace"] * float(SCALAR.optimizer["lr"]) / 2
+        extra["scalar_sgd_trace_times_lr_over_2"] = r["trace"] * float(SCALAR.optimizer.lr) / 2
         extra["scalar_sgd_train_loss"] = scalar.final_metrics().get("train_loss", float("nan"))
     return multi_result(config, runs, t0, extra)
 

@@ -148,13 +148,12 @@ MONOTONE_SLACK = 0.005
 def run_one_layer(config: Config, progress: Progress | None = None) -> Result:
     """One attention layer + ReLU MLP at each width in WIDTHS, on sort and on reverse."""
     t0 = time.perf_counter()
-    configs = [config.with_overrides([f"task.name={task}", f"model.d_model={d}"] + [f"task.{k}={v}" for k, v in config.task.items()
-                                                                                  if k != "name"])
+    configs = [config.with_overrides({"task": {**config.task.section(), "name": task}, "model.d_model": d})
                for task in WIDTH_TASKS for d in WIDTHS]
     runs = train_all(configs, progress)
     extra: dict[str, float] = {}
     for c, run in zip(configs, runs, strict=True):
-        extra[f"{c.task['name']}_d{c.model['d_model']}_error"] = 1.0 - run.final_metrics()["test_acc"]
+        extra[f"{c.task.name}_d{c.model.d_model}_error"] = 1.0 - run.final_metrics()["test_acc"]
     return multi_result(config, runs, t0, extra)
 
 

@@ -172,7 +172,7 @@ def check_rnn_sparsity(result: Result) -> CheckResult:
                      + ("" if ok[cell] else " (NOT recovered at 60%)"))
     graphs = ", ".join(f"{name} ({e[f'{name}_sparsity']:.0%} sparse) {e[f'{name}_acc']:.1%}" for name in RNN_GRAPHS)
     reason = (f"test accuracy after {result.config.steps} dense steps, then right after pruning the recurrent weights → after "
-              f"{RNN_RETRAIN} more steps: " + "; ".join(parts) + f"; {result.config.model['cell']} trained from the start on "
+              f"{RNN_RETRAIN} more steps: " + "; ".join(parts) + f"; {result.config.model.cell} trained from the start on "
               f"graph masks: {graphs}")
     return CheckResult(all(ok.values()), dict(e), reason)
 
@@ -189,7 +189,7 @@ def figure_rnn(result: Result):
             row[f"{level:.0%} pruned, retrained"] = e[f"{k}_retrained_acc"]
         stages[cell] = row
     for name in RNN_GRAPHS:
-        stages[f"{result.config.model['cell']} on {name} ({e[f'{name}_sparsity']:.0%} sparse)"] = {"trained on the graph": e[f"{name}_acc"]}
+        stages[f"{result.config.model.cell} on {name} ({e[f'{name}_sparsity']:.0%} sparse)"] = {"trained on the graph": e[f"{name}_acc"]}
     return recovery_figure(stages, "Reber strings: recurrent weights magnitude-pruned, then retrained "
                                    f"{RNN_RETRAIN} steps (the graph-wired nets: trained sparse from the start)")
 

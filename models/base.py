@@ -9,7 +9,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from netarium.schema import Params, Registry, SchemaError, validate_params
+from netarium.schema import Params, Registry, SchemaError
 
 MODELS = Registry("model")
 
@@ -84,8 +84,7 @@ class TokenInput(nn.Module):
 def build_model(name: str, params: Params | dict[str, Any] | None, spec: ModelSpec) -> nn.Module:
     """Build registered model `name` for `spec` from its (validated) parameters."""
     entry = MODELS.get(name)
-    if not isinstance(params, Params):
-        params = validate_params(entry.schema, params or {}, prefix="model")
+    params = MODELS.params_for(name, params)
     if spec.per_position and "sequence" not in entry.tags:
         sequence_models = [n for n in MODELS.names() if "sequence" in MODELS.get(n).tags]
         raise SchemaError("model.name", f"{name} gives one output per input, a sequence task needs one per position",

@@ -10,7 +10,7 @@ from netarium.ui.views import VIEWS, ViewContext, draw_view
 
 live = live_run()
 show_flashes()
-st.subheader(f"{live.config.model['name']}: {parameter_count(live.run.model):,} parameters")
+st.subheader(f"{live.config.model.name}: {parameter_count(live.run.model):,} parameters")
 live_fragment(live, lambda snap: draw_view(VIEWS.get("diagram"), ViewContext(live, snap, key="dg")), heavy=True)
 code, counts = st.columns([3, 2])
 with code:

@@ -64,11 +64,8 @@ class Task:
 
 def make_task(name: str, params: Params | dict[str, Any] | None = None, seed: int = 0) -> Task:
     """Build task `name` from its (validated) parameters and a seed."""
-    from netarium.schema import validate_params
-
     entry = TASKS.get(name)
-    if not isinstance(params, Params):
-        params = validate_params(entry.schema, params or {}, prefix="task")
+    params = TASKS.params_for(name, params)
     return entry.factory(params, seed)
 
 

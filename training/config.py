@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
 from netarium.models import MODELS
 from netarium.schema import (
@@ -14,7 +14,6 @@ from netarium.schema import (
     Registry,
     SchemaError,
     describe_allowed,
-    validate_params,
     validation_error_to_schema_error,
 )
 from netarium.tasks import TASKS
@@ -22,18 +21,6 @@ from netarium.training.optim import OPTIMIZERS
 from netarium.training.trainers import TRAINERS
 
 SECTIONS: dict[str, Registry] = {"task": TASKS, "model": MODELS, "optimizer": OPTIMIZERS, "trainer": TRAINERS}
-
-
-def normalize_section(section: str, value: Any) -> dict[str, Any]:
-    """Validate {"name": ..., **params} against the registered schema; return it with defaults filled."""
-    registry = SECTIONS[section]
-    if isinstance(value, str):
-        value = {"name": value}
-    if not isinstance(value, dict) or "name" not in value:
-        raise SchemaError(section, "needs a name", "one of " + ", ".join(registry.names()))
-    entry = registry.get(value["name"])
-    params = validate_params(entry.schema, {k: v for k, v in value.items() if k != "name"}, prefix=section)
-    return {"name": entry.name, **params.model_dump(mode="json")}
 
 
 class Config(BaseModel):
@@ -44,10 +31,10 @@ class Config(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    task: dict[str, Any] = Field(default_factory=lambda: {"name": "spiral"}, validate_default=True, description="Data set and its parameters")
-    model: dict[str, Any] = Field(default_factory=lambda: {"name": "mlp"}, validate_default=True, description="Network and its parameters")
-    optimizer: dict[str, Any] = Field(default_factory=lambda: {"name": "adam"}, validate_default=True, description="Optimizer and its parameters")
-    trainer: dict[str, Any] = Field(default_factory=lambda: {"name": "supervised"}, validate_default=True, description="Training rule and its parameters")
+    task: Params = Field(default="spiral", validate_default=True, description="Data set and its parameters")
+    model: Params = Field(default="mlp", validate_default=True, description="Network and its parameters")
+    optimizer: Params = Field(default="adam", validate_default=True, description="Optimizer and its parameters")
+    trainer: Params = Field(default="supervised", validate_default=True, description="Training rule and its parameters")
     loss: Literal["auto", "cross_entropy", "bce", "mse"] = Field("auto", description="auto: cross-entropy for classes, MSE for regression")
     l1: float = Field(0.0, ge=0.0, le=1.0, description="L1 penalty rate on weights")
     l2: float = Field(0.0, ge=0.0, le=1.0, description="L2 penalty rate on weights")
@@ -66,8 +53,13 @@ class Config(BaseModel):
 
     @field_validator("task", "model", "optimizer", "trainer", mode="before")
     @classmethod
-    def _section(cls, value: Any, info: Any) -> dict[str, Any]:
-        return normalize_section(info.field_name, value)
+    def _section(cls, value: Any, info: Any) -> Params:
+        """The registered entry's typed params, keyed on `name` (a union over the registry)."""
+        return SECTIONS[info.field_name].params(value, prefix=info.field_name)
+
+    @field_serializer("task", "model", "optimizer", "trainer")
+    def _dump_section(self, params: Params) -> dict[str, Any]:
+        return params.section()
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(indent=indent)
@@ -126,21 +118,23 @@ def split_override(item: str) -> tuple[str, Any]:
 
 
 def apply_overrides(config: Config, overrides: Iterable[str] | dict[str, Any]) -> Config:
-    """Apply dotted overrides; changing a section's name resets that section's other parameters."""
+    """Apply dotted overrides; changing a section's name resets that section's other parameters.
+
+    `section=NAME` (or `section.name=NAME`) starts that section from NAME's defaults; `section` with
+    params or a dict replaces the whole section. Those apply first, so the order of the keys is free.
+    """
     pairs = list(overrides.items()) if isinstance(overrides, dict) else [split_override(o) for o in overrides]
     data = config.model_dump(mode="json")
-    for key, value in pairs:  # names first, so that "task.name=circle task.noise=0.3" works in any order
+    for key, value in pairs:
         head, _, rest = key.partition(".")
-        if head in SECTIONS and rest == "name":
-            data[head] = {"name": value}
+        if head in SECTIONS and rest in ("", "name"):
+            data[head] = value.section() if isinstance(value, Params) else dict(value) if isinstance(value, dict) else {"name": value}
     for key, value in pairs:
         head, _, rest = key.partition(".")
         if head not in Config.model_fields:
             raise SchemaError(key, "unknown key", "one of " + ", ".join(Config.model_fields))
         if head in SECTIONS:
-            if not rest:
-                data[head] = {"name": value}
-            elif rest != "name":
+            if rest not in ("", "name"):
                 schema = SECTIONS[head].get(data[head]["name"]).schema
                 if rest not in schema.model_fields:
                     raise SchemaError(key, "unknown key", "one of name, " + ", ".join(schema.model_fields))
@@ -150,10 +144,3 @@ def apply_overrides(config: Config, overrides: Iterable[str] | dict[str, Any]) -
         else:
             data[head] = value
     return parse_config(data)
-
-
-def section_params(config: Config, section: str) -> Params:
-    """The validated schema instance of a section (task, model, optimizer, trainer)."""
-    values = dict(getattr(config, section))
-    entry = SECTIONS[section].get(values.pop("name"))
-    return validate_params(entry.schema, values, prefix=section)

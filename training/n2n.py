@@ -47,7 +47,6 @@ from netarium.models.base import parameter_count
 from netarium.models.gate import FORWARD_GATE
 from netarium.models.mlp import MLP
 from netarium.schema import SchemaError
-from netarium.training.config import section_params
 from netarium.training.run import Run
 
 WIDTH_SCALES: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
@@ -192,9 +191,9 @@ class Reinforce:
 def teacher_mlp_params(run: Run) -> dict[str, Any]:
     """The teacher's MLP parameters (hidden, activation per layer, bias, init...) as a plain dict;
     SchemaError unless the run's model is a registry MLP."""
-    if run.config.model["name"] != "mlp" or not isinstance(run.model, MLP):
-        raise SchemaError("model.name", f"N2N compresses an mlp teacher, not {run.config.model['name']}", "mlp")
-    p = section_params(run.config, "model")
+    if run.config.model.name != "mlp" or not isinstance(run.model, MLP):
+        raise SchemaError("model.name", f"N2N compresses an mlp teacher, not {run.config.model.name}", "mlp")
+    p = run.config.model
     data = p.model_dump(mode="json")
     data["activation"] = p.activations()
     return data

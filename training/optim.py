@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from pydantic import Field, model_validator
 from torch import nn
 
-from netarium.schema import Params, Registry, SchemaError, validate_params
+from netarium.schema import Params, Registry, SchemaError
 
 OPTIMIZERS = Registry("optimizer")
 
@@ -72,8 +72,7 @@ def make_rmsprop(p: RMSpropParams, params: Iterable[nn.Parameter]) -> torch.opti
 def build_optimizer(name: str, params: Params | dict, model_params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
     """An optimizer over `model_params` from a registered name and its parameters."""
     entry = OPTIMIZERS.get(name)
-    if not isinstance(params, Params):
-        params = validate_params(entry.schema, params or {}, prefix="optimizer")
+    params = OPTIMIZERS.params_for(name, params)
     return entry.factory(params, model_params)
 
 

@@ -17,7 +17,7 @@ from netarium.models import ModelSpec, build_model
 from netarium.models.gate import FORWARD_GATE
 from netarium.schema import SchemaError
 from netarium.tasks import Task, make_task
-from netarium.training.config import Config, section_params
+from netarium.training.config import Config
 from netarium.training.dst import masked_modules
 from netarium.training.history import History
 from netarium.training.optim import build_optimizer, penalty_weights, resolve_loss
@@ -96,13 +96,13 @@ class Run:
         self.device = resolve_device(config.device)
         seed_everything(config.seed)
         if task is None:
-            task = make_task(config.task["name"], section_params(config, "task"), seed=config.seed)
+            task = make_task(config.task.name, config.task, seed=config.seed)
         self.task = task.to(self.device)
         self.loss = resolve_loss(config.loss, task.kind, task.n_classes, task.n_outputs)
         spec = ModelSpec.for_task(task, n_outputs=self.loss.n_outputs)
-        self.model = build_model(config.model["name"], section_params(config, "model"), spec).to(self.device)
-        self.optimizer = build_optimizer(config.optimizer["name"], section_params(config, "optimizer"), self.model.parameters())
-        self.trainer = TRAINERS.get(config.trainer["name"]).factory(section_params(config, "trainer"))
+        self.model = build_model(config.model.name, config.model, spec).to(self.device)
+        self.optimizer = build_optimizer(config.optimizer.name, config.optimizer, self.model.parameters())
+        self.trainer = TRAINERS.get(config.trainer.name).factory(config.trainer)
         self.penalized = penalty_weights(self.model)
         self.rescan_masks()
         attach = getattr(self.trainer, "attach", None)

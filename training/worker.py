@@ -140,7 +140,7 @@ class Worker:
         elif command == "config":
             with self.lock:
                 self.run.config = arg
-                self.run.set_lr(arg.optimizer["lr"])
+                self.run.set_lr(arg.optimizer.lr)
         elif command == "step":
             self._playing = False
             with FORWARD_GATE.shared(), self.lock:  # gate before lock, everywhere (no lock-order cycle)

@@ -7,7 +7,7 @@ from streamlit.errors import StreamlitAPIException
 
 from netarium.experiments.base import EXPERIMENTS, Experiment
 from netarium.experiments.jobs import CheckJob
-from netarium.ui.session import load_config, show_flashes
+from netarium.ui.session import apply_config, show_flashes
 from netarium.ui.views.base import CHART_CONFIG
 
 JOBS = "experiments.jobs"
@@ -35,7 +35,7 @@ def page_file(page: str) -> str:
 
 def load_experiment(exp: Experiment) -> None:
     """Load the preset into the session's run (button callback: the sidebar then draws it at once)."""
-    if load_config(exp.config, f"Loaded experiment {exp.id}") is not None:
+    if apply_config(exp.config, f"Loaded experiment {exp.id}") is not None:
         st.session_state[OPENING] = exp.id
 
 

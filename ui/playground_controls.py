@@ -4,36 +4,35 @@ from __future__ import annotations
 
 import streamlit as st
 
-from netarium.schema import SchemaError
+from netarium.schema import Params, SchemaError
 from netarium.training.live import LiveRun
-from netarium.ui.session import flash
+from netarium.ui.session import apply_config, flash
 
 MAX_LAYERS, MAX_WIDTH = 8, 1024
 
 
-def resized(model: dict, hidden: list[int]) -> dict:
-    """The model section with new hidden widths; a per-layer activation list follows the depth."""
-    acts = list(model.get("activation", ["tanh"]))
+def resized(model: Params, hidden: list[int]) -> dict[str, list]:
+    """Overrides giving the mlp new hidden widths; a per-layer activation list follows the depth."""
+    acts = list(model.activation)
     if len(acts) > 1:
         acts = (acts + [acts[-1]] * len(hidden))[: max(len(hidden), 1)]
-    return {**model, "hidden": hidden, "activation": acts}
+    return {"model.hidden": hidden, "model.activation": acts}
 
 
 def _set_hidden(live: LiveRun, hidden: list[int]) -> None:
     try:
-        model = resized(live.config.model, hidden)
-        change = live.apply(live.config.with_overrides({"model.hidden": model["hidden"], "model.activation": model["activation"]}))
-        if change.message:
-            flash(change.message)
+        new = live.config.with_overrides(resized(live.config.model, hidden))
     except SchemaError as e:
         flash(f"Not applied: {e}", "error")
+        return
+    apply_config(new)
 
 
 def layer_controls(live: LiveRun) -> None:
     """Buttons that add/remove hidden layers and neurons, as in TensorFlow Playground."""
-    if live.config.model["name"] != "mlp" or "model.hidden" in st.session_state.get("netarium.hidden", set()):
+    if live.config.model.name != "mlp" or "model.hidden" in st.session_state.get("netarium.hidden", set()):
         return
-    hidden = list(live.config.model["hidden"])
+    hidden = list(live.config.model.hidden)
     head, *layers = st.columns([3] + [2] * max(len(hidden), 1), vertical_alignment="center")
     with head:
         a, b, c = st.columns([1, 1, 2], gap="small", vertical_alignment="center")

@@ -19,7 +19,7 @@ from netarium.training.runs_io import (
     save_live_run,
 )
 from netarium.training.store import RunRecord, RunStore, default_store_path
-from netarium.ui.session import flash, live_run, load_config
+from netarium.ui.session import apply_config, flash, live_run
 from netarium.viz.curves import curves_figure, overlay_figure
 
 STORE = "runs.store"
@@ -91,7 +91,7 @@ def _rename(store: RunStore, run_id: int) -> None:
 
 def _load(store: RunStore, run_id: int) -> None:
     def act() -> str:
-        load_config(parse_config(store.get_run(run_id).config), f"Loaded the config of run #{run_id} into the sidebar.")
+        apply_config(parse_config(store.get_run(run_id).config), f"Loaded the config of run #{run_id} into the sidebar.")
         return ""
     guarded(act)
 

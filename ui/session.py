@@ -1,4 +1,5 @@
-"""The browser session's state: its one LiveRun, the widget generation, flash messages, URL sync."""
+"""The browser session's state: its one LiveRun, the one path that applies a config to it, flash
+messages, URL sync."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from netarium.training.live import Change, LiveRun
 from netarium.ui.urlstate import config_to_query, query_to_config
 
 LIVE = "netarium.live"
-EPOCH = "netarium.widget_epoch"
 FLASH = "netarium.flash"
 HIDDEN = "netarium.hidden"
 
@@ -35,7 +35,7 @@ def live_run() -> LiveRun:
     """The session's LiveRun, created on first use from the URL (validated) or the default."""
     if LIVE not in st.session_state:
         decoded = query_to_config(dict(st.query_params.to_dict()), base=default_config())
-        if decoded.config.task["name"] == "csv":  # a link must not make the server read its files
+        if decoded.config.task.name == "csv":  # a link must not make the server read its files
             decoded.notices.append("A link cannot name a file on the server; upload the CSV instead.")
             decoded.config = decoded.config.model_copy(update={"task": default_config().task})
         try:
@@ -54,33 +54,46 @@ def hidden_controls() -> set[str]:
     return st.session_state.get(HIDDEN, set())
 
 
-def widget_epoch() -> int:
-    """Bumped when the config is replaced from outside the widgets, so they rebuild from it."""
-    return st.session_state.get(EPOCH, 0)
+def apply_config(config: Config, why: str = "") -> Change | None:
+    """The one path from any control (sidebar, the Playground's +/- buttons, an experiment's Open, a
+    saved run's config) to the live run: applied live or re-initialised (LiveRun.apply), and said once.
 
-
-def load_config(config: Config, why: str = "") -> Change | None:
-    """Replace the session's config (experiment Open, a saved run, ...) and rebuild the widgets."""
+    A refused config (SchemaError) or a run that cannot be built keeps the old run and says why. With
+    `why` (a load that may switch pages) that text is the notice; else the change's own message.
+    The widgets follow the new config by themselves (ui/widgets.py).
+    """
     live = live_run()
     try:
         change = live.apply(config)
     except SchemaError as e:
-        flash(f"Could not load that config: {e}", "error")
+        flash(f"Not applied: {e}", "error")
         return None
-    st.session_state[EPOCH] = widget_epoch() + 1
-    flash(why or change.message or "Config loaded.", "info")
+    except (RuntimeError, ValueError, MemoryError) as e:  # e.g. a network too large for memory
+        flash(f"Not applied: building the run failed ({type(e).__name__}: {e})", "error")
+        return None
+    if why:
+        flash(why, "info")
+    elif change.kind != "none":
+        flash(change.message, "reinit" if change.kind == "reinit" else "live")
     return change
 
 
 def flash(message: str, kind: str = "info") -> None:
-    """Queue a message to show once at the top of the next render."""
+    """Queue a message to show once at the top of the next render (pages show them after the sidebar,
+    so what the sidebar queues shows in the same render)."""
     st.session_state.setdefault(FLASH, []).append((kind, message))
 
 
+TOAST_ICONS = {"live": ":material/check:", "reinit": ":material/replay:"}
+
+
 def show_flashes() -> None:
-    """Show and clear the queued messages."""
+    """Show and clear the queued messages: a config change as a toast, the rest as a box."""
     for kind, message in st.session_state.pop(FLASH, []):
-        {"warning": st.warning, "error": st.error, "success": st.success}.get(kind, st.info)(message)
+        if kind in TOAST_ICONS:
+            st.toast(message, icon=TOAST_ICONS[kind])
+        else:
+            {"warning": st.warning, "error": st.error, "success": st.success}.get(kind, st.info)(message)
 
 
 def sync_url(config: Config) -> None:

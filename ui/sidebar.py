@@ -8,13 +8,13 @@ import streamlit as st
 from pydantic import create_model
 
 from netarium.models import MODELS
-from netarium.schema import Params, SchemaError
+from netarium.schema import Params
 from netarium.tasks import TASKS
-from netarium.training.config import Config, parse_config
+from netarium.training.config import Config
 from netarium.training.live import LiveRun
 from netarium.training.optim import OPTIMIZERS
 from netarium.training.trainers import TRAINERS
-from netarium.ui.session import default_config, flash, hidden_controls, sync_url
+from netarium.ui.session import apply_config, default_config, hidden_controls, sync_url
 from netarium.ui.transport import status_line, transport
 from netarium.ui.urlstate import share_url
 from netarium.ui.widgets import params_widgets, section_picker
@@ -41,38 +41,19 @@ def task_names(problem: str) -> list[str]:
 
 
 def config_editor(config: Config, hidden: set[str]) -> Config:
-    """Widgets for every section; returns the edited Config (the old one if the edit is invalid)."""
-    cfg = config.model_dump(mode="json")
+    """Widgets for every section; returns the edited Config (each part validated by its widgets)."""
     with st.expander("Data", expanded=True):
-        current = problem_of(cfg["task"]["name"])
+        current = problem_of(config.task.name)
         problem = current if "task" in hidden else st.radio(
             "Problem type", PROBLEMS, index=PROBLEMS.index(current), horizontal=True, key="sidebar.problem")
-        task = section_picker("task", TASKS, cfg["task"], key="sidebar.task", hidden=hidden, names=task_names(problem))
+        task = section_picker("task", TASKS, config.task, key="sidebar.task", hidden=hidden, names=task_names(problem))
     with st.expander("Network", expanded=True):
-        model = section_picker("model", MODELS, cfg["model"], key="sidebar.model", hidden=hidden)
+        model = section_picker("model", MODELS, config.model, key="sidebar.model", hidden=hidden)
     with st.expander("Training", expanded=False):
-        optimizer = section_picker("optimizer", OPTIMIZERS, cfg["optimizer"], key="sidebar.optimizer", hidden=hidden)
-        run = params_widgets(run_schema(), {k: cfg[k] for k in RUN_FIELDS}, key="sidebar.run", hidden=hidden)
-        trainer = section_picker("trainer", TRAINERS, cfg["trainer"], key="sidebar.trainer", hidden=hidden)
-    try:
-        return parse_config({**cfg, "task": task, "model": model, "optimizer": optimizer, "trainer": trainer, **run})
-    except SchemaError as e:
-        st.error(f"Not applied: {e}")
-        return config
-
-
-def apply_edit(live: LiveRun, new: Config) -> None:
-    """Adopt the edited config; say whether it applied live or re-initialised."""
-    try:
-        change = live.apply(new)
-    except SchemaError as e:
-        flash(f"Not applied: {e}", "error")
-        return
-    except (RuntimeError, ValueError, MemoryError) as e:  # e.g. a network too large for memory
-        flash(f"Not applied: building the run failed ({type(e).__name__}: {e})", "error")
-        return
-    if change.kind != "none":
-        st.toast(change.message, icon=":material/replay:" if change.kind == "reinit" else ":material/check:")
+        optimizer = section_picker("optimizer", OPTIMIZERS, config.optimizer, key="sidebar.optimizer", hidden=hidden)
+        run = params_widgets(run_schema(), {k: getattr(config, k) for k in RUN_FIELDS}, key="sidebar.run", hidden=hidden)
+        trainer = section_picker("trainer", TRAINERS, config.trainer, key="sidebar.trainer", hidden=hidden)
+    return config.model_copy(update={"task": task, "model": model, "optimizer": optimizer, "trainer": trainer, **run})
 
 
 def share_box(config: Config) -> None:
@@ -89,7 +70,7 @@ def sidebar(live: LiveRun) -> Config:
     with st.sidebar:
         transport(live)
         status_line(live)
-        apply_edit(live, config_editor(live.config, hidden))
+        apply_config(config_editor(live.config, hidden))
         share_box(live.config)
     sync_url(live.config)
     return live.config

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from netarium.schema import field_bounds, field_choices
-from netarium.training.config import SECTIONS, Config, normalize_section
+from netarium.training.config import SECTIONS, Config
 
 CODEC_VERSION = "1"
 VERSION_KEY = "v"
@@ -66,7 +66,7 @@ def _section_reference(section: str, name: str, base: dict[str, Any] | None) -> 
         return None
     if base[section]["name"] == name:
         return base[section]
-    return normalize_section(section, name)
+    return SECTIONS[section].params(name).section()
 
 
 def config_to_query(config: Config, base: Config | None = None) -> dict[str, str]:
@@ -425,7 +425,7 @@ def _decode_section(section: str, flat: dict[str, str], start: dict[str, Any], n
     if raw_name is None or raw_name == start["name"]:
         begin = start
     elif raw_name in registry:
-        begin = normalize_section(section, raw_name)
+        begin = SECTIONS[section].params(raw_name).section()
     else:
         text = f"{section}={_show(raw_name)} is not a registered {registry.kind} (allowed: {', '.join(registry.names())}); kept {start['name']}"
         if sub:
@@ -451,7 +451,7 @@ def known_keys(config: Config) -> set[str]:
     """Every dotted key a URL may set or hide for this Config (section names stand for their picker)."""
     keys = set(Config.model_fields)
     for section, registry in SECTIONS.items():
-        keys |= {f"{section}.{name}" for name in registry.get(getattr(config, section)["name"]).schema.model_fields}
+        keys |= {f"{section}.{name}" for name in type(getattr(config, section)).model_fields}
     return keys
 
 

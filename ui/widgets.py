@@ -200,18 +200,18 @@ def params_widgets(schema: type[Params], values: dict[str, Any], *, key: str, se
         return old
 
 
-def section_picker(section: str, registry: Registry, current: dict[str, Any], *, key: str,
+def section_picker(section: str, registry: Registry, current: Params, *, key: str,
                    hidden: set[str] | frozenset[str] = frozenset(), container: Any = None,
-                   names: list[str] | None = None) -> dict[str, Any]:
+                   names: list[str] | None = None) -> Params:
     """A selectbox of the registry's entries, then the chosen entry's params_widgets.
 
-    Returns {"name": ..., **params}; switching the name resets the params to the new entry's
-    defaults. Widget keys: f"{key}.name" and f"{key}.{name}.{field}". `section` in `hidden` hides
-    the selectbox; `names` limits the choices (the current entry falls back to the first).
+    Returns the entry's typed params; switching the name resets them to the new entry's defaults.
+    Widget keys: f"{key}.name" and f"{key}.{name}.{field}". `section` in `hidden` hides the
+    selectbox; `names` limits the choices (the current entry falls back to the first).
     """
     container = st if container is None else container
     names = names or registry.names()
-    name = current.get("name") if current.get("name") in names else names[0]
+    name = current.name if current.name in names else names[0]
     if section not in hidden:
         wkey = f"{key}.name"
         args = {} if _sync(wkey, name) else {"index": names.index(name)}
@@ -222,10 +222,7 @@ def section_picker(section: str, registry: Registry, current: dict[str, Any], *,
 
         name = container.selectbox(pretty_label(section), names, key=wkey, format_func=describe, **args)
         _returned(wkey, name)
-    if name != current.get("name"):
-        values = validate_params(registry.get(name).schema, {}).model_dump(mode="json")
-    else:
-        values = {k: v for k, v in current.items() if k != "name"}
-    params = params_widgets(registry.get(name).schema, values, key=f"{key}.{name}", section=section,
+    start = current if name == current.name else registry.params(name)
+    values = params_widgets(type(start), start.model_dump(mode="json"), key=f"{key}.{name}", section=section,
                             hidden=hidden, container=container)
-    return {"name": name, **params}
+    return start if values == start.model_dump(mode="json") else registry.params({"name": name, **values})

@@ -71,24 +71,24 @@ def test_playground_renders_its_views_and_controls(open_app) -> None:
 def test_layer_buttons_resize_the_network(open_app) -> None:
     at = open_app()
     live = live_of(at)
-    assert live.config.model["hidden"] == [16, 16] and live.generation == 0
+    assert live.config.model.hidden == [16, 16] and live.generation == 0
 
     at.button(key="pg.layers.plus").click().run()
     assert not at.exception, at.exception
     assert live_of(at) is live  # the same session run, re-initialised
-    assert live.config.model["hidden"] == [16, 16, 16] and live.generation == 1
-    assert live.run.config.model["hidden"] == [16, 16, 16]
+    assert live.config.model.hidden == [16, 16, 16] and live.generation == 1
+    assert live.run.config.model.hidden == [16, 16, 16]
     assert "**3 hidden layers**" in [m.value for m in at.markdown]
     assert at.button(key="pg.width2.plus")  # one more pair of +/- for the new layer
 
     at.button(key="pg.width0.plus").click().run()
     at.button(key="pg.width2.minus").click().run()
-    assert live.config.model["hidden"] == [17, 16, 15]
+    assert live.config.model.hidden == [17, 16, 15]
     assert captions(at)[:3] == ["17 neurons", "16 neurons", "15 neurons"]
 
     at.button(key="pg.layers.minus").click().run()
     assert not at.exception, at.exception
-    assert live.config.model["hidden"] == [17, 16] and live.generation == 4
+    assert live.config.model.hidden == [17, 16] and live.generation == 4
     assert at.query_params["model.hidden"] == "17,16"  # the URL follows
 
 
@@ -148,7 +148,7 @@ def test_sidebar_learning_rate_applies_live(open_app) -> None:
     slider.set_value(0.1).run()
     assert not at.exception, at.exception
     assert live_of(at) is live and live.run is run and live.generation == generation  # no re-initialisation
-    assert live.config.optimizer["lr"] == 0.1
+    assert live.config.optimizer.lr == 0.1
     deadline = time.monotonic() + 10
     while run.lr != 0.1:  # the worker swaps it in between two steps
         assert time.monotonic() < deadline, f"the optimizer's lr stayed {run.lr}"
@@ -164,7 +164,7 @@ def test_sidebar_noise_reinitialises(open_app) -> None:
     at.number_input(key="sidebar.task.spiral.noise").set_value(0.3).run()
     assert not at.exception, at.exception
     assert live.generation == 1 and live.run is not run
-    assert live.config.task["noise"] == 0.3 and live.run.config.task["noise"] == 0.3
+    assert live.config.task.noise == 0.3 and live.run.config.task.noise == 0.3
     assert live.worker.latest().step == 0
     assert any("re-initialised" in t.value for t in at.toast)
     assert at.query_params["task.noise"] == "0.3"
@@ -174,7 +174,7 @@ def test_sidebar_noise_reinitialises(open_app) -> None:
 def test_url_config_reaches_the_page(open_app) -> None:
     at = open_app(**{"task": "circle", "task.noise": "0.25", "model.hidden": "4,2", "seed": "3"})
     live = live_of(at)
-    assert (live.config.task["name"], live.config.task["noise"], live.config.model["hidden"], live.config.seed) == ("circle", 0.25, [4, 2], 3)
+    assert (live.config.task.name, live.config.task.noise, live.config.model.hidden, live.config.seed) == ("circle", 0.25, [4, 2], 3)
     assert captions(at)[:2] == ["4 neurons", "2 neurons"]
     assert at.number_input(key="sidebar.task.circle.noise").value == 0.25
     assert at.text_input(key="sidebar.model.mlp.hidden").value == "4,2"

@@ -83,7 +83,7 @@ def test_four_slots_show_four_views(open_app) -> None:
 
 def test_slots_offer_only_the_views_that_apply(open_app) -> None:
     at = open_app(task="reg-plane")  # regression: no confusion matrix
-    assert at.session_state[LIVE].config.task["name"] == "reg-plane"
+    assert at.session_state[LIVE].config.task.name == "reg-plane"
     titles = [VIEWS.get(v).title for v in ["curves", "boundary", "network", "diagram", *DYNAMICS, "pruning-curve"]]
     assert at.selectbox(key="sbs.slot0").options == titles
     at.segmented_control(key="sbs.n").set_value(4).run()

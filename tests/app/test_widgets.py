@@ -56,9 +56,10 @@ def picker_app():
     current = st.session_state.get("task", {"name": "spiral", "noise": 0.2})
     if st.session_state.get("preset"):
         current = st.session_state.pop("preset")
-    new = section_picker("task", TASKS, current, key="task", hidden=st.session_state.get("hide", frozenset()))
+    new = section_picker("task", TASKS, TASKS.params(current), key="task", hidden=st.session_state.get("hide", frozenset()))
+    assert type(new) is TASKS.get(new.name).schema  # the typed params of the chosen entry
     st.session_state["task"] = new
-    st.code(json.dumps(new), language="json")
+    st.code(json.dumps(new.section()), language="json")
 
 
 def result(at: AppTest) -> dict:

@@ -186,7 +186,7 @@ def test_share_link_reproduces_the_config_in_a_new_session(open_tab, screenshots
 
     expected = query_to_config({**SHARED, "task.noise": "0.35"}, base=default_config())
     assert expected.notices == []
-    assert (expected.config.task["name"], expected.config.task["noise"], expected.config.model["hidden"],
+    assert (expected.config.task.name, expected.config.task.noise, expected.config.model.hidden,
             expected.config.seed) == ("circle", 0.35, [4, 2], 3)
     decoded = query_to_config(dict(parse_qsl(urlsplit(link).query)), base=default_config())
     assert decoded.notices == [] and decoded.hidden == set()

@@ -28,7 +28,7 @@ def live_diagram(ctx: ViewContext) -> Diagram:
     if key not in cache:
         cache.clear()
         _, model = ctx.live.model_copy()
-        cache[key] = task_diagram(model, run.task, run.batch_size, title=run.config.model["name"])  # holds the gate itself
+        cache[key] = task_diagram(model, run.task, run.batch_size, title=run.config.model.name)  # holds the gate itself
     return cache[key]
 
 
@@ -97,7 +97,7 @@ def draw_diagram(ctx: ViewContext) -> None:
     with st.container(key=f"{ctx.key}.ncd"):
         st.html(readable_css(ctx.key, readable_width(diagram, collapsed=collapsed)))
         st.graphviz_chart(dot, width="content")
-    name = ctx.live.config.model["name"]
+    name = ctx.live.config.model.name
     d1, d2, d3 = st.columns(3)
     d1.download_button("DOT", dot, file_name=f"{name}.dot", mime="text/vnd.graphviz", key=f"{ctx.key}.dot")
     d2.download_button("SVG", lambda: render(dot, "svg"), file_name=f"{name}.svg", mime="image/svg+xml", key=f"{ctx.key}.svg")

@@ -75,8 +75,8 @@ def stored_candidates(live: LiveRun) -> list:
     try:
         store = run_store()
         records = store.list_runs(limit=200)
-        same = [r for r in records if r.config.get("model", {}).get("name") == live.config.model["name"]
-                and r.config.get("task", {}).get("name") == live.config.task["name"]]
+        same = [r for r in records if r.config.get("model", {}).get("name") == live.config.model.name
+                and r.config.get("task", {}).get("name") == live.config.task.name]
         return [r for r in same if store.checkpoints(r.id)][:20]
     except STORE_ERRORS:
         return []

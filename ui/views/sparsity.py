@@ -156,7 +156,7 @@ def draw_rewiring(ctx: ViewContext) -> None:
                 "with a sparse model such as sparse-mlp).")
         return
     steps = log.steps()
-    every = int(ctx.live.config.trainer.get("every", 100))
+    every = ctx.live.config.trainer.every
     if not steps:
         st.caption(f"No rewiring yet: the dst trainer rewires every {every} steps (the first at step {every}); "
                    "press play or step.")
@@ -195,7 +195,7 @@ def draw_rewiring(ctx: ViewContext) -> None:
         with box.container():
             draw_chart(_rewiring_figure(log, name, step, ids, as_graph), ctx)
     draw_chart(sviz.turnover_figure(log.turnover()), ctx, "turnover")
-    rule = ctx.live.config.trainer.get("rule", "random")
+    rule = ctx.live.config.trainer.rule
     stops = getattr(run.trainer, "stops_at", None)
     st.caption(f"Every {every} steps the dst trainer prunes the active edges of smallest |w| and regrows as many "
                f"({rule} regrowth), so the edge count stays; turnover = (pruned + grown) / (2 · edges)."

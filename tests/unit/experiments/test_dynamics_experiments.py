@@ -30,8 +30,8 @@ def test_preset_shows_its_phenomenon(exp_id):
     else:
         assert e["adamw_t2"] >= 2 * e["adamw_t1"] and e["muon_t2"] >= 2 * e["muon_t1"]
         assert e["fraction_0.2_test_acc"] < 0.95
-        assert {r.config.optimizer["name"] for r in result.runs} == {"adamw", "muon"}
-        assert e["transformer_t2"] >= 2 * e["transformer_t1"] and result.runs[-1].config.model["name"] == "transformer"
+        assert {r.config.optimizer.name for r in result.runs} == {"adamw", "muon"}
+        assert e["transformer_t2"] >= 2 * e["transformer_t1"] and result.runs[-1].config.model.name == "transformer"
 
 
 def test_xor_check_needs_the_step1_signature_and_the_late_generalization():

@@ -15,7 +15,7 @@ def fake_result(acc: float) -> Result:
 
 def test_registry_has_playground_with_a_valid_preset():
     exp = EXPERIMENTS.get("playground")
-    assert exp.config.task["name"] == "spiral" and exp.config.model["name"] == "mlp"
+    assert exp.config.task.name == "spiral" and exp.config.model.name == "mlp"
     assert exp.paper and exp.look_for and exp.page == "playground"
     with pytest.raises(SchemaError, match="unknown experiment"):
         EXPERIMENTS.get("nope")

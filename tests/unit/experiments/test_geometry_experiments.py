@@ -23,7 +23,7 @@ def test_geometry_tanh_relu_preset_shows_tanh_following_labels_and_relu_keeping_
     exp = EXPERIMENTS.get("geometry-tanh-relu")
     result = exp.run()
     assert len(result.runs) == 2 * TANH_RELU_SEEDS
-    assert {r.config.model["activation"][0] for r in result.runs} == {"tanh", "relu"}
+    assert {r.config.model.activation[0] for r in result.runs} == {"tanh", "relu"}
     check = exp.check(result)
     assert check.passed, check.reason
     e = result.extra

@@ -35,10 +35,10 @@ def test_preset_shows_its_phenomenon(exp_id):
         assert e["most_k1"] < e["least_k1"]  # the ranking means something: the most important one matters
     elif exp_id == "deep-vs-shallow":
         assert e["sequential_params"] == e["parallel_params"] and len(result.runs) == 2
-        assert {r.config.model["layout"] for r in result.runs} == {"sequential", "parallel"}
+        assert {r.config.model.layout for r in result.runs} == {"sequential", "parallel"}
     else:
         assert len(result.runs) == len(WIDTHS) * len(WIDTH_TASKS)
-        assert {r.config.task["L"] for r in result.runs} == {10}
+        assert {r.config.task.L for r in result.runs} == {10}
 
 
 def test_layer_drop_check_fails_when_least_important_first_is_worse():

@@ -35,7 +35,7 @@ def test_g2g_preset_is_within_a_point_of_dense_at_75_percent_sparsity():
     e = result.extra
     assert len(result.runs) == len(G2G_VARIANTS) * len(G2G_SEEDS)
     lead = result.runs[0]
-    assert lead.config.trainer["name"] == "dst" and lead.config.seed == G2G_SEEDS[0]
+    assert lead.config.trainer.name == "dst" and lead.config.seed == G2G_SEEDS[0]
     assert lead.trainer.log is not None and len(lead.trainer.log.steps()) == 14  # every 100 steps below 1500
     assert e["dense_sparsity"] == 0.0
     for name in ("static", "dst", "hebbian"):
@@ -68,7 +68,7 @@ def test_rnn_sparsity_preset_recovers_after_pruning_60_and_80_percent():
     check = exp.check(result)
     assert check.passed, check.reason
     e = result.extra
-    assert [r.config.model["cell"] for r in result.runs[:len(RNN_CELLS)]] == list(RNN_CELLS)
+    assert [r.config.model.cell for r in result.runs[:len(RNN_CELLS)]] == list(RNN_CELLS)
     for cell, run in zip(RNN_CELLS, result.runs, strict=False):
         (rnn,) = [m for _, m in masked_modules(run.model)]
         assert float(rnn.mask.mean()) == pytest.approx(0.2, abs=0.01)  # the last level, 80% pruned, stayed pruned

@@ -60,14 +60,14 @@ def test_encode_value_types():
         assert float(encode_value(x)) == x
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.task["name"])
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.task.name)
 def test_round_trip_full(config):
     decoded = decode(config_to_query(config))
     assert decoded.config == config
     assert decoded.notices == [] and decoded.hidden == set()
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.task["name"])
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.task.name)
 @pytest.mark.parametrize("base", [Config(), CONFIGS[1]], ids=["default-base", "moons-base"])
 def test_round_trip_with_base(config, base):
     query = config_to_query(config, base)
@@ -129,26 +129,26 @@ def test_share_url_with_base_is_diff_only():
 
 def test_number_above_bound_is_clamped_with_a_notice():
     d = decode({"task.noise": "0.9"})
-    assert d.config.task["noise"] == 0.5
+    assert d.config.task.noise == 0.5
     assert d.notices == ["task.noise=0.9 clamped to 0.5"]
 
 
 def test_number_below_bound_is_clamped():
     d = decode({"task.n_samples": "3", "seed": "-5"})
-    assert d.config.task["n_samples"] == 20 and d.config.seed == 0
+    assert d.config.task.n_samples == 20 and d.config.seed == 0
     assert any("task.n_samples" in n and "20" in n for n in d.notices)
     assert any(n.startswith("seed=") and "clamped to 0" in n for n in d.notices)
 
 
 def test_huge_and_infinite_numbers_are_clamped():
     d = decode({"seed": "1e400", "steps": "9" * 150, "task.noise": "inf"})
-    assert d.config.seed == 2**31 - 1 and d.config.steps == 100_000_000 and d.config.task["noise"] == 0.5
+    assert d.config.seed == 2**31 - 1 and d.config.steps == 100_000_000 and d.config.task.noise == 0.5
     assert len(d.notices) == 3
 
 
 def test_exclusive_bound_keeps_the_start_value():
     d = decode({"optimizer.lr": "0", "optimizer.beta1": "1"})
-    assert d.config.optimizer["lr"] == 0.01 and d.config.optimizer["beta1"] == 0.9
+    assert d.config.optimizer.lr == 0.01 and d.config.optimizer.beta1 == 0.9
     assert any("optimizer.lr" in n and "> 0" in n for n in d.notices)
     assert any("optimizer.beta1" in n and "< 1" in n for n in d.notices)
 
@@ -156,26 +156,26 @@ def test_exclusive_bound_keeps_the_start_value():
 @pytest.mark.parametrize("raw", ["abc", "nan", "", "0x10", "1,2"])
 def test_non_number_keeps_the_default(raw):
     d = decode({"task.noise": raw})
-    assert d.config.task["noise"] == 0.0
+    assert d.config.task.noise == 0.0
     assert len(d.notices) == 1 and d.notices[0].startswith("task.noise=") and "not a number" in d.notices[0]
 
 
 def test_non_whole_number_for_an_int_field():
     d = decode({"batch_size": "3.5", "task.n_samples": "1e3"})
-    assert d.config.batch_size == 0 and d.config.task["n_samples"] == 1000
+    assert d.config.batch_size == 0 and d.config.task.n_samples == 1000
     assert d.notices == ["batch_size=3.5 is not a whole number; kept 0"]
 
 
 def test_bad_values_keep_base_values_not_schema_defaults():
     base = Config().with_overrides({"task.noise": 0.2, "model.init": "xavier"})
     d = query_to_config({"task.noise": "lots", "model.init": "magic"}, base)
-    assert d.config.task["noise"] == 0.2 and d.config.model["init"] == "xavier"
+    assert d.config.task.noise == 0.2 and d.config.model.init == "xavier"
     assert len(d.notices) == 2
 
 
 def test_invalid_choice_keeps_the_default_and_names_the_key():
     d = decode({"model.init": "magic", "device": "tpu", "loss": "MSE"})
-    assert d.config.model["init"] == "default"
+    assert d.config.model.init == "default"
     assert d.config.device == "auto"
     assert d.config.loss == "mse"  # a case-insensitive match is accepted
     assert len(d.notices) == 2
@@ -184,15 +184,15 @@ def test_invalid_choice_keeps_the_default_and_names_the_key():
 
 
 def test_bool_values():
-    assert decode({"model.bias": "false"}).config.model["bias"] is False
-    assert decode({"model.bias": "0"}).config.model["bias"] is False
+    assert decode({"model.bias": "false"}).config.model.bias is False
+    assert decode({"model.bias": "0"}).config.model.bias is False
     d = decode({"model.bias": "maybe"})
-    assert d.config.model["bias"] is True and d.notices == ["model.bias=maybe is not true or false; kept true"]
+    assert d.config.model.bias is True and d.notices == ["model.bias=maybe is not true or false; kept true"]
 
 
 def test_list_items_are_validated_one_by_one():
     d = decode({"model.hidden": "8,2000,0,x,16"})
-    assert d.config.model["hidden"] == [8, 1024, 1, 16]
+    assert d.config.model.hidden == [8, 1024, 1, 16]
     assert any("model.hidden" in n and "2000" in n and "1024" in n for n in d.notices)
     assert any("model.hidden" in n and "clamped to 1" in n for n in d.notices)
     assert any("model.hidden" in n and "dropped item x" in n for n in d.notices)
@@ -200,24 +200,24 @@ def test_list_items_are_validated_one_by_one():
 
 def test_list_length_is_capped():
     d = decode({"model.hidden": ",".join(["9"] * 12)})
-    assert d.config.model["hidden"] == [9] * 8
+    assert d.config.model.hidden == [9] * 8
     assert d.notices == ["model.hidden has 12 items; kept the first 8"]
 
 
 def test_empty_list_is_a_valid_value_where_the_schema_allows_it():
     d = decode({"model.hidden": ""})
-    assert d.config.model["hidden"] == [] and d.notices == []
+    assert d.config.model.hidden == [] and d.notices == []
 
 
 def test_list_of_choices_drops_bad_items():
     d = decode({"task.features": "x1,x3,sin(x1)"})
-    assert d.config.task["features"] == ["x1", "sin(x1)"]
+    assert d.config.task.features == ["x1", "sin(x1)"]
     assert d.notices and "task.features" in d.notices[0] and "x3" in d.notices[0]
 
 
 def test_field_validator_failure_keeps_that_field():
     d = decode({"task.features": "x1,x1", "task.noise": "0.2"})
-    assert d.config.task["features"] == ["x1", "x2"] and d.config.task["noise"] == 0.2
+    assert d.config.task.features == ["x1", "x2"] and d.config.task.noise == 0.2
     assert len(d.notices) == 1 and d.notices[0].startswith("task.features")
 
 
@@ -231,8 +231,8 @@ def test_cross_field_error_falls_back_to_the_base_section():
 
 def test_cross_field_error_after_switching_falls_back_to_the_new_entrys_defaults():
     d = decode({"task": "modular", "task.op": "/", "task.M": "96"})
-    assert d.config.task["name"] == "modular"
-    assert d.config.task["op"] == "/" and d.config.task["M"] == 97
+    assert d.config.task.name == "modular"
+    assert d.config.task.op == "/" and d.config.task.M == 97
     assert any("task.M" in n and "prime" in n for n in d.notices)
 
 
@@ -244,7 +244,7 @@ def test_switching_a_section_resets_its_params_to_the_new_defaults():
 
 
 def test_section_name_alias_as_in_the_cli():
-    assert decode({"optimizer.name": "sgd", "optimizer.lr": "0.1"}).config.optimizer["name"] == "sgd"
+    assert decode({"optimizer.name": "sgd", "optimizer.lr": "0.1"}).config.optimizer.name == "sgd"
 
 
 def test_unregistered_section_name_keeps_the_base_section():
@@ -258,7 +258,7 @@ def test_unregistered_section_name_keeps_the_base_section():
 
 def test_unknown_keys_are_ignored_with_a_notice_naming_them():
     d = decode({"foo": "1", "task.bar": "2", "seed.x": "3", "model.hidden": "4"})
-    assert d.config.model["hidden"] == [4] and d.config.seed == 0
+    assert d.config.model.hidden == [4] and d.config.seed == 0
     text = " | ".join(d.notices)
     assert "foo" in text and "task.bar" in text and "seed.x" in text
     assert len(d.notices) == 2
@@ -266,10 +266,10 @@ def test_unknown_keys_are_ignored_with_a_notice_naming_them():
 
 def test_too_long_strings_are_cut_first():
     d = decode({"task": "csv", "task.path": "x" * 500})
-    assert d.config.task["path"] == "x" * MAX_CHARS
+    assert d.config.task.path == "x" * MAX_CHARS
     assert d.notices == [f"task.path is longer than {MAX_CHARS} characters; cut to {MAX_CHARS}"]
     d = decode({"task.noise": "0." + "1" * 1000})
-    assert 0.11 < d.config.task["noise"] < 0.12
+    assert 0.11 < d.config.task.noise < 0.12
     assert any("task.noise" in n and "longer" in n for n in d.notices)
 
 
@@ -297,13 +297,13 @@ def test_unknown_version_is_decoded_best_effort():
 
 def test_list_values_from_parse_qs_take_the_last():
     d = decode({"seed": ["1", "2"], "task": [], "v": ["1"]})
-    assert d.config.seed == 2 and d.config.task["name"] == "spiral"
+    assert d.config.seed == 2 and d.config.task.name == "spiral"
 
 
 def test_decoded_config_is_valid_and_independent_of_base_object():
     base = Config()
     d = query_to_config({"task.noise": "0.3"}, base)
-    assert base.task["noise"] == 0.0 and d.config.task["noise"] == 0.3
+    assert base.task.noise == 0.0 and d.config.task.noise == 0.3
 
 
 # ------------------------------------------------------------------------------------- fuzzing
