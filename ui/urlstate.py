@@ -450,7 +450,7 @@ def _decode_section(section: str, flat: dict[str, str], start: dict[str, Any], n
 def known_keys(config: Config) -> set[str]:
     """Every dotted key a URL may set or hide for this Config (section names stand for their picker)."""
     keys = set(Config.model_fields)
-    for section, registry in SECTIONS.items():
+    for section in SECTIONS:
         keys |= {f"{section}.{name}" for name in type(getattr(config, section)).model_fields}
     return keys
 
