@@ -61,6 +61,32 @@ class SchemaError(ValueError):
         super().__init__(text)
 
 
+# Markers for a field's `json_schema_extra`: who may set it. The browser (widgets, URL) sets neither.
+CLI_ONLY: dict[str, Any] = {"cli_only": True}  # e.g. a server file path: command line and config files only
+UPLOAD_ID: dict[str, Any] = {"upload_id": True}  # the id of a stored upload: set by the app's uploader only
+
+
+def _marked(info: FieldInfo, marker: dict[str, Any]) -> bool:
+    """Whether the field's json_schema_extra carries `marker`."""
+    extra = info.json_schema_extra
+    return isinstance(extra, dict) and all(extra.get(k) == v for k, v in marker.items())
+
+
+def is_cli_only(info: FieldInfo) -> bool:
+    """Whether the field may be set only from the command line or a config file (never by a browser)."""
+    return _marked(info, CLI_ONLY)
+
+
+def is_upload_id(info: FieldInfo) -> bool:
+    """Whether the field names a stored upload, which only the app's uploader sets."""
+    return _marked(info, UPLOAD_ID)
+
+
+def browser_settable(info: FieldInfo) -> bool:
+    """Whether a widget or a URL may set the field: neither a CLI-only field nor an upload id."""
+    return not (is_cli_only(info) or is_upload_id(info))
+
+
 def _strip_optional(annotation: Any) -> Any:
     origin = get_origin(annotation)
     if origin in (typing.Union, types.UnionType):

@@ -1,38 +1,108 @@
-"""User CSV files as tasks: numeric feature columns, the last column the label, optional header row."""
+"""User CSV files as tasks: numeric feature columns, the last column the label, optional header row.
+
+A file comes either from an upload (the app: the bytes are kept in the run store's uploads folder
+under their sha256, and a Config names them by that id) or from a path (the command line and
+configs read from disk only: no text a browser sends ever names a server file). Error messages name
+rows and columns; of the file's contents they show at most a short, escaped piece of one cell.
+"""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
-from netarium.schema import Params, SchemaError
+from netarium.schema import CLI_ONLY, UPLOAD_ID, Params, SchemaError
 from netarium.tasks.base import TASKS, Task, as_tensors, split_indices
 
 MAX_AUTO_CLASSES = 20
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # an uploaded CSV file is refused above this size
+MAX_SHOWN_CHARS = 20  # at most this much of a cell's text appears (escaped) in an error message
+UPLOAD_ID_PATTERN = r"^[0-9a-f]{64}$"  # the sha256 of an upload's bytes, lower-case hex
+UPLOADS_DIR = "uploads"
 
 
 class CSVError(ValueError):
     """A CSV file that cannot become a task; the message names the first bad row and column."""
 
 
+def store_home() -> Path:
+    """The run store's folder: ``$NETARIUM_HOME``, else ``./runs`` (training/store.py keeps its files here too)."""
+    home = os.environ.get("NETARIUM_HOME")
+    return Path(home) if home else Path("runs")
+
+
+def upload_id(data: bytes) -> str:
+    """The id an upload is stored and named by: the sha256 of its bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def upload_file(upload: str, home: Path | None = None) -> Path:
+    """Where upload `upload` lives: ``<store home>/uploads/<id>.csv``; refuses anything but an id."""
+    if not isinstance(upload, str) or re.fullmatch(UPLOAD_ID_PATTERN, upload) is None:
+        raise SchemaError("task.upload", "is not an upload id", "64 lower-case hex digits (a sha256)")
+    return (home if home is not None else store_home()) / UPLOADS_DIR / f"{upload}.csv"
+
+
+def check_upload(data: bytes) -> None:
+    """Raise CSVError unless `data` is small enough and parses as a CSV task (what an upload must be)."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise CSVError(f"the file has {len(data):,} bytes, more than the limit of {MAX_UPLOAD_BYTES:,}")
+    load_csv_task(data)
+
+
+def read_upload(upload: str, home: Path | None = None) -> bytes:
+    """The bytes of a stored upload, checked against its id; SchemaError when it is missing or altered."""
+    path = upload_file(upload, home)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise SchemaError("task.upload", f"no uploaded CSV file with id {upload[:12]}…; upload the file again") from None
+    if upload_id(data) != upload:
+        raise SchemaError("task.upload", f"the uploaded file {upload[:12]}… was changed on the server; upload it again")
+    return data
+
+
+def _shown(cell: str) -> str:
+    """A cell as an error message may show it: escaped (repr), cut to MAX_SHOWN_CHARS characters."""
+    if not cell:
+        return "empty cell"
+    return repr(cell[:MAX_SHOWN_CHARS]) + ("…" if len(cell) > MAX_SHOWN_CHARS else "")
+
+
+def _not_utf8(data: bytes, err: UnicodeDecodeError) -> CSVError:
+    """Where the first byte that is not UTF-8 sits (row, and column counted by commas), and its value."""
+    line_start = data.rfind(b"\n", 0, err.start) + 1
+    row = data.count(b"\n", 0, err.start) + 1
+    col = data.count(b",", line_start, err.start) + 1
+    return CSVError(f"row {row}, column {col}: byte 0x{data[err.start]:02x} is not UTF-8 text; save the file as UTF-8")
+
+
 def _read_text(source: str | bytes | os.PathLike[str]) -> tuple[str, str]:
     """(text, source name): a path's contents, decoded bytes, or the string itself when it holds CSV text."""
     if isinstance(source, bytes | bytearray):
+        data = bytes(source)
         try:
-            return bytes(source).decode("utf-8-sig"), "<bytes>"
+            return data.decode("utf-8-sig"), "<bytes>"
         except UnicodeDecodeError as err:
-            raise CSVError(f"the file is not UTF-8 text ({err})") from None
+            raise _not_utf8(data, err) from None
     if isinstance(source, os.PathLike) or "\n" not in source:
         path = Path(source)
         if path.is_file():
-            return _read_text(path.read_bytes())[0], str(path)
+            try:
+                data = path.read_bytes()
+            except OSError as err:
+                raise CSVError(f"cannot read CSV file {str(path)!r} ({err.strerror})") from None
+            return _read_text(data)[0], str(path)
         if isinstance(source, os.PathLike) or "," not in source:
             raise CSVError(f"no such CSV file: {str(path)!r}")
     return source.lstrip("\ufeff"), "<text>"
@@ -47,9 +117,24 @@ def _number(cell: str) -> float | None:
 
 
 def _where(row: int, col: int, names: list[str] | None) -> str:
-    """'row R, column C ("name")': a cell's place as a spreadsheet shows it (both 1-based)."""
-    named = f' ("{names[col - 1]}")' if names and col - 1 < len(names) else ""
+    """"row R, column C ('name')": a cell's place as a spreadsheet shows it (both 1-based), the name cut short."""
+    named = f" ({_shown(names[col - 1])})" if names and col - 1 < len(names) else ""
     return f"row {row}, column {col}{named}"
+
+
+def _records(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(row number, stripped cells) of each CSV record; a record the csv module cannot read is a CSVError."""
+    reader = csv.reader(io.StringIO(text))
+    row_no = 0
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:  # e.g. a cell over the csv module's field size limit
+            raise CSVError(f"row {row_no + 1}: {err}") from None
+        row_no += 1
+        yield row_no, [c.strip() for c in raw]
 
 
 def load_csv_task(
@@ -62,8 +147,7 @@ def load_csv_task(
     width = 0
     rows: list[list[float]] = []
     first_row = 0
-    for row_no, raw in enumerate(csv.reader(io.StringIO(text)), start=1):
-        cells = [c.strip() for c in raw]
+    for row_no, cells in _records(text):
         if not any(cells):
             continue  # blank line
         if not width:
@@ -83,18 +167,19 @@ def load_csv_task(
         for col, cell in enumerate(cells, start=1):
             v = _number(cell)
             if v is None:
-                shown = repr(cell) if cell else "empty cell"
-                raise CSVError(f"{_where(row_no, col, names)}: {shown} is not a number")
+                raise CSVError(f"{_where(row_no, col, names)}: {_shown(cell)} is not a number")
             if not math.isfinite(v):
-                raise CSVError(f"{_where(row_no, col, names)}: {cell!r} is not a finite number (NaN or infinity)")
+                raise CSVError(f"{_where(row_no, col, names)}: {_shown(cell)} is not a finite number (NaN or infinity)")
             values.append(v)
         rows.append(values)
+    if not width:
+        raise CSVError("the file is empty: no rows with cells")
     if len(rows) < 2:
         raise CSVError(f"need at least 2 data rows, found {len(rows)}")
     data = np.array(rows, dtype=np.float64)
     X, labels = data[:, :-1], data[:, -1]
     distinct = np.unique(labels)
-    label_where = f"column {width}" + (f' ("{names[-1]}")' if names else "")
+    label_where = f"column {width}" + (f" ({_shown(names[-1])})" if names else "")
     if kind == "auto":
         integral = bool(np.all(labels == np.round(labels)))
         kind = "classification" if integral and len(distinct) <= MAX_AUTO_CLASSES else "regression"
@@ -119,7 +204,14 @@ def load_csv_task(
 
 
 class CSVParams(Params):
-    path: str = Field("", description="Path of a CSV file: numeric columns, the last one the label, optional header.")
+    upload: str | None = Field(
+        None, pattern=UPLOAD_ID_PATTERN, json_schema_extra=UPLOAD_ID,
+        description="An uploaded CSV file, by the sha256 id it is kept under in the run store (set by the app's uploader).",
+    )
+    path: str = Field(
+        "", json_schema_extra=CLI_ONLY,
+        description="Path of a CSV file (command line and config files only): numeric columns, the last one the label, optional header.",
+    )
     train_ratio: float = Field(0.8, ge=0.1, le=0.9, description="Fraction of the rows used for training.")
     kind: Literal["auto", "classification", "regression"] = Field(
         "auto", description="auto: classification when the labels are integers with at most 20 values."
@@ -128,10 +220,17 @@ class CSVParams(Params):
 
 @TASKS.register("csv", CSVParams, "A user CSV file.", tags=("user",))
 def make_csv(p: CSVParams, seed: int) -> Task:
-    """load_csv_task on the file named by `path`."""
-    if not p.path:
-        raise SchemaError("task.path", "no CSV file given")
+    """load_csv_task on the stored upload named by `upload`, else on the file named by `path`."""
+    if p.upload and p.path:
+        raise SchemaError("task", "give one CSV file, task.upload or task.path, not both")
+    if not p.upload and not p.path:
+        raise SchemaError("task", "no CSV file given: upload one in the app, or set task.path on the command line")
+    key = "task.upload" if p.upload else "task.path"
+    source: bytes | Path = read_upload(p.upload) if p.upload else Path(p.path)
     try:
-        return load_csv_task(Path(p.path), train_ratio=p.train_ratio, seed=seed, kind=p.kind)
+        task = load_csv_task(source, train_ratio=p.train_ratio, seed=seed, kind=p.kind)
     except CSVError as e:  # a config names the file: report it against its key
-        raise SchemaError("task.path", str(e)) from None
+        raise SchemaError(key, str(e)) from None
+    if p.upload:
+        task.meta["source"] = f"upload {p.upload[:12]}"
+    return task

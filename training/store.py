@@ -4,11 +4,13 @@ Layout under the store's home folder (``$NETARIUM_HOME`` or ``./runs``)::
 
     netarium.db                                   runs, history, checkpoint index (WAL mode)
     checkpoints/run-<id>/step-<step>.safetensors  tensors only; nothing is ever unpickled
+    uploads/<sha256>.csv                          uploaded CSV files, validated, named by their hash
 
 Every write is one transaction (``synchronous=FULL``), so a process killed at any point leaves
 every committed run intact and the store passing ``PRAGMA integrity_check``. Checkpoint files are
 written to a temporary file in the same folder, fsynced and moved into place with ``os.replace``,
-then indexed; a crash leaves at worst an unindexed file, never a torn one.
+then indexed; a crash leaves at worst an unindexed file, never a torn one. Uploads are written
+the same way; the csv task (tasks/csv.py, which owns the folder rule) reads them back by id.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-__all__ = ["STATUSES", "RunRecord", "RunStore", "default_store_path"]
+from netarium.tasks.csv import check_upload, store_home, upload_file, upload_id
+
+__all__ = ["STATUSES", "RunRecord", "RunStore", "default_store_path", "save_upload"]
 
 DB_NAME = "netarium.db"
 STATUSES = ("running", "done", "paused", "diverged", "failed", "stopped")
@@ -78,8 +82,7 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 
 def default_store_path() -> Path:
     """The default database file: ``$NETARIUM_HOME/netarium.db``, else ``./runs/netarium.db``."""
-    home = os.environ.get("NETARIUM_HOME")
-    return (Path(home) if home else Path("runs")) / DB_NAME
+    return store_home() / DB_NAME
 
 
 def _dumps(obj: Any) -> str:
@@ -109,6 +112,34 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def save_upload(data: bytes, home: Path | None = None) -> str:
+    """Validate uploaded CSV bytes and keep them as ``<home>/uploads/<sha256>.csv``; return that id.
+
+    `home` defaults to the store's home folder. The name comes from the bytes alone, so nothing a
+    browser sends names a file; the same bytes uploaded twice are kept once. Raises CSVError (the
+    message names the row and column) when the bytes are too many or not a CSV task.
+    """
+    check_upload(data)
+    key = upload_id(data)
+    final = upload_file(key, home)
+    if final.is_file() and upload_id(final.read_bytes()) == key:
+        return key
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(final.parent)
+    return key
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,12 @@ def live_run() -> LiveRun:
     """The session's LiveRun, created on first use from the URL (validated) or the default."""
     if LIVE not in st.session_state:
         decoded = query_to_config(dict(st.query_params.to_dict()), base=default_config())
-        if decoded.config.task.name == "csv":  # a link must not make the server read its files
-            decoded.notices.append("A link cannot name a file on the server; upload the CSV instead.")
+        if decoded.config.task.name == "csv":  # a link carries no file (urlstate refuses path and upload)
+            decoded.notices.append("A link cannot carry a CSV file; choose the csv task and upload the file in the sidebar.")
             decoded.config = decoded.config.model_copy(update={"task": default_config().task})
         try:
             st.session_state[LIVE] = LiveRun(decoded.config)
-        except SchemaError as e:  # e.g. a URL naming a CSV file that is not there
+        except SchemaError as e:  # a config the codec accepted that still cannot be built
             decoded.notices.append(f"The link's settings could not be used ({e}); loaded the default instead.")
             st.session_state[LIVE] = LiveRun(default_config())
         st.session_state[HIDDEN] = set(decoded.hidden)

@@ -16,6 +16,7 @@ from netarium.training.optim import OPTIMIZERS
 from netarium.training.trainers import TRAINERS
 from netarium.ui.session import apply_config, default_config, hidden_controls, sync_url
 from netarium.ui.transport import status_line, transport
+from netarium.ui.upload import csv_upload
 from netarium.ui.urlstate import share_url
 from netarium.ui.widgets import params_widgets, section_picker
 
@@ -47,6 +48,7 @@ def config_editor(config: Config, hidden: set[str]) -> Config:
         problem = current if "task" in hidden else st.radio(
             "Problem type", PROBLEMS, index=PROBLEMS.index(current), horizontal=True, key="sidebar.problem")
         task = section_picker("task", TASKS, config.task, key="sidebar.task", hidden=hidden, names=task_names(problem))
+        task = csv_upload(task, key="sidebar.upload")
     with st.expander("Network", expanded=True):
         model = section_picker("model", MODELS, config.model, key="sidebar.model", hidden=hidden)
     with st.expander("Training", expanded=False):

@@ -2,8 +2,9 @@
 
 A URL is untrusted input: `query_to_config` never raises; it takes values only, reads every
 bound and choice from the schemas (nothing here names a field), clamps what is out of range, and
-says in `notices` what it changed. Pure functions, no streamlit: a page passes
-`dict(st.query_params)` in and writes `config_to_query(...)` back.
+says in `notices` what it changed. Fields no browser may set (schema.browser_settable: a server
+file path, an upload id) are neither written into links nor read from them. Pure functions, no
+streamlit: a page passes `dict(st.query_params)` in and writes `config_to_query(...)` back.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from netarium.schema import field_bounds, field_choices
+from netarium.schema import browser_settable, field_bounds, field_choices
 from netarium.training.config import SECTIONS, Config
 
 CODEC_VERSION = "1"
@@ -73,17 +74,18 @@ def config_to_query(config: Config, base: Config | None = None) -> dict[str, str
     """The Config as flat query parameters (`v`, `task`, `task.noise`, ..., `seed`).
 
     With `base`, only keys that differ from what `query_to_config(..., base)` would start from
-    (section names always), so links stay short.
+    (section names always), so links stay short. Fields no browser may set are left out.
     """
     data = config.model_dump(mode="json")
     ref = base.model_dump(mode="json") if base is not None else None
     query = {VERSION_KEY: CODEC_VERSION}
-    for section in SECTIONS:
+    for section, registry in SECTIONS.items():
         values = data[section]
         query[section] = values["name"]
+        fields = registry.get(values["name"]).schema.model_fields
         ref_section = _section_reference(section, values["name"], ref)
         for name, value in values.items():
-            if name != "name" and (ref_section is None or ref_section.get(name) != value):
+            if name != "name" and browser_settable(fields[name]) and (ref_section is None or ref_section.get(name) != value):
                 query[f"{section}.{name}"] = encode_value(value)
     for name in _TOP_FIELDS:
         if ref is None or ref[name] != data[name]:
@@ -435,15 +437,19 @@ def _decode_section(section: str, flat: dict[str, str], start: dict[str, Any], n
     schema = registry.get(begin["name"]).schema
     params = {k: v for k, v in begin.items() if k != "name"}
     values = dict(params)
-    unknown = []
+    unknown, refused = [], []
     for key, raw in sub.items():
         name = key[len(section) + 1:]
-        if name in schema.model_fields:
-            values[name] = decode_field(field_kind(schema.model_fields[name]), raw, values[name], key, notices)
-        else:
+        if name not in schema.model_fields:
             unknown.append(key)
+        elif not browser_settable(schema.model_fields[name]):
+            refused.append(key)
+        else:
+            values[name] = decode_field(field_kind(schema.model_fields[name]), raw, values[name], key, notices)
     if unknown:
         notices.append(f"ignored unknown key(s) for {section} {begin['name']}: {_name_list(unknown)}")
+    if refused:
+        notices.append(f"a link cannot set {_name_list(refused)} (a server file or an upload); ignored it")
     return {"name": begin["name"], **settle(schema, values, params, section, notices)}
 
 

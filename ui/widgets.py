@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from netarium.schema import Params, Registry, SchemaError, validate_params
+from netarium.schema import Params, Registry, SchemaError, browser_settable, validate_params
 from netarium.ui.urlstate import FieldKind, Unusable, field_error, field_kind, read_scalar, split_items
 
 LR_CHOICES: tuple[float, ...] = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -181,14 +181,15 @@ def params_widgets(schema: type[Params], values: dict[str, Any], *, key: str, se
                    hidden: set[str] | frozenset[str] = frozenset(), container: Any = None) -> dict[str, Any]:
     """One widget per field of `schema` in `container` (default `st`); returns the new values.
 
-    Fields named `f"{section}.{field}"` in `hidden` are not rendered and keep their value. When the
-    values together break a cross-field rule, an error says why and the input `values` come back.
+    Fields named `f"{section}.{field}"` in `hidden` are not rendered and keep their value, and so are
+    fields no browser may set (schema.browser_settable: a server path, an upload id). When the values
+    together break a cross-field rule, an error says why and the input `values` come back.
     """
     container = st if container is None else container
     old = {name: values.get(name, info.get_default(call_default_factory=True)) for name, info in schema.model_fields.items()}
     new = dict(old)
-    for name in schema.model_fields:
-        if (f"{section}.{name}" if section else name) in hidden:
+    for name, info in schema.model_fields.items():
+        if (f"{section}.{name}" if section else name) in hidden or not browser_settable(info):
             continue
         new[name] = _widget(container, schema, new, name, f"{key}.{name}")
     if new == old:

@@ -62,6 +62,19 @@ def picker_app():
     st.code(json.dumps(new.section()), language="json")
 
 
+def csv_app():
+    import json
+
+    import streamlit as st
+
+    from netarium.tasks.csv import CSVParams
+    from netarium.ui.widgets import params_widgets
+
+    values = {"upload": None, "path": "/data/server.csv", "train_ratio": 0.8, "kind": "auto"}
+    new = params_widgets(CSVParams, values, key="c", section="task")
+    st.code(json.dumps(new), language="json")
+
+
 def result(at: AppTest) -> dict:
     assert not at.exception, at.exception
     return json.loads(at.code[-1].value)
@@ -143,6 +156,14 @@ def test_hidden_fields_are_not_rendered_and_keep_their_value():
     assert [w.key for w in at.selectbox] == ["m.readout"]  # the init choice is hidden, the readout choice is not
     assert result(at)["hidden"] == [8, 8] and result(at)["init"] == "default"
     assert at.toggle(key="m.bias").value is True
+
+
+def test_fields_no_browser_may_set_get_no_widget_and_keep_their_value():
+    at = run(csv_app)
+    assert [w.key for w in at.text_input] == []  # neither the server path nor the upload id
+    assert [w.key for w in at.number_input] == ["c.train_ratio"] and [w.key for w in at.selectbox] == ["c.kind"]
+    at.selectbox(key="c.kind").set_value("regression").run()
+    assert result(at) == {"upload": None, "path": "/data/server.csv", "train_ratio": 0.8, "kind": "regression"}
 
 
 def test_task_widgets_in_the_sidebar():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import pickle
 import time
@@ -10,8 +11,16 @@ import numpy as np
 import pytest
 import torch
 
-from netarium.schema import SchemaError, validate_params
+from netarium.schema import SchemaError, browser_settable, is_cli_only, is_upload_id, validate_params
 from netarium.tasks import TASKS, CSVError, Task, load_csv_task, make_task
+from netarium.tasks.csv import (
+    MAX_SHOWN_CHARS,
+    MAX_UPLOAD_BYTES,
+    check_upload,
+    read_upload,
+    upload_file,
+    upload_id,
+)
 from netarium.tasks.playground import feature_map
 from netarium.tasks.synthetic import is_prime
 
@@ -289,15 +298,21 @@ def test_csv_regression_detection():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("a,b,y\n1,2,0\n3,x,1\n", 'row 3, column 2 ("b"): \'x\' is not a number'),
+        ("a,b,y\n1,2,0\n3,x,1\n", "row 3, column 2 ('b'): 'x' is not a number"),
         ("1,2,0\n3,4,1\n5,,1\n", "row 3, column 2: empty cell is not a number"),
-        ("a,b,y\n1,2,0\n3,nan,1\n", 'row 3, column 2 ("b"): \'nan\' is not a finite number'),
+        ("a,b,y\n1,2,0\n3,nan,1\n", "row 3, column 2 ('b'): 'nan' is not a finite number"),
         ("1,2,0\n3,4,1\n\n5,6,inf\n", "row 4, column 3: 'inf' is not a finite number"),
         ("a,b,y\n1,2,0\n3,4\n", "row 3: 2 columns, but row 1 has 3"),
         ("y\n1\n2\n", "row 1: only 1 column"),
-        ("a,b,y\n1,2,0\n1,2,0\n3,4,0\n", 'the label column 3 ("y") has a single class (0)'),
+        ("a,b,y\n1,2,0\n1,2,0\n3,4,0\n", "the label column 3 ('y') has a single class (0)"),
         ("1,2,7\n3,4,7\n", "the label column 3 has a single class (7)"),
         ("a,b,y\n1,2,0\n", "need at least 2 data rows, found 1"),
+        ("a,b,y\n", "need at least 2 data rows, found 0"),
+        (b"", "the file is empty: no rows with cells"),
+        (b"\n \n,,\n", "the file is empty: no rows with cells"),
+        (b"a,b,y\n1,2,0\n3,\xff4,1\n", "row 3, column 2: byte 0xff is not UTF-8 text"),
+        (b'1,2,0\n3,"' + b"9" * 200_000 + b'",1\n', "row 2: field larger than field limit"),
+        ("1,2,0\n3,4\x00,1\n", "row 2, column 2: '4\\x00' is not a number"),
     ],
 )
 def test_csv_rejections(text, message):
@@ -325,12 +340,113 @@ def test_csv_registered_task(tmp_path):
     path.write_text(VALID)
     t = make_task("csv", {"path": str(path), "train_ratio": 0.8}, seed=0)
     assert t.name == "csv" and len(t.X_train) == 4 and t.n_classes == 3
-    with pytest.raises(SchemaError, match="task.path: no CSV file given"):
+    with pytest.raises(SchemaError, match="task: no CSV file given: upload one in the app, or set task.path"):
         make_task("csv")
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,x\n")
     with pytest.raises(SchemaError, match=r"task\.path: .*row 2, column 2"):
         make_task("csv", {"path": str(bad)})
+
+
+SECRET = "TOPSECRET-" + "".join(f"k{i:02d}" for i in range(40))  # a long cell no message may echo
+LONG_NUMBER = "9" * 400  # parses as a float overflowing to inf
+
+
+@pytest.mark.parametrize(
+    ("source", "where", "shown"),
+    [
+        (f"a,b,y\n1,2,0\n3,{SECRET},1\n", "row 3, column 2 ('b')", repr(SECRET[:MAX_SHOWN_CHARS]) + "…"),
+        (f"a,{SECRET},y\n1,2,0\n3,x,1\n", f"row 3, column 2 ({SECRET[:MAX_SHOWN_CHARS]!r}…)", "'x'"),
+        (f"a,b,y\n1,2,0\n3,{LONG_NUMBER},1\n", "row 3, column 2 ('b')", repr(LONG_NUMBER[:MAX_SHOWN_CHARS]) + "…"),
+        (f"a,b,y\n1,2,0\n{SECRET},{SECRET}\n", "row 3: 2 columns, but row 1 has 3", ""),
+        (f"{SECRET}\n1\n", "row 1: only 1 column", ""),
+        (f"a,{SECRET}\n1,0\n2,0\n", f"the label column 2 ({SECRET[:MAX_SHOWN_CHARS]!r}…) has a single class", ""),
+        (f"a,{SECRET}\n" + "1,0\n" * 12, "row 12: too many rows, more than the limit of 10", ""),
+        (f"{SECRET},{SECRET},{SECRET},{SECRET}\n1,2,3,0\n", "row 1: 4 columns, more than the limit of 3", ""),
+        (f"a,{SECRET}\n1,0\n", "need at least 2 data rows, found 1", ""),
+        (SECRET.encode() + b",\xfe\n1,0\n", "row 1, column 2: byte 0xfe is not UTF-8 text", ""),
+        (f'a,y\n1,"{SECRET * 4000}"\n', "row 2: field larger than field limit", ""),
+    ],
+)
+def test_csv_errors_name_the_cell_but_show_at_most_a_short_escaped_piece(source, where, shown):
+    data = source if isinstance(source, bytes) else source.encode()
+    with pytest.raises(CSVError) as err:
+        load_csv_task(data, max_rows=10, max_cols=3)
+    message = str(err.value)
+    assert where in message and shown in message
+    assert SECRET[: MAX_SHOWN_CHARS + 1] not in message and LONG_NUMBER[: MAX_SHOWN_CHARS + 1] not in message
+
+
+def test_csv_error_escapes_control_characters():
+    with pytest.raises(CSVError) as err:
+        load_csv_task(b"a,b,y\n1,2,0\n3,\x1b[31mred\x07,1\n")
+    assert str(err.value) == "row 3, column 2 ('b'): '\\x1b[31mred\\x07' is not a number"
+
+
+def test_upload_ids_are_sha256_digests_and_never_paths(tmp_path, monkeypatch):
+    data = VALID.encode()
+    key = upload_id(data)
+    assert len(key) == 64 and key == hashlib.sha256(data).hexdigest()
+    monkeypatch.setenv("NETARIUM_HOME", str(tmp_path))
+    assert upload_file(key) == tmp_path / "uploads" / f"{key}.csv"
+    for bad in ("../etc/passwd", "/etc/passwd", key.upper(), key[:-1], key + "0", f"../{key}", f"{key}/x", ""):
+        with pytest.raises(SchemaError, match="task.upload"):
+            upload_file(bad)
+        with pytest.raises(SchemaError, match="task.upload"):
+            make_task("csv", {"upload": bad})
+
+
+def test_csv_task_loads_an_upload_like_the_same_file_by_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("NETARIUM_HOME", str(tmp_path / "home"))
+    data = VALID.encode()
+    stored = upload_file(upload_id(data))
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(data)
+    path = tmp_path / "same.csv"
+    path.write_bytes(data)
+    up = make_task("csv", {"upload": upload_id(data), "train_ratio": 0.6}, seed=3)
+    by_path = make_task("csv", {"path": str(path), "train_ratio": 0.6}, seed=3)
+    for name in ("X_train", "y_train", "X_test", "y_test"):
+        assert torch.equal(getattr(up, name), getattr(by_path, name)), name
+    assert up.input_names == by_path.input_names == ["a", "b"] and up.n_classes == by_path.n_classes == 3
+    assert up.meta["source"] == f"upload {upload_id(data)[:12]}" and by_path.meta["source"] == str(path)
+    assert read_upload(upload_id(data)) == data
+    with pytest.raises(SchemaError, match="task: give one CSV file, task.upload or task.path, not both"):
+        make_task("csv", {"upload": upload_id(data), "path": str(path)})
+    missing = upload_id(b"1,0\n2,1\n")
+    with pytest.raises(SchemaError, match=f"task.upload: no uploaded CSV file with id {missing[:12]}"):
+        make_task("csv", {"upload": missing})
+    stored.write_bytes(data.replace(b"0.5", b"9.5"))  # altered on disk: no longer the bytes of its id
+    with pytest.raises(SchemaError, match="task.upload: the uploaded file .* was changed"):
+        make_task("csv", {"upload": upload_id(data)})
+
+
+def test_a_bad_upload_is_reported_against_task_upload_without_its_contents(tmp_path, monkeypatch):
+    monkeypatch.setenv("NETARIUM_HOME", str(tmp_path))
+    data = f"a,b,y\n1,2,0\n3,{SECRET},1\n".encode()
+    stored = upload_file(upload_id(data))  # e.g. written by an older version that did not check uploads
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(data)
+    with pytest.raises(SchemaError) as err:
+        make_task("csv", {"upload": upload_id(data)})
+    assert str(err.value).startswith("task.upload: row 3, column 2 ('b'): 'TOPSECRET-k00k01k02k'…")
+    assert SECRET[: MAX_SHOWN_CHARS + 1] not in str(err.value)
+
+
+def test_check_upload_caps_the_size():
+    row = b"1,2,0\n3,4,1\n"
+    check_upload(row)
+    big = row * (MAX_UPLOAD_BYTES // len(row) + 1)
+    with pytest.raises(CSVError, match=f"more than the limit of {MAX_UPLOAD_BYTES:,}"):
+        check_upload(big)
+
+
+def test_path_is_cli_only_and_upload_is_not_browser_settable():
+    fields = TASKS.get("csv").schema.model_fields
+    assert is_cli_only(fields["path"]) and not is_cli_only(fields["upload"]) and not is_cli_only(fields["kind"])
+    assert is_upload_id(fields["upload"]) and not is_upload_id(fields["path"])
+    assert [n for n, f in fields.items() if not browser_settable(f)] == ["upload", "path"]
+    assert all(browser_settable(f) for e in TASKS if e.name != "csv" for f in e.schema.model_fields.values())
 
 
 def test_moons_default_noise_and_spread():

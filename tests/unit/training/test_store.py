@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import sqlite3
 import threading
@@ -12,7 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from netarium.training.store import SCHEMA_VERSION, RunRecord, RunStore, default_store_path
+from netarium.tasks import CSVError, load_csv_task, make_task
+from netarium.tasks.csv import MAX_UPLOAD_BYTES
+from netarium.training.store import SCHEMA_VERSION, RunRecord, RunStore, default_store_path, save_upload
 
 
 @pytest.fixture
@@ -202,3 +205,47 @@ def test_writer_thread_and_reader_thread_share_one_store(store: RunStore) -> Non
     assert len(store.history(rid)["loss"]) == n_batches * per_batch
     assert [s for s, _ in store.checkpoints(rid)] == [0, 50, 100, 150]
     assert store.integrity_ok()
+
+
+UPLOAD = b"a,b,label\n0.5,1,0\n1.5,-2,1\n2,0.3,2\n-1,0,1\n0,0,0\n"
+
+
+def files_under(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_uploads_are_kept_in_the_store_folder_only_under_their_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.setenv("NETARIUM_HOME", str(home))
+    monkeypatch.chdir(cwd)
+    key = save_upload(UPLOAD)
+    assert key == hashlib.sha256(UPLOAD).hexdigest()
+    assert files_under(tmp_path) == {f"home/uploads/{key}.csv"}  # nothing else written, nowhere else
+    assert (home / "uploads" / f"{key}.csv").read_bytes() == UPLOAD
+    assert save_upload(UPLOAD) == key and files_under(home) == {f"uploads/{key}.csv"}  # same bytes, one file
+    other = save_upload(UPLOAD.replace(b"0.5", b"0.25"))
+    assert other != key and files_under(home) == {f"uploads/{key}.csv", f"uploads/{other}.csv"}
+    # the csv task reads the upload back by id: the same data as the same bytes given directly
+    by_id = make_task("csv", {"upload": key}, seed=2)
+    direct = load_csv_task(UPLOAD, seed=2)
+    assert torch.equal(by_id.X_train, direct.X_train) and torch.equal(by_id.y_test, direct.y_test)
+    with RunStore() as store:  # the store's own files sit beside the uploads
+        assert store.home == home
+
+
+def test_an_invalid_upload_is_refused_and_nothing_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETARIUM_HOME", str(tmp_path))
+    secret = "SECRET-" + "x" * 100
+    for bad, message in (
+        (f"a,b,y\n1,2,0\n3,{secret},1\n".encode(), "row 3, column 2 ('b'): 'SECRET-xxxxxxxxxxxxx'… is not a number"),
+        (b"a,b,y\n1,2,0\n3,4\n", "row 3: 2 columns, but row 1 has 3"),
+        (b"\xff\xfe1,2\n", "row 1, column 1: byte 0xff is not UTF-8 text"),
+        (b"1,2,0\n3,4,1\n" * (MAX_UPLOAD_BYTES // 12 + 1), f"more than the limit of {MAX_UPLOAD_BYTES:,}"),
+    ):
+        with pytest.raises(CSVError) as err:
+            save_upload(bad)
+        assert message in str(err.value) and secret[:21] not in str(err.value)
+    assert files_under(tmp_path) == set()
+    assert save_upload(UPLOAD, home=tmp_path / "elsewhere") == hashlib.sha256(UPLOAD).hexdigest()
+    assert files_under(tmp_path) == {f"elsewhere/uploads/{hashlib.sha256(UPLOAD).hexdigest()}.csv"}

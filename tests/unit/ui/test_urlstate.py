@@ -266,8 +266,9 @@ def test_unknown_keys_are_ignored_with_a_notice_naming_them():
 
 def test_too_long_strings_are_cut_first():
     d = decode({"task": "csv", "task.path": "x" * 500})
-    assert d.config.task.path == "x" * MAX_CHARS
-    assert d.notices == [f"task.path is longer than {MAX_CHARS} characters; cut to {MAX_CHARS}"]
+    assert d.config.task.path == ""  # cut first, then refused: a link names no server file
+    assert d.notices == [f"task.path is longer than {MAX_CHARS} characters; cut to {MAX_CHARS}",
+                         "a link cannot set task.path (a server file or an upload); ignored it"]
     d = decode({"task.noise": "0." + "1" * 1000})
     assert 0.11 < d.config.task.noise < 0.12
     assert any("task.noise" in n and "longer" in n for n in d.notices)
@@ -331,3 +332,21 @@ def test_arbitrary_query_never_raises_and_gives_a_valid_config(params):
     # what a decoded link says, it says again: re-encoding gives the same config without notices
     again = query_to_config(config_to_query(d.config))
     assert again.config == d.config and again.notices == []
+
+
+def test_links_can_neither_name_a_server_file_nor_an_upload():
+    upload = "0123456789abcdef" * 4
+    d = decode({"task": "csv", "task.path": "/etc/passwd", "task.upload": upload, "task.kind": "regression"})
+    assert d.config.task.section() == {"name": "csv", "upload": None, "path": "", "train_ratio": 0.8, "kind": "regression"}
+    assert d.notices == ["a link cannot set task.path, task.upload (a server file or an upload); ignored it"]
+    assert decode({"task": "csv", "task.path": "../../etc/passwd"}).config.task.path == ""
+
+
+def test_links_never_carry_a_path_or_an_upload_id():
+    upload = "0123456789abcdef" * 4
+    for task in ({"name": "csv", "path": "/data/secret.csv", "kind": "regression"},
+                 {"name": "csv", "upload": upload, "kind": "regression"}):
+        query = config_to_query(Config(task=task), base=Config())
+        assert {k: v for k, v in query.items() if k.startswith("task")} == {"task": "csv", "task.kind": "regression"}
+        url = share_url("http://host/", Config(task=task))
+        assert "secret" not in url and upload not in url and "task.kind=regression" in url
