@@ -212,7 +212,7 @@ class RNN(nn.Module):
 
 
 @MODELS.register("rnn", RNNParams, "A recurrent network (RNN, GRU or LSTM) with a sparse recurrent graph, on token inputs",
-                 tags=("rnn", "sparse", "sequence"))
+                 tags=("rnn", "sparse", "sequence", "tokens"))
 def make_rnn(p: RNNParams, spec: ModelSpec) -> RNN:
     return RNN(p, spec)
 
