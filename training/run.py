@@ -64,8 +64,8 @@ def auto_eval_every(n_eval: int, batch: int) -> int:
     """Steps between evaluations so that evaluation costs about 2% of training.
 
     A step costs ~3 forward passes of `batch` samples, an evaluation one of `n_eval`: every
-    17 * n_eval / batch steps makes it ~2%; at least 50 steps (an evaluation has a fixed cost of
-    about one small step), at most 500.
+    17 * n_eval / batch steps makes it ~2%; clamped to [200, 1000]: at least 200 steps (an evaluation
+    also has a fixed cost), at most 1000 (so the curves get a point at least every 1000 steps).
     """
     return int(min(max(200, math.ceil(17 * n_eval / max(batch, 1))), 1000))
 
