@@ -167,6 +167,13 @@ class Run:
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
+    def set_live_config(self, config: Config) -> None:
+        """Adopt a Config that differs from this run's only in live settings (training/live.py's
+        LIVE_KEYS): learning rate and history cap now; L1/L2 and steps are read from it at every step."""
+        self.set_lr(config.optimizer["lr"])
+        self.history.set_max_points(config.history_points)
+        self.config = config
+
     def set_lr(self, lr: float) -> None:
         """Change the learning rate of every parameter group, effective from the next step."""
         if not (lr > 0 and math.isfinite(lr)):
