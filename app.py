@@ -5,13 +5,14 @@ from pathlib import Path
 
 import streamlit as st
 
+from netarium.ui.navigation import navigation
 from netarium.ui.session import live_run
 from netarium.ui.sidebar import sidebar
 
 PAGES = Path(__file__).parent / "pages"
 
 st.set_page_config(page_title="Netarium", layout="wide")
-page = st.navigation([
+page = navigation([
     st.Page(PAGES / "home.py", title="Home", icon=":material/home:", default=True),
     st.Page(PAGES / "playground.py", title="Playground", icon=":material/hub:"),
     st.Page(PAGES / "side_by_side.py", title="Side by side", icon=":material/grid_view:"),

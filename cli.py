@@ -48,7 +48,8 @@ def build_parser() -> Parser:
     dia.add_argument("model", help="model name (see `netarium list`)")
     dia.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="model.<param>=value, task.<param>=value or batch_size=N (repeatable)")
-    dia.add_argument("--task", default="spiral", help="task whose inputs and outputs the model is built for (default spiral)")
+    dia.add_argument("--task", help="task whose inputs and outputs the model is built for "
+                                     "(default spiral, or the first token task for a model that reads tokens)")
     dia.add_argument("--format", choices=("dot", "svg", "png"), default="dot", help="output format (default dot)")
     dia.add_argument("--out", type=Path, help="write to this file instead of stdout")
     dia.add_argument("--collapsed", action="store_true", help="draw repeated identical blocks as one box")
@@ -204,6 +205,17 @@ def _overlay_metrics(text: str) -> tuple[str | None, str | None]:
     return learned, elementwise
 
 
+def default_task(model: str) -> str:
+    """The task a diagram of `model` is built for when none is named: spiral, or for a model that reads
+    only tokens (tag "tokens") the first registered task that gives tokens."""
+    from netarium.models import MODELS
+    from netarium.tasks import TASKS
+
+    if "tokens" in MODELS.get(model).tags:
+        return next((e.name for e in TASKS if "tokens" in e.tags), "spiral")
+    return "spiral"
+
+
 def cmd_diagram(args: argparse.Namespace) -> int:
     from netarium.analysis.diagram import diagram_overlay, task_diagram
     from netarium.training.config import Config
@@ -215,7 +227,8 @@ def cmd_diagram(args: argparse.Namespace) -> int:
         raise UsageError(f"--train: expected a number of steps >= 0 (got {args.train})")
     if args.format == "png" and not args.out:
         raise UsageError("--format png: PNG is binary, name a file with --out")
-    config = Config().with_overrides([f"task.name={args.task}", f"model.name={args.model}", *args.overrides])
+    task = args.task or default_task(args.model)
+    config = Config().with_overrides([f"task.name={task}", f"model.name={args.model}", *args.overrides])
     run = Run(config.with_overrides([f"steps={max(args.train, 1)}"]))
     overlay = None
     if args.train:

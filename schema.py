@@ -182,6 +182,8 @@ class Entry(Generic[P]):
     schema: type[P]
     factory: Callable[..., Any]
     description: str = ""
+    # What it is or needs, e.g. "sequence" (per-position targets / outputs), "tokens" (a task that gives
+    # integer tokens, a model that reads only tokens), "2d", "classification".
     tags: frozenset[str] = field(default_factory=frozenset)
 
 

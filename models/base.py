@@ -69,18 +69,6 @@ def init_linear(layer: nn.Linear, scheme: str, scale: float = 1.0) -> None:
         layer.weight.mul_(scale)
 
 
-class TokenInput(nn.Module):
-    """Token ids (N, T) -> concatenated embeddings (N, T*d): one-hot inputs times W, as a lookup."""
-
-    def __init__(self, vocab_size: int, n_tokens: int, dim: int):
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, dim)
-        self.n_tokens, self.dim = n_tokens, dim
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.embed(tokens).flatten(1)
-
-
 def build_model(name: str, params: Params | dict[str, Any] | None, spec: ModelSpec) -> nn.Module:
     """Build registered model `name` for `spec` from its (validated) parameters."""
     entry = MODELS.get(name)

@@ -212,11 +212,6 @@ class RNN(nn.Module):
 
 
 @MODELS.register("rnn", RNNParams, "A recurrent network (RNN, GRU or LSTM) with a sparse recurrent graph, on token inputs",
-                 tags=("rnn", "sparse", "sequence"))
+                 tags=("rnn", "sparse", "sequence", "tokens"))
 def make_rnn(p: RNNParams, spec: ModelSpec) -> RNN:
     return RNN(p, spec)
-
-
-def masked_recurrent_layers(model: nn.Module) -> list[tuple[str, MaskedRNN]]:
-    """Every MaskedRNN of a model with its qualified name, in module order."""
-    return [(name, m) for name, m in model.named_modules() if isinstance(m, MaskedRNN)]

@@ -148,6 +148,6 @@ class Transformer(nn.Module):
 
 
 @MODELS.register("transformer", TransformerParams, "A small pre-LN transformer (attention + MLP blocks) on token inputs",
-                 tags=("residual", "attention", "sequence"))
+                 tags=("residual", "attention", "sequence", "tokens"))
 def make_transformer(p: TransformerParams, spec: ModelSpec) -> Transformer:
     return Transformer(p, spec)

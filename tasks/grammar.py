@@ -238,7 +238,7 @@ def _split_sizes(available: int, n_train: int, n_test: int) -> tuple[int, int, i
 
 
 @TASKS.register("reber", ReberParams, "Reber grammar (1967): is a string of B T S X P V E grammatical?",
-                tags=("classification", "sequence", "grammar"))
+                tags=("classification", "sequence", "grammar", "tokens"))
 def make_reber(p: ReberParams, seed: int) -> Task:
     """Grammatical strings (label 1) and one-edit corruptions the automaton rejects (label 0), balanced
     in each split; no string repeats, within or across splits."""

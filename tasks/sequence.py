@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from importlib.resources.abc import Traversable  # Python 3.11+
 
 IGNORE_INDEX = -100  # targets the loss skips (cross_entropy's ignore_index)
-SEQUENCE_TAGS = ("sequence", "algorithmic")
+SEQUENCE_TAGS = ("sequence", "algorithmic", "tokens")  # "tokens": X holds integer tokens
 TEXT_FILE = "alice.txt"
 ENUMERATE_FACTOR = 4  # enumerate the whole input space when it is at most this many times the samples needed
 
@@ -206,7 +206,7 @@ TRAIN_PART = 0.9
 
 
 @TASKS.register("chars", CharsParams, "Character-level language model on Alice's Adventures in Wonderland, ch. I-III.",
-                tags=("sequence", "text"))
+                tags=("sequence", "text", "tokens"))
 def make_chars(p: CharsParams, seed: int) -> Task:
     """Next character at every position of T-character windows.
 

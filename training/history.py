@@ -23,12 +23,22 @@ class History:
             values = self.values.setdefault(name, [])
             steps.append(step)
             values.append(float(value))
-            if len(steps) > self.max_points:
-                last_s, last_v = steps[-1], values[-1]
-                del steps[1::2], values[1::2]
-                if steps[-1] != last_s:
-                    steps.append(last_s)
-                    values.append(last_v)
+            self._thin(steps, values)
+
+    def set_max_points(self, max_points: int) -> None:
+        """A new cap, live: a lower one thins every metric under it now, a higher one keeps more from now on."""
+        self.max_points = max(max_points, 10)
+        for name in self.steps:
+            self._thin(self.steps[name], self.values[name])
+
+    def _thin(self, steps: list[int], values: list[float]) -> None:
+        """Halve one metric (first and newest point kept) until it is within the cap."""
+        while len(steps) > self.max_points:
+            last_s, last_v = steps[-1], values[-1]
+            del steps[1::2], values[1::2]
+            if steps[-1] != last_s:
+                steps.append(last_s)
+                values.append(last_v)
 
     def metrics(self) -> list[str]:
         return list(self.steps)

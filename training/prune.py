@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -60,15 +60,16 @@ def readout_name(model: nn.Module) -> str | None:
     return names[-1] if names else None
 
 
-def add_masks(model: nn.Module, include_readout: bool = True) -> list[str]:
+def add_masks(model: nn.Module, include_readout: bool = True, only: Collection[str] | None = None) -> list[str]:
     """Replace every module of type exactly nn.Linear by a MaskedLinear with an all-ones mask, in place.
 
     The new module adopts the old one's weight and bias Parameter objects (same tensors, device,
     dtype, requires_grad), and takes its place under the same name, so outputs, state-dict keys of
     weight/bias (a "mask" buffer is added), taps, diagrams and an optimizer built over
     model.parameters() are unchanged. Subclasses of nn.Linear are skipped (see the module doc);
-    with include_readout=False the readout (`readout_name`) is skipped too. Idempotent: returns the
-    names converted by this call. A Run must then call `run.rescan_masks()`.
+    with include_readout=False the readout (`readout_name`) is skipped too, and with `only` every
+    module not named in it. Idempotent: returns the names converted by this call. A Run must then
+    call `run.rescan_masks()`.
     """
     skip = None if include_readout else readout_name(model)
     if type(model) is nn.Linear and skip != "":
@@ -77,7 +78,7 @@ def add_masks(model: nn.Module, include_readout: bool = True) -> list[str]:
     converted: dict[int, MaskedLinear] = {}
     for parent in list(model.modules()):
         for child_name, child in list(parent.named_children()):
-            if type(child) is not nn.Linear or names.get(id(child)) == skip:
+            if type(child) is not nn.Linear or names.get(id(child)) == skip or (only is not None and names.get(id(child)) not in only):
                 continue
             if id(child) not in converted:  # a module shared by several parents is converted once
                 converted[id(child)] = _adopt(child)

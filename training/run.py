@@ -64,8 +64,8 @@ def auto_eval_every(n_eval: int, batch: int) -> int:
     """Steps between evaluations so that evaluation costs about 2% of training.
 
     A step costs ~3 forward passes of `batch` samples, an evaluation one of `n_eval`: every
-    17 * n_eval / batch steps makes it ~2%; at least 50 steps (an evaluation has a fixed cost of
-    about one small step), at most 500.
+    17 * n_eval / batch steps makes it ~2%; clamped to [200, 1000]: at least 200 steps (an evaluation
+    also has a fixed cost), at most 1000 (so the curves get a point at least every 1000 steps).
     """
     return int(min(max(200, math.ceil(17 * n_eval / max(batch, 1))), 1000))
 
@@ -166,6 +166,13 @@ class Run:
     @property
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
+
+    def set_live_config(self, config: Config) -> None:
+        """Adopt a Config that differs from this run's only in live settings (training/live.py's
+        LIVE_KEYS): learning rate and history cap now; L1/L2 and steps are read from it at every step."""
+        self.set_lr(config.optimizer.lr)
+        self.history.set_max_points(config.history_points)
+        self.config = config
 
     def set_lr(self, lr: float) -> None:
         """Change the learning rate of every parameter group, effective from the next step."""

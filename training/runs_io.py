@@ -12,7 +12,13 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+import torch
+from torch import nn
+
+from netarium.training.config import parse_config
 from netarium.training.live import LiveRun
+from netarium.training.prune import add_masks
+from netarium.training.run import Run
 from netarium.training.store import RunRecord, RunStore
 
 Series = tuple[list[int], list[float]]
@@ -46,6 +52,27 @@ def save_live_run(store: RunStore, live: LiveRun, name: str = "", note: str = ""
     if note.strip():
         store.set_notes(run_id, note.strip())
     return run_id
+
+
+def load_weights(model: nn.Module, tensors: dict[str, torch.Tensor]) -> list[str]:
+    """Load a checkpoint into a model built from the run's Config; return the layers that got masks.
+
+    A run pruned live (LiveRun.prune) has masks on layers its Config builds dense: every plain linear
+    map whose mask buffer the checkpoint holds gets one first (training/prune.py's add_masks), so the
+    Config stays the dense description and the checkpoint carries the sparsity. Strict otherwise:
+    RuntimeError when the tensors do not fit the model."""
+    added = add_masks(model, only={key.removesuffix(".mask") for key in tensors if key.endswith(".mask")})
+    model.load_state_dict(tensors)
+    return added
+
+
+def load_run(store: RunStore, run_id: int, step: int | None = None) -> Run:
+    """A saved run back as a Run of its Config holding its checkpoint's weights and masks (the latest
+    checkpoint, or the one at `step`); step count, optimizer state and history start anew."""
+    run = Run(parse_config(store.get_run(run_id).config))
+    if load_weights(run.model, store.load_checkpoint(run_id, step)):
+        run.rescan_masks()
+    return run
 
 
 def history_series(store: RunStore, run_id: int) -> dict[str, Series]:

@@ -74,8 +74,13 @@ class Worker:
         self._last_touch = time.monotonic()
 
     def set_config(self, config: Any) -> None:
-        """Swap in a Config that differs only in live settings (learning rate, L1/L2), between steps."""
-        self._send("config", config)
+        """Swap in a Config that differs only in live settings (learning rate, L1/L2, steps, history cap),
+        between steps."""
+        if self._thread.is_alive():
+            self._send("config", config)
+        else:
+            with self.lock:
+                self.run.set_live_config(config)
 
     def stop(self, timeout: float = 5.0) -> None:
         """End the thread (the Run stays usable)."""
@@ -139,8 +144,7 @@ class Worker:
                 self.run.set_lr(arg)
         elif command == "config":
             with self.lock:
-                self.run.config = arg
-                self.run.set_lr(arg.optimizer.lr)
+                self.run.set_live_config(arg)
         elif command == "step":
             self._playing = False
             with FORWARD_GATE.shared(), self.lock:  # gate before lock, everywhere (no lock-order cycle)

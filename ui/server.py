@@ -13,9 +13,10 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 
 def streamlit_args(port: int, address: str | None = None) -> list[str]:
     """Headless, no file watcher, and no gc.collect(2) after every script run (it held the GIL for
-    two thirds of each tick and starved the training thread)."""
+    two thirds of each tick and starved the training thread). The options of the repository's
+    .streamlit/config.toml, given here so that an installed `netarium app` runs the same from any folder."""
     args = ["run", str(APP), "--server.headless", "true", "--server.port", str(port), "--server.fileWatcherType", "none",
-            "--runner.postScriptGC", "false", "--browser.gatherUsageStats", "false"]
+            "--runner.postScriptGC", "false", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
     return args + (["--server.address", address] if address else [])
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from netarium.viz.curves import RUN_COLORS, empty_figure, panel_layout
+from netarium.viz.curves import empty_figure, panel_layout
 
 ATTN, MLP, BLOCK = "#1f77b4", "#ff7f0e", "#444444"
 ORDER_STYLE = {"least": ("least important first", "#2ca02c", "solid"), "most": ("most important first", "#d62728", "solid"),
@@ -146,7 +146,3 @@ def patterns_figure(patterns: Mapping[str, np.ndarray], token_labels: Sequence[s
         fig.update_yaxes(showticklabels=True, row=r + 1, col=1)
     fig.update_annotations(font=dict(size=11))
     return _layout(fig, "Attention of one sample (query ↓, key →)", 120 + 170 * len(blocks))
-
-
-def colour_of(i: int) -> str:
-    return RUN_COLORS[i % len(RUN_COLORS)]

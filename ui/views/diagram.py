@@ -45,22 +45,6 @@ def live_overlay(ctx: ViewContext, diagram: Diagram) -> Overlay:
     return heavy_result(ctx, "diagram.overlay", compute)
 
 
-def svg_of(ctx: ViewContext, dot: str) -> str:
-    """The SVG of `dot`, rendered on the server once per distinct DOT text (per slot)."""
-    cache = st.session_state.setdefault("netarium.diagram.svg", {})
-    hit = cache.get(ctx.key)
-    if hit is None or hit[0] != dot:
-        svg = render(dot, "svg").decode("utf-8")
-        hit = cache[ctx.key] = (dot, svg[svg.index("<svg"):])
-    return hit[1]
-
-
-def show_svg(ctx: ViewContext, dot: str) -> None:
-    """The diagram at its natural size (a wide one scrolls sideways instead of shrinking to a strip);
-    hovering a glyph shows its tooltip (module, shape, parameters, overlay value)."""
-    st.html(f'<div class="netarium-diagram" style="overflow-x:auto; max-width:100%">{svg_of(ctx, dot)}</div>')
-
-
 def readable_css(key: str, min_px: int) -> str:
     """The diagram shrinks to the column width but not below `min_px`: a wider one scrolls sideways
     instead of becoming an unreadable strip."""

@@ -24,6 +24,7 @@ from netarium.analysis.representation import (
 )
 from netarium.training.live import LiveRun
 from netarium.training.run import Run
+from netarium.training.runs_io import load_weights
 from netarium.ui.views.base import VIEWS, View, ViewContext, draw_chart, heavy_result
 from netarium.viz import geometry as gviz
 
@@ -89,7 +90,7 @@ def load_stored(live: LiveRun, run_id: int) -> nn.Module:
     _, template = live.model_copy()
     model = copy.deepcopy(template)
     try:
-        model.load_state_dict(run_store().load_checkpoint(run_id))
+        load_weights(model, run_store().load_checkpoint(run_id))  # a run pruned live brings its masks
     except RuntimeError as e:
         raise ValueError(f"run #{run_id} has another architecture than the live model: {str(e).splitlines()[0]}") from None
     return model.eval()

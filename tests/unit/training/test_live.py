@@ -33,6 +33,32 @@ def test_learning_rate_and_regularization_apply_live(live):
     assert live.run.optimizer.param_groups[0]["lr"] == 0.2 and live.run.config.l2 == 0.001
 
 
+def test_history_points_apply_live_lowered_thins_raised_keeps_more():
+    live = LiveRun(CFG.with_overrides(["eval_every=1", "history_points=100"]), idle_pause_seconds=None)
+    try:
+        live.step(90)
+        live.worker.wait_for(lambda s: s.step == 90)
+        run = live.run
+        assert len(run.history.series("test_loss")[0]) == 90
+        change = live.apply(live.config.with_overrides(["history_points=20"]))
+        assert change.kind == "live" and change.keys == ("history_points",)
+        live.step(1)  # the worker adopts the config between steps
+        live.worker.wait_for(lambda s: s.step == 91)
+        assert live.run is run and run.history.max_points == 20 and run.config.history_points == 20
+        for metric in run.history.metrics():
+            steps, _ = run.history.series(metric)
+            assert len(steps) <= 20 and steps[0] == 1 and steps[-1] == 91
+        kept = len(run.history.series("test_loss")[0])
+        live.apply(live.config.with_overrides(["history_points=200"]))
+        live.step(150)
+        live.worker.wait_for(lambda s: s.step == 241 and s.state == "paused")
+        steps, _ = run.history.series("test_loss")
+        assert len(steps) == kept + 150 > 100  # more than the first cap: nothing thinned since
+        assert steps[-150:] == list(range(92, 242))
+    finally:
+        live.close()
+
+
 def test_data_or_architecture_change_reinitialises_and_says_so(live):
     live.step(10)
     live.worker.wait_for(lambda s: s.step == 10)

@@ -97,6 +97,25 @@ def test_history_is_thinned_but_keeps_ends():
     assert steps == sorted(steps) and values == [float(s) for s in steps]
 
 
+def test_history_cap_changes_live():
+    h = History(max_points=100)
+    for s in range(1, 91):
+        h.record(s, {"a": float(s), "b": -float(s)})
+    h.set_max_points(20)  # lowered: thinned now, by halving, the ends kept
+    for name, sign in (("a", 1.0), ("b", -1.0)):
+        steps, values = h.series(name)
+        assert len(steps) <= 20 and steps[0] == 1 and steps[-1] == 90
+        assert steps == sorted(steps) and values == [sign * s for s in steps]
+    assert h.series("a")[0] == [1, 9, 17, 25, 33, 41, 49, 57, 65, 73, 81, 89, 90]
+    h.set_max_points(200)  # raised: nothing comes back, 150 more points are all kept
+    for s in range(91, 241):
+        h.record(s, {"a": float(s), "b": -float(s)})
+    steps, _ = h.series("a")
+    assert len(steps) == 13 + 150 and steps[-150:] == list(range(91, 241))
+    h.set_max_points(3)  # the floor is 10, as at construction
+    assert h.max_points == 10 and len(h.series("b")[0]) <= 10
+
+
 def test_long_run_history_stays_bounded():
     c = SMALL.with_overrides(["eval_every=1", "history_points=50", "steps=400"])
     r = Run(c).train()

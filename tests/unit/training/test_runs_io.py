@@ -13,8 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from netarium.models.sparse import MaskedLinear
 from netarium.training import Config
+from netarium.training.config import parse_config
+from netarium.training.dst import masked_modules
 from netarium.training.live import LiveRun
+from netarium.training.run import Run
 from netarium.training.runs_io import (
     CSV_COLUMNS,
     export_csv,
@@ -22,6 +26,8 @@ from netarium.training.runs_io import (
     headline_metric,
     history_series,
     human_time,
+    load_run,
+    load_weights,
     run_label,
     run_rows,
     save_live_run,
@@ -161,3 +167,55 @@ def test_saving_between_evaluations_evaluates_without_touching_the_live_history(
     history = history_series(store, rid)
     assert history["test_loss"][0] == [5, 7] and history["test_acc"][0] == [5, 7]
     assert store.get_run(rid).final["test_loss"] == pytest.approx(history["test_loss"][1][-1])
+
+
+@pytest.mark.parametrize("include_readout", [True, False])
+def test_a_run_pruned_live_reloads_pruned_from_the_store(store: RunStore, include_readout: bool) -> None:
+    cfg = Config(task={"name": "spiral", "n_samples": 200}, model={"name": "mlp", "hidden": [8, 8], "activation": "relu"},
+                 eval_every=5, seed=1, device="cpu")
+    live = LiveRun(cfg, idle_pause_seconds=None)
+    try:
+        trained(live, 20)
+        stats = live.prune(0.5, "global", include_readout)
+        assert stats["added"] == ["layers.0.linear", "layers.1.linear", *(["readout"] if include_readout else [])]
+        live.step(30)  # training goes on from the pruned weights before the save
+        live.worker.wait_for(lambda s: s.step == 50)
+        rid = save_live_run(store, live, name="pruned")
+        pruned = live.run.model
+        x = live.run.task.X_test
+        with torch.no_grad():
+            expected = pruned(x)
+    finally:
+        live.close()
+    saved = store.get_run(rid)
+    assert saved.config == cfg.model_dump(mode="json")  # the Config stays the dense description
+    with pytest.raises(RuntimeError, match="mask"):  # the dense model it builds cannot take the masks by itself
+        Run(parse_config(saved.config)).model.load_state_dict(store.load_checkpoint(rid))
+
+    run = load_run(store, rid)
+    masks = {n: m.mask for n, m in masked_modules(pruned)}
+    reloaded = dict(masked_modules(run.model))
+    assert sorted(reloaded) == sorted(masks) and all(isinstance(m, MaskedLinear) for m in reloaded.values())
+    assert ("readout" in reloaded) == include_readout
+    for name, mask in masks.items():
+        assert torch.equal(reloaded[name].mask, mask)
+        assert 0.2 < float(mask.mean()) < 1.0  # really pruned, not an all-ones mask
+    assert {k: v.shape for k, v in run.model.state_dict().items()} == {k: v.shape for k, v in pruned.state_dict().items()}
+    for key, value in pruned.state_dict().items():
+        assert torch.equal(run.model.state_dict()[key], value), key
+    with torch.no_grad():
+        assert torch.equal(run.model(x), expected)
+    assert run.masked == list(reloaded.values())  # the Run keeps the reloaded masks while it trains on
+    run.step(10)
+    for name, m in reloaded.items():
+        assert bool((m.weight[masks[name] == 0] == 0).all()), name
+
+
+def test_load_weights_leaves_a_dense_checkpoint_dense(store: RunStore, live: LiveRun) -> None:
+    rid = save_live_run(store, trained(live, 10))
+    run = load_run(store, rid)
+    assert list(masked_modules(run.model)) == []
+    for key, value in live.run.model.state_dict().items():
+        assert torch.equal(run.model.state_dict()[key], value), key
+    with pytest.raises(RuntimeError):  # another architecture still fails loudly
+        load_weights(Run(CFG.with_overrides(["model.hidden=5"])).model, store.load_checkpoint(rid))

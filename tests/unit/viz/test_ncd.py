@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from netarium.analysis.diagram import extract
-from netarium.cli import main
+from netarium.cli import default_task, main
 from netarium.models.base import MODELS, ModelSpec, build_model
+from netarium.tasks import make_task
 from netarium.viz.ncd import columns, render, render_svg, to_dot
 
 SPEC = ModelSpec(2, 2)
@@ -86,6 +87,32 @@ def test_cli_diagram_svg_to_file(tmp_path):
     assert main(["diagram", "residual-mlp", "--set", "model.blocks=2", "--format", "svg", "--out", str(out), "--collapsed"]) == 0
     svg = out.read_text()
     assert "<svg" in svg and "Block ×2" in svg
+
+
+@pytest.mark.parametrize("name,token_tasks", [(n, True) for n in MODELS.names() if "tokens" in MODELS.get(n).tags]
+                         + [(n, False) for n in MODELS.names() if "tokens" not in MODELS.get(n).tags])
+def test_default_diagram_task_gives_the_inputs_the_model_reads(name, token_tasks):
+    task = make_task(default_task(name))
+    assert (task.vocab_size is not None) == token_tasks
+    assert (task.X_train.dtype == torch.int64) == token_tasks
+    assert default_task(name) == ("reber" if token_tasks else "spiral")  # the first registered token task
+    assert {"rnn", "transformer"} <= {n for n in MODELS.names() if "tokens" in MODELS.get(n).tags}
+
+
+@pytest.mark.parametrize("name,needles", [
+    ("rnn", ('taillabel="t 20"', "recurrent over the sequence", 'taillabel="c 2"')),
+    ("transformer", ('taillabel="t 20"', 'tooltip="WQ: 64 to 64', 'taillabel="H 4 s 20 s\' 20"', 'taillabel="c 2"')),
+])
+def test_cli_diagram_of_a_token_model_without_a_task_draws_it_for_a_token_task(capsys, name, needles):
+    assert main(["diagram", name]) == 0
+    dot = capsys.readouterr().out
+    assert dot.startswith(f'digraph "{name}" {{') and dot.rstrip().endswith("}")
+    assert len(BOLD_BOX.findall(dot)) == len(extract(build_model(name, {}, ModelSpec(20, 2, vocab_size=8)),
+                                                     torch.zeros(4, 20, dtype=torch.int64)).ops_of("learned"))
+    for needle in needles:
+        assert needle in dot
+    assert main(["diagram", name, "--task", "spiral"]) == 2  # a named task is kept, and spiral gives no tokens
+    assert "model.name" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args,needle", [
