@@ -9,6 +9,7 @@ import time
 import numpy as np
 import streamlit as st
 
+from netarium.analysis.dead_units import static_dead_units
 from netarium.analysis.sparsity import (
     PRUNING_LEVELS,
     Wiring,
@@ -22,11 +23,10 @@ from netarium.analysis.sparsity import (
     recurrent_modules,
     rewiring_cells,
     sparsity_report,
-    static_dead_units,
     unit_graph,
     wiring,
 )
-from netarium.training.prune import relu_layers
+from netarium.models.taps import relu_layers
 from netarium.ui.views.base import CHART_CONFIG, VIEWS, View, ViewContext, draw_chart, heavy_result
 from netarium.viz import sparsity as sviz
 
