@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from netarium.analysis.dead_units import relu_dead_rate, static_dead_count, unit_dead_rates
-from netarium.models.masks import active_count, add_masks, pruning_layers
+from netarium.models.masks import add_masks, edge_counts
 from netarium.models.pruning import AP_RATE, Scope, ap_prune, magnitude_prune, most_dead_units
 from netarium.training.run import EVAL_CAP, Run
 
@@ -41,6 +41,7 @@ class PruneResult:
 
 
 def _params(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A detached copy of every parameter by name (a phase's starting weights, a rewind point)."""
     return {name: p.detach().clone() for name, p in model.named_parameters()}
 
 
@@ -57,8 +58,7 @@ def rewind(run: Run, state: dict[str, torch.Tensor]) -> None:
 def _record(run: Run, r: int, probe: torch.Tensor, include_readout: bool, t0: float,
             measure: Callable[[Run], dict] | None, extra: dict[str, Any]) -> dict[str, Any]:
     metrics = run.evaluate()
-    layers = pruning_layers(run.model, include_readout)
-    active, total = active_count(layers)
+    active, total = edge_counts(run.model, include_readout)
     dead = relu_dead_rate(run.model, probe)
     rec: dict[str, Any] = {
         "round": r,
@@ -148,8 +148,7 @@ def iterative_pruning(
     if progress:
         progress(0, rounds)
     for r in range(1, rounds + 1):
-        layers = pruning_layers(run.model, include_readout)
-        active, _ = active_count(layers)
+        active, _ = edge_counts(run.model, include_readout)
         n_ap = int(round(ap_rate * active)) if ap else 0
         opt = run.optimizer if mode == "finetune" else None
         if scope == "global":

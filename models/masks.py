@@ -82,15 +82,10 @@ def pruning_layers(model: nn.Module, include_readout: bool = True) -> list[tuple
     return [(name, m) for name, m in masked_modules(model) if name != skip]
 
 
-def active_count(layers: list[tuple[str, nn.Module]]) -> tuple[int, int]:
-    """(active edges, total entries) over the layers' masks."""
-    active = sum(int((m.mask != 0).sum()) for _, m in layers)
-    return active, sum(m.mask.numel() for _, m in layers)
-
-
 def edge_counts(model: nn.Module, include_readout: bool = True) -> tuple[int, int]:
-    """(active edges, total entries) over the model's masked layers."""
-    return active_count(pruning_layers(model, include_readout))
+    """(active edges, total entries) over the model's masked layers that pruning may touch."""
+    layers = pruning_layers(model, include_readout)
+    return sum(int((m.mask != 0).sum()) for _, m in layers), sum(m.mask.numel() for _, m in layers)
 
 
 def sparsity(model: nn.Module, include_readout: bool = True) -> float:

@@ -44,6 +44,7 @@ def _smallest(scores: list[torch.Tensor], candidates: list[torch.Tensor], n: int
 
 
 def _layer_stats(layers: list[tuple[str, nn.Module]], before: list[int]) -> dict[str, Any]:
+    """Per-layer edges before/after a pruning step and the totals over the layers."""
     rows = [{"name": name, "before": b, "after": int((m.mask != 0).sum()), "total": m.mask.numel()}
             for (name, m), b in zip(layers, before, strict=True)]
     active, total = sum(r["after"] for r in rows), sum(r["total"] for r in rows)
