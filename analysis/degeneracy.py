@@ -3,7 +3,7 @@ co-firing ReLUs, effective rank, and the interaction basis in which interactions
 are meant to be sparser.
 
 Activations are (n samples, d units) matrices taken at taps. Jacobians come from substituting a
-tap's output with a leaf tensor through a forward hook; the model's parameters are never written
+tap's output with a leaf tensor (`tap_hooks`); the model's parameters are never written
 (no `.backward()`, only `torch.autograd.grad` with respect to that leaf).
 """
 
@@ -21,21 +21,15 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from torch import nn
 
-from netarium.analysis.common import eval_mode
-from netarium.models.taps import record, tap_modules
+from netarium.analysis.common import as_matrix, as_numpy, eval_mode
+from netarium.analysis.dead_units import dynamic_dead_units
+from netarium.analysis.geometry import effective_rank
+from netarium.models.taps import hidden_taps, record, tap_hooks
 
 PlantKind = Literal["dead", "duplicate"]
 
 
 # --- activation degeneracies ------------------------------------------------------------------
-
-
-def _as_matrix(A: np.ndarray | torch.Tensor) -> np.ndarray:
-    """Samples x units as float64 numpy; trailing dimensions are flattened into units."""
-    if isinstance(A, torch.Tensor):
-        A = A.detach().cpu().numpy()
-    A = np.asarray(A, dtype=np.float64)
-    return A.reshape(A.shape[0], -1) if A.ndim != 2 else A
 
 
 def _groups_from_pairs(n: int, rows: np.ndarray, cols: np.ndarray, members: np.ndarray) -> list[list[int]]:
@@ -51,12 +45,6 @@ def _groups_from_pairs(n: int, rows: np.ndarray, cols: np.ndarray, members: np.n
     return sorted(sorted(g) for g in groups.values() if len(g) >= 2)
 
 
-def dead_units(A: np.ndarray | torch.Tensor, atol: float = 1e-6) -> list[int]:
-    """Units (columns of A, samples are rows) with |a| <= atol on every sample."""
-    M = _as_matrix(A)
-    return [int(i) for i in np.flatnonzero(np.all(np.abs(M) <= atol, axis=0))]
-
-
 def duplicate_groups(A: np.ndarray | torch.Tensor, threshold: float = 0.999) -> list[list[int]]:
     """Groups of non-constant units that are pairwise linearly dependent: |Pearson r| >= threshold
     (connected components of that relation). Such units are one direction of activation space
@@ -64,7 +52,7 @@ def duplicate_groups(A: np.ndarray | torch.Tensor, threshold: float = 0.999) -> 
 
     A unit is constant when its standard deviation is <= 1e-8 of its largest |a| (or zero).
     """
-    M = _as_matrix(A)
+    M = as_matrix(A)
     std = M.std(axis=0)
     members = np.flatnonzero(std > 1e-8 * np.abs(M).max(axis=0, initial=0.0))
     if len(members) < 2:
@@ -82,7 +70,7 @@ def cofiring_groups(
     that never fire are dead, not co-firing, and are left out. Bushnaq et al. 2024: ReLUs firing on
     the same subset of data points act as one linear map there, a third source of degeneracy.
     """
-    F = _as_matrix(A) > atol
+    F = as_matrix(A) > atol
     members = np.flatnonzero(F.any(axis=0))
     if len(members) < 2:
         return []
@@ -94,19 +82,6 @@ def cofiring_groups(
     return _groups_from_pairs(len(members), rows, cols, members)
 
 
-def effective_rank_of(A: np.ndarray | torch.Tensor) -> float:
-    """exp(H(p)), p_k = s_k / sum_j s_j the normalized singular values of the centered A and H the
-    Shannon entropy (Roy & Vetterli 2007, "The effective rank"). r equal singular values give r;
-    an all-constant A gives 0."""
-    M = _as_matrix(A)
-    s = np.linalg.svd(M - M.mean(axis=0), compute_uv=False)
-    total = s.sum()
-    if total <= 0.0:
-        return 0.0
-    p = s[s > 0] / total
-    return float(np.exp(-(p * np.log(p)).sum()))
-
-
 # --- Jacobians through taps -------------------------------------------------------------------
 
 
@@ -114,45 +89,36 @@ def _jacobian(model: nn.Module, x: torch.Tensor, tap_from: str, tap_to: str | No
     """d y / d a_from per sample, (n, n_y, d_from): a_from is the activation at `tap_from` and y the
     model output (tap_to None) or the activation at `tap_to`, trailing dimensions flattened.
 
-    The tap's output is replaced by a leaf tensor through a forward hook; each output coordinate
+    The tap's output is replaced by a leaf tensor (`tap_hooks`); each output coordinate
     summed over the batch is differentiated with respect to that leaf. That gives every sample's
     own row because samples do not interact in the forward pass (eval mode: no batch statistics).
     """
-    taps = tap_modules(model)
-    for name in (tap_from, tap_to):
-        if name is not None and name not in taps:
-            raise KeyError(f"unknown tap {name!r}; the model has {list(taps)}")
     captured: dict[str, torch.Tensor] = {}
 
-    def substitute(_m: nn.Module, _inp: tuple, output: torch.Tensor) -> torch.Tensor:
+    def substitute(output: torch.Tensor) -> torch.Tensor:
         leaf = output.detach().requires_grad_(True)
         captured["from"] = leaf
         return leaf
 
-    def capture(_m: nn.Module, _inp: tuple, output: torch.Tensor) -> None:
+    def capture(output: torch.Tensor) -> None:
         if "from" not in captured:
             raise ValueError(f"tap {tap_to!r} runs before tap {tap_from!r}: it cannot depend on it")
         captured["to"] = output
 
-    handles = [taps[tap_from].register_forward_hook(substitute)]
-    if tap_to is not None:
-        handles.append(taps[tap_to].register_forward_hook(capture))
-    try:
-        with eval_mode(model), torch.enable_grad():
-            out = model(x)
-            y = captured["to"] if tap_to is not None else out
-            leaf = captured["from"]
-            n = leaf.shape[0]
-            y = y.reshape(n, -1)
-            rows = []
-            for k in range(y.shape[1]):
-                g = None
-                if y.requires_grad:  # else nothing in the graph links y to the leaf: a zero row
-                    (g,) = torch.autograd.grad(y[:, k].sum(), leaf, retain_graph=True, allow_unused=True)
-                rows.append(torch.zeros_like(leaf) if g is None else g)
-    finally:
-        for h in handles:
-            h.remove()
+    read = {tap_to: capture} if tap_to is not None else {}
+    with tap_hooks(model, read=read, replace={tap_from: substitute}, detach=False), eval_mode(model), \
+            torch.enable_grad():
+        out = model(x)
+        y = captured["to"] if tap_to is not None else out
+        leaf = captured["from"]
+        n = leaf.shape[0]
+        y = y.reshape(n, -1)
+        rows = []
+        for k in range(y.shape[1]):
+            g = None
+            if y.requires_grad:  # else nothing in the graph links y to the leaf: a zero row
+                (g,) = torch.autograd.grad(y[:, k].sum(), leaf, retain_graph=True, allow_unused=True)
+            rows.append(torch.zeros_like(leaf) if g is None else g)
     return torch.stack([r.reshape(n, -1) for r in rows], dim=1).detach()
 
 
@@ -185,9 +151,8 @@ def interaction_basis(
     coordinates are c = (a - mu) @ basis, white (E[c c^T] = I_r) and ordered by how much the output
     moves along them (directions with g ~ 0 are the second degeneracy: the output ignores them).
     """
-    M = _as_matrix(A)
-    Jm = J.detach().cpu().numpy() if isinstance(J, torch.Tensor) else np.asarray(J)
-    Jm = np.asarray(Jm, dtype=np.float64).reshape(M.shape[0], -1, M.shape[1])
+    M = as_matrix(A)
+    Jm = as_numpy(J).reshape(M.shape[0], -1, M.shape[1])
     centered = M - M.mean(axis=0)
     lam, U = np.linalg.eigh(centered.T @ centered / M.shape[0])
     keep = lam >= eps * lam.max() if lam.max() > 0 else np.zeros_like(lam, dtype=bool)
@@ -234,8 +199,8 @@ def interaction_sparsity(model: nn.Module, x: torch.Tensor, tap_from: str, tap_t
     """
     with eval_mode(model):
         acts = record(model, x, [tap_from, tap_to])
-    a_from, a_to = _as_matrix(acts[tap_from]), _as_matrix(acts[tap_to])
-    between = _jacobian(model, x, tap_from, tap_to).double().cpu().numpy()  # (n, d_to, d_from)
+    a_from, a_to = as_matrix(acts[tap_from]), as_matrix(acts[tap_to])
+    between = as_numpy(_jacobian(model, x, tap_from, tap_to))  # (n, d_to, d_from)
     B_from, _ = interaction_basis(a_from, tap_jacobian(model, x, tap_from))
     B_to, _ = interaction_basis(a_to, tap_jacobian(model, x, tap_to))
     in_int = B_to.T @ between @ np.linalg.pinv(B_from).T  # (n, r_to, r_from)
@@ -280,11 +245,6 @@ class LayerDegeneracy:
         return len(dead) + sum(len(g) - 1 for g in merged)
 
 
-def hidden_taps(model: nn.Module) -> list[str]:
-    """The hidden representation taps of a model, in order: names ending in ".post" or "resid_post"."""
-    return [t for t in tap_modules(model) if t.endswith(".post") or t.endswith("resid_post")]
-
-
 def degeneracy_report(
     model: nn.Module, x: torch.Tensor, taps: Iterable[str] | None = None
 ) -> list[LayerDegeneracy]:
@@ -295,14 +255,14 @@ def degeneracy_report(
         acts = record(model, x, names)
     report = []
     for name in names:
-        A = _as_matrix(acts[name])
+        A = as_matrix(acts[name])
         _, eigenvalues = interaction_basis(A, tap_jacobian(model, x, name))
         report.append(
             LayerDegeneracy(
                 tap=name,
                 n_units=A.shape[1],
-                effective_rank=effective_rank_of(A),
-                dead=dead_units(A),
+                effective_rank=effective_rank(A),
+                dead=dynamic_dead_units(A),
                 duplicates=duplicate_groups(A),
                 cofiring=cofiring_groups(A),
                 interaction_eigenvalues=eigenvalues,

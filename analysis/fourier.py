@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from netarium.analysis.common import eval_mode, eval_outputs
+from netarium.analysis.common import as_matrix, eval_mode, eval_outputs
 from netarium.models.mlp import TokenLinear
 
 
@@ -112,15 +112,15 @@ def activation_spectrum(model: nn.Module, task, tap: str | None = None) -> np.nd
     """Power per frequency k of a hidden layer's activations over all pairs (a, b), along a and along b
     (the DFT of each unit's activation table, normalised to sum to 1): a grokked net's hidden units
     oscillate in a and b at the key frequencies."""
-    from netarium.models.taps import record, tap_names
+    from netarium.models.taps import hidden_taps, record
 
     M = int(task.meta["modulus"])
-    tap = tap or next(t for t in tap_names(model) if t.endswith(".post") or t.endswith(".resid_post"))
+    tap = tap or hidden_taps(model)[0]
     pairs = np.concatenate([np.asarray(task.meta["pairs_train"]), np.asarray(task.meta["pairs_test"])])
     x = torch.cat([task.X_train, task.X_test])
     with eval_mode(model):
         acts = record(model, x, [tap])[tap]
-    a = acts.reshape(acts.shape[0], -1).double().cpu().numpy()
+    a = as_matrix(acts)
     table = np.zeros((M, M, a.shape[1]))
     table[pairs[:, 0], pairs[:, 1]] = a
     table -= table.mean(axis=(0, 1), keepdims=True)

@@ -7,7 +7,6 @@ never switch the model between train and eval mode (a worker thread may be stepp
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -15,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from netarium.models.taps import record, tap_names
+from netarium.models.taps import hidden_taps, record, tap_names
 
 Box = tuple[float, float, float, float]  # (x1min, x1max, x2min, x2max)
 SurfaceKind = Literal["binary", "multiclass", "regression"]
@@ -173,18 +172,12 @@ def decision_surface(model: nn.Module, task: Any, resolution: int = 60, loss_nam
     return Surface(xs, ys, values, kind, box, labels=labels_np, confidence=conf_np, probs=probs_np)
 
 
-def _hidden_taps(model: nn.Module) -> list[str]:
-    """The model's "layerN.post" taps in order of N."""
-    found = [(int(m.group(1)), name) for name in tap_names(model) if (m := re.fullmatch(r"layer(\d+)\.post", name))]
-    return [name for _, name in sorted(found)]
-
-
 @torch.no_grad()
 def neuron_maps(model: nn.Module, task: Any, resolution: int = 24, loss_name: str = "auto") -> NeuronMaps:
     """Each input feature's, each hidden neuron's (tap "layerN.post") and each output's value over the grid."""
     _check_loss(loss_name)
     xs, ys, feats, box = _grid_inputs(model, task, resolution)
-    taps = _hidden_taps(model)
+    taps = hidden_taps(model)
     if "logits" not in tap_names(model):
         raise ValueError("neuron maps need a model with a 'logits' tap")
     acts = record(model, feats, [*taps, "logits"])

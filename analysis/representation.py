@@ -16,8 +16,8 @@ from scipy.linalg import orthogonal_procrustes
 from torch import nn
 
 from netarium.analysis import geometry as geo
-from netarium.analysis.common import eval_mode
-from netarium.models.taps import record, tap_names
+from netarium.analysis.common import as_matrix, eval_mode
+from netarium.models.taps import hidden_taps, record, tap_names
 
 MAX_PROBE = 400
 
@@ -75,12 +75,7 @@ def probe_set(task, n: int = MAX_PROBE, split: str = "test") -> Probe:
 def representation_taps(model: nn.Module) -> list[str]:
     """The taps the geometry views compare: the input, each hidden representation, the logits."""
     names = tap_names(model)
-    hidden = [t for t in names if t.endswith(".post") or t.endswith(".resid_post")]
-    return [t for t in ("in",) if t in names] + hidden + [t for t in ("logits",) if t in names]
-
-
-def hidden_taps(model: nn.Module) -> list[str]:
-    return [t for t in representation_taps(model) if t not in ("in", "logits")]
+    return [t for t in ("in",) if t in names] + hidden_taps(model) + [t for t in ("logits",) if t in names]
 
 
 def layer_title(tap: str) -> str:
@@ -100,13 +95,7 @@ def representations(model: nn.Module, probe: Probe, taps: list[str] | None = Non
     taps = taps or representation_taps(model)
     with eval_mode(model):
         acts = record(model, probe.x, taps)
-    out = {}
-    for t in taps:
-        a = acts[t]
-        if t == "in" and not a.dtype.is_floating_point:
-            a = a.float()
-        out[t] = a.reshape(a.shape[0], -1).double().cpu().numpy()
-    return out
+    return {t: as_matrix(acts[t]) for t in taps}
 
 
 # ---- embeddings over training ---------------------------------------------------------------------

@@ -3,15 +3,14 @@ dropping a layer does to later layers and to the output, and what the stream say
 
 Works on the taps of DESIGN.md: `{b}.resid_pre`, `{b}.attn_out`, `{b}.resid_mid`, `{b}.mlp_out`,
 `{b}.resid_post`, `{b}.attn.pattern`, for every b of `model.block_names`, and on
-`model.readout_stream(h)`. A sublayer is removed ("skipped", "dropped") by a forward hook that
-zeroes its output tap: the block then passes the stream through unchanged. Every function runs the
+`model.readout_stream(h)`. A sublayer is removed ("skipped", "dropped") by replacing its output tap
+with zeros (`tap_hooks`): the block then passes the stream through unchanged. Every function runs the
 model in eval mode under no_grad and restores each module's mode afterwards; no gradient is taken.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -20,7 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from netarium.models.taps import tap_modules
+from netarium.analysis.common import as_numpy, eval_mode
+from netarium.models.taps import tap_hooks, tap_names
 
 IGNORE = -100  # the target of a sequence position that is not scored (as in training)
 EPS = 1e-12
@@ -31,19 +31,6 @@ Order = Literal["least", "most", "random"]
 
 
 # --- running the model ------------------------------------------------------------------------
-
-
-@contextmanager
-def _inference(model: nn.Module) -> Iterator[None]:
-    """Eval mode and no_grad for the duration; every module's own training flag is restored after."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        for m, training in modes:
-            m.training = training
 
 
 def _block_names(model: nn.Module) -> list[str]:
@@ -71,24 +58,11 @@ def _forward(
     model: nn.Module, x: torch.Tensor, taps: Iterable[str], zero: Iterable[str] = ()
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """model(x) with the `zero` taps' outputs replaced by zeros; returns the output and the
-    activations at `taps` that fired (a tap the model does not use is simply absent)."""
-    available = tap_modules(model)
-    acts: dict[str, torch.Tensor] = {}
-    handles = []
-    try:
-        for name in zero:  # registered first, so the recording hooks below see the zeros
-            if name in available:
-                handles.append(available[name].register_forward_hook(lambda _m, _i, out: torch.zeros_like(out)))
-        for name in taps:
-            if name in available:
-                def keep(_m: nn.Module, _i: tuple, out: torch.Tensor, name: str = name) -> None:
-                    acts[name] = out.detach()
-
-                handles.append(available[name].register_forward_hook(keep))
+    activations at `taps` that fired (a tap the model does not have or does not use is absent)."""
+    available = set(tap_names(model))
+    with tap_hooks(model, read=[t for t in taps if t in available],
+                   replace={t: torch.zeros_like for t in zero if t in available}) as acts:
         out = model(x)
-    finally:
-        for h in handles:
-            h.remove()
     return out.detach(), acts
 
 
@@ -133,10 +107,6 @@ def _ratio(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
 def _cos(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """cos(a, b) over features, (batch, positions); 0 where either vector is zero."""
     return F.cosine_similarity(a, b, dim=-1)
-
-
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().double().cpu().numpy()
 
 
 def _class_logits(z: torch.Tensor) -> torch.Tensor:
@@ -195,7 +165,7 @@ def contributions(model: nn.Module, x: torch.Tensor) -> Contributions:
     positive amplifies); h_{l+1} = h_l + a_l + m_l, norms over features.
     Csordás, Manning, Potts (2025), "Do language models use their depth efficiently?"."""
     blocks = _block_names(model)
-    with _inference(model):
+    with eval_mode(model), torch.no_grad():
         _, acts = _forward(model, x, _stream_taps(blocks))
     streams = _block_streams(blocks, acts)
     n_pos = streams[0].pre.shape[1]
@@ -203,12 +173,12 @@ def contributions(model: nn.Module, x: torch.Tensor) -> Contributions:
     rows: dict[str, list[np.ndarray]] = {k: [] for k in ("attn_rel", "mlp_rel", "block_rel", "attn_cos", "mlp_cos", "block_cos")}
     for s in streams:
         delta = s.post - s.pre
-        rows["attn_rel"].append(_np(_ratio(s.attn, s.pre).mean(0)) if s.attn is not None else nan)
-        rows["attn_cos"].append(_np(_cos(s.attn, s.pre).mean(0)) if s.attn is not None else nan)
-        rows["mlp_rel"].append(_np(_ratio(s.mlp, s.mid).mean(0)) if s.mlp is not None else nan)
-        rows["mlp_cos"].append(_np(_cos(s.mlp, s.mid).mean(0)) if s.mlp is not None else nan)
-        rows["block_rel"].append(_np(_ratio(delta, s.pre).mean(0)))
-        rows["block_cos"].append(_np(_cos(delta, s.pre).mean(0)))
+        rows["attn_rel"].append(as_numpy(_ratio(s.attn, s.pre).mean(0)) if s.attn is not None else nan)
+        rows["attn_cos"].append(as_numpy(_cos(s.attn, s.pre).mean(0)) if s.attn is not None else nan)
+        rows["mlp_rel"].append(as_numpy(_ratio(s.mlp, s.mid).mean(0)) if s.mlp is not None else nan)
+        rows["mlp_cos"].append(as_numpy(_cos(s.mlp, s.mid).mean(0)) if s.mlp is not None else nan)
+        rows["block_rel"].append(as_numpy(_ratio(delta, s.pre).mean(0)))
+        rows["block_cos"].append(as_numpy(_cos(delta, s.pre).mean(0)))
     return Contributions(blocks=blocks, **{k: np.stack(v) for k, v in rows.items()})
 
 
@@ -236,7 +206,7 @@ def skip_effect(model: nn.Module, x: torch.Tensor) -> SkipEffect:
     n = len(blocks)
     matrix = np.full((n, n), np.nan)
     change, kl = np.zeros(n), np.zeros(n)
-    with _inference(model):
+    with eval_mode(model), torch.no_grad():
         z, acts = _forward(model, x, taps)
         base = [_positions(acts[f"{b}.resid_post"] - acts[f"{b}.resid_pre"]) for b in blocks]
         size = [float(d.norm(dim=-1).mean()) for d in base]
@@ -272,7 +242,7 @@ def importance(model: nn.Module, x: torch.Tensor, drop: Mapping[str, Iterable[in
     positions, with the sublayers in `drop` removed (a removed one scores 0).
     He, Sun, Shen, Li (2024), "What matters in transformers? Not all attention is needed"."""
     blocks = _block_names(model)
-    with _inference(model):
+    with eval_mode(model), torch.no_grad():
         _, acts = _forward(model, x, _stream_taps(blocks), _zeroed_taps(blocks, drop))
     streams = _block_streams(blocks, acts)
 
@@ -291,7 +261,7 @@ def accuracy_with_dropped(
     """Accuracy (argmax over classes; for sequence outputs over the positions with y != -100) with
     the sublayers in `drop` ({"attn": {...}, "mlp": {...}, "block": {...}}, 0-based) removed."""
     blocks = _block_names(model)
-    with _inference(model):
+    with eval_mode(model), torch.no_grad():
         z, _ = _forward(model, x, (), _zeroed_taps(blocks, drop))
     return _accuracy(z, y)
 
@@ -392,7 +362,7 @@ def logit_lens(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None,
     embedding (h_0) and after each block; the last layer's z is the model's output exactly.
     nostalgebraist (2020), "interpreting GPT: the logit lens"."""
     blocks = _block_names(model)
-    with _inference(model):
+    with eval_mode(model), torch.no_grad():
         _, acts = _forward(model, x, [f"{blocks[0]}.resid_pre"] + [f"{b}.resid_post" for b in blocks])
         streams = [acts[f"{blocks[0]}.resid_pre"]] + [acts[f"{b}.resid_post"] for b in blocks]
         logits = [_class_logits(model.readout_stream(h)) for h in streams]
@@ -423,6 +393,6 @@ def attention_patterns(model: nn.Module, x: torch.Tensor, sample: int = 0) -> di
     """Block name -> softmax(Q K^T / sqrt(k)) of one sample, (heads, query, key); empty without attention."""
     blocks = _block_names(model)
     taps = [f"{b}.attn.pattern" for b in blocks]
-    with _inference(model):
+    with eval_mode(model), torch.no_grad():
         _, acts = _forward(model, x, taps)
-    return {b: _np(acts[t][sample]) for b, t in zip(blocks, taps, strict=True) if t in acts}
+    return {b: as_numpy(acts[t][sample]) for b, t in zip(blocks, taps, strict=True) if t in acts}

@@ -1,5 +1,5 @@
-"""Sparsity and connectivity of masked layers: how sparse each layer is, which units are dead,
-how edges are spread over units, how modular the wiring is and how much DST rewired it.
+"""Sparsity and connectivity of masked layers: how sparse each layer is, how edges are spread over
+units, how modular the wiring is and how much DST rewired it (dead units: analysis/dead_units.py).
 
 A masked layer is any module with a `.weight` of shape (out, in) and a 0/1 `mask` buffer of the same
 shape (mask[i, j] = 1: input j feeds output i). Activations are (batch, units) matrices.
@@ -18,7 +18,10 @@ from networkx.algorithms.community import greedy_modularity_communities
 from networkx.algorithms.community import modularity as nx_modularity
 from torch import nn
 
-from netarium.training.dst import edge_turnover, masked_modules
+from netarium.analysis.common import as_numpy, eval_outputs
+from netarium.analysis.dead_units import relu_dead_rate
+from netarium.models.masks import add_masks, edge_counts, edge_turnover, masked_modules, sparsity
+from netarium.models.pruning import magnitude_prune
 
 __all__ = [
     "ABSENT",
@@ -30,8 +33,6 @@ __all__ = [
     "block_graph",
     "block_sums",
     "degree_distribution",
-    "dnr",
-    "dynamic_dead_units",
     "edge_turnover",
     "ensemble_order",
     "layer_sparsity",
@@ -44,23 +45,9 @@ __all__ = [
     "recurrent_modules",
     "rewiring_cells",
     "sparsity_report",
-    "static_dead_units",
     "unit_graph",
     "wiring",
 ]
-
-
-def _np(a: np.ndarray | torch.Tensor) -> np.ndarray:
-    """float64 numpy copy of a tensor or array."""
-    if isinstance(a, torch.Tensor):
-        a = a.detach().cpu().numpy()
-    return np.asarray(a, dtype=np.float64)
-
-
-def _matrix(a: np.ndarray | torch.Tensor) -> np.ndarray:
-    """(batch, units) float64; trailing dimensions are flattened into units."""
-    m = _np(a)
-    return m.reshape(m.shape[0], -1) if m.ndim != 2 else m
 
 
 def layer_sparsity(module: nn.Module) -> float:
@@ -86,39 +73,6 @@ def sparsity_report(model: nn.Module) -> list[dict]:
     return rows
 
 
-# --- dead units --------------------------------------------------------------------------------
-
-
-def static_dead_units(W_in_masked: np.ndarray | torch.Tensor, atol: float = 0.0) -> list[int]:
-    """Structurally dead units: output units (rows of the masked weight W * M, shape (out, in)) with no
-    active incoming weight, |W_ij| <= atol for every j; such a unit outputs act(bias) on every input
-    whatever it is fed (the static dead neurons of pruning, e.g. AP 2022)."""
-    W = _np(W_in_masked)
-    return [int(i) for i in np.flatnonzero(np.all(np.abs(W) <= atol, axis=1))]
-
-
-def dynamic_dead_units(acts: np.ndarray | torch.Tensor, atol: float = 1e-6) -> list[int]:
-    """Dynamically dead units: columns of post-activation `acts` (batch, units) with |a| <= atol on every
-    input of the batch (ReLU never fires, so no gradient flows through it)."""
-    A = _matrix(acts)
-    return [int(i) for i in np.flatnonzero(np.all(np.abs(A) <= atol, axis=0))]
-
-
-def dnr(acts: np.ndarray | torch.Tensor, atol: float = 1e-6, *, per: str = "unit") -> float:
-    """Dynamic dead-neuron rate of post-activation `acts` (batch, units). per="unit" (default):
-    |dynamic_dead_units| / units, the fraction of units silent on the whole batch. per="pair": the
-    fraction of (input, unit) pairs with |a| <= atol, the per-sample inactivity rate that AP 2022
-    tracks during pruning."""
-    A = _matrix(acts)
-    if A.size == 0:
-        return 0.0
-    if per == "unit":
-        return len(dynamic_dead_units(A, atol)) / A.shape[1]
-    if per == "pair":
-        return float(np.mean(np.abs(A) <= atol))
-    raise ValueError(f'per must be "unit" or "pair", got {per!r}')
-
-
 # --- degrees and modularity ---------------------------------------------------------------------
 
 
@@ -133,7 +87,7 @@ def degree_distribution(mask: np.ndarray | torch.Tensor) -> dict:
     """Degrees of a layer's bipartite graph: "in"[i] = sum_j M_ij (active incoming edges of output i),
     "out"[j] = sum_i M_ij (active outgoing edges of input j), with "in_stats"/"out_stats"
     (mean, std, min, max, zero = units with degree 0) and "edges"."""
-    M = _np(mask) != 0
+    M = as_numpy(mask) != 0
     din, dout = M.sum(axis=1).astype(int), M.sum(axis=0).astype(int)
     return {
         "in": din.tolist(),
@@ -147,7 +101,7 @@ def degree_distribution(mask: np.ndarray | torch.Tensor) -> dict:
 def mask_graph(mask: np.ndarray | torch.Tensor) -> nx.Graph:
     """Undirected graph of a layer's active edges: nodes ("in", j) for every input and ("out", i) for
     every output (isolated units included), an edge ("in", j) - ("out", i) where M_ij != 0."""
-    M = _np(mask) != 0
+    M = as_numpy(mask) != 0
     G = nx.Graph()
     G.add_nodes_from(("in", j) for j in range(M.shape[1]))
     G.add_nodes_from(("out", i) for i in range(M.shape[0]))
@@ -169,7 +123,7 @@ def modularity(
         parts = greedy_modularity_communities(G)
     else:
         in_labels, out_labels = (list(c) for c in communities)
-        n_out, n_in = _np(mask).shape
+        n_out, n_in = as_numpy(mask).shape
         if len(in_labels) != n_in or len(out_labels) != n_out:
             raise ValueError(f"need {n_in} input and {n_out} output labels, got {len(in_labels)} and {len(out_labels)}")
         groups: dict = {}
@@ -246,9 +200,9 @@ def wiring(model: nn.Module) -> Wiring:
     groups: list[list[int] | None] = [None, *(list(e) if e is not None else None for e in ensembles), None]
     links = []
     for i, lin in enumerate(linears):
-        w = _np(lin.weight)
+        w = as_numpy(lin.weight)
         mask = getattr(lin, "mask", None)
-        m = _np(mask) != 0 if isinstance(mask, torch.Tensor) else None
+        m = as_numpy(mask) != 0 if isinstance(mask, torch.Tensor) else None
         links.append(Link(names.get(id(lin), str(i)), i, w * m if m is not None else w, m))
     labels = ["input", *(f"layer{i + 1}" for i in range(len(model.layers))), "output"]
     return Wiring(labels, widths, groups, links)
@@ -330,8 +284,8 @@ def block_sums(mask: np.ndarray | torch.Tensor, in_ids: Sequence[int], out_ids: 
                weight: np.ndarray | torch.Tensor | None = None) -> dict[str, np.ndarray]:
     """Sums over ensemble blocks of a (out, in) layer: "edges"[a, b] = active edges from input block b to
     output block a, "abs_w" the sum of their |w|, "w" the sum of their w (blocks of size 0 give 0)."""
-    M = (_np(mask) != 0).astype(np.float64)
-    W = _np(weight) * M if weight is not None else M
+    M = (as_numpy(mask) != 0).astype(np.float64)
+    W = as_numpy(weight) * M if weight is not None else M
     oi, ii = np.asarray(out_ids, dtype=int), np.asarray(in_ids, dtype=int)
     rows = np.zeros((oi.max() + 1 if oi.size else 0, oi.size))  # one-hot: block a <- output unit i
     rows[oi, np.arange(oi.size)] = 1.0
@@ -375,7 +329,7 @@ ABSENT, KEPT, GROWN, PRUNED = 0, 1, 2, 3
 def rewiring_cells(mask_after: np.ndarray | torch.Tensor, pruned_idx: Sequence[int], grown_idx: Sequence[int]) -> np.ndarray:
     """Each entry of a layer after a DST round: ABSENT (0), KEPT (1, active and not new), GROWN (2, switched
     on this round) or PRUNED (3, switched off this round); indices are flat (row-major (out, in))."""
-    M = _np(mask_after) != 0
+    M = as_numpy(mask_after) != 0
     cells = np.where(M, KEPT, ABSENT).astype(np.int8)
     cells.ravel()[np.asarray(list(grown_idx), dtype=int)] = GROWN
     cells.ravel()[np.asarray(list(pruned_idx), dtype=int)] = PRUNED
@@ -393,7 +347,7 @@ def recurrent_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
 def recurrent_digraph(adj: np.ndarray | torch.Tensor) -> nx.DiGraph:
     """The directed graph of a (H, H) recurrent adjacency, adj[i, j] != 0: unit j feeds unit i (edge j -> i);
     nodes carry deg_in (row sums) and deg_out (column sums), self-loops included."""
-    A = _np(adj) != 0
+    A = as_numpy(adj) != 0
     G = nx.DiGraph()
     din, dout = A.sum(axis=1), A.sum(axis=0)
     for u in range(A.shape[0]):
@@ -413,13 +367,10 @@ def pruning_curve(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss, leve
     """One-shot magnitude pruning of a copy of `model` (the model itself is never touched): masks are added
     to every linear map (readout included), then for each level s (ascending) the copy is pruned from its
     current sparsity s0 to s by switching off (s - s0) / (1 - s0) of the active edges with the smallest |w|
-    (training/prune.py, `scope` "global" or "layer"). Levels at or below the starting sparsity give one row,
+    (models/pruning.py, `scope` "global" or "layer"). Levels at or below the starting sparsity give one row,
     the model as it is. Rows: level, sparsity (reached), edges, total, accuracy (loss.accuracy on X, y),
     dnr (fraction of (input, unit) pairs with ReLU output 0 over the first `probe` inputs, None without
     ReLU layers) and dead_units (ReLU units silent on all of them)."""
-    from netarium.analysis.common import eval_mode
-    from netarium.training.prune import add_masks, edge_counts, magnitude_prune, relu_dead_rate, sparsity
-
     m = copy.deepcopy(model)
     add_masks(m, include_readout=True)
     start = sparsity(m)
@@ -429,9 +380,8 @@ def pruning_curve(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss, leve
         if level > s0 and s0 < 1.0:
             magnitude_prune(m, (level - s0) / (1.0 - s0), scope=scope, include_readout=True)
         active, total = edge_counts(m)
-        with eval_mode(m), torch.no_grad():
-            acc = float(loss.accuracy(m(X), y))
-            dead = relu_dead_rate(m, X[:probe])
+        acc = float(loss.accuracy(eval_outputs(m, X), y))
+        dead = relu_dead_rate(m, X[:probe])
         relu = dead["units"] > 0
         rows.append({"level": level, "sparsity": 1.0 - active / total if total else 0.0, "edges": active, "total": total,
                      "accuracy": acc, "dnr": dead["dnr"] if relu else None, "dead_units": dead["dead_units"] if relu else None})

@@ -10,7 +10,7 @@ import numpy as np
 
 from netarium.analysis import geometry as geo
 from netarium.analysis.degeneracy import degeneracy_report, interaction_sparsity, plant_redundancy
-from netarium.analysis.representation import cka_across, hidden_taps, match_layers, probe_set, representations
+from netarium.analysis.representation import cka_across, match_layers, probe_set, representations
 from netarium.experiments.base import (
     EXPERIMENTS,
     CheckResult,
@@ -20,6 +20,7 @@ from netarium.experiments.base import (
     multi_result,
     train_all,
 )
+from netarium.models.taps import hidden_taps
 from netarium.tasks import make_task
 from netarium.training.config import Config
 from netarium.training.run import Run

@@ -17,9 +17,11 @@ from netarium.experiments.base import (
     scaled_progress,
     train_all,
 )
+from netarium.experiments.iterative_pruning import iterative_pruning
+from netarium.experiments.n2n import n2n_search
+from netarium.models.masks import sparsity
+from netarium.models.pruning import magnitude_prune
 from netarium.training.config import Config
-from netarium.training.n2n import n2n_search
-from netarium.training.prune import iterative_pruning, magnitude_prune, sparsity
 from netarium.training.run import Run
 from netarium.viz.sparsity_experiments import (
     accuracy_by_variant_figure,

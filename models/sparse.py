@@ -21,7 +21,7 @@ Seed = int | np.random.Generator | torch.Generator
 
 class Masked:
     """What masked modules share: a float 0/1 `mask` buffer shaped like `weight`, kept so that the weights
-    outside it are zero (training/dst.py and training/prune.py rewrite both; analysis reads them)."""
+    outside it are zero (training/dst.py and models/pruning.py rewrite both; analysis reads them)."""
 
     mask: torch.Tensor
     weight: torch.Tensor

@@ -11,50 +11,17 @@ outside it are zeroed, so a module whose `set_mask` does more is not needed. Reg
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import nn
 
+from netarium.models.masks import changed_edges, edge_turnover, masked_modules
+
 RegrowRule = Literal["random", "gradient", "hebbian"]
 REGROW_RULES: tuple[str, ...] = ("random", "gradient", "hebbian")
-
-
-def masked_modules(model: nn.Module) -> Iterator[tuple[str, nn.Module]]:
-    """(name, module) for every submodule of `model` (itself included) that owns a `mask` buffer shaped
-    like its `weight`: a masked connectivity, not some other buffer called mask (an attention's causal
-    mask has no weight of its shape)."""
-    for name, module in model.named_modules():
-        mask = dict(module.named_buffers(recurse=False)).get("mask")
-        weight = getattr(module, "weight", None)
-        if mask is not None and isinstance(weight, torch.Tensor) and weight.shape == mask.shape:
-            yield name, module
-
-
-def edge_turnover(old_mask: torch.Tensor, new_mask: torch.Tensor) -> dict[str, float | int]:
-    """Edge changes between two masks: pruned (1->0), grown (0->1), kept (1->1) and
-    turnover = (pruned + grown) / (2 * edges of old_mask), 0 when old_mask has no edge."""
-    old, new = old_mask != 0, new_mask != 0
-    if old.shape != new.shape:
-        raise ValueError(f"mask shapes differ: {tuple(old.shape)} vs {tuple(new.shape)}")
-    pruned = int((old & ~new).sum())
-    grown = int((~old & new).sum())
-    kept = int((old & new).sum())
-    edges = int(old.sum())
-    return {
-        "pruned": pruned,
-        "grown": grown,
-        "kept": kept,
-        "turnover": (pruned + grown) / (2 * edges) if edges else 0.0,
-    }
-
-
-def changed_edges(old_mask: torch.Tensor, new_mask: torch.Tensor) -> tuple[list[int], list[int]]:
-    """Flat (row-major) indices of the edges switched off (1 -> 0) and on (0 -> 1) between two masks."""
-    old, new = (old_mask != 0).reshape(-1), (new_mask != 0).reshape(-1)
-    return torch.nonzero(old & ~new).reshape(-1).tolist(), torch.nonzero(~old & new).reshape(-1).tolist()
 
 
 def prune_fraction(step: int, total_steps: int, initial: float = 0.3) -> float:
@@ -252,21 +219,6 @@ class DSTSchedule:
             )
             stats.append({"name": name, "step": step, "fraction": fraction, **s})
         return stats
-
-
-def reset_optimizer_state(optimizer: torch.optim.Optimizer, param: torch.Tensor, where: torch.Tensor) -> int:
-    """Zero the per-entry optimizer state of `param` (Adam's moments, SGD's momentum buffer: every state
-    tensor shaped like `param`) where the bool `where` is True, so a pruned or regrown edge starts
-    without the momentum its old weight had. Returns how many state tensors were touched."""
-    state = optimizer.state.get(param)
-    if not state:
-        return 0
-    touched = 0
-    for value in state.values():
-        if isinstance(value, torch.Tensor) and value.shape == param.shape:
-            value.masked_fill_(where.to(value.device), 0)
-            touched += 1
-    return touched
 
 
 class DSTLog:

@@ -16,8 +16,8 @@ from typing import Any, Literal
 from torch import nn
 
 from netarium.models.gate import FORWARD_GATE
+from netarium.models.masks import changed_edges, edge_turnover
 from netarium.training.config import Config
-from netarium.training.dst import changed_edges, edge_turnover
 from netarium.training.run import Run, Snapshot
 from netarium.training.worker import Worker
 
@@ -106,11 +106,12 @@ class LiveRun:
     # ---- edits between steps ----
     def prune(self, fraction: float, scope: str = "global", include_readout: bool = True) -> dict[str, Any]:
         """Magnitude-prune the live model now, between two training steps: plain linear maps get masks
-        first (training/prune.py), then `fraction` of the active edges with the smallest |w| go (their
+        first (models/masks.py), then `fraction` of the active edges with the smallest |w| go (their
         optimizer state too) and training goes on from there. A DST log records the cut, so its replay
         stays true. Views recompute (a new generation). Returns magnitude_prune's stats plus the step,
         the layers that got masks and the test score before and after."""
-        from netarium.training.prune import add_masks, magnitude_prune
+        from netarium.models.masks import add_masks
+        from netarium.models.pruning import magnitude_prune
 
         if not 0.0 < fraction < 1.0:
             raise ValueError(f"the fraction to prune must be between 0 and 1, got {fraction}")

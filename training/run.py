@@ -15,10 +15,10 @@ from torch import nn
 
 from netarium.models import ModelSpec, build_model
 from netarium.models.gate import FORWARD_GATE
+from netarium.models.masks import masked_modules
 from netarium.schema import SchemaError
 from netarium.tasks import Task, make_task
 from netarium.training.config import Config
-from netarium.training.dst import masked_modules
 from netarium.training.history import History
 from netarium.training.optim import build_optimizer, penalty_weights, resolve_loss
 from netarium.training.snapshots import Snapshots

@@ -15,9 +15,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from netarium.models.masks import add_masks
 from netarium.training.config import parse_config
 from netarium.training.live import LiveRun
-from netarium.training.prune import add_masks
 from netarium.training.run import Run
 from netarium.training.store import RunRecord, RunStore
 
@@ -58,7 +58,7 @@ def load_weights(model: nn.Module, tensors: dict[str, torch.Tensor]) -> list[str
     """Load a checkpoint into a model built from the run's Config; return the layers that got masks.
 
     A run pruned live (LiveRun.prune) has masks on layers its Config builds dense: every plain linear
-    map whose mask buffer the checkpoint holds gets one first (training/prune.py's add_masks), so the
+    map whose mask buffer the checkpoint holds gets one first (models/masks.py's add_masks), so the
     Config stays the dense description and the checkpoint carries the sparsity. Strict otherwise:
     RuntimeError when the tensors do not fit the model."""
     added = add_masks(model, only={key.removesuffix(".mask") for key in tensors if key.endswith(".mask")})

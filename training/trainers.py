@@ -10,8 +10,10 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from netarium.models.masks import masked_modules, reset_optimizer_state
+from netarium.models.taps import ForwardHook, forward_hooks
 from netarium.schema import Params, Registry, SchemaError
-from netarium.training.dst import DSTLog, DSTSchedule, masked_modules, reset_optimizer_state
+from netarium.training.dst import DSTLog, DSTSchedule
 from netarium.training.optim import regularization
 
 if TYPE_CHECKING:
@@ -120,20 +122,20 @@ class DynamicSparse(Supervised):
         pre: dict[str, torch.Tensor] = {}
         post: dict[str, torch.Tensor] = {}
         dpost: dict[str, torch.Tensor] = {}
-        handles = []
-        if self.p.rule != "random":
-            for name, module in named.items():
-                def hook(mod: nn.Module, inputs: tuple, output: torch.Tensor, name: str = name) -> None:
-                    pre[name] = inputs[0].detach().reshape(-1, inputs[0].shape[-1])
-                    post[name] = output.detach().reshape(-1, output.shape[-1])
-                    if self.p.rule == "gradient" and output.requires_grad:
-                        output.register_hook(lambda g, name=name: dpost.__setitem__(name, g.detach().reshape(-1, g.shape[-1])))
-                handles.append(module.register_forward_hook(hook))
-        try:
+
+        def capture(name: str) -> ForwardHook:
+            """A masked layer's input (pre) and output (post) as (rows, features), and for the gradient
+            rule the gradient of the loss at its output (dpost) once the backward pass reaches it."""
+            def hook(_m: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+                pre[name] = inputs[0].detach().reshape(-1, inputs[0].shape[-1])
+                post[name] = output.detach().reshape(-1, output.shape[-1])
+                if self.p.rule == "gradient" and output.requires_grad:
+                    output.register_hook(lambda g: dpost.__setitem__(name, g.detach().reshape(-1, g.shape[-1])))
+            return hook
+
+        watched = named if self.p.rule != "random" else {}
+        with forward_hooks((module, capture(name)) for name, module in watched.items()):
             loss, out = super().step(run, x, y)
-        finally:
-            for h in handles:
-                h.remove()
         grad = {n: dpost[n].T @ pre[n] for n in dpost}
         stats = schedule.maybe_update(step, named, grad=grad, pre=pre, post=post, return_edges=True) or []
         for s in stats:

@@ -11,16 +11,18 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
+from netarium.analysis.common import eval_mode
 from netarium.analysis.diagram.model import Axis, Diagram, Op, Region, Wire
 from netarium.models.base import Square
 from netarium.models.gate import FORWARD_GATE
-from netarium.models.taps import Tap
+from netarium.models.taps import Tap, forward_hooks
 
 ACTIVATIONS: dict[type[nn.Module], str] = {
     nn.ReLU: "ReLU", nn.Tanh: "tanh", nn.Sigmoid: "σ", nn.GELU: "GELU", nn.SiLU: "SiLU", Square: "x²",
@@ -256,23 +258,15 @@ class LeafCall:
 def record_leaf_calls(model: nn.Module, example: torch.Tensor) -> list[LeafCall]:
     """Run the model once with forward hooks on every leaf module; the calls in order."""
     calls: list[LeafCall] = []
-    handles = []
-    for name, m in model.named_modules():
-        if next(iter(m.children()), None) is not None:
-            continue
 
-        def hook(mod: nn.Module, inp: tuple, out: Any, name: str = name) -> None:
-            i = inp[0] if inp and isinstance(inp[0], torch.Tensor) else None
-            calls.append(LeafCall(name, mod, tuple(i.shape) if i is not None else (),
-                                  tuple(out.shape) if isinstance(out, torch.Tensor) else ()))
+    def hook(mod: nn.Module, inp: tuple, out: Any, name: str) -> None:
+        i = inp[0] if inp and isinstance(inp[0], torch.Tensor) else None
+        calls.append(LeafCall(name, mod, tuple(i.shape) if i is not None else (),
+                              tuple(out.shape) if isinstance(out, torch.Tensor) else ()))
 
-        handles.append(m.register_forward_hook(hook))
-    try:
-        with torch.no_grad():
-            model(example)
-    finally:
-        for h in handles:
-            h.remove()
+    leaves = [(m, partial(hook, name=name)) for name, m in model.named_modules() if next(iter(m.children()), None) is None]
+    with forward_hooks(leaves), torch.no_grad():
+        model(example)
     return calls
 
 
@@ -541,17 +535,13 @@ def extract(
     the softmax that the loss applies to the logits (drawn as a triangle, output p(y | x)).
     """
     names = {**dict(getattr(model, "axis_names", None) or {}), **dict(axis_names or {})}  # the model's, then the caller's
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         try:
             nodes = _fx_nodes(model, example_input)
             how = "fx"
         except TraceFailed:
             nodes = _hook_nodes(model, example_input)
             how = "hooks"
-    finally:
-        model.train(was_training)
     if not nodes or nodes[-1].kind != "output":
         raise ExtractError(f"{type(model).__name__}: no output found")
     if head == "softmax":

@@ -2,7 +2,8 @@
 
 Learned ops: the weight norm ||W||_F and the gradient norm ||dL/dW||_F of the data loss (no L1/L2
 term). Element-wise ops: the mean activation over inputs and units, and the fraction of dead units
-(units whose output is 0 on every probe input, the usual definition of a dead ReLU). Collapsed
+(units whose output is 0 on every probe input, the usual definition of a dead ReLU). The ops are the
+diagram's own modules (activations, norms), not taps, so they are watched with `forward_hooks`. Collapsed
 components aggregate their members: norms as the norm of all their weights together (root sum of
 squares), activations weighted by unit count.
 """
@@ -16,7 +17,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from netarium.analysis.common import eval_mode
+from netarium.analysis.dead_units import dnr
 from netarium.analysis.diagram.model import Diagram
+from netarium.models.taps import ForwardHook, forward_hooks
 
 DEAD_ATOL = 1e-6  # |output| at or below this counts as zero
 
@@ -109,26 +113,21 @@ def diagram_overlay(
     calls = _module_calls(full)
     kinds = {o.id: o.kind for o in full.ops}
     outputs: dict[str, list[torch.Tensor]] = {}
-    handles = []
-    for name, ids in calls.items():
-        if name in modules and any(kinds[i] == "elementwise" for i in ids):
-            def hook(mod: nn.Module, inp: tuple, out: object, name: str = name) -> None:
-                if isinstance(out, torch.Tensor):
-                    outputs.setdefault(name, []).append(out.detach())
-            handles.append(modules[name].register_forward_hook(hook))
+
+    def keep(name: str) -> ForwardHook:
+        def hook(_m: nn.Module, _inp: tuple, out: object) -> None:
+            if isinstance(out, torch.Tensor):
+                outputs.setdefault(name, []).append(out.detach())
+        return hook
+
+    watched = [(modules[name], keep(name)) for name, ids in calls.items()
+               if name in modules and any(kinds[i] == "elementwise" for i in ids)]
     learned = {name: w for name, ids in calls.items()
                if kinds[ids[0]] in ("learned", "embed") and (w := _weight(model, modules, name)) is not None}
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.enable_grad():
-            out = model(x)
-            weights = [w for w in learned.values() if w.requires_grad]
-            grads = torch.autograd.grad(loss(out, y), weights, allow_unused=True) if weights else ()
-    finally:
-        model.train(was_training)
-        for h in handles:
-            h.remove()
+    with forward_hooks(watched), eval_mode(model), torch.enable_grad():
+        out = model(x)
+        weights = [w for w in learned.values() if w.requires_grad]
+        grads = torch.autograd.grad(loss(out, y), weights, allow_unused=True) if weights else ()
     grad_of = {id(w): g for w, g in zip(weights, grads, strict=True)}
     stats: dict[str, OpStats] = {}
     for name, w in learned.items():
@@ -139,7 +138,6 @@ def diagram_overlay(
     for name, outs in outputs.items():
         for op_id, a in zip(calls[name], outs, strict=False):
             units = a.reshape(-1, a.shape[-1]) if a.dim() >= 2 else a.reshape(-1, 1)
-            dead = (units.abs() <= DEAD_ATOL).all(dim=0)
             stats[op_id] = OpStats(mean_activation=float(units.float().mean()),
-                                   dead_fraction=float(dead.float().mean()), units=units.shape[1])
+                                   dead_fraction=dnr(units, DEAD_ATOL), units=units.shape[1])
     return Overlay(step=step, n_probe=int(x.shape[0]), stats=stats)

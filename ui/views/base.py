@@ -15,9 +15,9 @@ import streamlit as st
 from torch import nn
 
 from netarium.models.gate import FORWARD_GATE
+from netarium.models.masks import masked_modules
 from netarium.models.taps import tap_names
 from netarium.schema import Catalog
-from netarium.training.dst import masked_modules
 from netarium.training.live import LiveRun
 from netarium.training.run import Snapshot
 

@@ -9,6 +9,7 @@ import time
 import numpy as np
 import streamlit as st
 
+from netarium.analysis.dead_units import static_dead_units
 from netarium.analysis.sparsity import (
     PRUNING_LEVELS,
     Wiring,
@@ -22,11 +23,10 @@ from netarium.analysis.sparsity import (
     recurrent_modules,
     rewiring_cells,
     sparsity_report,
-    static_dead_units,
     unit_graph,
     wiring,
 )
-from netarium.training.prune import relu_layers
+from netarium.models.taps import relu_layers
 from netarium.ui.views.base import CHART_CONFIG, VIEWS, View, ViewContext, draw_chart, heavy_result
 from netarium.viz import sparsity as sviz
 
@@ -255,11 +255,7 @@ def draw_pruning(ctx: ViewContext) -> None:
         step, model = ctx.live.model_copy()
         return step, {scope: pruning_curve(model, X, y, run.loss, PRUNING_LEVELS, scope) for scope in ("global", "layer")}
 
-    try:
-        step, curves = heavy_result(ctx, "pruning", compute)
-    except ImportError as e:
-        st.caption(f"Pruning curves need training/prune.py (add_masks, magnitude_prune): {e}.")
-        return
+    step, curves = heavy_result(ctx, "pruning", compute)
     score = "R²" if task.kind == "regression" else "accuracy"
     draw_chart(sviz.pruning_figure(curves, score), ctx)
     rows = curves["global"]

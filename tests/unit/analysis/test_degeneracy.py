@@ -8,16 +8,14 @@ from netarium.analysis.degeneracy import (
     _gini,
     _top_mass,
     cofiring_groups,
-    dead_units,
     degeneracy_report,
     duplicate_groups,
-    effective_rank_of,
-    hidden_taps,
     interaction_basis,
     interaction_sparsity,
     plant_redundancy,
     tap_jacobian,
 )
+from netarium.analysis.geometry import effective_rank
 from netarium.models import ModelSpec, build_model
 from netarium.models.taps import record
 
@@ -61,16 +59,6 @@ def trained():
 
 
 # --- activation degeneracies ------------------------------------------------------------------
-
-
-def test_dead_units_are_the_columns_within_atol_everywhere():
-    A = relu_columns(d=4)
-    A[:, 1] = 0.0
-    A[:, 3] = 1e-8  # below the default atol
-    A[5, 0] = 0.0
-    assert dead_units(A) == [1, 3]
-    assert dead_units(A, atol=1e-9) == [1]
-    assert dead_units(torch.tensor(A)) == [1, 3]
 
 
 def test_duplicate_groups_find_scaled_and_negated_copies_but_not_constants():
@@ -127,9 +115,9 @@ def test_effective_rank_of_equal_singular_values_is_the_rank():
     U, _, _ = np.linalg.svd(X - X.mean(0), full_matrices=False)  # centered orthonormal columns
     Q, _ = np.linalg.qr(rng.normal(size=(d, r)))
     A = 2.5 * U @ Q.T + rng.normal(size=d)  # equal singular values, plus an offset to be centered away
-    assert effective_rank_of(A) == pytest.approx(r, abs=1e-6)
-    assert effective_rank_of(A[:, :1] * np.ones((1, d))) == pytest.approx(1.0, abs=1e-6)
-    assert effective_rank_of(np.ones((20, 3))) == 0.0
+    assert effective_rank(A) == pytest.approx(r, abs=1e-6)
+    assert effective_rank(A[:, :1] * np.ones((1, d))) == pytest.approx(1.0, abs=1e-6)
+    assert effective_rank(np.ones((20, 3))) == 0.0
 
 
 # --- Jacobians --------------------------------------------------------------------------------
@@ -221,12 +209,6 @@ def test_gini_and_top_mass_on_hand_counted_vectors():
 
 
 # --- the report on a trained net ---------------------------------------------------------------
-
-
-def test_hidden_taps_are_post_and_resid_post_in_model_order():
-    assert hidden_taps(small_mlp()) == ["layer1.post", "layer2.post"]
-    res = build_model("residual-mlp", {"width": 8, "blocks": 2, "hidden": 16}, ModelSpec(4, 3))
-    assert hidden_taps(res) == ["block1.resid_post", "block2.resid_post"]
 
 
 def test_redundant_units_counts_each_removable_unit_once():

@@ -5,14 +5,11 @@ from torch import nn
 
 from netarium.analysis.sparsity import (
     degree_distribution,
-    dnr,
-    dynamic_dead_units,
     edge_turnover,
     layer_sparsity,
     mask_graph,
     modularity,
     sparsity_report,
-    static_dead_units,
 )
 
 
@@ -34,26 +31,6 @@ def test_layer_sparsity_and_report_cover_every_masked_module():
     assert [r["name"] for r in rows] == ["0", "3"]
     assert rows[0] == {"name": "0", "shape": (2, 3), "edges": 3, "total": 6, "density": 0.5, "sparsity": 0.5}
     assert rows[1]["density"] == 1.0 and rows[1]["sparsity"] == 0.0
-
-
-def test_static_dead_units_are_rows_without_an_active_weight():
-    W = torch.tensor([[0.0, 0.0, 0.0], [0.3, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, -1.0, 2.0]])
-    assert static_dead_units(W) == [0, 2]
-    assert static_dead_units(W, atol=0.5) == [0, 1, 2]
-
-
-def test_dynamic_dead_units_and_dnr_match_a_hand_count():
-    acts = np.array([
-        [0.0, 1.0, 0.0, 0.0, 2.0],
-        [0.0, 0.0, 0.0, 3.0, 0.0],
-        [0.0, 0.5, 1e-8, 0.0, 0.0],
-    ])
-    assert dynamic_dead_units(acts) == [0, 2]
-    assert dnr(acts) == pytest.approx(2 / 5)
-    assert dnr(torch.tensor(acts)) == pytest.approx(2 / 5)
-    assert dnr(acts, per="pair") == pytest.approx(11 / 15)  # 4 nonzero entries of 15
-    with pytest.raises(ValueError):
-        dnr(acts, per="batch")
 
 
 def test_degree_distribution_of_a_known_mask():

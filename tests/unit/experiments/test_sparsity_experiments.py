@@ -17,8 +17,8 @@ from netarium.experiments.sparsity import (
     check_rnn_sparsity,
 )
 from netarium.models import parameter_count
+from netarium.models.masks import masked_modules
 from netarium.training import Config
-from netarium.training.dst import masked_modules
 from netarium.training.history import History
 
 

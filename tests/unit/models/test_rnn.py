@@ -8,11 +8,12 @@ from torch import nn
 
 from netarium.analysis.diagram import extract
 from netarium.models import MODELS, ModelSpec, build_model, record, tap_names
+from netarium.models.masks import masked_modules
 from netarium.models.rnn import GATES, MaskedRNN, make_layer
 from netarium.models.sparse import graph_mask, random_mask
 from netarium.schema import SchemaError
 from netarium.training import Config, Run
-from netarium.training.dst import dst_step, masked_modules
+from netarium.training.dst import dst_step
 from netarium.viz.ncd import to_dot
 
 CELLS = ["rnn-tanh", "rnn-relu", "gru", "lstm"]

@@ -5,12 +5,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from netarium.models.masks import edge_turnover, masked_modules
 from netarium.training.dst import (
     DSTSchedule,
     dst_step,
-    edge_turnover,
     hebbian_scores,
-    masked_modules,
     prune_fraction,
     prune_smallest,
     regrow,

@@ -5,9 +5,9 @@ import copy
 import pytest
 import torch
 
+from netarium.models.masks import masked_modules
 from netarium.schema import SchemaError
 from netarium.training.config import Config
-from netarium.training.dst import masked_modules
 from netarium.training.run import Run
 
 

@@ -3,12 +3,7 @@ import math
 import pytest
 import torch
 
-from netarium.models import ModelSpec
-from netarium.models.base import parameter_count
-from netarium.models.mlp import MLPParams
-from netarium.schema import SchemaError
-from netarium.training import Config, Run
-from netarium.training.n2n import (
+from netarium.experiments.n2n import (
     Reinforce,
     RemovalPolicy,
     WidthPolicy,
@@ -25,6 +20,11 @@ from netarium.training.n2n import (
     student_params,
     teacher_mlp_params,
 )
+from netarium.models import ModelSpec
+from netarium.models.base import parameter_count
+from netarium.models.mlp import MLPParams
+from netarium.schema import SchemaError
+from netarium.training import Config, Run
 
 TEACHER = Config(task={"name": "digits", "n_samples": 400}, model={"name": "mlp", "hidden": [32, 24, 32], "activation": "relu"},
                  optimizer={"name": "adam", "lr": 3e-3}, batch_size=64, steps=200, seed=0, device="cpu")

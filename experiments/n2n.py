@@ -42,6 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from netarium.analysis.common import eval_outputs
 from netarium.models import ModelSpec, build_model
 from netarium.models.base import parameter_count
 from netarium.models.gate import FORWARD_GATE
@@ -264,15 +265,10 @@ def distill(student: nn.Module, teacher_logits: torch.Tensor, X: torch.Tensor, y
     return student.eval()
 
 
-@torch.no_grad()
 def predict(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
-    """Logits of `model` on X in eval mode (its mode restored afterwards)."""
-    was_training = model.training
-    model.eval()
+    """Logits of `model` on X in eval mode, without autograd (its modes restored afterwards)."""
     with FORWARD_GATE.shared():
-        out = model(X)
-    model.train(was_training)
-    return out
+        return eval_outputs(model, X)
 
 
 def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
