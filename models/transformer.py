@@ -15,7 +15,7 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
-from netarium.models.base import MODELS, Activation, ModelSpec, make_activation
+from netarium.models.base import MODELS, Activation, Capable, ModelSpec, make_activation
 from netarium.models.taps import Tap
 from netarium.schema import Params, SchemaError
 
@@ -99,9 +99,11 @@ class Block(nn.Module):
         return self.resid_post(h)
 
 
-class Transformer(nn.Module):
+class Transformer(Capable, nn.Module):
     """tokens -> embedding + positions -> blocks -> LN -> unembedding: logits at every position for a
     sequence task, or at the last position for a token classification task (e.g. modular arithmetic)."""
+
+    CAPABILITIES = frozenset({"residual", "attention", "sequence"})
 
     def __init__(self, p: TransformerParams, spec: ModelSpec):
         super().__init__()
@@ -148,6 +150,6 @@ class Transformer(nn.Module):
 
 
 @MODELS.register("transformer", TransformerParams, "A small pre-LN transformer (attention + MLP blocks) on token inputs",
-                 tags=("residual", "attention", "sequence"))
+                 tags=tuple(Transformer.CAPABILITIES))
 def make_transformer(p: TransformerParams, spec: ModelSpec) -> Transformer:
     return Transformer(p, spec)

@@ -11,26 +11,17 @@ outside it are zeroed, so a module whose `set_mask` does more is not needed. Reg
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import nn
 
+from netarium.models.base import masked_modules
+
 RegrowRule = Literal["random", "gradient", "hebbian"]
 REGROW_RULES: tuple[str, ...] = ("random", "gradient", "hebbian")
-
-
-def masked_modules(model: nn.Module) -> Iterator[tuple[str, nn.Module]]:
-    """(name, module) for every submodule of `model` (itself included) that owns a `mask` buffer shaped
-    like its `weight`: a masked connectivity, not some other buffer called mask (an attention's causal
-    mask has no weight of its shape)."""
-    for name, module in model.named_modules():
-        mask = dict(module.named_buffers(recurse=False)).get("mask")
-        weight = getattr(module, "weight", None)
-        if mask is not None and isinstance(weight, torch.Tensor) and weight.shape == mask.shape:
-            yield name, module
 
 
 def edge_turnover(old_mask: torch.Tensor, new_mask: torch.Tensor) -> dict[str, float | int]:
