@@ -1,10 +1,12 @@
-"""The model registry, what a model is built for (ModelSpec), activations, init schemes, counts."""
+"""The model registry, what a model is built for (ModelSpec), what it offers the views (capabilities),
+activations, init schemes, counts."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import nn
@@ -15,6 +17,62 @@ MODELS = Registry("model")
 
 Activation = Literal["relu", "tanh", "sigmoid", "gelu", "silu", "linear", "square"]
 InitScheme = Literal["default", "xavier", "kaiming", "normal", "small"]
+
+# What a model can offer, in the words a view that needs it uses ("needs an MLP").
+MODEL_CAPABILITIES: dict[str, str] = {
+    "mlp": "an MLP",
+    "residual": "a model with residual blocks",
+    "attention": "a model with attention (the transformer)",
+    "masks": "a sparse model with masks",
+    "recurrent": "a recurrent model with a sparse recurrent mask (rnn)",
+    "sequence": "a model with an output at every position",
+    "sparse": "a model built sparse",
+    "rnn": "a recurrent network",
+    "tokens": "a model that reads tokens",
+}
+
+
+def masked_modules(model: nn.Module) -> Iterator[tuple[str, nn.Module]]:
+    """(name, module) for every submodule of `model` (itself included) that owns a `mask` buffer shaped
+    like its `weight`: a masked connectivity, not some other buffer called mask (an attention's causal
+    mask has no weight of its shape)."""
+    for name, module in model.named_modules():
+        mask = dict(module.named_buffers(recurse=False)).get("mask")
+        weight = getattr(module, "weight", None)
+        if mask is not None and isinstance(weight, torch.Tensor) and weight.shape == mask.shape:
+            yield name, module
+
+
+class Capable:
+    """Mixin of the registered models: `CAPABILITIES` declares what the class always offers (its registry
+    tags too), `runtime_capabilities()` what this instance offers now on top of that. A class that brings
+    a capability no model had declares its words in `CAPABILITY_WORDS` (joined into MODEL_CAPABILITIES),
+    so a new model with a new view touches neither this file nor the view base."""
+
+    CAPABILITIES: ClassVar[frozenset[str]] = frozenset()
+    CAPABILITY_WORDS: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for tag, words in cls.__dict__.get("CAPABILITY_WORDS", {}).items():
+            if MODEL_CAPABILITIES.setdefault(tag, words) != words:
+                raise ValueError(f"capability {tag!r} is already worded {MODEL_CAPABILITIES[tag]!r}")
+
+    def runtime_capabilities(self) -> frozenset[str]:
+        """"masks" once the model holds masked connectivity (a live prune adds masks to a plain MLP)."""
+        return _runtime(self)
+
+
+def _runtime(model: Any) -> frozenset[str]:
+    return frozenset({"masks"}) if next(masked_modules(model), None) is not None else frozenset()
+
+
+def capabilities(model: nn.Module) -> frozenset[str]:
+    """What `model` offers the views now: its class's declared capabilities and its runtime ones (see
+    MODEL_CAPABILITIES); a module that is no Capable model offers only what its runtime shows (masks)."""
+    if isinstance(model, Capable):
+        return model.CAPABILITIES | model.runtime_capabilities()
+    return _runtime(model)
 
 
 @dataclass(frozen=True)

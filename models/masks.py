@@ -13,23 +13,13 @@ parents. Those layers stay dense and are never pruned.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 
 import torch
 from torch import nn
 
+from netarium.models.base import masked_modules
 from netarium.models.sparse import MaskedLinear
-
-
-def masked_modules(model: nn.Module) -> Iterator[tuple[str, nn.Module]]:
-    """(name, module) for every submodule of `model` (itself included) that owns a `mask` buffer shaped
-    like its `weight`: a masked connectivity, not some other buffer called mask (an attention's causal
-    mask has no weight of its shape)."""
-    for name, module in model.named_modules():
-        mask = dict(module.named_buffers(recurse=False)).get("mask")
-        weight = getattr(module, "weight", None)
-        if mask is not None and isinstance(weight, torch.Tensor) and weight.shape == mask.shape:
-            yield name, module
 
 
 def readout_name(model: nn.Module) -> str | None:

@@ -9,7 +9,15 @@ import torch.nn.functional as F
 from pydantic import Field, field_validator, model_validator
 from torch import nn
 
-from netarium.models.base import MODELS, Activation, InitScheme, ModelSpec, init_linear, make_activation
+from netarium.models.base import (
+    MODELS,
+    Activation,
+    Capable,
+    InitScheme,
+    ModelSpec,
+    init_linear,
+    make_activation,
+)
 from netarium.models.taps import Tap
 from netarium.schema import Params, as_list
 
@@ -98,8 +106,10 @@ def fix_signs(readout: nn.Linear) -> None:
     readout.requires_grad_(False)
 
 
-class MLP(nn.Module):
+class MLP(Capable, nn.Module):
     """Fully connected net; taps "in", "layerN.pre", "layerN.post" (N from 1), "logits"."""
+
+    CAPABILITIES = frozenset({"mlp"})
 
     def __init__(self, p: MLPParams, spec: ModelSpec):
         super().__init__()
@@ -126,7 +136,7 @@ class MLP(nn.Module):
         return self.logits(self.readout(h))
 
 
-@MODELS.register("mlp", MLPParams, "Multi-layer perceptron with a chosen activation per layer", tags=("mlp",))
+@MODELS.register("mlp", MLPParams, "Multi-layer perceptron with a chosen activation per layer", tags=tuple(MLP.CAPABILITIES))
 def make_mlp(p: MLPParams, spec: ModelSpec) -> MLP:
     return MLP(p, spec)
 
@@ -169,8 +179,10 @@ class ResidualBlock(nn.Module):
         return self.resid_post(h + self.branch(h))
 
 
-class ResidualMLP(nn.Module):
+class ResidualMLP(Capable, nn.Module):
     """embed -> N residual blocks -> (norm) -> readout. `block_names` declares the blocks."""
+
+    CAPABILITIES = frozenset({"residual"})
 
     def __init__(self, p: ResidualMLPParams, spec: ModelSpec):
         super().__init__()
@@ -206,6 +218,6 @@ class ResidualMLP(nn.Module):
         return self.logits(self.readout_stream(h))
 
 
-@MODELS.register("residual-mlp", ResidualMLPParams, "MLP with declared residual blocks, pre-norm optional", tags=("residual",))
+@MODELS.register("residual-mlp", ResidualMLPParams, "MLP with declared residual blocks, pre-norm optional", tags=tuple(ResidualMLP.CAPABILITIES))
 def make_residual_mlp(p: ResidualMLPParams, spec: ModelSpec) -> ResidualMLP:
     return ResidualMLP(p, spec)

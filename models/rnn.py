@@ -19,7 +19,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from torch import nn
 from torch.nn.utils import parametrize
 
-from netarium.models.base import MODELS, ModelSpec
+from netarium.models.base import MODELS, Capable, ModelSpec
 from netarium.models.sparse import Masked, graph_mask, random_mask
 from netarium.models.taps import Tap
 from netarium.schema import Params, SchemaError
@@ -180,12 +180,14 @@ def recurrent_mask(p: RNNParams, seed: int) -> torch.Tensor:
     return graph_mask(H, p.recurrence, seed, self_loops=p.self_loops, **params)
 
 
-class RNN(nn.Module):
+class RNN(Capable, nn.Module):
     """tokens -> embedding -> one masked recurrent layer -> linear readout: logits at every position for
     a sequence task, else from the last time step's hidden state (left-padded inputs end there).
 
     Taps: "in" (the embedded tokens, B x T x embed), "hidden" (every hidden state, B x T x H), "logits".
     """
+
+    CAPABILITIES = frozenset({"rnn", "recurrent", "sparse", "sequence", "tokens"})
 
     def __init__(self, p: RNNParams, spec: ModelSpec):
         super().__init__()
@@ -212,6 +214,6 @@ class RNN(nn.Module):
 
 
 @MODELS.register("rnn", RNNParams, "A recurrent network (RNN, GRU or LSTM) with a sparse recurrent graph, on token inputs",
-                 tags=("rnn", "sparse", "sequence", "tokens"))
+                 tags=tuple(RNN.CAPABILITIES))
 def make_rnn(p: RNNParams, spec: ModelSpec) -> RNN:
     return RNN(p, spec)

@@ -11,7 +11,7 @@ import torch
 from pydantic import Field, ValidationInfo, field_validator
 from torch import nn
 
-from netarium.models.base import MODELS, Activation, InitScheme, ModelSpec, init_linear
+from netarium.models.base import MODELS, Activation, Capable, InitScheme, ModelSpec, init_linear
 from netarium.models.mlp import Layer, check_widths, input_layer
 from netarium.models.taps import Tap
 from netarium.schema import Params, as_list
@@ -200,12 +200,15 @@ def _mask_for(p: SparseMLPParams, out_f: int, in_f: int, seed: int) -> tuple[tor
     return torch.ones(out_f, in_f), None
 
 
-class SparseMLP(nn.Module):
+class SparseMLP(Capable, nn.Module):
     """An MLP whose hidden-to-hidden linears (and optionally the readout) are MaskedLinear.
 
     Same layout and taps as the MLP ("in", "layerN.pre", "layerN.post", "logits"); `ensembles[l]`
-    holds the ensemble id of each unit of hidden layer l+1 (None unless g2g).
+    holds the ensemble id of each unit of hidden layer l+1 (None unless g2g). It has masks (a runtime
+    capability) when it has a hidden-to-hidden layer or a sparse readout.
     """
+
+    CAPABILITIES = frozenset({"mlp", "sparse"})
 
     def __init__(self, p: SparseMLPParams, spec: ModelSpec):
         super().__init__()
@@ -245,7 +248,7 @@ class SparseMLP(nn.Module):
         return self.logits(self.readout(h))
 
 
-@MODELS.register("sparse-mlp", SparseMLPParams, "MLP with masked (G2G ensemble, random or dense) hidden connections", tags=("mlp", "sparse"))
+@MODELS.register("sparse-mlp", SparseMLPParams, "MLP with masked (G2G ensemble, random or dense) hidden connections", tags=tuple(SparseMLP.CAPABILITIES))
 def make_sparse_mlp(p: SparseMLPParams, spec: ModelSpec) -> SparseMLP:
     return SparseMLP(p, spec)
 

@@ -135,7 +135,7 @@ def relu_layers(model: nn.Module) -> list[ReluLayer]:
     """The ReLU layers of a model, in module order: within one module, an nn.ReLU child whose output
     goes to the Tap child registered right after it, fed by the last nn.Linear child registered before
     it (MLP and sparse MLP layers: linear, layerN.pre, ReLU, layerN.post; residual MLP blocks: fc_in,
-    ReLU, blockN.hidden). A ReLU without such a tap (the transformer's MLP) is not read."""
+    ReLU, blockN.hidden; transformer blocks likewise). A ReLU without such a tap is not read."""
     layers: list[ReluLayer] = []
     for name, m in model.named_modules():
         children = list(m.named_children())

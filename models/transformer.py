@@ -15,7 +15,7 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
-from netarium.models.base import MODELS, Activation, ModelSpec, make_activation
+from netarium.models.base import MODELS, Activation, Capable, ModelSpec, make_activation
 from netarium.models.taps import Tap
 from netarium.schema import Params, SchemaError
 
@@ -87,6 +87,7 @@ class Block(nn.Module):
             self.ln2 = norm()
             self.fc_in = nn.Linear(p.d_model, width)
             self.act = make_activation(p.activation)
+            self.hidden = Tap(f"{name}.hidden")
             self.fc_out = nn.Linear(width, p.d_model)
         self.mlp_out = Tap(f"{name}.mlp_out")
         self.resid_post = Tap(f"{name}.resid_post")
@@ -95,13 +96,15 @@ class Block(nn.Module):
         h = self.resid_pre(h)
         h = self.resid_mid(h + self.attn_out(self.attn(self.ln1(h))))
         if self.has_mlp:
-            h = h + self.mlp_out(self.fc_out(self.act(self.fc_in(self.ln2(h)))))
+            h = h + self.mlp_out(self.fc_out(self.hidden(self.act(self.fc_in(self.ln2(h))))))
         return self.resid_post(h)
 
 
-class Transformer(nn.Module):
+class Transformer(Capable, nn.Module):
     """tokens -> embedding + positions -> blocks -> LN -> unembedding: logits at every position for a
     sequence task, or at the last position for a token classification task (e.g. modular arithmetic)."""
+
+    CAPABILITIES = frozenset({"residual", "attention", "sequence", "tokens"})
 
     def __init__(self, p: TransformerParams, spec: ModelSpec):
         super().__init__()
@@ -148,6 +151,6 @@ class Transformer(nn.Module):
 
 
 @MODELS.register("transformer", TransformerParams, "A small pre-LN transformer (attention + MLP blocks) on token inputs",
-                 tags=("residual", "attention", "sequence", "tokens"))
+                 tags=tuple(Transformer.CAPABILITIES))
 def make_transformer(p: TransformerParams, spec: ModelSpec) -> Transformer:
     return Transformer(p, spec)

@@ -4,14 +4,14 @@ PyTorch code and its parameter count per component."""
 import streamlit as st
 
 from netarium.models import parameter_count, parameter_counts_by_child
-from netarium.ui.live import live_fragment
+from netarium.ui.live import draw_sections
 from netarium.ui.session import live_run, show_flashes
-from netarium.ui.views import VIEWS, ViewContext, draw_view
+from netarium.ui.views import VIEWS
 
 live = live_run()
 show_flashes()
 st.subheader(f"{live.config.model.name}: {parameter_count(live.run.model):,} parameters")
-live_fragment(live, lambda snap: draw_view(VIEWS.get("diagram"), ViewContext(live, snap, key="dg")), heavy=True)
+draw_sections(live, VIEWS.for_page("diagram", live), "dg", titled=False)
 code, counts = st.columns([3, 2])
 with code:
     st.caption("The module (PyTorch)")

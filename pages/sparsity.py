@@ -4,16 +4,15 @@ recurrent graph of a recurrent model."""
 
 import streamlit as st
 
-from netarium.ui.live import view_section
+from netarium.ui.live import draw_sections
 from netarium.ui.session import flash, live_run, show_flashes
-from netarium.ui.views import unmet_need
+from netarium.ui.views import VIEWS, unmet_need
+
+PRUNE_AT = 45  # the prune controls sit between the views ordered before this (graphs) and after it (rewiring)
 
 live = live_run()
 show_flashes()
-
-
-def view(view_id: str) -> None:
-    view_section(live, view_id, "sp")
+sections = VIEWS.for_page("sparsity", live)
 
 
 def has(need: str) -> bool:
@@ -54,23 +53,8 @@ if not has("masks"):
             + ("The pruning curves below work on any MLP." if has("mlp") else ""))
     if has("mlp"):
         prune_controls()
-        view("pruning-curve")
+    draw_sections(live, sections, "sp")  # what needs no masks: the pruning curves of an MLP
     st.stop()
-left, right = st.columns(2, gap="medium")
-with left:
-    view("sparsity-summary")
-with right:
-    view("curves")
-if has("mlp"):
-    view("connectivity")
-if has("recurrent"):
-    view("recurrent-graph")
+draw_sections(live, [s for s in sections if s.place.order < PRUNE_AT], "sp")
 prune_controls()
-view("rewiring")
-left, right = st.columns(2, gap="medium")
-with left:
-    view("mask-heatmaps")
-with right:
-    view("degrees")
-if has("mlp"):
-    view("pruning-curve")
+draw_sections(live, [s for s in sections if s.place.order > PRUNE_AT], "sp")

@@ -15,6 +15,18 @@ TaskKind = Literal["classification", "regression", "sequence"]
 
 TASKS = Registry("task")
 
+# What a task can offer the views, in the words a view that needs it uses ("needs a 2-D task"). Kinds
+# and "2d" are read off the built task (a CSV file or a parameter decides them); the rest are tags.
+TASK_CAPABILITIES: dict[str, str] = {
+    "2d": "a 2-D task",
+    "classification": "a classification task",
+    "regression": "a regression task",
+    "sequence": "a sequence task",
+    "modular": "the modular arithmetic task",
+    "xor-clusters": "the xor-clusters task",
+}
+RUNTIME_CAPABILITIES = frozenset({"2d", "classification", "regression", "sequence"})
+
 
 @dataclass
 class Task:
@@ -55,6 +67,13 @@ class Task:
     @property
     def is_2d(self) -> bool:
         return "box" in self.meta
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What this task offers the views: its registry tags, with its kind and "2d" as built (see
+        TASK_CAPABILITIES)."""
+        tags = TASKS.get(self.name).tags if self.name in TASKS else frozenset()
+        return (tags - RUNTIME_CAPABILITIES) | {self.kind} | ({"2d"} if self.is_2d else set())
 
     def to(self, device: torch.device | str) -> Task:
         """The same task with its tensors on `device` (metadata stays on the CPU)."""

@@ -35,7 +35,7 @@ def xor_cluster_samples(rng: np.random.Generator, n: int, d: int, mu_norm: float
 
 
 @TASKS.register("xor-clusters", XorClustersParams, "XOR of four Gaussian clusters in high dimension, noisy train labels.",
-                tags=("paper", "xor-grokking", "classification"))
+                tags=("paper", "xor-grokking", "xor-clusters", "classification"))
 def make_xor_clusters(p: XorClustersParams, seed: int) -> Task:
     """The xor-grokking data: label 1 for +-mu1, 0 for +-mu2; training labels flipped with probability eta."""
     rng = np.random.default_rng(seed)
@@ -121,7 +121,7 @@ def one_hot_pairs(pairs: np.ndarray, m: int) -> np.ndarray:
 
 
 @TASKS.register("modular", ModularParams, "Modular arithmetic (a op b) mod M over all pairs.",
-                tags=("paper", "grokking", "classification"))
+                tags=("paper", "grokking", "modular", "classification"))
 def make_modular(p: ModularParams, seed: int) -> Task:
     """All pairs with their result (a op b) mod M, split at random into train and test; M classes."""
     rng = np.random.default_rng(seed)

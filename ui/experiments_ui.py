@@ -7,11 +7,11 @@ from streamlit.errors import StreamlitAPIException
 
 from netarium.experiments.base import EXPERIMENTS, Experiment
 from netarium.experiments.jobs import CheckJob
+from netarium.ui.jobs import job_progress
 from netarium.ui.session import apply_config, show_flashes
 from netarium.ui.views.base import CHART_CONFIG
 
 JOBS = "experiments.jobs"
-POLL_SECONDS = 0.5
 OPENING = "experiments.opening"  # the experiment whose Open was just clicked
 
 
@@ -72,25 +72,18 @@ def experiment_card(exp: Experiment) -> None:
         check_col.button("Check" if job is None else "Check again", key=f"experiments.check.{exp.id}",
                          on_click=start_check, args=(exp,), disabled=running, width="stretch",
                          help=f"Train the preset ({exp.config.steps:,} steps) in the background and judge it")
-        check_panel(exp.id, polling=running)
+        check_panel(exp.id)
 
 
-def check_panel(exp_id: str, polling: bool) -> None:
+def check_panel(exp_id: str) -> None:
     """Progress while the check runs (refreshing itself), then the verdict and its numbers."""
-
-    @st.fragment(run_every=POLL_SECONDS if polling else None)
-    def _panel() -> None:
-        job = jobs().get(exp_id)
-        if job is None:
-            return
-        if not job.done:
-            st.progress(job.progress, text=f"Checking… {job.progress:.0%} ({job.elapsed:.0f} s)")
-            return
-        if polling:  # it finished while we polled: redraw the page once, without the timer
-            st.rerun()
-        check_verdict(job)
-
-    _panel()
+    job = jobs().get(exp_id)
+    if job is None:
+        return
+    if not job.done:
+        job_progress(job, "Checking")
+        return
+    check_verdict(job)
 
 
 def check_verdict(job: CheckJob) -> None:

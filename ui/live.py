@@ -1,4 +1,5 @@
-"""The live fragment: a part of a page that refreshes every tick while the session's run trains."""
+"""The live fragment: a part of a page that refreshes every tick while the session's run trains, and a
+page's registered views drawn in their places, each in its own live fragment."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import streamlit as st
 from netarium.training.live import LiveRun
 from netarium.training.run import Snapshot
 from netarium.ui.transport import TICK_SECONDS
+from netarium.ui.views import Section, ViewContext, draw_view
 
 HEAVY_TICKS = 6  # heavy views (boundary, graph, ...) redraw every this many ticks while training
 
@@ -27,11 +29,35 @@ def live_fragment(live: LiveRun, body: Callable[[Snapshot], None], *, heavy: boo
     _tick()
 
 
-def view_section(live: LiveRun, view_id: str, key_prefix: str) -> None:
-    """A registered view under its bold title and description, in its own live fragment (heavy views
-    refresh every HEAVY_TICKS ticks)."""
-    from netarium.ui.views import VIEWS, ViewContext, draw_view
+def draw_section(live: LiveRun, section: Section, key_prefix: str, *, titled: bool = True) -> None:
+    """A view in its own live fragment (heavy views refresh every HEAVY_TICKS ticks), under its bold title
+    and description when `titled`, keyed f"{key_prefix}.{view id}"."""
+    view, place = section.view, section.place
+    if titled:
+        st.markdown(f"**{view.title}** · {view.description}")
 
-    view = VIEWS.get(view_id)
-    st.markdown(f"**{view.title}** · {view.description}")
-    live_fragment(live, lambda snap: draw_view(view, ViewContext(live, snap, key=f"{key_prefix}.{view_id}")), heavy=view.heavy)
+    def body(snap: Snapshot) -> None:
+        if place.stamp:
+            st.caption(f"as of step {snap.step:,}")
+        draw_view(view, ViewContext(live, snap, key=f"{key_prefix}.{view.id}"))
+
+    live_fragment(live, body, heavy=view.heavy)
+
+
+def draw_sections(live: LiveRun, sections: list[Section], key_prefix: str, *, titled: bool = True) -> None:
+    """Sections in order: a full-width one on its own, consecutive column ones in a row of two columns
+    (left ones in the left column, right ones in the right)."""
+    i = 0
+    while i < len(sections):
+        if sections[i].place.column == "full":
+            draw_section(live, sections[i], key_prefix, titled=titled)
+            i += 1
+            continue
+        j = i
+        while j < len(sections) and sections[j].place.column != "full":
+            j += 1
+        columns = dict(zip(("left", "right"), st.columns(2, gap="medium"), strict=True))
+        for section in sections[i:j]:
+            with columns[section.place.column]:
+                draw_section(live, section, key_prefix, titled=titled)
+        i = j

@@ -25,18 +25,22 @@ class NavigationPages(PagesManager):
 
 @pytest.fixture
 def open_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., AppTest]]:
-    """open_app(page, **query) -> the app run once (with these URL query parameters), then on
-    `page` ("pages/playground.py"). Every session's live run is stopped after the test."""
+    """open_app(page, url=None, **query) -> the app run once (with these URL query parameters, opened
+    at `url` when given), then on `page` ("pages/playground.py") when given. Every session's live run
+    is stopped after the test."""
     monkeypatch.setenv("NETARIUM_HOME", str(tmp_path))
     monkeypatch.setattr(app_test_module, "PagesManager", NavigationPages)
     made: list[AppTest] = []
 
-    def _open(page: str, **query: str) -> AppTest:
+    def _open(page: str | None = None, *, url: str | None = None, **query: str) -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=60)
         made.append(at)
+        if url is not None:  # as a browser opening this address
+            at.context = {"url": url}
         at.query_params.update(query)
         at.run()
-        at.switch_page(page).run()
+        if page is not None:
+            at.switch_page(page).run()
         assert not at.exception, at.exception
         return at
 

@@ -27,7 +27,7 @@ def test_residual_model_collapses_its_repeated_blocks(open_app) -> None:
     at = open_app(PAGE, **{"model": "residual-mlp", "model.blocks": "3"})
     dot = at.get("graphviz_chart")[0].proto.spec
     assert dot.count("cluster") >= 3  # one shaded residual region per block
-    at.toggle(key="dg.collapsed").set_value(True).run()
+    at.toggle(key="dg.diagram.collapsed").set_value(True).run()
     collapsed = at.get("graphviz_chart")[0].proto.spec
     assert "×3" in collapsed and collapsed.count("cluster") < dot.count("cluster")
 
@@ -44,12 +44,12 @@ def test_overlay_is_live_and_switchable(open_app) -> None:
     dot = at.get("graphviz_chart")[0].proto.spec
     assert "as of step 25 on" in dot
     assert f"{live.run.model.layers[0].linear.weight.detach().norm().item():.3g}" in dot
-    at.selectbox(key="dg.learned").set_value("grad_norm").run()
-    at.selectbox(key="dg.elementwise").set_value("mean_activation").run()
+    at.selectbox(key="dg.diagram.learned").set_value("grad_norm").run()
+    at.selectbox(key="dg.diagram.elementwise").set_value("mean_activation").run()
     dot = at.get("graphviz_chart")[0].proto.spec
     assert "‖∇W‖" in dot and "mean activation" in dot and "‖W‖" not in dot
-    at.selectbox(key="dg.learned").set_value("none").run()
-    at.selectbox(key="dg.elementwise").set_value("none").run()
+    at.selectbox(key="dg.diagram.learned").set_value("none").run()
+    at.selectbox(key="dg.diagram.elementwise").set_value("none").run()
     dot = at.get("graphviz_chart")[0].proto.spec
     assert "labelloc=b" not in dot and "as of step" not in dot
     assert not at.exception

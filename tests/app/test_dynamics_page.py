@@ -4,13 +4,36 @@ features of a modular net, XOR-cluster neurons, and GD vs SGD on demand."""
 from __future__ import annotations
 
 import json
+import threading
 import time
+
+from netarium.training.jobs import Job
+from netarium.ui.cache import STORE
+from netarium.ui.views import dynamics
 
 PAGE = "pages/dynamics.py"
 
 
 def charts(at) -> dict[str, dict]:
     return {c.key: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def gd_sgd_job(at, batch: int) -> Job | None:
+    """The background job training GD and SGD with this batch, from the live run's per-generation store."""
+    return at.session_state[STORE][2].get(("job", f"gd-sgd.{batch}"))
+
+
+def rerun_until_trained(at, tries: int = 300) -> set[str]:
+    """Rerun the page (as its polling fragment would) until the GD vs SGD chart has both runs, at most
+    `tries` times; the names of its traces."""
+    for _ in range(tries):
+        at.run()
+        assert not at.exception, at.exception
+        names = {t.get("name") for t in charts(at)["dyn.gd-sgd.chart"]["data"]}
+        if "GD (full batch)" in names:
+            return names
+        time.sleep(0.1)
+    raise AssertionError(f"GD vs SGD was not drawn after {tries} reruns")
 
 
 def wait_for(predicate, timeout: float = 30.0) -> None:
@@ -43,8 +66,39 @@ def test_gd_vs_sgd_trains_both_side_by_side(open_app) -> None:
     at.select_slider(key="dyn.gd-sgd.batch").set_value(16).run()
     at.button(key="dyn.gd-sgd.train").click().run()
     assert not at.exception
-    names = {t.get("name") for t in charts(at)["dyn.gd-sgd.chart"]["data"]}
+    names = rerun_until_trained(at)  # they train in the background
     assert {"GD (full batch)", "SGD (batch 16)", "2/η"} <= names
+
+
+def test_gd_vs_sgd_shows_progress_while_it_trains_and_the_page_is_not_held(open_app, monkeypatch) -> None:
+    halfway, gate = threading.Event(), threading.Event()
+    train = dynamics.train_gd_sgd
+
+    def held(config, batch, progress):
+        progress(dynamics.GD_SGD_STEPS, 2 * dynamics.GD_SGD_STEPS)  # GD done, SGD to come
+        halfway.set()
+        gate.wait(30)
+        return train(config, batch, progress)
+
+    monkeypatch.setattr(dynamics, "train_gd_sgd", held)
+    at = open_app(PAGE)
+    at.select_slider(key="dyn.gd-sgd.batch").set_value(8).run()
+    at.button(key="dyn.gd-sgd.train").click().run()
+    job = gd_sgd_job(at, 8)
+    assert job is not None and job.started and halfway.wait(10)
+    at.run()
+    assert not at.exception
+    (bar,) = at.get("progress")
+    assert bar.value == 50 and "training GD and SGD… 50%" in bar.proto.text
+    assert at.button(key="dyn.gd-sgd.train").disabled
+    assert {t.get("name") for t in charts(at)["dyn.gd-sgd.chart"]["data"]} <= {"2/η"}  # nothing trained yet
+    gate.set()
+    names = rerun_until_trained(at)
+    assert {"GD (full batch)", "SGD (batch 8)"} <= names
+    assert job.done and job.progress == 1.0 and not at.get("progress")
+    steps, sharpness, loss_steps, _ = job.result["SGD (batch 8)"]
+    assert loss_steps[-1] == dynamics.GD_SGD_STEPS and len(steps) == len(sharpness) > 0
+    assert not at.button(key="dyn.gd-sgd.train").disabled
 
 
 def test_modular_task_gets_fourier_features(open_app) -> None:

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 
 import numpy as np
+import pytest
+
+from netarium.training.jobs import Job
+from netarium.ui.cache import STORE
+from netarium.ui.views import geometry
 
 PAGE = "pages/geometry.py"
 CUBE = {"task": "cube", "task.samples_per_condition": "20", "model.hidden": "12"}
@@ -23,6 +29,22 @@ def array(value) -> np.ndarray:
 
 def charts(at) -> dict[str, dict]:
     return {c.key: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def second_net_job(at) -> Job | None:
+    """The background job training the second net, from the live run's per-generation store."""
+    return at.session_state[STORE][2].get(("job", geometry.SECOND_NET))
+
+
+def rerun_until_drawn(at, key: str, tries: int = 100) -> None:
+    """Rerun the page (as its polling fragment would) until chart `key` is drawn, at most `tries` times."""
+    for _ in range(tries):
+        at.run()
+        assert not at.exception, at.exception
+        if key in charts(at):
+            return
+        threading.Event().wait(0.1)
+    pytest.fail(f"{key} was not drawn after {tries} reruns")
 
 
 def test_geometry_page_draws_every_view_of_a_cube_run(open_app) -> None:
@@ -50,11 +72,62 @@ def test_second_seed_adds_cross_net_cka_and_unit_matching(open_app) -> None:
     at.run()
     at.button(key="geo.cka.train2").click().run()
     assert not at.exception
+    rerun_until_drawn(at, "geo.cka.across")  # it trains in the background
     figs = charts(at)
     assert "geo.cka.across" in figs and "geo.unit-match.chart" in figs
     assert any("seed 1, 40 steps" in c.value for c in at.caption)
     across = array(figs["geo.cka.across"]["data"][0]["z"])
     assert across.shape == (3, 3) and 0 <= across.min() and across.max() <= 1 + 1e-6
+
+
+def test_the_second_seed_trains_in_the_background_with_progress_then_is_drawn(open_app, monkeypatch) -> None:
+    halfway, gate = threading.Event(), threading.Event()
+    train = geometry.train_second
+
+    def held(config, task, progress):
+        progress(config.steps // 2, config.steps)
+        halfway.set()
+        gate.wait(30)
+        return train(config, task, progress)
+
+    monkeypatch.setattr(geometry, "train_second", held)
+    at = open_app(PAGE, **CUBE)
+    at.session_state["netarium.live"].step(40)
+    at.run()
+    at.button(key="geo.cka.train2").click().run()
+    assert not at.exception
+    job = second_net_job(at)
+    assert job is not None and job.started and halfway.wait(10)
+    at.run()  # the page did not wait for it: a progress bar, no second net yet
+    bars = at.get("progress")
+    assert bars and {b.value for b in bars} == {50} and all("training seed 1… 50%" in b.proto.text for b in bars)
+    assert at.button(key="geo.cka.train2").disabled and "geo.cka.across" not in charts(at)
+    gate.set()
+    rerun_until_drawn(at, "geo.cka.across")
+    assert job.done and job.progress == 1.0 and job.result.step_count == 40
+    assert not at.get("progress") and second_net_job(at) is None  # its net was taken, the job forgotten
+    assert any("second net: seed 1, 40 steps" in c.value for c in at.caption)
+    assert "geo.unit-match.chart" in charts(at)
+
+
+def test_a_reset_cancels_and_drops_a_stale_second_net_job(open_app, monkeypatch) -> None:
+    gate = threading.Event()
+    train = geometry.train_second
+    monkeypatch.setattr(geometry, "train_second", lambda config, task, progress: gate.wait(30) and train(config, task, progress))
+    at = open_app(PAGE, **CUBE)
+    live = at.session_state["netarium.live"]
+    live.step(10)
+    at.run()
+    at.button(key="geo.cka.train2").click().run()
+    job = second_net_job(at)
+    assert job is not None and job.running
+    live.reset()  # a new generation: the job's net would be of a stale run
+    at.run()
+    assert second_net_job(at) is None and not at.get("progress")
+    gate.set()
+    assert job.join(30) and job.error == "cancelled" and job.result is None
+    at.run()
+    assert not at.exception and "geo.cka.across" not in charts(at)
 
 
 def test_regression_task_is_told_what_the_page_needs(open_app) -> None:

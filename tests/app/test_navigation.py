@@ -3,36 +3,18 @@ kept, instead of Home; an unknown path still shows Home."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-import streamlit.testing.v1.app_test as app_test_module
 from streamlit.testing.v1 import AppTest
 
-from .conftest import APP, LIVE, NavigationPages
+from .conftest import LIVE
 
 
 @pytest.fixture
-def open_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., AppTest]]:
+def open_url(open_app) -> Callable[..., AppTest]:
     """open_url(path, **query) -> the app run once as a browser opening http://localhost:8501/<path>?<query>."""
-    monkeypatch.setenv("NETARIUM_HOME", str(tmp_path))
-    monkeypatch.setattr(app_test_module, "PagesManager", NavigationPages)
-    made: list[AppTest] = []
-
-    def _open(path: str, **query: str) -> AppTest:
-        at = AppTest.from_file(str(APP), default_timeout=60)
-        made.append(at)
-        at.context = {"url": f"http://localhost:8501/{path}"}
-        at.query_params.update(query)
-        at.run()
-        assert not at.exception, at.exception
-        return at
-
-    yield _open
-    for at in made:
-        if LIVE in at.session_state:
-            at.session_state[LIVE].close()
+    return lambda path, **query: open_app(url=f"http://localhost:8501/{path}", **query)
 
 
 def is_home(at: AppTest) -> bool:

@@ -1,22 +1,33 @@
 """Views: drawings of the live run, registered once and offered wherever they apply.
-Registration order is the order pages offer them in."""
 
-from netarium.ui.views import playground  # noqa: F401  (the Playground's views first)
+Every module of this package registers its views when imported here: the Playground's first, then in
+the order of the pages they serve, then any other module (by name). Registration order is the order
+side by side offers them in.
+"""
 
-# isort: split
-from netarium.ui.views import diagram  # noqa: F401
+import importlib
+import pkgutil
 
-# isort: split
-from netarium.ui.views import geometry  # noqa: F401
+from netarium.ui.views.base import (
+    VIEWS,
+    Place,
+    Section,
+    View,
+    ViewContext,
+    draw_view,
+    heavy_result,
+    unmet_need,
+)
 
-# isort: split
-from netarium.ui.views import residual  # noqa: F401
+FIRST = ("playground", "diagram", "geometry", "residual", "dynamics", "sparsity")
 
-# isort: split
-from netarium.ui.views import dynamics  # noqa: F401
 
-# isort: split
-from netarium.ui.views import sparsity  # noqa: F401
-from netarium.ui.views.base import VIEWS, View, ViewContext, draw_view, heavy_result, unmet_need
+def _modules() -> list[str]:
+    names = {m.name for m in pkgutil.iter_modules(__path__)} - {"base"}
+    return [n for n in FIRST if n in names] + sorted(names - set(FIRST))
 
-__all__ = ["VIEWS", "View", "ViewContext", "draw_view", "heavy_result", "unmet_need"]
+
+for _name in _modules():
+    importlib.import_module(f"{__name__}.{_name}")
+
+__all__ = ["VIEWS", "Place", "Section", "View", "ViewContext", "draw_view", "heavy_result", "unmet_need"]

@@ -1,7 +1,9 @@
-"""The view registry: a view is one drawing of the live run that declares what it needs.
+"""The view registry: a view is one drawing of the live run that declares its pages (with its order and
+column there) and what it needs of the model and the task.
 
-Pages compose views; a view shows up wherever it applies (a 2-D task, an MLP, residual blocks,
-masks...) without touching the pages.
+Pages ask the registry for their sections and side by side offers every view that applies, so a new
+view shows up wherever it applies without touching a page. What a model or a task offers is declared
+where they are (models/base.py `capabilities`, tasks/base.py `Task.capabilities`), in words there too.
 """
 
 from __future__ import annotations
@@ -9,49 +11,30 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
-from torch import nn
 
+from netarium.models.base import MODEL_CAPABILITIES, capabilities
 from netarium.models.gate import FORWARD_GATE
-from netarium.models.masks import masked_modules
-from netarium.models.taps import tap_names
 from netarium.schema import Catalog
+from netarium.tasks.base import TASK_CAPABILITIES
 from netarium.training.live import LiveRun
 from netarium.training.run import Snapshot
+from netarium.ui.cache import generation_store
 
 
-def model_has(model: nn.Module, need: str) -> bool:
-    """Whether a model offers a capability a view needs."""
-    if need == "mlp":
-        return hasattr(model, "layers") and all(hasattr(layer, "linear") for layer in model.layers)
-    if need == "residual":
-        return bool(getattr(model, "block_names", None))
-    if need == "masks":
-        return next(masked_modules(model), None) is not None
-    if need == "attention":
-        return any(t.endswith(".attn.pattern") for t in tap_names(model))
-    if need == "recurrent":  # duck-typed: a module that can give its recurrent graph (models/rnn.py's MaskedRNN)
-        return any(callable(getattr(m, "recurrent_graph", None)) for m in model.modules())
-    return True
+def offered(live: LiveRun) -> frozenset[str]:
+    """Everything the live run's task and model offer the views now."""
+    return live.run.task.capabilities | capabilities(live.run.model)
 
 
 def unmet_need(live: LiveRun, needs: frozenset[str]) -> str:
-    """'' when the live run offers everything in `needs`, else what is missing, in words."""
-    task, model = live.run.task, live.run.model
-    for need in sorted(needs):
-        if need == "2d" and not task.is_2d:
-            return "a 2-D task"
-        if need == "classification" and task.kind != "classification":
-            return "a classification task"
-        if need in ("modular", "xor-clusters") and task.name != need:
-            return {"modular": "the modular arithmetic task", "xor-clusters": "the xor-clusters task"}[need]
-        if need in ("mlp", "residual", "masks", "attention", "recurrent") and not model_has(model, need):
-            return {"mlp": "an MLP", "residual": "a model with residual blocks", "masks": "a sparse model with masks",
-                    "attention": "a model with attention (the transformer)",
-                    "recurrent": "a recurrent model with a sparse recurrent mask (rnn)"}[need]
-    return ""
+    """'' when the live run offers everything in `needs`, else the first missing one, in words."""
+    missing = sorted(needs - offered(live))
+    if not missing:
+        return ""
+    return TASK_CAPABILITIES.get(missing[0]) or MODEL_CAPABILITIES.get(missing[0], missing[0])
 
 
 @dataclass
@@ -65,9 +48,22 @@ class ViewContext:
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a view sits on a page: its order there; a full-width row, or the left or right column of a
+    row that it shares with the neighbouring column views; what it needs there on top of its own needs;
+    and whether "as of step N" is written above it."""
+
+    page: str
+    order: int
+    column: Literal["full", "left", "right"] = "full"
+    needs: frozenset[str] = frozenset()
+    stamp: bool = False
+
+
+@dataclass(frozen=True)
 class View:
-    """id, title, what it needs, how to draw it, whether it is heavy (drawn every N steps), and
-    whether it still draws (and says what it can) once the run has diverged."""
+    """id, title, what it needs, how to draw it, where it sits (its pages), whether it is heavy (drawn
+    every N steps), and whether it still draws (and says what it can) once the run has diverged."""
 
     id: str
     title: str
@@ -76,6 +72,19 @@ class View:
     heavy: bool = False
     description: str = ""
     draws_diverged: bool = False
+    places: tuple[Place, ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    """A view at its place on a page."""
+
+    view: View
+    place: Place
+
+    @property
+    def needs(self) -> frozenset[str]:
+        return self.view.needs | self.place.needs
 
 
 def draw_view(view: View, ctx: ViewContext) -> None:
@@ -99,6 +108,11 @@ class ViewRegistry(Catalog[View]):
         """The views whose needs the live run meets, in registration order."""
         return [v for v in self if not unmet_need(live, v.needs)]
 
+    def for_page(self, page: str, live: LiveRun | None = None) -> list[Section]:
+        """The sections of `page` in their order; with `live`, only those whose needs it meets."""
+        sections = sorted((Section(v, p) for v in self for p in v.places if p.page == page), key=lambda s: s.place.order)
+        return [s for s in sections if live is None or not unmet_need(live, s.needs)]
+
 
 VIEWS = ViewRegistry("view")
 
@@ -114,17 +128,17 @@ HEAVY_SECONDS = 1.0  # heavy results are recomputed at most this often while tra
 
 
 def heavy_result(ctx: ViewContext, name: str, compute: Callable[[], Any]) -> Any:
-    """compute() for the current model, cached per slot: recomputed when the step moved and the
-    last computation is older than HEAVY_SECONDS (or at once when training is paused). compute()
-    calls the model, so it runs holding the forward gate (see models/gate.py)."""
-    cache = st.session_state.setdefault("netarium.heavy", {})
-    key = (ctx.key, name)
-    gen, step = ctx.live.generation, ctx.snap.step
-    hit = cache.get(key)
-    now = time.monotonic()
-    if hit and hit[0] == gen and (hit[1] == step or (ctx.live.playing and now - hit[2] < HEAVY_SECONDS)):
-        return hit[3]
+    """compute() for the current model, cached per slot in the generation's store (ui/cache.py):
+    recomputed when the step moved and the last computation is older than HEAVY_SECONDS (or at once
+    when training is paused). compute() calls the model, so it runs holding the forward gate (see
+    models/gate.py)."""
+    store = generation_store(ctx.live)
+    key = ("heavy", ctx.key, name)
+    step, now = ctx.snap.step, time.monotonic()
+    hit = store.get(key)
+    if hit and (hit[0] == step or (ctx.live.playing and now - hit[1] < HEAVY_SECONDS)):
+        return hit[2]
     with FORWARD_GATE.shared():
         value = compute()
-    cache[key] = (gen, step, now, value)
+    store[key] = (step, now, value)
     return value

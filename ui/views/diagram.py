@@ -13,7 +13,8 @@ from netarium.analysis.diagram import (
     diagram_overlay,
     task_diagram,
 )
-from netarium.ui.views.base import VIEWS, View, ViewContext, heavy_result
+from netarium.ui.cache import per_generation
+from netarium.ui.views.base import VIEWS, Place, View, ViewContext, heavy_result
 from netarium.viz.ncd import readable_width, render, to_dot
 
 PROBE = 512  # training inputs the overlay is measured on
@@ -23,13 +24,12 @@ COLLAPSE_ABOVE = 6  # residual blocks beyond which repeated blocks start collaps
 def live_diagram(ctx: ViewContext) -> Diagram:
     """The live model's diagram, extracted once per generation (the architecture does not change while training)."""
     run = ctx.live.run
-    cache = st.session_state.setdefault("netarium.diagram", {})
-    key = (ctx.key, ctx.live.generation)
-    if key not in cache:
-        cache.clear()
+
+    def extract() -> Diagram:
         _, model = ctx.live.model_copy()
-        cache[key] = task_diagram(model, run.task, run.batch_size, title=run.config.model.name)  # holds the gate itself
-    return cache[key]
+        return task_diagram(model, run.task, run.batch_size, title=run.config.model.name)  # holds the gate itself
+
+    return per_generation(ctx.live, ("diagram", ctx.key), extract)
 
 
 def live_overlay(ctx: ViewContext, diagram: Diagram) -> Overlay:
@@ -90,4 +90,5 @@ def draw_diagram(ctx: ViewContext) -> None:
 
 DIAGRAM = VIEWS.register(View("diagram", "Circuit diagram", frozenset(), draw_diagram, heavy=True, draws_diverged=True,
                               description="The model as a neural circuit diagram, one wire per axis, with live weight, "
-                                          "gradient and activation overlays"))
+                                          "gradient and activation overlays",
+                              places=(Place("diagram", 10),)))

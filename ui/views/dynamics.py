@@ -9,9 +9,12 @@ import streamlit as st
 from netarium.analysis import fourier
 from netarium.analysis.hessian import HessianProbe, exact_hessian, spectrum
 from netarium.analysis.xor import first_layer_weights, xor_state
+from netarium.training.config import Config
+from netarium.training.jobs import Progress
 from netarium.training.live import LiveRun
 from netarium.ui.curvature import PROBE, CurvatureTracker
-from netarium.ui.views.base import VIEWS, View, ViewContext, draw_chart, heavy_result
+from netarium.ui.jobs import job_progress, live_job, start_live_job
+from netarium.ui.views.base import VIEWS, Place, View, ViewContext, draw_chart, heavy_result
 from netarium.viz import dynamics as dviz
 
 EXACT_LIMIT = 3000  # parameters up to which the whole spectrum is computed exactly
@@ -116,45 +119,54 @@ def draw_xor(ctx: ViewContext) -> None:
                + step_note)
 
 
-def draw_gd_sgd(ctx: ViewContext) -> None:
-    """Full-batch GD and SGD (a chosen batch size) from the live config at the same learning rate,
-    trained here side by side, with the sharpness measured every few steps."""
+def train_gd_sgd(config: Config, batch: int, progress: Progress) -> dict[str, tuple]:
+    """Full-batch GD and SGD with `batch` from `config` at its learning rate, GD_SGD_STEPS each, with the
+    sharpness every few steps: {name: (sharpness steps, sharpness, loss steps, train loss)}."""
     from netarium.experiments.dynamics import track_sharpness
 
+    out = {}
+    for i, (name, b) in enumerate((("GD (full batch)", 0), (f"SGD (batch {batch})", batch))):
+        cfg = config.with_overrides([f"batch_size={b}", f"steps={GD_SGD_STEPS}", "eval_every=5"])
+        run, steps, sharp = track_sharpness(cfg, progress, i * GD_SGD_STEPS, 2 * GD_SGD_STEPS)
+        l_steps, losses = run.history.series("train_loss")
+        out[name] = (steps, sharp, l_steps, losses)
+    return out
+
+
+def draw_gd_sgd(ctx: ViewContext) -> None:
+    """Full-batch GD and SGD (a chosen batch size) from the live config at the same learning rate,
+    trained side by side in the background, with the sharpness measured every few steps."""
     live = ctx.live
     c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
     batch = c1.select_slider("SGD batch", [8, 16, 32, 64, 128], value=32, key=f"{ctx.key}.batch")
-    cache = st.session_state.setdefault("netarium.gd_sgd", {})
-    key = (live.generation, batch)
-    if c2.button(f"train both for {GD_SGD_STEPS} steps", key=f"{ctx.key}.train"):
-        out = {}
-        bar = st.progress(0.0, text="training")
-        for i, (name, b) in enumerate((("GD (full batch)", 0), (f"SGD (batch {batch})", batch))):
-            cfg = live.config.with_overrides([f"batch_size={b}", f"steps={GD_SGD_STEPS}", "eval_every=5"])
-            run, steps, sharp = track_sharpness(cfg, lambda d, t: bar.progress(min(d / t, 1.0)), i * GD_SGD_STEPS, 2 * GD_SGD_STEPS)
-            l_steps, losses = run.history.series("train_loss")
-            out[name] = (steps, sharp, l_steps, losses)
-        bar.empty()
-        cache.clear()
-        cache[key] = out
-    draw_chart(dviz.gd_sgd_figure(cache.get(key, {}), live.run.lr), ctx)
-
-
-def _is_modular(live: LiveRun) -> bool:
-    return live.run.task.name == "modular"
+    name = f"gd-sgd.{batch}"
+    job = live_job(live, name)
+    if c2.button(f"train both for {GD_SGD_STEPS} steps", key=f"{ctx.key}.train", disabled=job is not None and job.running):
+        config = live.config
+        job = start_live_job(live, name, lambda progress: train_gd_sgd(config, batch, progress), 2 * GD_SGD_STEPS)
+    if job is not None and not job.done:
+        job_progress(job, "training GD and SGD")
+    elif job is not None and job.error:
+        st.warning(f"GD vs SGD could not be trained: {job.error}")
+    draw_chart(dviz.gd_sgd_figure(job.result if job is not None and job.done and job.result else {}, live.run.lr), ctx)
 
 
 DYNAMICS_VIEWS = [
     VIEWS.register(View("sharpness", "Sharpness and trace", frozenset(), draw_sharpness, heavy=True,
-                        description="λ_max(H) and trace(H) of the full-batch loss with the 2/η line, live")),
+                        description="λ_max(H) and trace(H) of the full-batch loss with the 2/η line, live",
+                        places=(Place("dynamics", 20),))),
     VIEWS.register(View("spectrum", "Hessian eigenvalues", frozenset(), draw_spectrum, heavy=True,
-                        description="The top eigenvalues over training; the whole spectrum for small models")),
+                        description="The top eigenvalues over training; the whole spectrum for small models",
+                        places=(Place("dynamics", 30, "left"),))),
     VIEWS.register(View("weight-norm", "Weight norm", frozenset(), draw_weight_norm,
-                        description="‖θ‖ and ‖∇‖ over training")),
+                        description="‖θ‖ and ‖∇‖ over training", places=(Place("dynamics", 40, "right"),))),
     VIEWS.register(View("fourier", "Fourier features", frozenset({"modular"}), draw_fourier, heavy=True,
-                        description="First-layer power per frequency over training, with Nanda's progress measures")),
+                        description="First-layer power per frequency over training, with Nanda's progress measures",
+                        places=(Place("dynamics", 50),))),
     VIEWS.register(View("xor-neurons", "XOR-cluster neurons", frozenset({"xor-clusters"}), draw_xor, heavy=True,
-                        description="Each neuron's cosine with μ1 and μ2 over training, and the flipped-label accuracy")),
+                        description="Each neuron's cosine with μ1 and μ2 over training, and the flipped-label accuracy",
+                        places=(Place("dynamics", 60),))),
     VIEWS.register(View("gd-sgd", "GD vs SGD", frozenset(), draw_gd_sgd, heavy=True,
-                        description="Full-batch GD and SGD at the live learning rate, side by side, with sharpness")),
+                        description="Full-batch GD and SGD at the live learning rate, side by side, with sharpness",
+                        places=(Place("dynamics", 70),))),
 ]

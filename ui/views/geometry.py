@@ -22,23 +22,25 @@ from netarium.analysis.representation import (
     representations,
     warped_grid,
 )
+from netarium.tasks.base import Task
+from netarium.training.config import Config
+from netarium.training.jobs import Progress
 from netarium.training.live import LiveRun
 from netarium.training.run import Run
 from netarium.training.runs_io import load_weights
-from netarium.ui.views.base import VIEWS, View, ViewContext, draw_chart, heavy_result
+from netarium.ui.cache import generation_store, per_generation
+from netarium.ui.jobs import forget_job, job_progress, live_job, start_live_job
+from netarium.ui.views.base import VIEWS, Place, View, ViewContext, draw_chart, heavy_result
 from netarium.viz import geometry as gviz
 
 SECOND_NET_MAX_STEPS = 3000  # a second seed trained on the spot stops here (the live run may be far longer)
+SECOND_NET = "second-net"  # its job, and the net the views compare with, in the generation's store
 MAX_FRAMES = 16  # snapshots drawn in an embedding animation
 
 
 def probe(live: LiveRun) -> Probe:
     """The probe set of the live run's task, made once per generation."""
-    cache = st.session_state.setdefault("netarium.probe", {})
-    if live.generation not in cache:
-        cache.clear()
-        cache[live.generation] = probe_set(live.run.task)
-    return cache[live.generation]
+    return per_generation(live, "probe", lambda: probe_set(live.run.task))
 
 
 
@@ -96,13 +98,19 @@ def load_stored(live: LiveRun, run_id: int) -> nn.Module:
     return model.eval()
 
 
+def train_second(config: Config, task: Task, progress: Progress) -> Run:
+    """A second net: `config` (another seed) trained on the live run's data."""
+    return Run(config, task=task).train(progress=progress)
+
+
 def second_net(ctx: ViewContext) -> tuple[str, nn.Module] | None:
-    """A second net to compare with: another seed (initialisation and batch order) trained here on the
-    same data for as many steps as the live run has taken (up to SECOND_NET_MAX_STEPS), or a saved
-    run of the same architecture from the run store; kept until the live run re-initialises."""
+    """A second net to compare with: another seed (initialisation and batch order) trained in the
+    background on the same data for as many steps as the live run has taken (up to
+    SECOND_NET_MAX_STEPS), or a saved run of the same architecture from the run store; kept until the
+    live run re-initialises."""
     live = ctx.live
-    cache = st.session_state.setdefault("netarium.second_net", {})
-    hit = cache.get(live.generation)
+    store = generation_store(live)
+    hit = store.get(SECOND_NET)
     steps = min(max(live.run.step_count, 1), SECOND_NET_MAX_STEPS)
     seed = live.config.seed + 1
     stored = {f"run:{r.id}": r for r in stored_candidates(live)}
@@ -111,24 +119,28 @@ def second_net(ctx: ViewContext) -> tuple[str, nn.Module] | None:
     c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
     source = c1.selectbox("second net", list(names), format_func=names.get, key=f"{ctx.key}.second")
     if source == "seed":
-        if c2.button(f"train {steps:,} steps", key=f"{ctx.key}.train2", help=(
-                f"Trains a second net with seed {seed} on the same data and config; at most {SECOND_NET_MAX_STEPS:,} steps")):
-            bar = c1.progress(0.0, text=f"training seed {seed}")
-            config = live.config.with_overrides([f"seed={seed}", f"steps={steps}"])
-            run = Run(config, task=live.run.task).train(
-                progress=lambda done, total: bar.progress(done / max(total, 1), text=f"training seed {seed}"))
-            bar.empty()
-            if run.state == "diverged":
-                st.warning(f"The second net diverged: {run.reason}")
+        job = live_job(live, SECOND_NET)
+        if c2.button(f"train {steps:,} steps", key=f"{ctx.key}.train2", disabled=job is not None and job.running, help=(
+                f"Trains a second net with seed {seed} on the same data and config in the background; at most "
+                f"{SECOND_NET_MAX_STEPS:,} steps")):
+            config, task = live.config.with_overrides([f"seed={seed}", f"steps={steps}"]), live.run.task
+            job = start_live_job(live, SECOND_NET, lambda progress: train_second(config, task, progress), steps)
+        if job is not None and not job.done:
+            with c1:
+                job_progress(job, f"training seed {seed}")
+        elif job is not None:  # done: its net (or what went wrong) is taken once
+            forget_job(live, SECOND_NET)
+            run = job.result
+            if run is None or run.state == "diverged":
+                st.warning(f"The second net diverged: {run.reason}" if run is not None
+                           else f"The second net could not be trained: {job.error}")
                 return None
-            cache.clear()
-            cache[live.generation] = (f"seed {seed}, {run.step_count:,} steps", run.model.eval())
-            st.rerun()  # every view comparing with the second net redraws, not only this fragment
+            store[SECOND_NET] = hit = (f"seed {run.config.seed}, {run.step_count:,} steps", run.model.eval())
     elif source in stored and (hit is None or hit[0] != names[source]):
         try:
-            cache.clear()
-            cache[live.generation] = hit = (names[source], load_stored(live, stored[source].id))
+            store[SECOND_NET] = hit = (names[source], load_stored(live, stored[source].id))
         except (ValueError, KeyError, OSError) as e:
+            store.pop(SECOND_NET, None)
             st.warning(f"Could not load it: {e}")
             return None
     if hit is None:
@@ -191,15 +203,21 @@ def draw_warped_grid(ctx: ViewContext) -> None:
 
 GEOMETRY_VIEWS = [
     VIEWS.register(View("embedding", "Representations over training", frozenset({"classification"}), draw_embedding, heavy=True,
-                        description="PCA of each layer, coloured by condition or class, with Play over training snapshots")),
+                        description="PCA of each layer, coloured by condition or class, with Play over training snapshots",
+                        places=(Place("geometry", 10),))),
     VIEWS.register(View("rdm", "RDMs and RSA", frozenset({"classification"}), draw_rdm, heavy=True,
-                        description="Dissimilarity matrices of input, hidden layers and labels, with RSA")),
+                        description="Dissimilarity matrices of input, hidden layers and labels, with RSA",
+                        places=(Place("geometry", 40),))),
     VIEWS.register(View("cka", "CKA", frozenset({"classification"}), draw_cka, heavy=True,
-                        description="Linear CKA layer × layer, within the net and against a second seed")),
+                        description="Linear CKA layer × layer, within the net and against a second seed",
+                        places=(Place("geometry", 30, "right"),))),
     VIEWS.register(View("alignment", "Alignment over training", frozenset({"classification"}), draw_alignment, heavy=True,
-                        description="CKA of each hidden layer with the input and with the labels, over training")),
+                        description="CKA of each hidden layer with the input and with the labels, over training",
+                        places=(Place("geometry", 20, "left"),))),
     VIEWS.register(View("unit-match", "Unit matching", frozenset({"classification"}), draw_unit_match, heavy=True,
-                        description="Units matched to a second seed's (Hungarian, semi-matching) against a shuffled baseline")),
+                        description="Units matched to a second seed's (Hungarian, semi-matching) against a shuffled baseline",
+                        places=(Place("geometry", 50),))),
     VIEWS.register(View("warped-grid", "Warped input grid", frozenset({"classification", "2d"}), draw_warped_grid, heavy=True,
-                        description="The input plane's grid carried through each hidden layer")),
+                        description="The input plane's grid carried through each hidden layer",
+                        places=(Place("geometry", 60),))),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from netarium.analysis.playground import confusion_matrix, decision_surface, network_weights, neuron_maps
-from netarium.ui.views.base import VIEWS, View, ViewContext, heavy_result
+from netarium.ui.views.base import VIEWS, Place, View, ViewContext, heavy_result
 from netarium.viz.boundary import boundary_figure
 from netarium.viz.confusion import confusion_figure
 from netarium.viz.curves import curves_figure
@@ -98,10 +98,15 @@ def draw_confusion(ctx: ViewContext) -> None:
 
 
 CURVES = VIEWS.register(View("curves", "Training curves", frozenset(), draw_curves,
-                             description="Train and test loss and accuracy over steps"))
+                             description="Train and test loss and accuracy over steps",
+                             places=(Place("playground", 40, "right", stamp=True), Place("dynamics", 10),
+                                     Place("sparsity", 20, "right", needs=frozenset({"masks"})))))
 BOUNDARY = VIEWS.register(View("boundary", "Decision boundary", frozenset({"2d"}), draw_boundary, heavy=True,
-                               description="The model's output over the input plane, with the data"))
+                               description="The model's output over the input plane, with the data",
+                               places=(Place("playground", 30, "right"),)))
 NETWORK = VIEWS.register(View("network", "Network graph", frozenset({"mlp"}), draw_network, heavy=True,
-                              description="Neurons, their maps over the input plane, and the weights"))
+                              description="Neurons, their maps over the input plane, and the weights",
+                              places=(Place("playground", 10, "left"),)))
 CONFUSION = VIEWS.register(View("confusion", "Confusion matrix", frozenset({"classification"}), draw_confusion, heavy=True,
-                                description="Test-set predictions against true classes"))
+                                description="Test-set predictions against true classes",
+                                places=(Place("playground", 20, "left"),)))

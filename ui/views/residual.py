@@ -16,9 +16,9 @@ from netarium.analysis.residual import (
     logit_lens,
     skip_effect,
 )
-from netarium.models.taps import tap_names
+from netarium.models.base import capabilities
 from netarium.training.live import LiveRun
-from netarium.ui.views.base import VIEWS, View, ViewContext, draw_chart, heavy_result
+from netarium.ui.views.base import VIEWS, Place, View, ViewContext, draw_chart, heavy_result
 from netarium.viz import residual as rviz
 
 PROBE = 256  # test inputs the residual views measure on
@@ -67,7 +67,7 @@ def draw_skip_effect(ctx: ViewContext) -> None:
 def draw_importance(ctx: ViewContext) -> None:
     """Importance 1 - cos(input, output) per sublayer, and accuracy as sublayers are dropped in the
     order of importance (least first, most first) or at random."""
-    has_attn = any(k.endswith(".attn.pattern") for k in tap_names(ctx.live.run.model))
+    has_attn = "attention" in capabilities(ctx.live.run.model)
     c1, c2 = st.columns(2, vertical_alignment="bottom")
     kinds = ["attn", "mlp"] if has_attn else ["mlp"]
     kind = c1.segmented_control("drop", kinds, default=kinds[0], key=f"{ctx.key}.kind",
@@ -109,13 +109,18 @@ def draw_attention(ctx: ViewContext) -> None:
 
 RESIDUAL_VIEWS = [
     VIEWS.register(View("contributions", "Residual contributions", frozenset({"residual"}), draw_contributions, heavy=True,
-                        description="What each layer writes into the residual stream, relative to it, with cosines")),
+                        description="What each layer writes into the residual stream, relative to it, with cosines",
+                        places=(Place("residual", 10),))),
     VIEWS.register(View("skip-effect", "Skip effect", frozenset({"residual"}), draw_skip_effect, heavy=True,
-                        description="Each layer replaced by the identity: the change of every later layer and of the output")),
+                        description="Each layer replaced by the identity: the change of every later layer and of the output",
+                        places=(Place("residual", 20),))),
     VIEWS.register(View("importance", "Importance and layer drop", frozenset({"residual"}), draw_importance, heavy=True,
-                        description="1 - cos(input, output) per sublayer, and accuracy as sublayers are dropped")),
+                        description="1 - cos(input, output) per sublayer, and accuracy as sublayers are dropped",
+                        places=(Place("residual", 30),))),
     VIEWS.register(View("logit-lens", "Logit lens", frozenset({"residual"}), draw_logit_lens, heavy=True,
-                        description="The output read off the residual stream after each layer")),
+                        description="The output read off the residual stream after each layer",
+                        places=(Place("residual", 40, "left"),))),
     VIEWS.register(View("attention", "Attention patterns", frozenset({"attention"}), draw_attention, heavy=True,
-                        description="Attention weights per block and head for one test sample")),
+                        description="Attention weights per block and head for one test sample",
+                        places=(Place("residual", 50, "right"),))),
 ]

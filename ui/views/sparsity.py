@@ -27,7 +27,7 @@ from netarium.analysis.sparsity import (
     wiring,
 )
 from netarium.models.taps import relu_layers
-from netarium.ui.views.base import CHART_CONFIG, VIEWS, View, ViewContext, draw_chart, heavy_result
+from netarium.ui.views.base import CHART_CONFIG, VIEWS, Place, View, ViewContext, draw_chart, heavy_result
 from netarium.viz import sparsity as sviz
 
 GRAPH_UNITS = 64  # above this many units in a layer, or GRAPH_EDGES edges, the graph is drawn by ensemble
@@ -298,20 +298,27 @@ def draw_recurrent(ctx: ViewContext) -> None:
 
 SPARSITY_VIEWS = [
     VIEWS.register(View("sparsity-summary", "Sparsity per layer", frozenset({"masks"}), draw_summary, heavy=True,
-                        description="Edges, sparsity, units without input and ensemble modularity of each masked layer")),
+                        description="Edges, sparsity, units without input and ensemble modularity of each masked layer",
+                        places=(Place("sparsity", 10, "left"),))),
     VIEWS.register(View("connectivity", "Connectivity graph", frozenset({"masks", "mlp"}), draw_connectivity, heavy=True,
                         description="Units by layer coloured by ensemble, active edges by sign and |w|; "
-                                    "big nets by ensemble with a drill-down")),
+                                    "big nets by ensemble with a drill-down",
+                        places=(Place("sparsity", 30),))),
     VIEWS.register(View("rewiring", "DST rewiring", frozenset({"masks"}), draw_rewiring, heavy=True,
                         description="The mask at each rewiring step with its pruned (red) and grown (green) edges, "
-                                    "and the edge turnover")),
+                                    "and the edge turnover",
+                        places=(Place("sparsity", 50),))),
     VIEWS.register(View("mask-heatmaps", "Mask heatmaps", frozenset({"masks"}), draw_mask_heatmaps, heavy=True,
-                        description="Each masked layer's mask, ordered by ensemble")),
+                        description="Each masked layer's mask, ordered by ensemble",
+                        places=(Place("sparsity", 60, "left"),))),
     VIEWS.register(View("degrees", "Degree histograms", frozenset({"masks"}), draw_degrees, heavy=True,
-                        description="In- and out-degrees of every masked layer")),
+                        description="In- and out-degrees of every masked layer",
+                        places=(Place("sparsity", 70, "right"),))),
     VIEWS.register(View("pruning-curve", "Accuracy and DNR vs sparsity", frozenset({"mlp"}), draw_pruning, heavy=True,
                         description="One-shot magnitude pruning of a copy of the model now: accuracy and dead ReLU "
-                                    "pairs at 0 … 95% sparsity")),
+                                    "pairs at 0 … 95% sparsity",
+                        places=(Place("sparsity", 80),))),
     VIEWS.register(View("recurrent-graph", "Recurrent graph", frozenset({"recurrent"}), draw_recurrent, heavy=True,
-                        description="The recurrent mask as a directed graph, units coloured by degree")),
+                        description="The recurrent mask as a directed graph, units coloured by degree",
+                        places=(Place("sparsity", 40),))),
 ]

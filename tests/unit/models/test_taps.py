@@ -108,4 +108,4 @@ def test_relu_layers_pair_each_relu_tap_with_the_linear_feeding_it():
     m = mlp()
     assert all(r.linear is m.get_submodule(r.name) for r in relu_layers(m))
     tf = build_model("transformer", {"layers": 1, "d_model": 8, "heads": 2}, ModelSpec(4, 5, vocab_size=5))
-    assert relu_layers(tf) == []  # its MLP's ReLU output has no tap
+    assert [(r.name, r.tap) for r in relu_layers(tf)] == [("blocks.0.fc_in", "block1.hidden")]  # its MLP's ReLU

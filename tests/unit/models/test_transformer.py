@@ -38,7 +38,8 @@ def test_causal_attention_never_looks_ahead():
 def test_residual_taps_add_up_and_patterns_are_causal_distributions():
     m = model()
     assert [t for t in tap_names(m) if t.startswith("block1")] == [
-        "block1.resid_pre", "block1.attn.pattern", "block1.attn_out", "block1.resid_mid", "block1.mlp_out", "block1.resid_post"]
+        "block1.resid_pre", "block1.attn.pattern", "block1.attn_out", "block1.resid_mid", "block1.hidden", "block1.mlp_out",
+        "block1.resid_post"]
     acts = record(m, TOKENS)
     for b in ("block1", "block2"):
         assert torch.allclose(acts[f"{b}.resid_mid"], acts[f"{b}.resid_pre"] + acts[f"{b}.attn_out"], atol=1e-6)
