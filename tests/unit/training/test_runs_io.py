@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from netarium.models.masks import masked_modules
 from netarium.models.sparse import MaskedLinear
 from netarium.training import Config
 from netarium.training.config import parse_config
-from netarium.models.masks import masked_modules
 from netarium.training.live import LiveRun
 from netarium.training.run import Run
 from netarium.training.runs_io import (

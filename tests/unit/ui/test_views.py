@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import pytest
 
 from netarium.models import ModelSpec, build_model
-from netarium.tasks import make_task
 from netarium.models.masks import add_masks
+from netarium.tasks import make_task
 from netarium.ui.views import VIEWS, Place, View, unmet_need
 from netarium.ui.views.base import ViewRegistry, offered
 
