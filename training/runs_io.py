@@ -20,6 +20,7 @@ from netarium.training.config import parse_config
 from netarium.training.live import LiveRun
 from netarium.training.run import Run
 from netarium.training.store import RunRecord, RunStore
+from netarium.training.sweep_run import SweepResult
 
 Series = tuple[list[int], list[float]]
 TEST_METRICS = ("test_acc", "test_r2", "test_loss")  # the headline number of a run, first found wins
@@ -161,3 +162,26 @@ def export_json(store: RunStore, ids: Iterable[int]) -> str:
             "history": {m: [[s, v] for s, v in pts] for m, pts in store.history(run_id).items()},
         })
     return json.dumps(jsonable(items), indent=2, allow_nan=False)
+
+
+def save_sweep_result(store: RunStore, result: SweepResult, name: str = "") -> int:
+    """Store a sweep's definition and every member (config, history, final numbers, how it ended);
+    a member that stopped short of the sweep's steps is stored as "stopped"."""
+    members = []
+    for m in result.members:
+        d = m.to_dict()
+        if m.state not in ("diverged", "failed"):
+            d["state"] = "done" if m.step >= result.sweep.base.steps else "stopped"
+        members.append(d)
+    return store.save_sweep(result.sweep.model_dump(mode="json"), members, name=name, seconds=result.seconds)
+
+
+def load_sweep_result(store: RunStore, sweep_id: int) -> SweepResult:
+    """A stored sweep back as a SweepResult (its members' histories read from the store)."""
+    record, members = store.get_sweep(sweep_id)
+    data = {"sweep": record.sweep, "seconds": record.seconds, "members": [
+        {"index": m.member, "point": m.point, "config": m.run.config, "state": m.run.status, "reason": m.run.reason,
+         "step": m.run.steps, "final": m.run.final,
+         "history": {k: [[s, v] for s, v in pts] for k, pts in store.history(m.run.id).items()}}
+        for m in members]}
+    return SweepResult.from_dict(data)

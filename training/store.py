@@ -34,7 +34,7 @@ from safetensors.torch import load_file, save_file
 
 from netarium.tasks.csv import check_upload, store_home, upload_file, upload_id
 
-__all__ = ["STATUSES", "RunRecord", "RunStore", "default_store_path", "save_upload"]
+__all__ = ["STATUSES", "MemberRecord", "RunRecord", "RunStore", "SweepRecord", "default_store_path", "save_upload"]
 
 DB_NAME = "netarium.db"
 STATUSES = ("running", "done", "paused", "diverged", "failed", "stopped")
@@ -75,6 +75,23 @@ _MIGRATIONS: tuple[str, ...] = (
         created REAL NOT NULL,
         PRIMARY KEY (run_id, step)
     );
+    """,
+    # 2: sweeps; a sweep's members are runs that name it (kept out of the plain run list)
+    """
+    CREATE TABLE sweeps (
+        id         INTEGER PRIMARY KEY,
+        created    REAL NOT NULL,
+        updated    REAL NOT NULL,
+        name       TEXT NOT NULL DEFAULT '',
+        seconds    REAL DEFAULT 0,
+        size       INTEGER NOT NULL DEFAULT 0,
+        sweep_json TEXT NOT NULL,
+        notes      TEXT NOT NULL DEFAULT ''
+    );
+    ALTER TABLE runs ADD COLUMN sweep_id INTEGER REFERENCES sweeps (id) ON DELETE CASCADE;
+    ALTER TABLE runs ADD COLUMN member INTEGER;
+    ALTER TABLE runs ADD COLUMN point_json TEXT;
+    CREATE INDEX runs_sweep ON runs (sweep_id, member);
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -159,6 +176,28 @@ class RunRecord:
     check: dict[str, Any] | None
     notes: str
     reason: str
+
+
+@dataclass(frozen=True)
+class SweepRecord:
+    """One stored sweep: its definition (Sweep JSON as a dict) and how many members it has."""
+
+    id: int
+    created: float
+    name: str
+    seconds: float
+    size: int
+    sweep: dict[str, Any]
+    notes: str
+
+
+@dataclass(frozen=True)
+class MemberRecord:
+    """A stored sweep member: its run (config, status, final numbers), index and point."""
+
+    member: int
+    point: dict[str, Any]
+    run: RunRecord
 
 
 _RUN_COLUMNS = (
@@ -443,14 +482,71 @@ class RunStore:
         return _record(row)
 
     def list_runs(self, experiment: str | None = None, limit: int = 200) -> list[RunRecord]:
-        """Runs newest first, only those of ``experiment`` when given, at most ``limit``."""
-        where, params = ("WHERE experiment = ?", (experiment,)) if experiment is not None else ("", ())
+        """Runs newest first (sweep members not among them), only those of ``experiment`` when given,
+        at most ``limit``."""
+        where, params = ("AND experiment = ?", (experiment,)) if experiment is not None else ("", ())
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs {where} ORDER BY created DESC, id DESC LIMIT ?",
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE sweep_id IS NULL {where} ORDER BY created DESC, id DESC LIMIT ?",
                 (*params, int(limit)),
             ).fetchall()
         return [_record(row) for row in rows]
+
+    # ---- sweeps ----------------------------------------------------------------------------
+
+    def save_sweep(self, sweep: dict[str, Any], members: Iterable[dict[str, Any]], name: str = "",
+                   seconds: float = 0.0) -> int:
+        """Store a sweep and its members in one transaction; return the sweep's id. A member is
+        {"index", "point", "config", "state", "reason", "step", "final", "history": {metric: [[step, value]]}}."""
+        now = time.time()
+        members = list(members)
+        with self._lock, self._conn:
+            sweep_id = int(self._conn.execute(
+                "INSERT INTO sweeps (created, updated, name, seconds, size, sweep_json) VALUES (?, ?, ?, ?, ?, ?)",
+                (now, now, name, float(seconds), len(members), _dumps(sweep)),
+            ).lastrowid)  # type: ignore[arg-type]
+            for m in members:
+                status = m["state"] if m["state"] in STATUSES else "done"
+                run_id = int(self._conn.execute(
+                    "INSERT INTO runs (created, updated, name, status, steps, config_json, final_json, reason, "
+                    "sweep_id, member, point_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (now, now, f"{name} #{m['index']}" if name else "", status, int(m.get("step", 0)),
+                     _dumps(m["config"]), _dumps(m.get("final", {})), m.get("reason", ""), sweep_id,
+                     int(m["index"]), _dumps(m.get("point", {}))),
+                ).lastrowid)  # type: ignore[arg-type]
+                rows = [(run_id, metric, int(step), None if value is None else float(value))
+                        for metric, points in m.get("history", {}).items() for step, value in points]
+                self._conn.executemany("INSERT OR REPLACE INTO history (run_id, metric, step, value) VALUES (?, ?, ?, ?)", rows)
+        return sweep_id
+
+    def list_sweeps(self, limit: int = 200) -> list[SweepRecord]:
+        """Sweeps newest first, at most ``limit``."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, created, name, seconds, size, sweep_json, notes FROM sweeps ORDER BY created DESC, id DESC LIMIT ?",
+                (int(limit),)).fetchall()
+        return [SweepRecord(int(i), float(c), n, _real(s), int(k), _loads(j), notes) for i, c, n, s, k, j, notes in rows]
+
+    def get_sweep(self, sweep_id: int) -> tuple[SweepRecord, list[MemberRecord]]:
+        """A sweep and its members in member order; KeyError when there is none."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT id, created, name, seconds, size, sweep_json, notes FROM sweeps WHERE id = ?", (sweep_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no sweep with id {sweep_id} in {self.path}")
+            runs = self._conn.execute(
+                f"SELECT {_RUN_COLUMNS}, member, point_json FROM runs WHERE sweep_id = ? ORDER BY member",
+                (sweep_id,)).fetchall()
+        i, c, n, s, k, j, notes = row
+        record = SweepRecord(int(i), float(c), n, _real(s), int(k), _loads(j), notes)
+        return record, [MemberRecord(int(r[-2]), _loads(r[-1]) or {}, _record(r[:-2])) for r in runs]
+
+    def delete_sweep(self, sweep_id: int) -> None:
+        """Delete a sweep with its member runs and their history."""
+        with self._lock, self._conn:
+            cur = self._conn.execute("DELETE FROM sweeps WHERE id = ?", (sweep_id,))
+            if cur.rowcount == 0:
+                raise KeyError(f"no sweep with id {sweep_id} in {self.path}")
 
     def history(self, run_id: int) -> dict[str, list[tuple[int, float]]]:
         """A run's metric history: metric -> [(step, value)] sorted by step (NaN survives)."""

@@ -1,0 +1,287 @@
+"""`SweepRun`: every member of a Sweep trained in lockstep, stepped by the Worker like a Run.
+
+Members are split into groups; a group trains its members together and answers for each of them
+(state, step, metrics, history). `RunGroup` trains ordinary Runs one after another in this process:
+the reference every faster group must equal (a member's trajectory is the same Config trained alone).
+A group never lets one member's divergence touch another: a diverged member is frozen and marked.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+
+from netarium.training.config import Config
+from netarium.training.history import History
+from netarium.training.run import Run, Snapshot
+from netarium.training.sweep import Member, Sweep
+
+MEMBER_HISTORY_POINTS = 400  # per metric and member: K histories must stay small
+
+
+@dataclass
+class MemberState:
+    """What a group says of one member: its state ("ready", "running", "diverged", "failed"), why,
+    its step and its latest metrics."""
+
+    state: str
+    reason: str
+    step: int
+    metrics: dict[str, float]
+
+
+class MemberGroup(Protocol):
+    """Members trained together. `members` are the sweep's Members it holds, in its own order."""
+
+    members: list[Member]
+    kind: str  # "runs", "batched", "pool", ...
+
+    def step(self, n: int) -> int:
+        """Train every live member `n` more steps (a diverged one stays where it stopped); return n."""
+        ...
+
+    def states(self) -> list[MemberState]:
+        ...
+
+    def histories(self) -> list[History]:
+        """Copies of each member's history, in `members` order."""
+        ...
+
+    def final_metrics(self) -> list[dict[str, float]]:
+        """Evaluate every member now (recorded in its history), in `members` order."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+def member_config(config: Config) -> Config:
+    """The Config a member trains with: its history capped at MEMBER_HISTORY_POINTS."""
+    return config.model_copy(update={"history_points": min(config.history_points, MEMBER_HISTORY_POINTS)})
+
+
+class RunGroup:
+    """Each member an ordinary Run, stepped one after another in this process."""
+
+    kind = "runs"
+
+    def __init__(self, members: Sequence[Member]):
+        self.members = list(members)
+        self.runs = [Run(member_config(m.config)) for m in self.members]
+
+    def step(self, n: int) -> int:
+        for run in self.runs:
+            run.step(n)
+        return n
+
+    def states(self) -> list[MemberState]:
+        return [MemberState(r.state, r.reason, r.step_count, dict(r.metrics)) for r in self.runs]
+
+    def histories(self) -> list[History]:
+        return [r.history.copy() for r in self.runs]
+
+    def final_metrics(self) -> list[dict[str, float]]:
+        return [r.final_metrics() if r.state != "diverged" else dict(r.metrics) for r in self.runs]
+
+    def close(self) -> None:
+        self.runs.clear()
+
+
+# Group builders, tried in order: each takes the members it can train together and returns
+# (group, the members it left). The batched engine registers itself here (training/ensemble.py).
+GroupBuilder = Callable[[list[Member]], tuple[list[MemberGroup], list[Member]]]
+GROUP_BUILDERS: list[GroupBuilder] = []
+
+
+def plan_groups(members: Sequence[Member], builders: Sequence[GroupBuilder] | None = None) -> list[MemberGroup]:
+    """Split members into groups: each builder takes what it can, RunGroup takes the rest."""
+    left = list(members)
+    groups: list[MemberGroup] = []
+    for build in GROUP_BUILDERS if builders is None else builders:
+        taken, left = build(left)
+        groups.extend(taken)
+    if left:
+        groups.append(RunGroup(left))
+    return groups
+
+
+@dataclass
+class MemberSnapshot:
+    """One member as readers see it: which member, its point and seed, its state, step and metrics."""
+
+    index: int
+    point: dict[str, Any]
+    seed: int
+    state: str
+    reason: str
+    step: int
+    metrics: dict[str, float]
+
+
+@dataclass
+class SweepSnapshot(Snapshot):
+    """A Run snapshot (step = the slowest live member's) plus every member's state."""
+
+    members: list[MemberSnapshot] = field(default_factory=list)
+
+
+class SweepRun:
+    """A Sweep's members in groups, trained in lockstep up to the base Config's steps.
+
+    Duck-types the Run interface the Worker drives (step, snapshot, state, step_count, device,
+    set_live_config); states: "ready", "running", "done" (every member finished or diverged) and
+    "diverged" only when every member diverged.
+    """
+
+    def __init__(self, sweep: Sweep, builders: Sequence[GroupBuilder] | None = None):
+        self.sweep = sweep
+        self.members = sweep.members()  # validated up front
+        self.config = sweep.base
+        self.device = torch.device("cpu")
+        self.groups = plan_groups(self.members, builders)
+        self.steps = sweep.base.steps
+        self.step_count = 0
+        self.seconds = 0.0
+        self.steps_per_sec = 0.0
+        self.state = "ready"
+        self.reason = ""
+        self.history = History(10)  # a Run's field the Worker's snapshot carries; members keep their own
+
+    # ---- what the Worker calls ----
+    def step(self, n: int = 1) -> int:
+        n = min(n, self.steps - self.step_count)
+        if n <= 0 or self.state in ("done", "diverged"):
+            return 0
+        t0 = time.perf_counter()
+        for group in self.groups:
+            group.step(n)
+        self.step_count += n
+        dt = time.perf_counter() - t0
+        self.seconds += dt
+        if dt > 0:
+            rate = n / dt
+            self.steps_per_sec = rate if self.steps_per_sec == 0 else 0.8 * self.steps_per_sec + 0.2 * rate
+        states = [s.state for g in self.groups for s in g.states()]
+        if all(s == "diverged" for s in states):
+            self.state, self.reason = "diverged", "every member diverged"
+        elif self.step_count >= self.steps:
+            self.state = "done"
+        else:
+            self.state = "running"
+        return n
+
+    def set_live_config(self, config: Config) -> None:
+        """Only the step budget of a sweep changes live."""
+        self.steps = config.steps
+
+    def set_lr(self, lr: float) -> None:
+        raise ValueError("a sweep's learning rates are its members'; sweep optimizer.lr instead")
+
+    def snapshot(self) -> SweepSnapshot:
+        members = self.member_snapshots()
+        return SweepSnapshot(step=self.step_count, epoch=0.0, state=self.state, reason=self.reason,
+                             seconds=self.seconds, steps_per_sec=self.steps_per_sec, metrics={},
+                             history=self.history.copy(), members=members)
+
+    # ---- members ----
+    def member_snapshots(self) -> list[MemberSnapshot]:
+        """Every member in sweep order."""
+        out: list[MemberSnapshot | None] = [None] * len(self.members)
+        for group in self.groups:
+            for m, s in zip(group.members, group.states(), strict=True):
+                out[m.index] = MemberSnapshot(m.index, m.point, m.config.seed, s.state, s.reason, s.step, s.metrics)
+        return [m for m in out if m is not None]
+
+    def histories(self) -> list[History]:
+        """Copies of every member's history, in sweep order (hold the Worker's lock to call this)."""
+        out: list[History | None] = [None] * len(self.members)
+        for group in self.groups:
+            for m, h in zip(group.members, group.histories(), strict=True):
+                out[m.index] = h
+        return [h for h in out if h is not None]
+
+    def result(self) -> SweepResult:
+        """Evaluate every member now and gather the sweep's result (hold the Worker's lock)."""
+        finals: list[dict[str, float] | None] = [None] * len(self.members)
+        for group in self.groups:
+            for m, f in zip(group.members, group.final_metrics(), strict=True):
+                finals[m.index] = f
+        states, histories = self.member_snapshots(), self.histories()
+        results = [MemberResult(m.index, m.point, m.config, s.state, s.reason, s.step, h, f or {})
+                   for m, s, h, f in zip(self.members, states, histories, finals, strict=True)]
+        return SweepResult(self.sweep, results, self.seconds)
+
+    def close(self) -> None:
+        for group in self.groups:
+            group.close()
+
+
+@dataclass
+class MemberResult:
+    """A finished member: which point and Config, how it ended, its history and final numbers."""
+
+    index: int
+    point: dict[str, Any]
+    config: Config
+    state: str
+    reason: str
+    step: int
+    history: History
+    final: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "point": self.point, "config": self.config.model_dump(mode="json"),
+                "state": self.state, "reason": self.reason, "step": self.step,
+                "history": self.history.as_dict(), "final": _finite(self.final)}
+
+
+@dataclass
+class SweepResult:
+    """A sweep's definition and every member's result (the `--json` and store layout)."""
+
+    sweep: Sweep
+    members: list[MemberResult]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sweep": self.sweep.model_dump(mode="json"), "members": [m.to_dict() for m in self.members],
+                "seconds": self.seconds}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SweepResult:
+        sweep = Sweep.model_validate(data["sweep"])
+        members = []
+        for d in data["members"]:
+            history = History(MEMBER_HISTORY_POINTS)
+            for metric, points in d.get("history", {}).items():
+                history.steps[metric] = [int(s) for s, _ in points]
+                history.values[metric] = [math.nan if v is None else float(v) for _, v in points]
+            members.append(MemberResult(int(d["index"]), dict(d["point"]), Config.model_validate(d["config"]),
+                                        str(d["state"]), str(d.get("reason", "")), int(d.get("step", 0)), history,
+                                        {k: math.nan if v is None else float(v) for k, v in d.get("final", {}).items()}))
+        return cls(sweep, members, float(data.get("seconds", 0.0)))
+
+
+def _finite(values: dict[str, float]) -> dict[str, float | None]:
+    """JSON has no NaN: non-finite numbers become null."""
+    return {k: (float(v) if math.isfinite(v) else None) for k, v in values.items()}
+
+
+def run_sweep(sweep: Sweep, progress: Callable[[int, int], None] | None = None, chunk: int = 0,
+              builders: Sequence[GroupBuilder] | None = None) -> SweepResult:
+    """Train a sweep headless to its base steps, calling progress(done, total); return its result."""
+    run = SweepRun(sweep, builders)
+    try:
+        chunk = chunk or max(1, min(200, run.steps // 20 or 1))
+        while run.state not in ("done", "diverged") and run.step_count < run.steps:
+            run.step(chunk)
+            if progress:
+                progress(run.step_count, run.steps)
+        return run.result()
+    finally:
+        run.close()
