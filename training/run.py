@@ -70,6 +70,14 @@ def auto_eval_every(n_eval: int, batch: int) -> int:
     return int(min(max(200, math.ceil(17 * n_eval / max(batch, 1))), 1000))
 
 
+def divergence_reason(value: float, first: int, step: int, lr: float) -> str:
+    """Why a run stopped: its training loss was `value` (NaN/inf) when checked at `step`, finite last
+    checked at step `first` - 1. One wording for a Run and for a batched sweep member."""
+    when = f"at step {first}" if first == step else f"between steps {first} and {step}"
+    return (f"the training loss became {value} {when} (learning rate {lr:g}); "
+            "lower the learning rate or the initial scale, then reset")
+
+
 @dataclass
 class Snapshot:
     """A consistent copy of a run's state for readers on other threads."""
@@ -235,10 +243,7 @@ class Run:
             self._last_finite_step = self.step_count
             return True
         self.state = "diverged"
-        first = self._last_finite_step + 1
-        when = f"at step {first}" if first == self.step_count else f"between steps {first} and {self.step_count}"
-        self.reason = (f"the training loss became {value} {when} (learning rate {self.lr:g}); "
-                       "lower the learning rate or the initial scale, then reset")
+        self.reason = divergence_reason(value, self._last_finite_step + 1, self.step_count, self.lr)
         return False
 
     def evaluate(self, train_out: torch.Tensor | None = None, train_loss: torch.Tensor | None = None) -> dict[str, float]:

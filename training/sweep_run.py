@@ -285,3 +285,6 @@ def run_sweep(sweep: Sweep, progress: Callable[[int, int], None] | None = None, 
         return run.result()
     finally:
         run.close()
+
+
+from netarium.training import ensemble as _ensemble  # noqa: E402, F401  (registers the batched group builder)
