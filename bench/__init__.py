@@ -40,7 +40,13 @@ def _sparse(quick: bool = False) -> dict[str, Any]:
     return run_sparse_bench(quick=quick)
 
 
+def _sweep(quick: bool = False) -> dict[str, Any]:
+    from netarium.bench.sweep import run_sweep_bench
+
+    return run_sweep_bench(quick=quick)
+
+
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "engine": _engine, "ui": _ui, "diagram": _diagram, "cka": _cka, "hessian": _hessian,
-    "sparse": _sparse,
+    "sparse": _sparse, "sweep": _sweep,
 }
