@@ -19,13 +19,13 @@ nothing and moves no more; rows never mix, so the others train on unchanged.
 
 Why hand-written backward passes rather than autograd or torch.func: measured on the 2-core CPU,
 64 MLPs 2-64-64-1 full batch, autograd over torch.bmm and vmap(grad(functional_call)) were both
-within 10% of a naive stacked loop (~1.5k model-steps/s, the same as 64 Runs one after another): the
+within 10% of a naive stacked loop (~1.6k model-steps/s; 64 plain loops one after another: ~1.4k): the
 step is bound by memory traffic and allocation, not by kernel launches. A hand-written pass can (1)
 write into preallocated buffers (autograd allocates fresh tensors, large ones page-fault on every
 step), (2) train the members in chunks whose activations stay in cache, (3) compute tanh as
 2 sigmoid(2z) - 1 on the CPU (torch.tanh costs 6x a sigmoid there), and (4) pick the orientation of
 each small matrix product that MKL runs fast (a product with 1-4 output columns is 5-20x slower than
-its transpose). Together: about 1.6x the autograd version.
+its transpose). Together, on that case: ~3.5k model-steps/s against ~1.6k for autograd or vmap.
 """
 
 from __future__ import annotations
