@@ -11,6 +11,7 @@ from netarium.schema import Catalog
 from netarium.training.config import Config
 from netarium.training.history import History
 from netarium.training.run import Run
+from netarium.training.sweep_run import train_configs
 
 Progress = Callable[[int, int], None]
 
@@ -59,13 +60,9 @@ def scaled_progress(progress: Progress | None, done_before: int, total: int) -> 
 
 
 def train_all(configs: list[Config], progress: Progress | None, task=None) -> list[Run]:
-    """Train each config in turn (on a shared task when given), reporting progress over all of them."""
-    total = sum(int(c.steps) for c in configs)
-    runs, done = [], 0
-    for c in configs:
-        runs.append(Run(c, task=task).train(progress=scaled_progress(progress, done, total)))
-        done += int(c.steps)
-    return runs
+    """Train every config (on a shared task when given) through the sweep engine: those of one
+    architecture as one batched program, the rest one after another; progress over all of them."""
+    return train_configs(configs, progress, task=task)
 
 
 def multi_result(config: Config, runs: list[Run], t0: float, extra: dict) -> Result:

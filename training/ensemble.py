@@ -472,7 +472,7 @@ class DataPool:
 def prepare(member: Member, pool: DataPool) -> _Prepared:
     """Build the member's ordinary Run (its seed, data and initial weights exactly) and keep what the
     group needs; its data is the pool's copy when an earlier member had the same."""
-    run = Run(member_config(member.config))
+    run = Run(member_config(member.config), task=member.task)
     t = run.task
     data = pool.canonical((t.X_train, t.y_train, t.X_test, t.y_test))
     return _Prepared(member, run.config, data,  # type: ignore[arg-type]
@@ -804,6 +804,22 @@ class BatchedGroup:
         views = self.net.views(row.unsqueeze(0))
         return {name: views[name][0][tuple(slice(0, n) for n in shape)].clone()
                 for name, shape in self.real_shapes[i].items()}
+
+    def runs(self) -> list[Run]:
+        """Each member as an ordinary Run of its Config (and shared task) holding its trained weights,
+        step, state, metrics and history; optimizer state and weight snapshots start anew."""
+        out = []
+        for k, m in enumerate(self.members):
+            run = Run(self.configs[k], task=m.task)
+            weights = self.parameters(k)
+            with torch.no_grad():
+                for name, p in run.model.named_parameters():
+                    p.copy_(weights[name])
+            run.step_count, run.samples_seen = self.steps[k], self.steps[k] * self.batch_size
+            run.state, run.reason = self.states_[k], self.reasons[k]
+            run.metrics, run.history = dict(self.metrics[k]), self.histories_[k].copy()
+            out.append(run)
+        return out
 
     def close(self) -> None:
         self.P = self.G = self.T1 = self.T2 = torch.empty(0)

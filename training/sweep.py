@@ -14,7 +14,7 @@ import json
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -139,12 +139,15 @@ def _first_message(err: ValueError) -> str:
 
 @dataclass(frozen=True)
 class Member:
-    """One network of a sweep: its index, its point (axis key -> value), its seed repeat and Config."""
+    """One network of a sweep: its index, its point (axis key -> value), its seed repeat and Config;
+    `task`, when given, is the data it trains on instead of the one its Config makes (experiments that
+    train several nets on one data set)."""
 
     index: int
     point: dict[str, Any]
     repeat: int
     config: Config
+    task: Any = field(default=None, compare=False, repr=False)
 
     def label(self) -> str:
         """"optimizer.lr=0.01 · seed 1" (the point, then the seed repeat when there are several)."""

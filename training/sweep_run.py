@@ -56,6 +56,11 @@ class MemberGroup(Protocol):
         """Evaluate every member now (recorded in its history), in `members` order."""
         ...
 
+    def runs(self) -> list[Run]:
+        """The members as ordinary Runs holding their trained weights, state and history, in `members`
+        order (what an experiment analyses after training)."""
+        ...
+
     def close(self) -> None:
         ...
 
@@ -72,24 +77,27 @@ class RunGroup:
 
     def __init__(self, members: Sequence[Member]):
         self.members = list(members)
-        self.runs = [Run(member_config(m.config)) for m in self.members]
+        self._runs = [Run(member_config(m.config), task=m.task) for m in self.members]
 
     def step(self, n: int) -> int:
-        for run in self.runs:
+        for run in self._runs:
             run.step(n)
         return n
 
     def states(self) -> list[MemberState]:
-        return [MemberState(r.state, r.reason, r.step_count, dict(r.metrics)) for r in self.runs]
+        return [MemberState(r.state, r.reason, r.step_count, dict(r.metrics)) for r in self._runs]
 
     def histories(self) -> list[History]:
-        return [r.history.copy() for r in self.runs]
+        return [r.history.copy() for r in self._runs]
 
     def final_metrics(self) -> list[dict[str, float]]:
-        return [r.final_metrics() if r.state != "diverged" else dict(r.metrics) for r in self.runs]
+        return [r.final_metrics() if r.state != "diverged" else dict(r.metrics) for r in self._runs]
+
+    def runs(self) -> list[Run]:
+        return list(self._runs)
 
     def close(self) -> None:
-        self.runs.clear()
+        self._runs.clear()
 
 
 # Group builders, tried in order: each takes the members it can train together and returns
@@ -270,6 +278,31 @@ class SweepResult:
 def _finite(values: dict[str, float]) -> dict[str, float | None]:
     """JSON has no NaN: non-finite numbers become null."""
     return {k: (float(v) if math.isfinite(v) else None) for k, v in values.items()}
+
+
+def train_configs(configs: Sequence[Config], progress: Callable[[int, int], None] | None = None,
+                  task: Any = None) -> list[Run]:
+    """Train each Config to its steps (on a shared `task` when given) through the sweep engine: those
+    that batch train as one program, the rest one after another; returns them as Runs, in order, for
+    the analyses that follow (experiments). progress(done, total) counts steps over all of them."""
+    members = [Member(i, {}, 0, c, task) for i, c in enumerate(configs)]
+    by_steps: dict[int, list[Member]] = {}
+    for m in members:
+        by_steps.setdefault(m.config.steps, []).append(m)
+    total, done = sum(c.steps for c in configs), 0
+    out: list[Run | None] = [None] * len(members)
+    for steps, ms in by_steps.items():
+        for group in plan_groups(ms):
+            chunk = max(1, min(200, steps // 20 or 1))
+            for start in range(0, steps, chunk):
+                n = group.step(min(chunk, steps - start))
+                done += n * len(group.members)
+                if progress:
+                    progress(done, total)
+            for m, run in zip(group.members, group.runs(), strict=True):
+                out[m.index] = run
+            group.close()
+    return [r for r in out if r is not None]
 
 
 def run_sweep(sweep: Sweep, progress: Callable[[int, int], None] | None = None, chunk: int = 0,

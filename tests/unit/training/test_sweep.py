@@ -113,5 +113,24 @@ def test_a_sweep_and_its_members_survive_the_store(tmp_path):
 def test_a_run_group_member_keeps_a_small_history():
     sweep = Sweep(base=Config(steps=5, history_points=5000), axes=[Axis(key="seed", values=[1])])
     group = RunGroup(sweep.members())
-    assert group.runs[0].history.max_points == 400 and torch.equal(
-        group.runs[0].task.X_train, Run(Config(seed=1)).task.X_train)
+    assert group.runs()[0].history.max_points == 400 and torch.equal(
+        group.runs()[0].task.X_train, Run(Config(seed=1)).task.X_train)
+
+
+def test_train_configs_gives_back_runs_equal_to_each_config_trained_alone_on_a_shared_task():
+    from netarium.tasks import make_task
+    from netarium.training.sweep_run import train_configs
+
+    base = Config(steps=25, batch_size=16, model={"name": "mlp", "hidden": [6]}, optimizer={"name": "adam"})
+    configs = [base.with_overrides({"seed": 3}), base.with_overrides({"seed": 4, "model.hidden": [9]}),
+               base.with_overrides({"model.name": "sparse-mlp", "steps": 10})]  # the last is not batched
+    task = make_task("spiral", base.task, seed=7)
+    seen: list[int] = []
+    runs = train_configs(configs, lambda done, total: seen.append(done), task=task)
+    assert seen[-1] == 25 + 25 + 10 and seen == sorted(seen)
+    for config, run in zip(configs, runs, strict=True):
+        alone = Run(config, task=task).train()
+        assert torch.equal(run.task.X_train, task.X_train) and run.step_count == alone.step_count == config.steps
+        for (name, p), q in zip(run.model.named_parameters(), alone.model.parameters(), strict=True):
+            assert torch.allclose(p, q, rtol=1e-5, atol=1e-6), name
+        assert run.final_metrics()["test_loss"] == pytest.approx(alone.final_metrics()["test_loss"], rel=1e-5)
