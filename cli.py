@@ -1,9 +1,11 @@
-"""Terminal entry: `netarium list | run | diagram | app | bench`. Bad input: exit 2 and one line, never a traceback."""
+"""Terminal entry: `netarium list | run | sweep | diagram | app | bench`. Bad input: exit 2 and one line, never a traceback."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -33,16 +35,27 @@ def build_parser() -> Parser:
     ls.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     run = sub.add_parser("run", help="train an experiment headless")
-    run.add_argument("experiment", help="experiment id (see `netarium list`)")
-    run.add_argument("--config", type=Path, help="a Config JSON file replacing the experiment's preset")
-    run.add_argument("--seed", type=int, help="random seed")
-    run.add_argument("--steps", type=int, help="training steps")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a config value, e.g. task.noise=0.2 or model.hidden=8,8 (repeatable)")
+    _config_arguments(run)
     run.add_argument("--check", action="store_true", help="judge the phenomenon; exit 1 when it did not show")
     run.add_argument("--json", dest="json_path", help="write config, final numbers, history and check as JSON ('-' = stdout)")
     run.add_argument("--save", action="store_true", help="save the run and a checkpoint in the run store")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sweep = sub.add_parser("sweep", help="train many variants of an experiment's config and rank them")
+    _config_arguments(sweep)
+    sweep.add_argument("--axis", dest="axes", action="append", default=[], metavar="KEY=VALUES",
+                       help="a swept key: log:LO:HI:N, lin:LO:HI:N, int:LO:HI:N or a,b,c "
+                            "(e.g. optimizer.lr=log:1e-4:1:7, model.hidden=[8],[16,16]; repeatable: a grid)")
+    sweep.add_argument("--seeds", type=int, default=1, help="seeds per point: the base seed + 0..S-1 (default 1)")
+    sweep.add_argument("--random", type=int, default=0, metavar="N", help="N random draws instead of the grid")
+    sweep.add_argument("--workers", type=int, help="worker processes for members the batched engine cannot take "
+                                                   "(default: the core count minus one; 1 trains them in this process)")
+    sweep.add_argument("--ray-address", metavar="ADDRESS",
+                       help="train on this Ray cluster ('auto': the one RAY_ADDRESS names or `ray start` began here)")
+    sweep.add_argument("--json", dest="json_path", help="write the sweep and every member (config, final numbers, "
+                                                        "history, state) as JSON ('-' = stdout, no table)")
+    sweep.add_argument("--save", action="store_true", help="save the sweep and its members in the run store")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
     dia = sub.add_parser("diagram", help="draw a model's neural circuit diagram (DOT, SVG or PNG)")
     dia.add_argument("model", help="model name (see `netarium list`)")
@@ -67,6 +80,53 @@ def build_parser() -> Parser:
     bench.add_argument("--json", dest="json_path", help="write the figures as JSON")
     bench.add_argument("--quick", action="store_true", help="fewer rounds (rough figures)")
     return p
+
+
+def _config_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments that make a Config from an experiment's preset (run and sweep)."""
+    p.add_argument("experiment", help="experiment id (see `netarium list`)")
+    p.add_argument("--config", type=Path, help="a Config JSON file replacing the experiment's preset")
+    p.add_argument("--seed", type=int, help="random seed")
+    p.add_argument("--steps", type=int, help="training steps")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. task.noise=0.2 or model.hidden=8,8 (repeatable)")
+
+
+def experiment_config(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(experiment, Config): its preset, or --config, with --set, --seed and --steps applied; sets the
+    training threads as the Worker does."""
+    import torch
+
+    from netarium.experiments import EXPERIMENTS
+    from netarium.training.config import Config
+    from netarium.training.run import torch_threads
+
+    exp = EXPERIMENTS.get(args.experiment)
+    torch.set_num_threads(torch_threads())
+    config = exp.config
+    if args.config:
+        try:
+            config = Config.from_json(args.config.read_text())
+        except OSError as e:
+            raise UsageError(f"--config: cannot read {args.config} ({e.strerror})") from None
+    overrides = list(args.overrides)
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    if args.steps is not None:
+        overrides.append(f"steps={args.steps}")
+    return exp, config.with_overrides(overrides)
+
+
+def _write_json(path: str, payload: Any) -> None:
+    """Strict JSON to `path` ('-' = stdout)."""
+    text = json.dumps(payload, indent=2, default=str, allow_nan=False)
+    if path == "-":
+        print(text)
+        return
+    try:
+        Path(path).write_text(text)
+    except OSError as e:
+        raise UsageError(f"--json: cannot write {path} ({e.strerror})") from None
 
 
 def _catalog() -> dict[str, Any]:
@@ -125,28 +185,9 @@ class ProgressBar:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import torch
-
-    from netarium.experiments import EXPERIMENTS
-    from netarium.training.config import Config
-    from netarium.training.run import torch_threads
     from netarium.training.runs_io import json_number, jsonable
 
-    exp = EXPERIMENTS.get(args.experiment)
-    torch.set_num_threads(torch_threads())
-    config = exp.config
-    if args.config:
-        try:
-            config = Config.from_json(args.config.read_text())
-        except OSError as e:
-            raise UsageError(f"--config: cannot read {args.config} ({e.strerror})") from None
-    overrides = list(args.overrides)
-    if args.seed is not None:
-        overrides.append(f"seed={args.seed}")
-    if args.steps is not None:
-        overrides.append(f"steps={args.steps}")
-    config = config.with_overrides(overrides)
-
+    exp, config = experiment_config(args)
     result = exp.run(config, ProgressBar(exp.id, enabled=not args.quiet))
     check = exp.check(result) if args.check else None
     if result.state == "diverged":
@@ -181,17 +222,86 @@ def cmd_run(args: argparse.Namespace) -> int:
         }
         if result.extra:
             payload["extra"] = jsonable(result.extra)
-        text = json.dumps(payload, indent=2, default=str, allow_nan=False)
-        if args.json_path == "-":
-            print(text)
-        else:
-            try:
-                Path(args.json_path).write_text(text)
-            except OSError as e:
-                raise UsageError(f"--json: cannot write {args.json_path} ({e.strerror})") from None
+        _write_json(args.json_path, payload)
     if check is not None and not check.passed:
         return 1
     return 1 if result.state == "diverged" else 0
+
+
+def _check_count(flag: str, value: int | None, low: int) -> None:
+    from netarium.training.sweep import MAX_MEMBERS
+
+    if value is not None and not low <= value <= MAX_MEMBERS:
+        raise UsageError(f"{flag}: expected a whole number from {low} to {MAX_MEMBERS} (got {value})")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return ",".join(_cell(v) for v in value)
+    return str(value)
+
+
+def sweep_table(result: Any) -> str:
+    """Members best first (runs_io.ranked_members): member, axis values, seed, how it ended, the
+    headline test metric and the train loss; diverged and failed members last, marked with their step."""
+    from netarium.training.runs_io import headline_metric, member_status, ranked_members
+
+    keys = [a.key for a in result.sweep.axes]
+    metric = next((headline_metric(m.final)[0] for m in result.members if headline_metric(m.final)[0]), "test metric")
+    rows = [["member", *keys, "seed", "state", metric, "train_loss"]]
+    for m in ranked_members(result.members):
+        state = member_status(m, result.sweep.base.steps)
+        if state in ("diverged", "failed"):
+            state = f"{state.upper()} at step {m.step}"
+        numbers = [m.final.get(metric, math.nan), m.final.get("train_loss", math.nan)]
+        rows.append([f"#{m.index}", *(_cell(m.point.get(k, "")) for k in keys), str(m.config.seed), state,
+                     *(f"{v:.4g}" if math.isfinite(v) else "-" for v in numbers)])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from netarium.training.pool import default_workers
+    from netarium.training.sweep import sweep_from_specs
+    from netarium.training.sweep_run import run_sweep
+
+    _check_count("--seeds", args.seeds, 1)
+    _check_count("--random", args.random, 0)
+    _check_count("--workers", args.workers, 1)
+    if args.ray_address is not None and importlib.util.find_spec("ray") is None:
+        raise UsageError("--ray-address: ray is not installed here (pip install 'netarium[ray]')")
+    exp, config = experiment_config(args)
+    sweep = sweep_from_specs(config, args.axes, seeds=args.seeds, samples=args.random)
+    size = len(sweep.members())  # every member validated before anything trains
+    where = f"on Ray at {args.ray_address}" if args.ray_address else ""
+    print(f"{exp.id}: sweeping {size} member{'s' * (size != 1)} {where}".rstrip(), file=sys.stderr)
+    try:
+        result = run_sweep(sweep, ProgressBar(f"{exp.id} sweep", enabled=not args.quiet),
+                           workers=args.workers or default_workers(), ray_address=args.ray_address)
+    except ConnectionError as e:
+        raise UsageError(f"--ray-address: cannot reach a Ray cluster at {args.ray_address} ({e})") from None
+    bad = sum(m.state in ("diverged", "failed") for m in result.members)
+    print(f"{exp.id}: {size} members, {sweep.base.steps} steps in {result.seconds:.1f} s"
+          + (f"; {bad} diverged or failed" if bad else ""), file=sys.stderr)
+    if args.json_path != "-":
+        print(sweep_table(result))
+    if args.save:
+        from netarium.training.runs_io import save_sweep_result
+        from netarium.training.store import RunStore
+
+        with RunStore() as store:
+            sweep_id = save_sweep_result(store, result, name=exp.id)
+            print(f"saved as sweep {sweep_id} in {store.path}", file=sys.stderr)
+    if args.json_path:
+        from netarium.training.runs_io import member_status
+
+        payload = result.to_dict()
+        for d, m in zip(payload["members"], result.members, strict=True):
+            d["state"] = member_status(m, sweep.base.steps)
+        _write_json(args.json_path, payload)
+    return 1 if bad == size else 0
 
 
 def _overlay_metrics(text: str) -> tuple[str | None, str | None]:
@@ -268,7 +378,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "diagram": cmd_diagram, "app": cmd_app, "bench": cmd_bench}
+COMMANDS = {"list": cmd_list, "run": cmd_run, "sweep": cmd_sweep, "diagram": cmd_diagram, "app": cmd_app, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

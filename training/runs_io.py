@@ -20,10 +20,11 @@ from netarium.training.config import parse_config
 from netarium.training.live import LiveRun
 from netarium.training.run import Run
 from netarium.training.store import RunRecord, RunStore
-from netarium.training.sweep_run import SweepResult
+from netarium.training.sweep_run import MemberResult, SweepResult
 
 Series = tuple[list[int], list[float]]
 TEST_METRICS = ("test_acc", "test_r2", "test_loss")  # the headline number of a run, first found wins
+HIGHER_IS_BETTER = ("test_acc", "test_r2")
 CSV_COLUMNS = ("run_id", "name", "experiment", "metric", "step", "value")
 
 
@@ -164,14 +165,32 @@ def export_json(store: RunStore, ids: Iterable[int]) -> str:
     return json.dumps(jsonable(items), indent=2, allow_nan=False)
 
 
+def member_status(member: MemberResult, steps: int) -> str:
+    """How a member ended: "diverged" or "failed", else "done" at the sweep's `steps`, "stopped" short of them."""
+    if member.state in ("diverged", "failed"):
+        return member.state
+    return "done" if member.step >= steps else "stopped"
+
+
+def ranked_members(members: Iterable[MemberResult]) -> list[MemberResult]:
+    """Best first by the headline test metric (accuracy and R² high, loss low); members that diverged
+    or failed, or have no headline number, last, each part in member order for ties."""
+    def key(m: MemberResult) -> tuple[bool, float, int]:
+        name, value = headline_metric(m.final)
+        if m.state in ("diverged", "failed") or not math.isfinite(value):
+            return True, 0.0, m.index
+        return False, -value if name in HIGHER_IS_BETTER else value, m.index
+
+    return sorted(members, key=key)
+
+
 def save_sweep_result(store: RunStore, result: SweepResult, name: str = "") -> int:
     """Store a sweep's definition and every member (config, history, final numbers, how it ended);
     a member that stopped short of the sweep's steps is stored as "stopped"."""
     members = []
     for m in result.members:
         d = m.to_dict()
-        if m.state not in ("diverged", "failed"):
-            d["state"] = "done" if m.step >= result.sweep.base.steps else "stopped"
+        d["state"] = member_status(m, result.sweep.base.steps)
         members.append(d)
     return store.save_sweep(result.sweep.model_dump(mode="json"), members, name=name, seconds=result.seconds)
 

@@ -4,6 +4,9 @@ Members are split into groups; a group trains its members together and answers f
 (state, step, metrics, history). `RunGroup` trains ordinary Runs one after another in this process:
 the reference every faster group must equal (a member's trajectory is the same Config trained alone).
 A group never lets one member's divergence touch another: a diverged member is frozen and marked.
+Members no in-process builder takes go to a pool of worker processes when `workers > 1`
+(training/pool.py), and with `ray_address` every group goes to a Ray cluster in chunks
+(training/ray_backend.py); both are imported only when asked for.
 """
 
 from __future__ import annotations
@@ -39,10 +42,11 @@ class MemberGroup(Protocol):
     """Members trained together. `members` are the sweep's Members it holds, in its own order."""
 
     members: list[Member]
-    kind: str  # "runs", "batched", "pool", ...
+    kind: str  # "runs", "batched", "pool", "ray", ...
 
     def step(self, n: int) -> int:
-        """Train every live member `n` more steps (a diverged one stays where it stopped); return n."""
+        """Train every live member `n` more steps (a diverged one stays where it stopped); return n.
+        A group that trains elsewhere keeps pace with the sweep's clock instead (see SweepRun)."""
         ...
 
     def states(self) -> list[MemberState]:
@@ -106,16 +110,42 @@ GroupBuilder = Callable[[list[Member]], tuple[list[MemberGroup], list[Member]]]
 GROUP_BUILDERS: list[GroupBuilder] = []
 
 
-def plan_groups(members: Sequence[Member], builders: Sequence[GroupBuilder] | None = None) -> list[MemberGroup]:
-    """Split members into groups: each builder takes what it can, RunGroup takes the rest."""
+def plan_groups(members: Sequence[Member], builders: Sequence[GroupBuilder] | None = None, *,
+                sweep: Sweep | None = None, workers: int = 1, ray_address: str | None = None) -> list[MemberGroup]:
+    """Split members into groups: each builder takes what it can, the rest go to a RunGroup, or with
+    `workers > 1` to a pool of that many worker processes. With `ray_address` every member goes to
+    one RayGroup (its chunks are the builders' groups split up). Pool and Ray need the `sweep`."""
+    if sweep is None and (workers > 1 or ray_address is not None):
+        raise ValueError("members trained outside this process need their sweep")
+    if ray_address is not None:
+        from netarium.training.ray_backend import RayGroup
+
+        return [RayGroup(sweep, list(members), ray_address, builders)]
     left = list(members)
     groups: list[MemberGroup] = []
     for build in GROUP_BUILDERS if builders is None else builders:
         taken, left = build(left)
         groups.extend(taken)
-    if left:
+    if left and workers > 1:
+        from netarium.training.pool import PoolGroup
+
+        groups.append(PoolGroup(sweep, left, workers, batched=builders is None))
+    elif left:
         groups.append(RunGroup(left))
     return groups
+
+
+def partition(members: Sequence[Member], builders: Sequence[GroupBuilder] | None = None) -> list[list[Member]]:
+    """The members as plan_groups groups them in-process: each builder's groups, then the rest (one
+    list). The builders' groups are built to find out and closed at once; nothing trains."""
+    left = list(members)
+    parts: list[list[Member]] = []
+    for build in GROUP_BUILDERS if builders is None else builders:
+        taken, left = build(left)
+        for group in taken:
+            parts.append(list(group.members))
+            group.close()
+    return parts + ([left] if left else [])
 
 
 @dataclass
@@ -144,14 +174,25 @@ class SweepRun:
     Duck-types the Run interface the Worker drives (step, snapshot, state, step_count, device,
     set_live_config); states: "ready", "running", "done" (every member finished or diverged) and
     "diverged" only when every member diverged.
+
+    `step_count` is the sweep's clock: in-process groups have trained that many steps. Groups that
+    train elsewhere (pool, Ray) are not lockstep; they keep pace instead: when the clock reads t of
+    T steps, at least floor(K t / T) of their K members have finished (all of them at T), so the
+    progress is honest and "done" means every result is in.
+
+    `members` trains only those members of the sweep (a chunk sent to a worker process or a Ray task);
+    `workers` and `ray_address` choose where members train (see plan_groups).
     """
 
-    def __init__(self, sweep: Sweep, builders: Sequence[GroupBuilder] | None = None):
+    def __init__(self, sweep: Sweep, builders: Sequence[GroupBuilder] | None = None, *,
+                 members: Sequence[Member] | None = None, workers: int = 1, ray_address: str | None = None):
         self.sweep = sweep
-        self.members = sweep.members()  # validated up front
+        # validated up front (a chunk's members were, where its sweep was expanded)
+        self.members = sweep.members() if members is None else list(members)
+        self._position = {m.index: i for i, m in enumerate(self.members)}
         self.config = sweep.base
         self.device = torch.device("cpu")
-        self.groups = plan_groups(self.members, builders)
+        self.groups = plan_groups(self.members, builders, sweep=sweep, workers=workers, ray_address=ray_address)
         self.steps = sweep.base.steps
         self.step_count = 0
         self.seconds = 0.0
@@ -202,7 +243,8 @@ class SweepRun:
         out: list[MemberSnapshot | None] = [None] * len(self.members)
         for group in self.groups:
             for m, s in zip(group.members, group.states(), strict=True):
-                out[m.index] = MemberSnapshot(m.index, m.point, m.config.seed, s.state, s.reason, s.step, s.metrics)
+                out[self._position[m.index]] = MemberSnapshot(m.index, m.point, m.config.seed, s.state, s.reason,
+                                                              s.step, s.metrics)
         return [m for m in out if m is not None]
 
     def histories(self) -> list[History]:
@@ -210,7 +252,7 @@ class SweepRun:
         out: list[History | None] = [None] * len(self.members)
         for group in self.groups:
             for m, h in zip(group.members, group.histories(), strict=True):
-                out[m.index] = h
+                out[self._position[m.index]] = h
         return [h for h in out if h is not None]
 
     def result(self) -> SweepResult:
@@ -218,7 +260,7 @@ class SweepRun:
         finals: list[dict[str, float] | None] = [None] * len(self.members)
         for group in self.groups:
             for m, f in zip(group.members, group.final_metrics(), strict=True):
-                finals[m.index] = f
+                finals[self._position[m.index]] = f
         states, histories = self.member_snapshots(), self.histories()
         results = [MemberResult(m.index, m.point, m.config, s.state, s.reason, s.step, h, f or {})
                    for m, s, h, f in zip(self.members, states, histories, finals, strict=True)]
@@ -243,9 +285,21 @@ class MemberResult:
     final: dict[str, float]
 
     def to_dict(self) -> dict[str, Any]:
+        """Strict JSON: non-finite numbers (a diverged member's) become null."""
+        history = {m: [[s, _finite_number(v)] for s, v in pts] for m, pts in self.history.as_dict().items()}
         return {"index": self.index, "point": self.point, "config": self.config.model_dump(mode="json"),
                 "state": self.state, "reason": self.reason, "step": self.step,
-                "history": self.history.as_dict(), "final": _finite(self.final)}
+                "history": history, "final": _finite(self.final)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MemberResult:
+        history = History(MEMBER_HISTORY_POINTS)
+        for metric, points in d.get("history", {}).items():
+            history.steps[metric] = [int(s) for s, _ in points]
+            history.values[metric] = [math.nan if v is None else float(v) for _, v in points]
+        return cls(int(d["index"]), dict(d["point"]), Config.model_validate(d["config"]), str(d["state"]),
+                   str(d.get("reason", "")), int(d.get("step", 0)), history,
+                   {k: math.nan if v is None else float(v) for k, v in d.get("final", {}).items()})
 
 
 @dataclass
@@ -262,22 +316,17 @@ class SweepResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SweepResult:
-        sweep = Sweep.model_validate(data["sweep"])
-        members = []
-        for d in data["members"]:
-            history = History(MEMBER_HISTORY_POINTS)
-            for metric, points in d.get("history", {}).items():
-                history.steps[metric] = [int(s) for s, _ in points]
-                history.values[metric] = [math.nan if v is None else float(v) for _, v in points]
-            members.append(MemberResult(int(d["index"]), dict(d["point"]), Config.model_validate(d["config"]),
-                                        str(d["state"]), str(d.get("reason", "")), int(d.get("step", 0)), history,
-                                        {k: math.nan if v is None else float(v) for k, v in d.get("final", {}).items()}))
-        return cls(sweep, members, float(data.get("seconds", 0.0)))
+        members = [MemberResult.from_dict(d) for d in data["members"]]
+        return cls(Sweep.model_validate(data["sweep"]), members, float(data.get("seconds", 0.0)))
+
+
+def _finite_number(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
 
 
 def _finite(values: dict[str, float]) -> dict[str, float | None]:
     """JSON has no NaN: non-finite numbers become null."""
-    return {k: (float(v) if math.isfinite(v) else None) for k, v in values.items()}
+    return {k: _finite_number(v) for k, v in values.items()}
 
 
 def train_configs(configs: Sequence[Config], progress: Callable[[int, int], None] | None = None,
@@ -306,9 +355,11 @@ def train_configs(configs: Sequence[Config], progress: Callable[[int, int], None
 
 
 def run_sweep(sweep: Sweep, progress: Callable[[int, int], None] | None = None, chunk: int = 0,
-              builders: Sequence[GroupBuilder] | None = None) -> SweepResult:
-    """Train a sweep headless to its base steps, calling progress(done, total); return its result."""
-    run = SweepRun(sweep, builders)
+              builders: Sequence[GroupBuilder] | None = None, *, members: Sequence[Member] | None = None,
+              workers: int = 1, ray_address: str | None = None) -> SweepResult:
+    """Train a sweep (or only `members` of it) headless to its base steps, calling progress(done, total);
+    return its result. `workers` and `ray_address`: where members train (plan_groups)."""
+    run = SweepRun(sweep, builders, members=members, workers=workers, ray_address=ray_address)
     try:
         chunk = chunk or max(1, min(200, run.steps // 20 or 1))
         while run.state not in ("done", "diverged") and run.step_count < run.steps:

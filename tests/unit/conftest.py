@@ -1,6 +1,6 @@
 """Fixtures shared by the unit tests of several layers."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 import torch
@@ -28,3 +28,24 @@ def _relu_mlp(w0, w1) -> nn.Module:
 def relu_mlp() -> Callable[..., nn.Module]:
     """relu_mlp(w0, w1): a masked one-hidden-layer ReLU MLP with the given weights."""
     return _relu_mlp
+
+
+@pytest.fixture
+def local_ray(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Ray runtime of 2 CPUs on this machine that binds and talks to the loopback address only;
+    yields its address. Skipped where ray is not installed (it is in the dev extra)."""
+    ray = pytest.importorskip("ray")
+    from ray._private import ray_constants
+
+    for name, value in {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # node address 127.0.0.1 (children too)
+                        "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(ray_constants, "ENABLE_RAY_CLUSTER", False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1",
+             _temp_dir=str(tmp_path_factory.mktemp("ray")))
+    try:
+        address = ray.get_runtime_context().gcs_address
+        assert address.startswith("127.0.0.1:"), address
+        yield address
+    finally:
+        ray.shutdown()

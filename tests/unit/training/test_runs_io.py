@@ -28,6 +28,8 @@ from netarium.training.runs_io import (
     human_time,
     load_run,
     load_weights,
+    member_status,
+    ranked_members,
     run_label,
     run_rows,
     save_live_run,
@@ -150,6 +152,24 @@ def test_rows_labels_and_headline_metric(store: RunStore) -> None:
     assert rows[0]["test metric"] == "test_r2" and rows[0]["notes"] == "regression" and rows[0]["experiment"] == ""
     assert headline_metric({"train_loss": 1.0}) == ("", pytest.approx(math.nan, nan_ok=True))
     assert run_label(store.get_run(a)) == f"#{a} alpha" and run_label(store.get_run(b)) == f"#{b}"
+
+
+def test_sweep_members_rank_best_first_and_end_as_done_stopped_or_diverged() -> None:
+    from netarium.training.history import History
+    from netarium.training.sweep_run import MemberResult
+
+    def member(i: int, final: dict[str, float], state: str = "running", step: int = 100) -> MemberResult:
+        return MemberResult(i, {}, CFG, state, "", step, History(), final)
+
+    accs = [member(0, {"test_acc": 0.7}), member(1, {}, "diverged", 12), member(2, {"test_acc": 0.9}),
+            member(3, {"test_acc": 0.7}), member(4, {"test_acc": math.nan}), member(5, {"test_acc": 0.8}, "failed")]
+    assert [m.index for m in ranked_members(accs)] == [2, 0, 3, 1, 4, 5]  # ties in member order
+    losses = [member(0, {"test_loss": 0.5}), member(1, {"test_loss": 0.1}), member(2, {"test_loss": 0.3})]
+    assert [m.index for m in ranked_members(losses)] == [1, 2, 0]  # a loss ranks low first
+    r2 = [member(0, {"test_r2": 0.5, "test_loss": 0.1}), member(1, {"test_r2": 0.8, "test_loss": 0.2})]
+    assert [m.index for m in ranked_members(r2)] == [1, 0]  # R² before loss, high first
+    assert [member_status(m, 100) for m in accs[:2]] == ["done", "diverged"]
+    assert member_status(member(6, {}, step=40), 100) == "stopped" and member_status(accs[5], 100) == "failed"
 
 
 def test_human_time() -> None:
