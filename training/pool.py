@@ -26,7 +26,6 @@ import torch
 
 from netarium.training.config import Config
 from netarium.training.history import History
-from netarium.training.run import torch_threads
 from netarium.training.sweep import Member, Sweep
 from netarium.training.sweep_run import MEMBER_HISTORY_POINTS, MemberResult, MemberState, run_sweep
 
@@ -51,7 +50,7 @@ def member_from_json(text: str) -> Member:
 def train_chunk(sweep_json: str, members_json: list[str], threads: int, batched: bool) -> list[dict[str, Any]]:
     """Train a chunk of a sweep's members to the sweep's steps; their result dicts in chunk order.
 
-    Runs in a worker process or a Ray task: `threads` torch threads (as the Worker sets them),
+    Runs in a worker process or a Ray task: `threads` torch threads (as the submitting process trains),
     grouped by the registered builders when `batched`, else as plain Runs (a caller's builders=[])."""
     torch.set_num_threads(threads)
     members = [member_from_json(text) for text in members_json]
@@ -98,7 +97,7 @@ class ChunkGroup:
     def step(self, n: int) -> int:
         if not self._started:
             self._started = True
-            sweep_json, threads = self.sweep.to_json(), torch_threads()
+            sweep_json, threads = self.sweep.to_json(), torch.get_num_threads()  # as this process trains: the same numbers
             for chunk in self._chunks:
                 self._pending[self._submit(sweep_json, [member_to_json(m) for m in chunk], threads)] = chunk
         self._clock = min(self._clock + n, self.target)

@@ -15,13 +15,22 @@ TINY_TRANSFORMER = ["model.name=transformer", "task.name=sort", "model.d_model=8
                     "task.n_train=200", "task.n_test=100", "steps=30", "eval_every=10"]
 
 
-def assert_same_members(a: SweepResult, b: SweepResult) -> None:
+def assert_same_members(a: SweepResult, b: SweepResult, rel: float = 0.0) -> None:
+    """Member by member the same: exactly (rel=0), or within `rel` where a batched group was split
+    into other chunks elsewhere (another padding and grouping changes float rounding, not the maths)."""
     assert len(a.members) == len(b.members)
     for x, y in zip(a.members, b.members, strict=True):
         assert (x.index, x.point, x.config, x.state, x.reason, x.step) == (y.index, y.point, y.config, y.state, y.reason, y.step)
-        assert x.final == y.final and x.final  # exactly the same numbers
-        assert x.history.as_dict() == y.history.as_dict()
-        assert x.to_dict() == y.to_dict()
+        if rel == 0:
+            assert x.final == y.final and x.final  # exactly the same numbers
+            assert x.history.as_dict() == y.history.as_dict()
+            assert x.to_dict() == y.to_dict()
+        else:
+            assert x.final.keys() == y.final.keys() and x.final
+            assert all(y.final[k] == pytest.approx(v, rel=rel, abs=1e-7) for k, v in x.final.items())
+            for metric, points in x.history.as_dict().items():
+                assert [s for s, _ in points] == [s for s, _ in y.history.as_dict()[metric]]
+                assert [v for _, v in y.history.as_dict()[metric]] == pytest.approx([v for _, v in points], rel=rel, abs=1e-7)
 
 
 def test_a_member_travels_as_json_and_comes_back_equal():
@@ -108,6 +117,6 @@ def test_a_failing_chunk_fails_its_members_and_the_others_finish():
 @pytest.mark.slow
 def test_a_sweep_on_ray_equals_the_in_process_sweep(local_ray):
     sweep = sweep_from_specs(Config(steps=40, eval_every=20), ["optimizer.lr=0.003,0.03", "model.activation=tanh,relu"])
-    assert_same_members(run_sweep(sweep), run_sweep(sweep, ray_address=local_ray))
+    assert_same_members(run_sweep(sweep), run_sweep(sweep, ray_address=local_ray), rel=1e-5)
     unbatched = sweep_from_specs(Config().with_overrides(TINY_TRANSFORMER), ["seed=0,1"])
     assert_same_members(run_sweep(unbatched, builders=[]), run_sweep(unbatched, builders=[], ray_address=local_ray))
