@@ -62,7 +62,7 @@ class LiveSweep:
         self.worker = Worker(self.run, until=self.run.steps).start()
         self.stopped = False
         self._cache_lock = threading.Lock()
-        self._current: tuple[int, SweepResult] | None = None
+        self._current: tuple[tuple[int, bool], SweepResult] | None = None
 
     @property
     def size(self) -> int:
@@ -125,21 +125,23 @@ class LiveSweep:
                              0.0 if state in ("done", "diverged") else left, state)
 
     def current(self) -> SweepResult:
-        """The sweep as of now, without evaluating: each member's latest recorded metrics as its final
-        numbers. Cached per step, so a paused sweep costs nothing to redraw."""
-        step = self.worker.latest().step
+        """The sweep as of now. While it trains, without evaluating: each member's latest recorded metrics
+        as its final numbers; once it is paused, finished or stopped, every member evaluated at its step.
+        Cached per step, so redrawing a paused sweep costs nothing."""
+        key = (self.worker.latest().step, not self.playing)
         with self._cache_lock:
-            if self._current is not None and self._current[0] == step:
+            if self._current is not None and self._current[0] == key:
                 return self._current[1]
-            with self.worker.lock:
-                run = self.run
-                step = run.step_count
-                states, histories = run.member_snapshots(), run.histories()
-                seconds = run.seconds
-            members = [MemberResult(m.index, m.point, m.config, s.state, s.reason, s.step, h, dict(s.metrics))
-                       for m, s, h in zip(run.members, states, histories, strict=True)]
-            result = SweepResult(self.sweep, members, seconds)
-            self._current = (step, result)
+            if key[1]:
+                result = self.result()
+            else:
+                with self.worker.lock:
+                    run = self.run
+                    states, histories, seconds = run.member_snapshots(), run.histories(), run.seconds
+                members = [MemberResult(m.index, m.point, m.config, s.state, s.reason, s.step, h, dict(s.metrics))
+                           for m, s, h in zip(run.members, states, histories, strict=True)]
+                result = SweepResult(self.sweep, members, seconds)
+            self._current = (key, result)
             return result
 
     def result(self) -> SweepResult:

@@ -51,9 +51,10 @@ def test_step_pause_and_an_honest_time_left(live):
     assert (p.step, p.state, p.finished) == (10, "paused", 0)
     assert p.steps_per_sec == pytest.approx(10 / sweep.run.seconds)  # the mean rate so far
     assert p.seconds_left == pytest.approx(50 / p.steps_per_sec)
-    now = sweep.current()  # as of now, without evaluating: each member's last recorded metrics
+    now = sweep.current()  # paused: every member evaluated at its step
     assert [m.step for m in now.members] == [10, 10]
     assert now.members[0].final == sweep.run.member_snapshots()[0].metrics
+    assert now.members[0].history.series("test_loss")[0][-1] == 10
     assert sweep.current() is now  # cached while the step stays
     sweep.play()
     sweep.pause()
