@@ -22,6 +22,7 @@ from netarium.training.live_sweep import Estimate, LiveSweep, StoredSweep, estim
 from netarium.training.runs_io import load_sweep_result, save_sweep_result, sweep_rows
 from netarium.training.store import RunStore
 from netarium.training.sweep import MAX_MEMBERS, Sweep, parse_axis
+from netarium.training.sweep_run import MEMBER_HISTORY_POINTS
 from netarium.ui.runs_ui import guarded, run_store
 from netarium.ui.session import (
     SHARED_SWEEP,
@@ -41,12 +42,14 @@ from netarium.viz.sweeps import SweepMember, members_of
 AXES = "sweeps.axes"  # ids of the draft's axes, in order; each axis's text is in f"sweeps.axis.{id}"
 NEXT_ID = "sweeps.next_axis"
 SEEDS, MODE, SAMPLES, STEPS = "sweeps.seeds", "sweeps.mode", "sweeps.samples", "sweeps.steps"
+EVALS = "sweeps.evals"  # evaluations per member: the points of its curves
 SELECTED = "sweeps.selected"  # the picked member's index (charts and the member table set it)
 OPENING = "sweeps.opening"  # set by "Open in Playground": the page switches to the Playground
 REOPENING = "sweeps.reopening"  # set by the Runs page's "Open on the Sweeps page"
 DRAWN_PLAYING = "sweeps.drawn_playing"
 ESTIMATES = "sweeps.estimates"
 GROUPS = {"task": "Data", "model": "Network", "optimizer": "Optimizer", "trainer": "Trainer"}
+DEFAULT_EVALS = 50
 WIDTHS = (2, 4, 8, 16)  # a width axis's default values
 POINTS = 5  # points of a default log or lin range
 PLAYGROUND = "pages/playground.py"
@@ -83,8 +86,9 @@ def _is_rate(name: str, info: FieldInfo) -> bool:
 
 def default_values(key: str, info: FieldInfo, current: Any) -> str:
     """The VALUES part of a new axis on this field, read from its schema: the choices of a choice field,
-    true,false, widths 2..16 (at the current depth for a list of widths), a log range around the current
-    value for rates and for numbers that span decades (5 points), a lin range over a bounded float."""
+    true,false, sizes 2..16 (widths at the current depth for a list of them), the current value and the next
+    three for a whole number from 0 (a seed), half to twice it for other whole numbers, a log range around the
+    current value for rates and for numbers that span decades (5 points), a lin range over a bounded float."""
     kind = field_kind(info)
     name = key.rpartition(".")[2]
     if kind.kind == "bool":
@@ -97,10 +101,13 @@ def default_values(key: str, info: FieldInfo, current: Any) -> str:
             return ",".join("[" + ",".join([str(w)] * depth) + "]" for w in WIDTHS)
         return json.dumps(current, separators=(",", ":"))
     if kind.kind == "int":
-        fits = [w for w in WIDTHS if (kind.lo is None or w >= kind.lo) and (kind.hi is None or w <= kind.hi)]
-        if len(fits) > 1:
+        lo, hi, cur = kind.lo, kind.hi, int(current)
+        fits = [w for w in WIDTHS if lo is not None and lo >= 1 and w >= lo and (hi is None or w <= hi)]
+        if len(fits) > 1:  # a size (at least 1): 2..16
             return ",".join(map(str, fits))
-        return str(current)
+        if not lo:  # from 0 (a seed, say): the current value and the next three
+            return f"int:{cur}:{cur + 3 if hi is None else min(cur + 3, int(hi))}:4"
+        return ",".join(str(v) for v in sorted({max(int(lo), cur // 2), cur, cur * 2 if hi is None else min(int(hi), cur * 2)}))
     if kind.kind == "float":
         lo, hi, cur = kind.lo, kind.hi, float(current)
         decades = hi is not None and hi >= 1 and (cur == 0 or hi / cur >= 100)
@@ -157,6 +164,8 @@ def load_draft(sweep: Sweep) -> None:
     st.session_state[MODE] = sweep.mode
     st.session_state[SAMPLES] = sweep.samples
     st.session_state[STEPS] = sweep.base.steps
+    if sweep.base.eval_every:
+        st.session_state[EVALS] = max(1, min(MEMBER_HISTORY_POINTS, sweep.base.steps // sweep.base.eval_every))
 
 
 def _draft_keys() -> list[str]:
@@ -211,15 +220,17 @@ def sweep_editor(config: Config) -> Sweep | None:
     texts = []
     for n in axis_ids():
         texts.append(st.session_state.get(f"sweeps.axis.{n}", ""))
-    for name, default in ((SEEDS, 1), (MODE, "grid"), (SAMPLES, 8), (STEPS, config.steps)):
+    for name, default in ((SEEDS, 1), (MODE, "grid"), (SAMPLES, 8), (STEPS, config.steps), (EVALS, DEFAULT_EVALS)):
         st.session_state.setdefault(name, default)
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4, c5 = st.columns(5)
     seeds = c1.number_input("Seeds per point", 1, MAX_MEMBERS, key=SEEDS, help="Every point trains with seeds base + 0, 1, ...")
     mode = c2.segmented_control("Points", ["grid", "random"], key=MODE, help="grid: every combination; random: N draws") or "grid"
     samples = c3.number_input("Random draws", 1, MAX_MEMBERS, key=SAMPLES, disabled=mode != "random")
     steps = c4.number_input("Steps per member", 1, 100_000_000, key=STEPS)
-    sweep, errors, problem = build_sweep(config.model_copy(update={"steps": int(steps)}), texts,
-                                         seeds=int(seeds), mode=mode, samples=int(samples))
+    evals = c5.number_input("Evaluations", 1, MEMBER_HISTORY_POINTS, key=EVALS,
+                            help="How often each member measures its train and test numbers: the points of its curves")
+    base = config.model_copy(update={"steps": int(steps), "eval_every": max(1, int(steps) // int(evals))})
+    sweep, errors, problem = build_sweep(base, texts, seeds=int(seeds), mode=mode, samples=int(samples))
     for i, n in enumerate(axis_ids()):
         a, b = st.columns([12, 1], vertical_alignment="bottom")
         a.text_input(f"Axis {i + 1}", key=f"sweeps.axis.{n}")

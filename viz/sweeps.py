@@ -149,7 +149,7 @@ def _wrap(text: str, width: int = 60) -> str:
 def _layout(title: str, height: int) -> dict:
     return dict(title=dict(text=title, x=0.0, xanchor="left", font=dict(size=15)), height=height,
                 margin=dict(l=60, r=20, t=60, b=50), plot_bgcolor="#ffffff", paper_bgcolor="#ffffff",
-                clickmode="event+select")
+                clickmode="event+select", dragmode=False)
 
 
 # ---- curves ---------------------------------------------------------------------------------------
@@ -175,14 +175,17 @@ def sweep_curves_figure(members: Sequence[SweepMember], metric: str, color_by: s
     (legend grouped by value). A diverged member is a grey dotted line ending in a red cross; the
     selected member is drawn thick and on top."""
     colors, scale = axis_colors(members, color_by)
-    traces: list[go.Scatter] = []
-    shown: set[str] = set()
+    curves = []
     for m in sorted(members, key=lambda m: m.index == selected):
         steps, values = m.series.get(metric, ([], []))
-        pts = [(s, v) for s, v in zip(steps, values, strict=False) if math.isfinite(v) and (not log_x or s > 0)]
-        if not pts:
-            continue
-        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        pts = [(s, v) for s, v in zip(steps, values, strict=False)
+               if math.isfinite(v) and (not log_x or s > 0) and (not log_y or v > 0)]
+        if pts:
+            curves.append((m, [p[0] for p in pts], [p[1] for p in pts]))
+    y_range = _y_range([y for m, _, ys in curves if not m.diverged for y in ys], log_y)
+    traces: list[go.Scatter] = []
+    shown: set[str] = set()
+    for m, xs, ys in curves:
         lab = value_label(m.coordinate(color_by))
         group = "diverged" if m.diverged else lab
         color = DIVERGED_COLOR if m.diverged else colors[lab]
@@ -193,10 +196,10 @@ def sweep_curves_figure(members: Sequence[SweepMember], metric: str, color_by: s
             line=dict(color=color, width=width, dash="dot" if m.diverged else "solid"), marker=dict(size=4, color=color),
             hovertemplate=f"{_hover(m, metric)}<br>step %{{x}}: %{{y:.4g}}<extra></extra>"))
         shown.add(group)
-        if m.diverged:
-            traces.append(go.Scatter(x=[xs[-1]], y=[ys[-1]], mode="markers", showlegend=False, customdata=[m.index],
-                                     marker=dict(symbol="x", size=11, color=CROSS_COLOR),
-                                     hovertemplate=f"{_hover(m, metric)}<extra></extra>"))
+        if m.diverged:  # its cross where it left the plot (a blown-up loss runs off the top)
+            traces.append(go.Scatter(x=[xs[-1]], y=[_clamp(ys[-1], y_range, log_y)], mode="markers", showlegend=False,
+                                     customdata=[m.index], marker=dict(symbol="x", size=11, color=CROSS_COLOR),
+                                     cliponaxis=False, hovertemplate=f"{_hover(m, metric)}<extra></extra>"))
     gone = [m for m in members if m.diverged]
     if not traces:
         return empty_figure(diverged_note(gone) or "no curves yet", title=metric_title(metric))
@@ -208,8 +211,27 @@ def sweep_curves_figure(members: Sequence[SweepMember], metric: str, color_by: s
                            yanchor="bottom", showarrow=False, font=dict(color=CROSS_COLOR, size=12))
     fig.update_layout(legend=dict(title=dict(text=color_by)), hovermode="closest")
     fig.update_xaxes(title="step", type="log" if log_x else "linear", **GRID)
-    fig.update_yaxes(title=metric_title(metric), type="log" if log_y else "linear", **GRID)
+    fig.update_yaxes(title=metric_title(metric), type="log" if log_y else "linear", range=y_range, **GRID)
     return fig
+
+
+def _y_range(values: Sequence[float], log: bool) -> list[float] | None:
+    """The y range the members that did not diverge fill, padded 5% (in log10 on a log axis); None when
+    there are none (plotly's autorange)."""
+    if not values:
+        return None
+    vs = [math.log10(v) for v in values] if log else list(values)
+    lo, hi = min(vs), max(vs)
+    pad = 0.05 * (hi - lo) if hi > lo else (0.1 if log else 0.05 * abs(hi) or 0.05)
+    return [lo - pad, hi + pad]
+
+
+def _clamp(y: float, y_range: list[float] | None, log: bool) -> float:
+    """y kept inside the axis range (given in log10 on a log axis)."""
+    if y_range is None:
+        return y
+    lo, hi = (10 ** y_range[0], 10 ** y_range[1]) if log else y_range
+    return min(max(y, lo), hi)
 
 
 def diverged_note(gone: Sequence[SweepMember], limit: int = 4) -> str:
@@ -332,34 +354,28 @@ def heatmap_figure(members: Sequence[SweepMember], row_key: str, col_key: str, m
                    selected: int | None = None) -> go.Figure:
     """The final metric over two axes, the mean over seeds in each cell (its number written in it).
     A cell whose every member diverged is grey with a cross and "diverged"; one where some did says how
-    many; a cell not measured yet is grey with "…". Better is always brighter (the scale is reversed for
+    many; a cell not measured yet is grey with "…"; the numbers are white on dark cells, black on bright. Better is always brighter (the scale is reversed for
     losses). Every cell is clickable (its first member's index as customdata); the selected one is outlined."""
     rows = [value_label(v) for v in axis_values(members, row_key)]
     cols = [value_label(v) for v in axis_values(members, col_key)]
     groups = cells(members, [row_key, col_key], metric)
-    z: list[list[float | None]] = []
-    text: list[list[str]] = []
-    for r in rows:
-        z.append([])
-        text.append([])
-        for c in cols:
-            cell = groups.get((r, c))
-            z[-1].append(cell.mean if cell else None)
-            text[-1].append(_cell_text(cell))
+    z = [[groups[(r, c)].mean if (r, c) in groups else None for c in cols] for r in rows]
     fig = go.Figure(layout=_layout(f"Final {metric_title(metric)} (mean over seeds)", 140 + 46 * max(len(rows), 3)))
     fig.add_trace(go.Heatmap(
-        x=cols, y=rows, z=z, text=text, texttemplate="%{text}", textfont=dict(size=12), colorscale=COLORSCALE,
-        reversescale=lower_is_better(metric), hoverongaps=False, hoverinfo="skip", xgap=2, ygap=2,
-        colorbar=dict(title=dict(text=metric_title(metric)))))
+        x=cols, y=rows, z=z, colorscale=COLORSCALE, reversescale=lower_is_better(metric), hoverongaps=False,
+        hoverinfo="skip", xgap=2, ygap=2, colorbar=dict(title=dict(text=metric_title(metric)))))
     crossed = [(r, c) for r in rows for c in cols if (cell := groups.get((r, c))) and cell.mean is None and cell.diverged]
     if crossed:
         fig.add_trace(go.Scatter(x=[c for _, c in crossed], y=[r for r, _ in crossed], mode="markers", hoverinfo="skip",
                                  showlegend=False, marker=dict(symbol="x-thin", size=34, line=dict(width=1.5, color="#9a9a9a"))))
     by_index = {m.index: m for m in members}
     spots = [(r, c, groups[(r, c)]) for r in rows for c in cols if (r, c) in groups]
-    fig.add_trace(go.Scatter(  # transparent marks over every cell: hover text and click selection
-        x=[c for _, c, _ in spots], y=[r for r, _, _ in spots], mode="markers", showlegend=False,
-        customdata=[cell.members[0] for _, _, cell in spots],
+    means = [cell.mean for _, _, cell in spots if cell.mean is not None]
+    fig.add_trace(go.Scatter(  # transparent marks over every cell: its number, hover text and click selection
+        x=[c for _, c, _ in spots], y=[r for r, _, _ in spots], mode="markers+text", showlegend=False,
+        customdata=[cell.members[0] for _, _, cell in spots], text=[_cell_text(cell) for _, _, cell in spots],
+        textposition="middle center",
+        textfont=dict(size=12, color=[_text_color(cell.mean, means, metric) for _, _, cell in spots]),
         marker=dict(symbol="square", size=30, color="rgba(0,0,0,0)"),
         hovertemplate=[_cell_hover(row_key, r, col_key, c, cell, by_index, metric) for r, c, cell in spots]))
     if selected is not None:
@@ -368,10 +384,19 @@ def heatmap_figure(members: Sequence[SweepMember], row_key: str, col_key: str, m
             ri, ci = rows.index(where[0]), cols.index(where[1])
             fig.add_shape(type="rect", x0=ci - 0.5, x1=ci + 0.5, y0=ri - 0.5, y1=ri + 0.5, xref="x", yref="y",
                           line=dict(color="#000000", width=3))
-    fig.update_layout(plot_bgcolor=CELL_BG, hovermode="closest")
+    fig.update_layout(plot_bgcolor=CELL_BG, hovermode="closest", hoverdistance=-1)  # anywhere in a cell picks it
     fig.update_xaxes(title=col_key, type="category", categoryorder="array", categoryarray=cols, showgrid=False)
     fig.update_yaxes(title=row_key, type="category", categoryorder="array", categoryarray=rows, showgrid=False)
     return fig
+
+
+def _text_color(mean: float | None, means: Sequence[float], metric: str) -> str:
+    """White on the dark end of the colour scale, black on the bright end, dark grey on a grey cell."""
+    if mean is None:
+        return "#444444"
+    lo, hi = min(means), max(means)
+    t = (mean - lo) / (hi - lo) if hi > lo else 0.5
+    return "#ffffff" if (1 - t if lower_is_better(metric) else t) < 0.55 else "#000000"
 
 
 def _cell_text(cell: Cell | None) -> str:
@@ -432,7 +457,8 @@ def parallel_figure(members: Sequence[SweepMember], keys: Sequence[str], metric:
             colors.append(0.1 + 0.9 * (t if better_hi else 1 - t))
     scale = [[0.0, DIVERGED_COLOR], [0.09, DIVERGED_COLOR], *[[0.1 + 0.9 * s, c] for s, c in _viridis_stops()]]
     fig = go.Figure(go.Parcoords(line=dict(color=colors, colorscale=scale, cmin=0.0, cmax=1.0), dimensions=dims),
-                    layout=_layout(f"Final {metric_title(metric)} over every axis (one line per member)", 420))
+                    layout=_layout(f"Final {metric_title(metric)} over every axis (one line per member)", 440))
+    fig.update_layout(margin=dict(l=60, r=60, t=100, b=30))  # room for the axis names above the axes
     return fig
 
 

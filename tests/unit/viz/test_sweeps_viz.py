@@ -54,18 +54,21 @@ def test_members_carry_their_point_seed_state_and_curves(grid):
 
 def test_heatmap_cells_are_seed_means_and_diverged_cells_say_so(grid):
     fig = heatmap_figure(grid, "optimizer.lr", "model.activation", "test_r2")
-    heat = fig.data[0]
+    heat, crosses, cells = fig.data
     assert list(heat.y) == ["0.01", "10"] and list(heat.x) == ["tanh", "relu"]
+    means = []
     for col, act in enumerate(["tanh", "relu"]):
         seeds = [m.value("test_r2") for m in grid if m.point == {"optimizer.lr": 0.01, "model.activation": act}]
         assert heat.z[0][col] == pytest.approx(fmean(seeds))
-        assert heat.text[0][col] == f"{fmean(seeds):.3g}"
-    assert list(heat.z[1]) == [None, None] and list(heat.text[1]) == ["diverged", "diverged"]  # a grey cell, not NaN
-    crosses = fig.data[1]
+        assert cells.text[col] == f"{fmean(seeds):.3g}"
+        means.append(fmean(seeds))
+    assert list(heat.z[1]) == [None, None] and list(cells.text[2:]) == ["diverged", "diverged"]  # a grey cell, not NaN
     assert crosses.marker.symbol == "x-thin" and list(crosses.y) == ["10", "10"]
-    clicks = fig.data[2]  # a clickable mark per cell: its first member
-    assert list(clicks.customdata) == [0, 2, 4, 6]
-    assert "diverged" in clicks.hovertemplate[2] and "learning rate 10" in clicks.hovertemplate[2]
+    assert list(cells.customdata) == [0, 2, 4, 6]  # a clickable mark per cell: its first member
+    darker = 0 if means[0] < means[1] else 1  # the lower R² sits on the dark end of the scale: white text
+    assert cells.textfont.color[darker] == "#ffffff" and cells.textfont.color[1 - darker] == "#000000"
+    assert fig.layout.hoverdistance == -1
+    assert "diverged" in cells.hovertemplate[2] and "learning rate 10" in cells.hovertemplate[2]
     assert fig.layout.xaxis.type == "category" and fig.layout.yaxis.type == "category"
     assert not heat.reversescale  # R²: higher is better, brighter
     assert heatmap_figure(grid, "optimizer.lr", "model.activation", "test_loss").data[0].reversescale
@@ -121,7 +124,8 @@ def test_a_diverged_member_with_a_curve_is_a_grey_dotted_line_ending_in_a_cross(
     fig = sweep_curves_figure([m, ok], "test_loss", "l2")
     line, cross = fig.data[0], fig.data[1]
     assert line.line.color == DIVERGED_COLOR and line.line.dash == "dot" and line.name == "diverged"
-    assert (cross.x, cross.y, cross.marker.symbol) == ((20,), (0.7,), "x")
+    assert (cross.x, cross.y, cross.marker.symbol) == ((20,), (0.5 + 0.05 * 0.3,), "x")  # kept on the plot
+    assert list(fig.layout.yaxis.range) == pytest.approx([0.2 - 0.015, 0.5 + 0.015])  # the finite members' range
     assert best_first([m, ok], "test_loss")[0] is ok
 
 
