@@ -14,7 +14,9 @@ from netarium.ui.runs_ui import (
     save_live_section,
 )
 from netarium.ui.session import show_flashes
+from netarium.ui.sweeps_ui import follow_reopen, saved_sweeps
 
+follow_reopen()  # after "Open on the Sweeps page": go there
 st.title("Runs")
 show_flashes()
 try:
@@ -36,6 +38,9 @@ else:
     elif len(chosen) > 1:
         compare_runs(store, chosen)
     export_buttons(store, picked)
+
+st.header("Saved sweeps")
+saved_sweeps(store)
 
 st.header("Save the current run")
 save_live_section(store)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from netarium.ui.live import live_fragment
+from netarium.ui.live import view_fragment
 from netarium.ui.session import live_run, show_flashes
 from netarium.ui.views import VIEWS, ViewContext, draw_view
 
@@ -30,4 +30,4 @@ for row in range(0, slots, 2):
     for col, (i, view_id) in zip(st.columns(2, gap="medium"), list(enumerate(chosen))[row : row + 2], strict=False):
         with col:
             st.markdown(f"**{VIEWS.get(view_id).title}**")
-            live_fragment(live, slot(view_id, f"sbs.{i}.{view_id}"), heavy=VIEWS.get(view_id).heavy)
+            view_fragment(live, VIEWS.get(view_id), slot(view_id, f"sbs.{i}.{view_id}"))

@@ -19,7 +19,7 @@ from netarium.models.masks import add_masks
 from netarium.training.config import parse_config
 from netarium.training.live import LiveRun
 from netarium.training.run import Run
-from netarium.training.store import RunRecord, RunStore
+from netarium.training.store import RunRecord, RunStore, SweepRecord
 from netarium.training.sweep_run import MemberResult, SweepResult
 
 Series = tuple[list[int], list[float]]
@@ -116,6 +116,22 @@ def run_rows(records: Iterable[RunRecord], now: float | None = None) -> list[dic
             "id": r.id, "name": r.name, "experiment": r.experiment or "", "status": r.status, "steps": r.steps,
             "seconds": round(r.seconds, 2) if math.isfinite(r.seconds) else None,
             "test metric": metric, "final": value if math.isfinite(value) else None,
+            "created": human_time(r.created, now), "notes": r.notes,
+        })
+    return rows
+
+
+def sweep_rows(records: Iterable[SweepRecord], now: float | None = None) -> list[dict[str, Any]]:
+    """One table row per saved sweep: id, name, members, axes, steps per member, seconds, created."""
+    rows = []
+    for r in records:
+        axes = [a.get("key", "?") for a in r.sweep.get("axes", [])]
+        seeds = int(r.sweep.get("seeds", 1))
+        rows.append({
+            "id": r.id, "name": r.name, "members": r.size,
+            "axes": ", ".join(axes) + (f" × {seeds} seeds" if seeds > 1 else "") if axes else f"{seeds} seeds",
+            "steps": r.sweep.get("base", {}).get("steps"),
+            "seconds": round(r.seconds, 1) if math.isfinite(r.seconds) else None,
             "created": human_time(r.created, now), "notes": r.notes,
         })
     return rows

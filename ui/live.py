@@ -9,20 +9,27 @@ import streamlit as st
 
 from netarium.training.live import LiveRun
 from netarium.training.run import Snapshot
+from netarium.ui.session import session_sweep
 from netarium.ui.transport import TICK_SECONDS
-from netarium.ui.views import Section, ViewContext, draw_view
+from netarium.ui.views import SWEEP, Section, View, ViewContext, draw_view
 
 HEAVY_TICKS = 6  # heavy views (boundary, graph, ...) redraw every this many ticks while training
 
 
-def live_fragment(live: LiveRun, body: Callable[[Snapshot], None], *, heavy: bool = False) -> None:
+def live_fragment(live: LiveRun, body: Callable[[Snapshot], None], *, heavy: bool = False, sweep: bool = False) -> None:
     """Run body(snapshot) now, and again every tick while training (only this part reruns).
 
     `heavy` parts refresh every HEAVY_TICKS ticks, so drawing never starves the training thread.
+    `sweep` parts follow the session's sweep instead of the live run (they refresh while it trains).
     """
     every = TICK_SECONDS * (HEAVY_TICKS if heavy else 1)
+    if sweep:
+        source = session_sweep()
+        playing = source is not None and source.playing
+    else:
+        playing = live.playing
 
-    @st.fragment(run_every=every if live.playing else None)
+    @st.fragment(run_every=every if playing else None)
     def _tick() -> None:
         body(live.snapshot())
 
@@ -41,7 +48,13 @@ def draw_section(live: LiveRun, section: Section, key_prefix: str, *, titled: bo
             st.caption(f"as of step {snap.step:,}")
         draw_view(view, ViewContext(live, snap, key=f"{key_prefix}.{view.id}"))
 
-    live_fragment(live, body, heavy=view.heavy)
+    view_fragment(live, view, body)
+
+
+def view_fragment(live: LiveRun, view: View, body: Callable[[Snapshot], None]) -> None:
+    """body(snapshot) in a live fragment paced for `view`: heavy or not, following the live run or, for a
+    view that needs the session's sweep, that sweep."""
+    live_fragment(live, body, heavy=view.heavy, sweep=SWEEP in view.needs)
 
 
 def draw_sections(live: LiveRun, sections: list[Section], key_prefix: str, *, titled: bool = True) -> None:

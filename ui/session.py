@@ -1,5 +1,5 @@
-"""The browser session's state: its one LiveRun, the one path that applies a config to it, flash
-messages, URL sync."""
+"""The browser session's state: its one LiveRun and its sweep (live or reopened), the one path that
+applies a config to the run, flash messages, URL sync."""
 
 from __future__ import annotations
 
@@ -14,11 +14,15 @@ from netarium.experiments import EXPERIMENTS
 from netarium.schema import SchemaError
 from netarium.training.config import Config
 from netarium.training.live import Change, LiveRun
+from netarium.training.live_sweep import LiveSweep, StoredSweep
 from netarium.ui.urlstate import config_to_query, query_to_config
 
 LIVE = "netarium.live"
 FLASH = "netarium.flash"
 HIDDEN = "netarium.hidden"
+SWEEP = "netarium.sweep"  # the session's sweep: a LiveSweep, or a StoredSweep reopened from the store
+SHARED_SWEEP = "netarium.shared_sweep"  # a link's `sweep` parameter, as text, until the Sweeps page reads it
+SWEEP_PARAM = "sweep"
 
 
 # Move everything imported so far (torch, plotly, streamlit...) out of the collector's reach: the
@@ -34,7 +38,10 @@ def default_config() -> Config:
 def live_run() -> LiveRun:
     """The session's LiveRun, created on first use from the URL (validated) or the default."""
     if LIVE not in st.session_state:
-        decoded = query_to_config(dict(st.query_params.to_dict()), base=default_config())
+        params = dict(st.query_params.to_dict())
+        if SWEEP_PARAM in params:  # a sweep link: the Sweeps page decodes it (ui/sweeps_ui.py)
+            st.session_state[SHARED_SWEEP] = params.pop(SWEEP_PARAM)
+        decoded = query_to_config(params, base=default_config())
         if decoded.config.task.name == "csv":  # a link carries no file (urlstate refuses path and upload)
             decoded.notices.append("A link cannot carry a CSV file; choose the csv task and upload the file in the sidebar.")
             decoded.config = decoded.config.model_copy(update={"task": default_config().task})
@@ -47,6 +54,19 @@ def live_run() -> LiveRun:
         for notice in decoded.notices:
             flash(notice, "warning")
     return st.session_state[LIVE]
+
+
+def session_sweep() -> LiveSweep | StoredSweep | None:
+    """The session's sweep: the one started on the Sweeps page, or a saved one reopened there."""
+    return st.session_state.get(SWEEP)
+
+
+def set_session_sweep(sweep: LiveSweep | StoredSweep | None) -> None:
+    """Replace the session's sweep; a live one it replaces stops training and is closed."""
+    old = st.session_state.get(SWEEP)
+    if old is not None and old is not sweep:
+        old.close()
+    st.session_state[SWEEP] = sweep
 
 
 def hidden_controls() -> set[str]:

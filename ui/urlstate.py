@@ -21,8 +21,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from netarium.schema import browser_settable, field_bounds, field_choices
+from netarium.schema import SchemaError, browser_settable, field_bounds, field_choices
 from netarium.training.config import SECTIONS, Config
+from netarium.training.sweep import Sweep
 
 CODEC_VERSION = "1"
 VERSION_KEY = "v"
@@ -510,3 +511,55 @@ def query_to_config(params: Mapping[str, Any], base: Config | None = None) -> De
     except Exception as err:  # never let a URL break a page
         notices.append(f"the link could not be read ({type(err).__name__}: {_show(str(err), 120)}); using the defaults")
         return DecodedURL(start, notices, set())
+
+
+# ------------------------------------------------------------------------------------------ sweeps
+
+MAX_SWEEP_CHARS = 8000  # a sweep link's `sweep` value; longer ones are refused, not cut
+
+
+def sweep_to_query(sweep: Sweep) -> str:
+    """The Sweep as compact JSON for one query parameter (fields at their defaults left out)."""
+    return sweep.model_dump_json(exclude_defaults=True)
+
+
+def sweep_share_url(base_url: str, sweep: Sweep, param: str) -> str:
+    """`base_url` (its path kept, its query replaced) with the sweep in the query parameter `param`."""
+    parts = urlsplit(base_url)
+    path = parts.path or ("/" if parts.netloc else "")
+    return urlunsplit((parts.scheme, parts.netloc, path, urlencode({param: sweep_to_query(sweep)}), parts.fragment))
+
+
+def _browser_unsettable(config: Config) -> list[str]:
+    """Dotted keys of fields no browser may set (a server file, an upload id) that differ from their entry's
+    defaults in `config`."""
+    out = []
+    for section in SECTIONS:
+        params = getattr(config, section)
+        defaults = type(params)()
+        out += [f"{section}.{name}" for name, info in type(params).model_fields.items()
+                if not browser_settable(info) and getattr(params, name) != getattr(defaults, name)]
+    return out
+
+
+def query_to_sweep(text: str) -> tuple[Sweep | None, str]:
+    """(the Sweep, "") from a link's `sweep` value, or (None, why not). Untrusted input: the length is
+    capped, every member is validated as when a sweep is built here (nothing is clamped), and a sweep
+    whose base or members set a field no browser may set is refused. Never raises."""
+    if len(text) > MAX_SWEEP_CHARS:
+        return None, f"the link's sweep is {len(text):,} characters long, more than the {MAX_SWEEP_CHARS:,} a link may carry"
+    try:
+        sweep = Sweep.model_validate_json(text)
+        members = sweep.members()
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "sweep"
+        return None, f"the link's sweep is not valid ({_show(where, 60)}: {_show(_message(first), 160)})"
+    except SchemaError as e:
+        return None, f"the link's sweep is not valid ({_show(str(e), 160)})"
+    except Exception as e:  # noqa: BLE001 - whatever the text does, the page goes on
+        return None, f"the link's sweep could not be read ({type(e).__name__}: {_show(str(e), 120)})"
+    refused = sorted({key for m in members for key in _browser_unsettable(m.config)})
+    if refused:
+        return None, f"a link cannot set {_name_list(refused)} (a server file or an upload)"
+    return sweep, ""

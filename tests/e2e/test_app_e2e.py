@@ -35,6 +35,7 @@ PAGES = {  # sidebar link -> something that page shows once it has rendered
     "Residual stream": ("text", "The residual-stream views need"),
     "Dynamics": ("text", "Sharpness and trace"),
     "Connectivity": ("text", "The live model has no masks"),
+    "Sweeps": ("heading", "Sweeps"),
     "Experiments": ("heading", "Experiments"),
     "Runs": ("heading", "Runs"),
 }

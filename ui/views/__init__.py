@@ -9,6 +9,7 @@ import importlib
 import pkgutil
 
 from netarium.ui.views.base import (
+    SWEEP,
     VIEWS,
     Place,
     Section,
@@ -19,7 +20,7 @@ from netarium.ui.views.base import (
     unmet_need,
 )
 
-FIRST = ("playground", "diagram", "geometry", "residual", "dynamics", "sparsity")
+FIRST = ("playground", "diagram", "geometry", "residual", "dynamics", "sparsity", "sweeps")
 
 
 def _modules() -> list[str]:
@@ -30,4 +31,4 @@ def _modules() -> list[str]:
 for _name in _modules():
     importlib.import_module(f"{__name__}.{_name}")
 
-__all__ = ["VIEWS", "Place", "Section", "View", "ViewContext", "draw_view", "heavy_result", "unmet_need"]
+__all__ = ["SWEEP", "VIEWS", "Place", "Section", "View", "ViewContext", "draw_view", "heavy_result", "unmet_need"]

@@ -22,19 +22,27 @@ from netarium.tasks.base import TASK_CAPABILITIES
 from netarium.training.live import LiveRun
 from netarium.training.run import Snapshot
 from netarium.ui.cache import generation_store
+from netarium.ui.session import session_sweep
+
+# What the browser session offers besides the live run's task and model: a view that needs "sweep" draws
+# from the session's sweep (ui/session.py) instead of the live run, and refreshes while that sweep trains.
+SWEEP = "sweep"
+SESSION_CAPABILITIES = {SWEEP: "a sweep (start one on the Sweeps page, or reopen a saved one from the Runs page)"}
 
 
 def offered(live: LiveRun) -> frozenset[str]:
-    """Everything the live run's task and model offer the views now."""
-    return live.run.task.capabilities | capabilities(live.run.model)
+    """Everything the live run's task and model, and the session (its sweep), offer the views now."""
+    session = frozenset({SWEEP}) if session_sweep() is not None else frozenset()
+    return live.run.task.capabilities | capabilities(live.run.model) | session
 
 
 def unmet_need(live: LiveRun, needs: frozenset[str]) -> str:
-    """'' when the live run offers everything in `needs`, else the first missing one, in words."""
+    """'' when the live run and the session offer everything in `needs`, else the first missing one, in words."""
     missing = sorted(needs - offered(live))
     if not missing:
         return ""
-    return TASK_CAPABILITIES.get(missing[0]) or MODEL_CAPABILITIES.get(missing[0], missing[0])
+    return (TASK_CAPABILITIES.get(missing[0]) or MODEL_CAPABILITIES.get(missing[0])
+            or SESSION_CAPABILITIES.get(missing[0], missing[0]))
 
 
 @dataclass

@@ -1,0 +1,211 @@
+"""`LiveSweep`: the sweep of a browser session: a Sweep, its SweepRun and the Worker stepping it.
+
+Like LiveRun for one network, without Streamlit: pages keep a LiveSweep beside the session's LiveRun and
+poll `progress()` and `current()`. A `StoredSweep` is a finished sweep read back from the run store; it
+answers the same reading calls, so a page draws either the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from netarium.training.run import Run
+from netarium.training.sweep import Sweep
+from netarium.training.sweep_run import (
+    GroupBuilder,
+    MemberResult,
+    SweepResult,
+    SweepRun,
+    SweepSnapshot,
+    member_config,
+)
+from netarium.training.worker import Worker
+
+ACK_SECONDS = 2.0  # how long pause / step wait for the worker to publish what they did
+FINISHED = ("done", "diverged", "failed")
+
+
+@dataclass(frozen=True)
+class SweepProgress:
+    """Where a sweep stands: members finished (done or diverged) of all, the lockstep step of the
+    sweep's steps, the measured sweep steps per second and the seconds left at that rate (None until
+    measured), and its state ("ready", "playing", "paused", "done", "stopped", ...)."""
+
+    members: int
+    finished: int
+    diverged: int
+    step: int
+    steps: int
+    steps_per_sec: float
+    seconds: float
+    seconds_left: float | None
+    state: str
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.step / self.steps) if self.steps else 1.0
+
+
+class LiveSweep:
+    """Sweep + SweepRun + Worker (play, pause, step, stop). Thread-safe for one UI session.
+
+    The worker stops playing at the sweep's steps. `stop()` ends training for good; what was trained
+    stays readable (`current()`, `result()`), so a stopped sweep can still be saved.
+    """
+
+    def __init__(self, sweep: Sweep, builders: Sequence[GroupBuilder] | None = None):
+        self.sweep = sweep
+        self.run = SweepRun(sweep, builders)  # validates every member first (SchemaError)
+        self.worker = Worker(self.run, until=self.run.steps).start()
+        self.stopped = False
+        self._cache_lock = threading.Lock()
+        self._current: tuple[tuple[int, bool], SweepResult] | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.run.members)
+
+    # ---- transport ----
+    def play(self) -> None:
+        if not self.stopped:
+            self.worker.play()
+
+    def pause(self) -> None:
+        """Pause; returns once the worker has published the paused state (at most ACK_SECONDS)."""
+        self._acked(self.worker.pause)
+
+    def step(self, n: int = 1) -> None:
+        """Train n lockstep steps and pause; returns once they are published (at most ACK_SECONDS)."""
+        if not self.stopped:
+            self._acked(self.worker.step_once, n)
+
+    def _acked(self, command, *args) -> None:
+        before = self.worker.latest()
+        command(*args)
+        try:
+            self.worker.wait_for(lambda s: s is not before and s.state != "playing", timeout=ACK_SECONDS)
+        except TimeoutError:
+            pass
+
+    def stop(self) -> None:
+        """End training for good (the members keep what they learned and can be read and saved)."""
+        self.stopped = True
+        self.worker.pause()
+        self.worker.stop()
+
+    def close(self) -> None:
+        self.stop()
+        self.run.close()
+
+    @property
+    def playing(self) -> bool:
+        return self.worker.playing and not self.stopped
+
+    # ---- reading ----
+    def snapshot(self) -> SweepSnapshot:
+        """The latest published snapshot (every member's state, step and latest metrics)."""
+        return self.worker.latest()  # type: ignore[return-value]
+
+    def progress(self) -> SweepProgress:
+        snap = self.snapshot()
+        steps = self.run.steps
+        finished = sum(m.state in FINISHED or m.step >= steps for m in snap.members)
+        diverged = sum(m.state == "diverged" for m in snap.members)
+        rate = snap.step / snap.seconds if snap.seconds > 0 else 0.0  # the mean so far: steadier than the last chunk
+        left = (steps - snap.step) / rate if rate > 0 else None
+        state = snap.state
+        if snap.step >= steps or snap.state == "diverged":
+            state = "done" if snap.state != "diverged" else "diverged"
+        elif self.stopped:
+            state = "stopped"
+        return SweepProgress(len(snap.members), finished, diverged, snap.step, steps, rate, snap.seconds,
+                             0.0 if state in ("done", "diverged") else left, state)
+
+    def current(self) -> SweepResult:
+        """The sweep as of now. While it trains, without evaluating: each member's latest recorded metrics
+        as its final numbers; once it is paused, finished or stopped, every member evaluated at its step.
+        Cached per step, so redrawing a paused sweep costs nothing."""
+        key = (self.worker.latest().step, not self.playing)
+        with self._cache_lock:
+            if self._current is not None and self._current[0] == key:
+                return self._current[1]
+            if key[1]:
+                result = self.result()
+            else:
+                with self.worker.lock:
+                    run = self.run
+                    states, histories, seconds = run.member_snapshots(), run.histories(), run.seconds
+                members = [MemberResult(m.index, m.point, m.config, s.state, s.reason, s.step, h, dict(s.metrics))
+                           for m, s, h in zip(run.members, states, histories, strict=True)]
+                result = SweepResult(self.sweep, members, seconds)
+            self._current = (key, result)
+            return result
+
+    def result(self) -> SweepResult:
+        """Evaluate every member now and gather the result (under the worker's lock: between two steps)."""
+        with self.worker.lock:
+            return self.run.result()
+
+
+class StoredSweep:
+    """A finished sweep read back from the run store, answering LiveSweep's reading calls."""
+
+    playing = False
+    stopped = True
+
+    def __init__(self, result: SweepResult, sweep_id: int, name: str = ""):
+        self.sweep = result.sweep
+        self.sweep_id = sweep_id
+        self.name = name
+        self._result = result
+
+    @property
+    def size(self) -> int:
+        return len(self._result.members)
+
+    def current(self) -> SweepResult:
+        return self._result
+
+    def result(self) -> SweepResult:
+        return self._result
+
+    def progress(self) -> SweepProgress:
+        members = self._result.members
+        steps = self.sweep.base.steps
+        step = min((m.step for m in members if m.state != "diverged"), default=steps)
+        diverged = sum(m.state == "diverged" for m in members)
+        finished = sum(m.state in ("done", "diverged", "failed") for m in members)
+        seconds = self._result.seconds
+        return SweepProgress(len(members), finished, diverged, step, steps, step / seconds if seconds else 0.0,
+                             seconds, 0.0, "saved")
+
+    def close(self) -> None:
+        """Nothing trains."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A sweep's training time guessed before it starts: one member trained alone for a few steps
+    (`rate` steps/s), times the members, times the steps. An estimate: batched groups may go faster."""
+
+    members: int
+    steps: int
+    rate: float
+
+    @property
+    def seconds(self) -> float:
+        return self.members * self.steps / self.rate
+
+
+def estimate(sweep: Sweep, measured_steps: int = 20, warmup: int = 2) -> Estimate:
+    """Time `measured_steps` steps (after `warmup`) of the sweep's first member trained alone."""
+    members = sweep.members()
+    run = Run(member_config(members[0].config))
+    run.step(warmup)
+    t0 = time.perf_counter()
+    run.step(measured_steps)
+    rate = measured_steps / max(time.perf_counter() - t0, 1e-9)
+    return Estimate(len(members), sweep.base.steps, rate)
