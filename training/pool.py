@@ -15,11 +15,14 @@ floor(K t / T) of its K members have finished, t the clock and T the sweep's ste
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import json
 import math
 import multiprocessing
 import os
-from collections.abc import Sequence
+import sys
+import types
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -56,6 +59,25 @@ def train_chunk(sweep_json: str, members_json: list[str], threads: int, batched:
     members = [member_from_json(text) for text in members_json]
     result = run_sweep(Sweep.from_json(sweep_json), members=members, builders=None if batched else [])
     return [m.to_dict() for m in result.members]
+
+
+def pool_context() -> multiprocessing.context.BaseContext:
+    """"forkserver" where there is one (its children fork from a small clean server), else "spawn";
+    never "fork" (the app has threads)."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+@contextlib.contextmanager
+def neutral_main() -> Iterator[None]:
+    """While workers start, __main__ is an empty module: a new worker runs the parent's __main__ file
+    again, and under Streamlit (AppTest too) that is a page script, which must not run in a worker."""
+    saved = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = saved
 
 
 def split(members: Sequence[Member], size: int) -> list[list[Member]]:
@@ -149,7 +171,7 @@ class ChunkGroup:
 
 
 class PoolGroup(ChunkGroup):
-    """Members trained in `workers` worker processes ("spawn": the app has threads, fork is unsafe);
+    """Members trained in `workers` worker processes (see `pool_context`);
     the pool starts on the first step and ends with close()."""
 
     kind = "pool"
@@ -163,8 +185,9 @@ class PoolGroup(ChunkGroup):
 
     def _submit(self, sweep_json: str, members_json: list[str], threads: int) -> cf.Future:
         if self._pool is None:
-            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
-        return self._pool.submit(train_chunk, sweep_json, members_json, threads, self.batched)
+            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=pool_context())
+        with neutral_main():  # workers start inside submit
+            return self._pool.submit(train_chunk, sweep_json, members_json, threads, self.batched)
 
     def _wait(self, handles: list[cf.Future], block: bool) -> list[cf.Future]:
         done, _ = cf.wait(handles, timeout=None if block else 0, return_when=cf.FIRST_COMPLETED)

@@ -123,3 +123,19 @@ def test_a_sweep_on_ray_equals_the_in_process_sweep(local_ray):
     assert_same_members(run_sweep(sweep), run_sweep(sweep, ray_address=local_ray), rel=1e-5)
     unbatched = sweep_from_specs(Config().with_overrides(TINY_TRANSFORMER), ["seed=0,1"])
     assert_same_members(run_sweep(unbatched, builders=[]), run_sweep(unbatched, builders=[], ray_address=local_ray))
+
+
+def test_pool_workers_never_rerun_the_parents_main_script(tmp_path, monkeypatch):
+    """Under Streamlit (and AppTest) __main__ is the page script; a worker must not run it again (a
+    spawned child would, and this one would raise)."""
+    import sys
+    import types
+
+    script = tmp_path / "page.py"
+    script.write_text("raise RuntimeError('the page script ran in a worker')\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    sweep = sweep_from_specs(Config().with_overrides(TINY_TRANSFORMER), ["seed=0,1"])
+    pooled = run_sweep(sweep, builders=[], workers=2)
+    assert [m.state for m in pooled.members] == ["running", "running"] and all(m.step == 30 for m in pooled.members)
