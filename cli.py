@@ -6,6 +6,7 @@ import argparse
 import importlib.util
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -94,7 +95,7 @@ def _config_arguments(p: argparse.ArgumentParser) -> None:
 
 def experiment_config(args: argparse.Namespace) -> tuple[Any, Any]:
     """(experiment, Config): its preset, or --config, with --set, --seed and --steps applied; sets the
-    training threads as the Worker does."""
+    training threads ($NETARIUM_THREADS, else every core: nothing else shares a headless run)."""
     import torch
 
     from netarium.experiments import EXPERIMENTS
@@ -102,7 +103,7 @@ def experiment_config(args: argparse.Namespace) -> tuple[Any, Any]:
     from netarium.training.run import torch_threads
 
     exp = EXPERIMENTS.get(args.experiment)
-    torch.set_num_threads(torch_threads())
+    torch.set_num_threads(torch_threads(default=os.cpu_count() or 1))  # headless: every core is ours
     config = exp.config
     if args.config:
         try:

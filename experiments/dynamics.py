@@ -93,8 +93,9 @@ MUON_FIRST_LAYER = {"name": "muon", "lr": 0.05, "weight_decay": 0.1, "muon_for":
                     "adam_weight_decay": 1.0}
 LOW_FRACTIONS = (0.2,)
 GROK_ACC = 0.95
-# Nanda et al.'s one-layer transformer, shrunk for a CPU: M = 59, half the pairs, d_model 64, AdamW wd 1.0
-TRANSFORMER = ["task.M=59", "task.train_fraction=0.5", "model.name=transformer", "model.layers=1", "model.d_model=64",
+# Nanda et al.'s one-layer transformer, shrunk for a CPU: M = 59, 60% of the pairs (at 50% it groks at
+# steps 1800-2400, at 60% at 900-1400 with t2 >= 6 t1 still: the check stays within 90 s), d_model 64, AdamW wd 1.0
+TRANSFORMER = ["task.M=59", "task.train_fraction=0.6", "model.name=transformer", "model.layers=1", "model.d_model=64",
                "model.heads=4", "model.causal=false"]
 
 
