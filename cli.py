@@ -236,18 +236,11 @@ def _check_count(flag: str, value: int | None, low: int) -> None:
         raise UsageError(f"{flag}: expected a whole number from {low} to {MAX_MEMBERS} (got {value})")
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        return ",".join(_cell(v) for v in value)
-    return str(value)
-
-
 def sweep_table(result: Any) -> str:
     """Members best first (runs_io.ranked_members): member, axis values, seed, how it ended, the
     headline test metric and the train loss; diverged and failed members last, marked with their step."""
     from netarium.training.runs_io import headline_metric, member_status, ranked_members
+    from netarium.training.sweep import show_value
 
     keys = [a.key for a in result.sweep.axes]
     metric = next((headline_metric(m.final)[0] for m in result.members if headline_metric(m.final)[0]), "test metric")
@@ -257,7 +250,7 @@ def sweep_table(result: Any) -> str:
         if state in ("diverged", "failed"):
             state = f"{state.upper()} at step {m.step}"
         numbers = [m.final.get(metric, math.nan), m.final.get("train_loss", math.nan)]
-        rows.append([f"#{m.index}", *(_cell(m.point.get(k, "")) for k in keys), str(m.config.seed), state,
+        rows.append([f"#{m.index}", *(show_value(m.point.get(k, ""), ".4g") for k in keys), str(m.config.seed), state,
                      *(f"{v:.4g}" if math.isfinite(v) else "-" for v in numbers)])
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)

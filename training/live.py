@@ -21,7 +21,6 @@ from netarium.training.config import Config
 from netarium.training.run import Run, Snapshot
 from netarium.training.worker import Worker
 
-ACK_SECONDS = 2.0  # how long pause / step wait for the worker to publish what they did
 LIVE_KEYS = frozenset({"optimizer.lr", "l1", "l2", "steps", "history_points"})
 
 
@@ -143,21 +142,12 @@ class LiveRun:
 
     def pause(self) -> None:
         """Pause; returns once the worker has published the paused state (at most ACK_SECONDS)."""
-        self._acked(self.worker.pause)
+        self.worker.acked(self.worker.pause)
 
     def step(self, n: int = 1) -> None:
         """Train n steps and pause; returns once they are published (at most ACK_SECONDS)."""
-        self._acked(self.worker.step_once, n)
+        self.worker.acked(self.worker.step_once, n)
 
-    def _acked(self, command, *args) -> None:
-        """Send a command, then wait until a fresh snapshot shows it, so that the page redrawn next
-        shows the new step and state (a paused page no longer refreshes itself)."""
-        before = self.worker.latest()
-        command(*args)
-        try:
-            self.worker.wait_for(lambda s: s is not before and s.state != "playing", timeout=ACK_SECONDS)
-        except TimeoutError:
-            pass
 
     def set_speed(self, steps_per_sec: float | None) -> None:
         """Limit the training speed (None: as fast as it goes)."""

@@ -24,7 +24,6 @@ from netarium.training.sweep_run import (
 )
 from netarium.training.worker import Worker
 
-ACK_SECONDS = 2.0  # how long pause / step wait for the worker to publish what they did
 FINISHED = ("done", "diverged", "failed")
 
 
@@ -75,20 +74,13 @@ class LiveSweep:
 
     def pause(self) -> None:
         """Pause; returns once the worker has published the paused state (at most ACK_SECONDS)."""
-        self._acked(self.worker.pause)
+        self.worker.acked(self.worker.pause)
 
     def step(self, n: int = 1) -> None:
         """Train n lockstep steps and pause; returns once they are published (at most ACK_SECONDS)."""
         if not self.stopped:
-            self._acked(self.worker.step_once, n)
+            self.worker.acked(self.worker.step_once, n)
 
-    def _acked(self, command, *args) -> None:
-        before = self.worker.latest()
-        command(*args)
-        try:
-            self.worker.wait_for(lambda s: s is not before and s.state != "playing", timeout=ACK_SECONDS)
-        except TimeoutError:
-            pass
 
     def stop(self) -> None:
         """End training for good (the members keep what they learned and can be read and saved)."""

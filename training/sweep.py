@@ -151,15 +151,16 @@ class Member:
 
     def label(self) -> str:
         """"optimizer.lr=0.01 · seed 1" (the point, then the seed repeat when there are several)."""
-        parts = [f"{k}={_show(v)}" for k, v in self.point.items()]
+        parts = [f"{k}={show_value(v)}" for k, v in self.point.items()]
         return " · ".join(parts + [f"seed {self.config.seed}"])
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any, number: str = "g") -> str:
+    """An axis value as text: floats in `number` format, lists joined by commas ("8,8")."""
     if isinstance(value, float):
-        return f"{value:g}"
+        return format(value, number)
     if isinstance(value, list):
-        return ",".join(_show(v) for v in value)
+        return ",".join(show_value(v, number) for v in value)
     return str(value)
 
 
@@ -210,7 +211,7 @@ class Sweep(BaseModel):
                 try:
                     config = config.with_overrides({key: value})
                 except SchemaError as e:
-                    raise SchemaError(f"axis {key}", f"value {_show(value)!r}: {e}") from None
+                    raise SchemaError(f"axis {key}", f"value {show_value(value)!r}: {e}") from None
             for repeat in range(self.seeds):
                 seed = (config.seed + repeat) % (2**31 - 1)
                 out.append(Member(len(out), point, repeat, config.with_overrides({"seed": seed}) if repeat else config))

@@ -13,6 +13,8 @@ import torch
 from netarium.models.gate import FORWARD_GATE
 from netarium.training.run import Run, Snapshot, torch_threads
 
+ACK_SECONDS = 2.0  # how long pause / step wait for the worker to publish what they did
+
 
 class Worker:
     """Play / pause / single step / stop / live learning rate for one Run.
@@ -106,6 +108,17 @@ class Worker:
         """The newest published snapshot (a copy; safe to read on any thread)."""
         with self._latest_lock:
             return self._latest
+
+    def acked(self, command: Callable[..., None], *args: Any) -> None:
+        """Send a command (pause, step_once), then wait until a fresh snapshot shows it (at most
+        ACK_SECONDS), so that a page redrawn next shows the new step and state (a paused page no
+        longer refreshes itself)."""
+        before = self.latest()
+        command(*args)
+        try:
+            self.wait_for(lambda s: s is not before and s.state != "playing", timeout=ACK_SECONDS)
+        except TimeoutError:
+            pass
 
     def wait_for(self, predicate: Callable[[Snapshot], bool], timeout: float = 10.0) -> Snapshot:
         """Block until a published snapshot satisfies `predicate` (or raise TimeoutError)."""
