@@ -7,6 +7,7 @@ answers the same reading calls, so a page draws either the same way.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -48,6 +49,9 @@ class SweepProgress:
         return min(1.0, self.step / self.steps) if self.steps else 1.0
 
 
+RAY_ADDRESS_ENV = "NETARIUM_RAY_ADDRESS"  # the app's --ray-address
+
+
 class LiveSweep:
     """Sweep + SweepRun + Worker (play, pause, step, stop). Thread-safe for one UI session.
 
@@ -57,7 +61,8 @@ class LiveSweep:
 
     def __init__(self, sweep: Sweep, builders: Sequence[GroupBuilder] | None = None):
         self.sweep = sweep
-        self.run = SweepRun(sweep, builders)  # validates every member first (SchemaError)
+        # validates every member first (SchemaError); $NETARIUM_RAY_ADDRESS sends the app's sweeps to a cluster
+        self.run = SweepRun(sweep, builders, ray_address=os.environ.get(RAY_ADDRESS_ENV, "").strip() or None)
         self.worker = Worker(self.run, until=self.run.steps).start()
         self.stopped = False
         self._cache_lock = threading.Lock()

@@ -95,3 +95,33 @@ def test_a_stored_sweep_reads_like_a_finished_one(tmp_path):
     assert (p.members, p.finished, p.step, p.steps, p.state) == (2, 2, 20, 20, "saved")
     assert [m.final for m in stored.current().members] == [m.final for m in result.members]
     assert not stored.playing
+
+
+def test_the_app_sends_its_sweeps_to_the_cluster_that_netarium_ray_address_names(monkeypatch):
+    """The app's --ray-address: every member goes to one RayGroup at that address (a stand-in here,
+    so that no cluster is contacted); without the variable nothing goes to Ray."""
+    import netarium.training.ray_backend as ray_backend
+    from netarium.training.sweep_run import RunGroup
+
+    seen: dict = {}
+
+    class StandIn(RunGroup):
+        def __init__(self, sweep, members, address, builders=None):
+            seen.update(address=address, members=[m.index for m in members])
+            super().__init__(members)
+
+    monkeypatch.setattr(ray_backend, "RayGroup", StandIn)
+    sweep = sweep_from_specs(Config(steps=4), ["seed=0,1,2"])
+    monkeypatch.setenv("NETARIUM_RAY_ADDRESS", " 127.0.0.1:6379 ")
+    live = LiveSweep(sweep)
+    try:
+        assert seen == {"address": "127.0.0.1:6379", "members": [0, 1, 2]} and len(live.run.groups) == 1
+    finally:
+        live.close()
+    monkeypatch.delenv("NETARIUM_RAY_ADDRESS")
+    seen.clear()
+    live = LiveSweep(sweep)
+    try:
+        assert seen == {} and {g.kind for g in live.run.groups} == {"batched"}
+    finally:
+        live.close()
