@@ -59,11 +59,14 @@ class LiveSweep:
     stays readable (`current()`, `result()`), so a stopped sweep can still be saved.
     """
 
-    def __init__(self, sweep: Sweep, builders: Sequence[GroupBuilder] | None = None):
+    def __init__(self, sweep: Sweep, builders: Sequence[GroupBuilder] | None = None, *,
+                 idle_pause_seconds: float | None = 120.0):
         self.sweep = sweep
         # validates every member first (SchemaError); $NETARIUM_RAY_ADDRESS sends the app's sweeps to a cluster
         self.run = SweepRun(sweep, builders, ray_address=os.environ.get(RAY_ADDRESS_ENV, "").strip() or None)
-        self.worker = Worker(self.run, until=self.run.steps).start()
+        self.worker = Worker(self.run, until=self.run.steps)
+        self.worker.idle_pause_seconds = idle_pause_seconds  # as a live run: nobody watching, nothing trains
+        self.worker.start()
         self.stopped = False
         self._cache_lock = threading.Lock()
         self._current: tuple[tuple[int, bool], SweepResult] | None = None
@@ -103,7 +106,9 @@ class LiveSweep:
 
     # ---- reading ----
     def snapshot(self) -> SweepSnapshot:
-        """The latest published snapshot (every member's state, step and latest metrics)."""
+        """The latest published snapshot (every member's state, step and latest metrics); counts as the
+        session still watching."""
+        self.worker.touch()
         return self.worker.latest()  # type: ignore[return-value]
 
     def progress(self) -> SweepProgress:
@@ -118,6 +123,8 @@ class LiveSweep:
             state = "done" if snap.state != "diverged" else "diverged"
         elif self.stopped:
             state = "stopped"
+        elif state == "paused" and self.worker.paused_because:
+            state = f"paused: {self.worker.paused_because}"
         return SweepProgress(len(snap.members), finished, diverged, snap.step, steps, rate, snap.seconds,
                              0.0 if state in ("done", "diverged") else left, state)
 

@@ -125,3 +125,16 @@ def test_the_app_sends_its_sweeps_to_the_cluster_that_netarium_ray_address_names
         assert seen == {} and {g.kind for g in live.run.groups} == {"batched"}
     finally:
         live.close()
+
+
+def test_a_sweep_nobody_watches_pauses_and_says_why():
+    sweep = sweep_from_specs(Config(steps=100_000, task={"name": "circle", "n_samples": 100}), ["seed=0,1"])
+    live = LiveSweep(sweep, idle_pause_seconds=0.3)
+    try:
+        live.play()
+        live.worker.wait_for(lambda s: s.step > 0, timeout=10)
+        live.worker.wait_for(lambda s: s.state == "paused", timeout=10)  # nobody read a snapshot since play
+        p = live.progress()
+        assert p.state == "paused: nobody watched for 0 s" and 0 < p.step < 100_000 and not live.playing
+    finally:
+        live.close()
