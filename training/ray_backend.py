@@ -15,9 +15,10 @@ from typing import Any
 
 import ray
 
+from netarium.training.ensemble import batch_signature
 from netarium.training.pool import ChunkGroup, split, train_chunk
 from netarium.training.sweep import Member, Sweep
-from netarium.training.sweep_run import GroupBuilder, partition
+from netarium.training.sweep_run import GroupBuilder
 
 TASKS_PER_CPU = 2
 
@@ -27,6 +28,15 @@ def connect(address: str) -> None:
     unless this process is connected already (then that connection is used)."""
     if not ray.is_initialized():
         ray.init(address=address, log_to_driver=False)
+
+
+def by_signature(members: Sequence[Member], batched: bool) -> list[list[Member]]:
+    """Members that may batch together (one batch signature, read off the Configs: nothing is built
+    here), each unbatchable kind together; a task regroups its chunk by data shape as this process would."""
+    parts: dict[object, list[Member]] = {}
+    for m in members:
+        parts.setdefault(batch_signature(m.config) if batched else None, []).append(m)
+    return list(parts.values())
 
 
 class RayGroup(ChunkGroup):
@@ -39,7 +49,7 @@ class RayGroup(ChunkGroup):
         connect(address)
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         size = math.ceil(len(members) / (cpus * TASKS_PER_CPU))
-        chunks = [chunk for part in partition(members, builders) for chunk in split(part, size)]
+        chunks = [chunk for part in by_signature(members, batched=builders is None) for chunk in split(part, size)]
         super().__init__(sweep, chunks, batched=builders is None)
         self._task = ray.remote(num_cpus=1)(train_chunk)
 

@@ -135,19 +135,6 @@ def plan_groups(members: Sequence[Member], builders: Sequence[GroupBuilder] | No
     return groups
 
 
-def partition(members: Sequence[Member], builders: Sequence[GroupBuilder] | None = None) -> list[list[Member]]:
-    """The members as plan_groups groups them in-process: each builder's groups, then the rest (one
-    list). The builders' groups are built to find out and closed at once; nothing trains."""
-    left = list(members)
-    parts: list[list[Member]] = []
-    for build in GROUP_BUILDERS if builders is None else builders:
-        taken, left = build(left)
-        for group in taken:
-            parts.append(list(group.members))
-            group.close()
-    return parts + ([left] if left else [])
-
-
 @dataclass
 class MemberSnapshot:
     """One member as readers see it: which member, its point and seed, its state, step and metrics."""
@@ -329,6 +316,11 @@ def _finite(values: dict[str, float]) -> dict[str, float | None]:
     return {k: _finite_number(v) for k, v in values.items()}
 
 
+def headless_chunk(steps: int) -> int:
+    """Steps per call when training headless: about 20 progress reports, at most 200 steps apart."""
+    return max(1, min(200, steps // 20 or 1))
+
+
 def train_configs(configs: Sequence[Config], progress: Callable[[int, int], None] | None = None,
                   task: Any = None) -> list[Run]:
     """Train each Config to its steps (on a shared `task` when given) through the sweep engine: those
@@ -342,7 +334,7 @@ def train_configs(configs: Sequence[Config], progress: Callable[[int, int], None
     out: list[Run | None] = [None] * len(members)
     for steps, ms in by_steps.items():
         for group in plan_groups(ms):
-            chunk = max(1, min(200, steps // 20 or 1))
+            chunk = headless_chunk(steps)
             for start in range(0, steps, chunk):
                 n = group.step(min(chunk, steps - start))
                 done += n * len(group.members)
@@ -361,7 +353,7 @@ def run_sweep(sweep: Sweep, progress: Callable[[int, int], None] | None = None, 
     return its result. `workers` and `ray_address`: where members train (plan_groups)."""
     run = SweepRun(sweep, builders, members=members, workers=workers, ray_address=ray_address)
     try:
-        chunk = chunk or max(1, min(200, run.steps // 20 or 1))
+        chunk = chunk or headless_chunk(run.steps)
         while run.state not in ("done", "diverged") and run.step_count < run.steps:
             run.step(chunk)
             if progress:
