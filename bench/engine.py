@@ -45,8 +45,9 @@ def cases(quick: bool) -> list[Case]:
             Case("(b) digits 64-128-128-10, batch 64", b, int(800 * scale))]
 
 
-def bare_loop_rate(config: Config, steps: int) -> float:
-    """Steps/s of a plain PyTorch loop on the Run's own data, model and optimizer settings."""
+def bare_loop_rate(config: Config, steps: int, warmup: int = 0) -> float:
+    """Steps/s of a plain PyTorch loop on the Run's own data, model and optimizer settings, over
+    `steps` steps after `warmup` untimed ones (first steps allocate)."""
     run = Run(config)  # only to get identical data, model architecture, loss and device
     model = build_model(config.model.name, config.model, ModelSpec.for_task(run.task, run.loss.n_outputs))
     model = model.to(run.device)
@@ -56,9 +57,11 @@ def bare_loop_rate(config: Config, steps: int) -> float:
     gen = torch.Generator().manual_seed(config.seed + 1)
     perm, pos = torch.randperm(n, generator=gen).to(run.device), 0
     sync = torch.cuda.synchronize if run.device.type == "cuda" else (lambda: None)
-    sync()
-    t0 = time.perf_counter()
-    for _ in range(steps):
+    t0 = 0.0
+    for i in range(warmup + steps):
+        if i == warmup:
+            sync()
+            t0 = time.perf_counter()
         if bs == n:
             xb, yb = X, y
         else:

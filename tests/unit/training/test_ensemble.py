@@ -149,7 +149,7 @@ def test_padded_units_stay_zero_and_real_ones_train_as_the_unpadded_member(activ
         assert w0.shape == (9, 2) and w1.shape == (7, 9) and w2.shape == (2, 7)
         assert bool((w0[hidden[0]:] == 0).all() and (V["layers.0.linear.bias"][i][hidden[0]:] == 0).all())
         assert bool((w1[hidden[1]:] == 0).all() and (w1[:, hidden[0]:] == 0).all() and (w2[:, hidden[1]:] == 0).all())
-        assert bool((group.state["exp_avg"][i] != 0).sum() <= sum(p.numel() for p in run.model.parameters()))
+        assert bool((group.moments("exp_avg")[i] != 0).sum() <= sum(p.numel() for p in run.model.parameters()))
 
 
 def test_a_residual_hidden_width_is_padded_but_a_normalised_stream_is_not():
@@ -208,3 +208,21 @@ def test_a_sweep_trains_batched_by_default_and_answers_as_the_run_group():
         assert (x.index, x.state, x.step) == (y.index, y.state, y.step) == (x.index, "running", 20)
         assert x.final.keys() == y.final.keys() and all(close(x.final[k], y.final[k], k) for k in y.final)
         assert x.history.steps == y.history.steps
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_a_frozen_member_leaves_the_fused_adam_update_and_the_others_as_alone(optimizer):
+    base = Config(task={"name": "circle", "n_samples": 100}, model={"name": "mlp", "hidden": [6]},
+                  optimizer={"name": optimizer, "weight_decay": 0.01}, batch_size=10, eval_every=5, device="cpu")
+    configs = variants(base, [{"optimizer.lr": 0.01}, {"optimizer.lr": 0.03, "seed": 1}, {"optimizer.lr": 0.01, "seed": 2}])
+    group = BatchedGroup(members_of(configs))
+    assert group.fused is not None and len(group.fused.param_groups) == 2  # one group per distinct lr
+    runs = [Run(member_config(c)) for c in configs]
+    group.step(7)
+    group.live[1] = False
+    group._freeze(1)
+    group.step(8)
+    for i in (0, 2):
+        runs[i].step(15)
+        assert_member_is_its_run(group, i, runs[i])
+    assert bool(group.P[1].eq(0).all()) and bool(group.moments("exp_avg")[1].abs().sum() > 0)  # state kept, row idle
