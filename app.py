@@ -5,6 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from netarium.ui.lesson import hash_hop
 from netarium.ui.navigation import navigation
 from netarium.ui.session import live_run
 from netarium.ui.sidebar import sidebar
@@ -25,5 +26,6 @@ page = navigation([
     st.Page(PAGES / "experiments.py", title="Experiments", icon=":material/science:"),
     st.Page(PAGES / "runs.py", title="Runs", icon=":material/history:"),
 ])
+hash_hop()  # a TensorFlow Playground link's #hash becomes a query the server can read
 sidebar(live_run())
 page.run()

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from netarium.ui.lesson import lesson_header, lesson_panel
 from netarium.ui.live import draw_section, draw_sections
 from netarium.ui.playground_controls import layer_controls
 from netarium.ui.session import live_run, show_flashes
@@ -9,6 +10,7 @@ from netarium.ui.views import VIEWS
 
 live = live_run()
 show_flashes()
+lesson_header()
 sections = VIEWS.for_page("playground")  # every one, saying what it needs where the run lacks it
 
 left, right = st.columns([3, 2], gap="medium")
@@ -20,3 +22,4 @@ for column, box in (("left", left), ("right", right)):
             if section.place.column == column:
                 draw_section(live, section, "pg", titled=False)
 draw_sections(live, [s for s in sections if s.place.column == "full"], "pg", titled=False)
+lesson_panel(live)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from netarium.schema import Params, SchemaError
 from netarium.training.live import LiveRun
-from netarium.ui.session import apply_config, flash
+from netarium.ui.session import apply_config, flash, hidden_controls
 
 MAX_LAYERS, MAX_WIDTH = 8, 1024
 
@@ -30,7 +30,7 @@ def _set_hidden(live: LiveRun, hidden: list[int]) -> None:
 
 def layer_controls(live: LiveRun) -> None:
     """Buttons that add/remove hidden layers and neurons, as in TensorFlow Playground."""
-    if live.config.model.name != "mlp" or "model.hidden" in st.session_state.get("netarium.hidden", set()):
+    if live.config.model.name != "mlp" or {"model.hidden", "pg.layers"} & hidden_controls():
         return
     hidden = list(live.config.model.hidden)
     head, *layers = st.columns([3] + [2] * max(len(hidden), 1), vertical_alignment="center")

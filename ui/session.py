@@ -15,7 +15,8 @@ from netarium.schema import SchemaError
 from netarium.training.config import Config
 from netarium.training.live import Change, LiveRun
 from netarium.training.live_sweep import LiveSweep, StoredSweep
-from netarium.ui.urlstate import config_to_query, query_to_config
+from netarium.ui.tfp_link import decode_link
+from netarium.ui.urlstate import DecodedURL, Lesson, config_to_query, lesson_to_query
 
 LIVE = "netarium.live"
 FLASH = "netarium.flash"
@@ -23,6 +24,9 @@ HIDDEN = "netarium.hidden"
 SWEEP = "netarium.sweep"  # the session's sweep: a LiveSweep, or a StoredSweep reopened from the store
 SHARED_SWEEP = "netarium.shared_sweep"  # a link's `sweep` parameter, as text, until the Sweeps page reads it
 SWEEP_PARAM = "sweep"
+LESSON = "netarium.lesson"  # the lesson's title and text (ui/urlstate.py Lesson), from the link
+PRESETS = "netarium.presets"  # view toggles a link set: {"values": {control: bool}, "applied": {widget keys}}
+HOP = "netarium.hop"  # set on the run that sends the hash-hop script (ui/lesson.py): the URL is left alone
 
 
 # Move everything imported so far (torch, plotly, streamlit...) out of the collector's reach: the
@@ -41,7 +45,7 @@ def live_run() -> LiveRun:
         params = dict(st.query_params.to_dict())
         if SWEEP_PARAM in params:  # a sweep link: the Sweeps page decodes it (ui/sweeps_ui.py)
             st.session_state[SHARED_SWEEP] = params.pop(SWEEP_PARAM)
-        decoded = query_to_config(params, base=default_config())
+        decoded, tfp = decode_link(params, base=default_config())
         if decoded.config.task.name == "csv":  # a link carries no file (urlstate refuses path and upload)
             decoded.notices.append("A link cannot carry a CSV file; choose the csv task and upload the file in the sidebar.")
             decoded.config = decoded.config.model_copy(update={"task": default_config().task})
@@ -50,10 +54,25 @@ def live_run() -> LiveRun:
         except SchemaError as e:  # a config the codec accepted that still cannot be built
             decoded.notices.append(f"The link's settings could not be used ({e}); loaded the default instead.")
             st.session_state[LIVE] = LiveRun(default_config())
-        st.session_state[HIDDEN] = set(decoded.hidden)
-        for notice in decoded.notices:
-            flash(notice, "warning")
+        adopt_link(decoded, tfp)
     return st.session_state[LIVE]
+
+
+def adopt_link(decoded: DecodedURL, tfp: bool = False) -> None:
+    """Take a link's hidden controls, lesson and view toggles into the session, and queue its notices."""
+    st.session_state[HIDDEN] = set(decoded.hidden)
+    st.session_state[LESSON] = decoded.lesson
+    st.session_state[PRESETS] = {"values": dict(decoded.toggles), "applied": set()}
+    if tfp:
+        flash("Opened a TensorFlow Playground link: its data, network, learning rate, regularization, batch size "
+              "and hidden controls.", "info")
+    for notice in decoded.notices:
+        flash(notice, "warning")
+
+
+def session_lesson() -> Lesson:
+    """The lesson (title and text) the session's link carried; empty without one."""
+    return st.session_state.get(LESSON) or Lesson()
 
 
 def session_sweep() -> LiveSweep | StoredSweep | None:
@@ -118,7 +137,10 @@ def show_flashes() -> None:
 
 def sync_url(config: Config) -> None:
     """Keep the whole config (and hidden controls) in the query string, so a link reproduces it."""
+    if st.session_state.pop(HOP, False):  # the hash-hop script may still read this address's #hash
+        return
     params = config_to_query(config, base=default_config())
     params.update({f"{key}_hide": "true" for key in sorted(hidden_controls())})
+    params.update(lesson_to_query(session_lesson()))
     if dict(st.query_params.to_dict()) != params:
         st.query_params.from_dict(params)

@@ -14,7 +14,7 @@ from netarium.training.config import Config
 from netarium.training.live import LiveRun
 from netarium.training.optim import OPTIMIZERS
 from netarium.training.trainers import TRAINERS
-from netarium.ui.session import apply_config, default_config, hidden_controls, sync_url
+from netarium.ui.session import apply_config, default_config, hidden_controls, session_lesson, sync_url
 from netarium.ui.transport import status_line, transport
 from netarium.ui.upload import csv_upload
 from netarium.ui.urlstate import share_url
@@ -45,7 +45,7 @@ def config_editor(config: Config, hidden: set[str]) -> Config:
     """Widgets for every section; returns the edited Config (each part validated by its widgets)."""
     with st.expander("Data", expanded=True):
         current = problem_of(config.task.name)
-        problem = current if "task" in hidden else st.radio(
+        problem = current if {"task", "problem"} & hidden else st.radio(
             "Problem type", PROBLEMS, index=PROBLEMS.index(current), horizontal=True, key="sidebar.problem")
         task = section_picker("task", TASKS, config.task, key="sidebar.task", hidden=hidden, names=task_names(problem))
         task = csv_upload(task, key="sidebar.upload")
@@ -61,7 +61,7 @@ def config_editor(config: Config, hidden: set[str]) -> Config:
 def share_box(config: Config) -> None:
     """The link that reproduces this config: same data, same initialisation."""
     with st.popover("Share", width="stretch"):
-        url = share_url(st.context.url or "", config, hidden_controls(), base=default_config())
+        url = share_url(st.context.url or "", config, hidden_controls(), base=default_config(), lesson=session_lesson())
         st.caption("This link opens the same data, network and initial weights:")
         st.code(url, language=None, wrap_lines=True)
 

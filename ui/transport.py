@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from netarium.training.live import LiveRun
+from netarium.ui.session import hidden_controls
 
 TICK_SECONDS = 0.35  # how often live parts of a page refresh while training
 SPEEDS: list[int | str] = [1, 10, 100, 1000, "max"]
@@ -23,20 +24,27 @@ def transport(live: LiveRun) -> None:
     """Buttons that drive the session's run; they act through callbacks, before the rerun."""
     c1, c2, c3, c4 = st.columns(4)
     st.session_state["transport.drawn_playing"] = live.playing  # what the buttons below show
-    if live.playing:
+    hidden = hidden_controls()  # a lesson link hides buttons by key
+    if "transport.play" in hidden:
+        pass
+    elif live.playing:
         c1.button(":material/pause:", key="transport.pause", on_click=live.pause, help="Pause", width="stretch")
     else:
         c1.button(":material/play_arrow:", key="transport.play", on_click=live.play, help="Play", type="primary", width="stretch")
     speed = steps_per_tick()
     n = 1 if speed == "max" else int(speed)
-    c2.button(":material/skip_next:", key="transport.step", on_click=live.step, args=(n,), help=f"Train {n} step(s) and pause",
-              width="stretch")
-    c3.button(":material/replay:", key="transport.reset", on_click=live.reset, help="Reset: same data, same initial weights, step 0",
-              width="stretch")
-    c4.button(":material/casino:", key="transport.regenerate", on_click=live.regenerate, help="Regenerate: new data and initial weights (next seed)",
-              width="stretch")
-    st.select_slider("Steps per tick", SPEEDS, value=speed, key="transport.speed", on_change=_apply_speed, args=(live,),
-                     help=f"How many steps train per {TICK_SECONDS} s tick ('max': as fast as it goes); Step trains this many")
+    if "transport.step" not in hidden:
+        c2.button(":material/skip_next:", key="transport.step", on_click=live.step, args=(n,), help=f"Train {n} step(s) and pause",
+                  width="stretch")
+    if "transport.reset" not in hidden:
+        c3.button(":material/replay:", key="transport.reset", on_click=live.reset, help="Reset: same data, same initial weights, step 0",
+                  width="stretch")
+    if "transport.regenerate" not in hidden:
+        c4.button(":material/casino:", key="transport.regenerate", on_click=live.regenerate, help="Regenerate: new data and initial weights (next seed)",
+                  width="stretch")
+    if "transport.speed" not in hidden:
+        st.select_slider("Steps per tick", SPEEDS, value=speed, key="transport.speed", on_change=_apply_speed, args=(live,),
+                         help=f"How many steps train per {TICK_SECONDS} s tick ('max': as fast as it goes); Step trains this many")
 
 
 def status_text(live: LiveRun) -> str:

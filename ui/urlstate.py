@@ -13,6 +13,7 @@ import json
 import math
 import types
 import typing
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, get_args, get_origin
@@ -34,14 +35,63 @@ TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 _TOP_FIELDS = [name for name in Config.model_fields if name not in SECTIONS]
 
+# Controls a link may hide that are not Config fields: key -> what it is, in words.
+UI_CONTROLS: dict[str, str] = {
+    "problem": "Problem type (the sidebar's classification / regression switch)",
+    "transport.play": "Play / pause button",
+    "transport.step": "Step button",
+    "transport.reset": "Reset button",
+    "transport.regenerate": "Regenerate button",
+    "transport.speed": "Steps per tick",
+    "boundary.test": "Decision boundary: the 'test data' toggle",
+    "boundary.disc": "Decision boundary: the 'discretize' toggle",
+    "pg.layers": "Playground: the +/- layer and neuron buttons",
+    "lesson.text": "The lesson's title and text",
+}
+LESSON_TITLE, LESSON_TEXT = "lesson.title", "lesson.text"
+LESSON_LIMITS = {LESSON_TITLE: 120, LESSON_TEXT: 1500}  # characters; longer values are cut, with a notice
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A lesson link's title and text: plain text (control characters removed, length-capped); pages
+    render the text through a sanitiser (ui/lesson.py), never as HTML."""
+
+    title: str = ""
+    text: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.title or self.text)
+
 
 @dataclass
 class DecodedURL:
-    """What a URL said: a valid Config, what was changed on the way, and which controls to hide."""
+    """What a URL said: a valid Config, what was changed on the way, which controls to hide, the
+    lesson's title and text, and the values of view toggles (control key -> on/off) it set."""
 
     config: Config
     notices: list[str] = field(default_factory=list)
     hidden: set[str] = field(default_factory=set)
+    lesson: Lesson = field(default_factory=Lesson)
+    toggles: dict[str, bool] = field(default_factory=dict)
+
+
+def clean_lesson_text(raw: str, multiline: bool) -> str:
+    """Text without control characters (newlines kept when `multiline`, tabs as spaces), stripped."""
+    raw = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    keep = "\n" if multiline else ""
+    text = "".join(c if c in keep or unicodedata.category(c)[0] != "C" else ("" if c != "\n" else " ") for c in raw)
+    return text.strip()
+
+
+def lesson_to_query(lesson: Lesson) -> dict[str, str]:
+    """The lesson's query parameters (none when it is empty), cut to LESSON_LIMITS."""
+    query = {}
+    if lesson.title:
+        query[LESSON_TITLE] = clean_lesson_text(lesson.title, False)[: LESSON_LIMITS[LESSON_TITLE]]
+    if lesson.text:
+        query[LESSON_TEXT] = clean_lesson_text(lesson.text, True)[: LESSON_LIMITS[LESSON_TEXT]]
+    return {k: v for k, v in query.items() if v}
 
 
 # ---------------------------------------------------------------------------------------- encoding
@@ -94,11 +144,14 @@ def config_to_query(config: Config, base: Config | None = None) -> dict[str, str
     return query
 
 
-def share_url(base_url: str, config: Config, hidden: Iterable[str] = (), *, base: Config | None = None) -> str:
-    """`base_url` (any path; its query is replaced) with the Config and `<key>_hide=true` flags."""
+def share_url(base_url: str, config: Config, hidden: Iterable[str] = (), *, base: Config | None = None,
+              lesson: Lesson | None = None) -> str:
+    """`base_url` (any path; its query is replaced) with the Config, `<key>_hide=true` flags and the
+    lesson's title and text."""
     query = config_to_query(config, base)
     for key in sorted(set(hidden)):
         query[f"{key}{HIDE_SUFFIX}"] = "true"
+    query.update(lesson_to_query(lesson or Lesson()))
     parts = urlsplit(base_url)
     path = parts.path or ("/" if parts.netloc else "")
     return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query, safe=","), parts.fragment))
@@ -397,7 +450,8 @@ def settle(schema: type[BaseModel], values: dict[str, Any], start: dict[str, Any
 
 
 def _flatten(params: Mapping[str, Any], notices: list[str]) -> dict[str, str]:
-    """Keys and values as text, lists reduced to their last item, both cut to MAX_CHARS."""
+    """Keys and values as text, lists reduced to their last item, both cut to MAX_CHARS (a lesson's
+    title and text to LESSON_LIMITS)."""
     flat: dict[str, str] = {}
     for k, v in params.items():
         key = str(k)
@@ -406,11 +460,17 @@ def _flatten(params: Mapping[str, Any], notices: list[str]) -> dict[str, str]:
         value = v if isinstance(v, str) else str(v)
         if len(key) > MAX_CHARS:
             key = key[:MAX_CHARS]
-        if len(value) > MAX_CHARS:
-            notices.append(f"{_show(key)} is longer than {MAX_CHARS} characters; cut to {MAX_CHARS}")
-            value = value[:MAX_CHARS]
+        limit = LESSON_LIMITS.get(key, MAX_CHARS)
+        if len(value) > limit:
+            notices.append(f"{_show(key)} is longer than {limit} characters; cut to {limit}")
+            value = value[:limit]
         flat[key] = value
     return flat
+
+
+def _decode_lesson(flat: dict[str, str]) -> Lesson:
+    """The lesson's title and text popped from `flat`, cleaned (see clean_lesson_text)."""
+    return Lesson(clean_lesson_text(flat.pop(LESSON_TITLE, ""), False), clean_lesson_text(flat.pop(LESSON_TEXT, ""), True))
 
 
 def _name_list(keys: Iterable[str], limit: int = 10) -> str:
@@ -455,8 +515,9 @@ def _decode_section(section: str, flat: dict[str, str], start: dict[str, Any], n
 
 
 def known_keys(config: Config) -> set[str]:
-    """Every dotted key a URL may set or hide for this Config (section names stand for their picker)."""
-    keys = set(Config.model_fields)
+    """Every dotted key a URL may set or hide for this Config (section names stand for their picker),
+    and the controls of UI_CONTROLS."""
+    keys = set(Config.model_fields) | set(UI_CONTROLS)
     for section in SECTIONS:
         keys |= {f"{section}.{name}" for name in type(getattr(config, section)).model_fields}
     return keys
@@ -467,6 +528,7 @@ def _decode(params: Mapping[str, Any], base: Config, notices: list[str]) -> Deco
     version = flat.pop(VERSION_KEY, None)
     if version is not None and version.strip() != CODEC_VERSION:
         notices.append(f"link version {VERSION_KEY}={_show(version)} is unknown (this app writes {VERSION_KEY}={CODEC_VERSION}); read it as well as it could")
+    lesson = _decode_lesson(flat)
     hide: dict[str, str] = {}
     for key in [k for k in flat if k.endswith(HIDE_SUFFIX)]:
         hide[key.removesuffix(HIDE_SUFFIX)] = flat.pop(key)
@@ -494,7 +556,7 @@ def _decode(params: Mapping[str, Any], base: Config, notices: list[str]) -> Deco
             hidden.add(key)
     if bad_hide:
         notices.append(f"ignored hide flag(s) for unknown key(s): {_name_list(bad_hide)}")
-    return DecodedURL(config, notices, hidden)
+    return DecodedURL(config, notices, hidden, lesson)
 
 
 def query_to_config(params: Mapping[str, Any], base: Config | None = None) -> DecodedURL:

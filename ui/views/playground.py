@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from netarium.analysis.playground import confusion_matrix, decision_surface, network_weights, neuron_maps
+from netarium.ui.lesson import view_toggle
 from netarium.ui.views.base import VIEWS, Place, View, ViewContext, heavy_result
 from netarium.viz.boundary import boundary_figure
 from netarium.viz.confusion import confusion_figure
@@ -28,8 +29,8 @@ def draw_boundary(ctx: ViewContext) -> None:
     run = ctx.live.run
     task = run.task
     c1, c2 = st.columns(2)
-    show_test = c1.toggle("test data", key=f"{ctx.key}.test")
-    discretize = c2.toggle("discretize", key=f"{ctx.key}.disc")
+    show_test = view_toggle(c1, "test data", f"{ctx.key}.test", "boundary.test")  # a lesson link may preset or hide them
+    discretize = view_toggle(c2, "discretize", f"{ctx.key}.disc", "boundary.disc")
 
     def compute():
         _, model = ctx.live.model_copy()
