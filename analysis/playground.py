@@ -17,6 +17,7 @@ from torch import nn
 from netarium.models.taps import hidden_taps, record, tap_names
 
 Box = tuple[float, float, float, float]  # (x1min, x1max, x2min, x2max)
+DENSITY = 100  # the Playground's grid for the main heatmap (src/playground.ts DENSITY)
 SurfaceKind = Literal["binary", "multiclass", "regression"]
 LOSS_NAMES = ("auto", "cross_entropy", "bce", "mse")
 
@@ -75,11 +76,24 @@ class NeuronMaps:
 
 
 @dataclass(frozen=True)
+class NodeMap:
+    """One node's value over an R x R grid of the box, cell [i, j] at (xs[j], ys[i]), on the scale of
+    `NeuronMaps.columns` (probabilities as 2p - 1): what the Playground shows on its main heatmap while
+    a node is hovered."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    values: np.ndarray
+    box: Box
+
+
+@dataclass(frozen=True)
 class NetworkWeights:
     """An MLP's linear maps in order (input -> layer1, ..., last -> output): (out, in) weights and biases."""
 
     weights: list[np.ndarray]
     biases: list[np.ndarray | None]
+    masks: list[np.ndarray | None] = field(default_factory=list)  # 0/1 per weight where a layer is masked
 
     @property
     def layer_sizes(self) -> list[int]:
@@ -153,7 +167,7 @@ def _grid_inputs(model: nn.Module, task: Any, resolution: int) -> tuple[np.ndarr
 
 
 @torch.no_grad()
-def decision_surface(model: nn.Module, task: Any, resolution: int = 60, loss_name: str = "cross_entropy") -> Surface:
+def decision_surface(model: nn.Module, task: Any, resolution: int = DENSITY, loss_name: str = "cross_entropy") -> Surface:
     """The model's prediction over an R x R grid of the task's box (see Surface for what values mean)."""
     _check_loss(loss_name)
     xs, ys, feats, box = _grid_inputs(model, task, resolution)
@@ -202,6 +216,46 @@ def neuron_maps(model: nn.Module, task: Any, resolution: int = 24, loss_name: st
 
 
 @torch.no_grad()
+def node_map(model: nn.Module, task: Any, column: int, index: int, resolution: int = DENSITY,
+             loss_name: str = "auto") -> NodeMap:
+    """One node's map over the task's box: column 0 the input features, 1..L the hidden layers (tap
+    "layerN.post"), L + 1 the outputs, as in `NeuronMaps.columns` (probabilities as 2p - 1)."""
+    _check_loss(loss_name)
+    xs, ys, feats, box = _grid_inputs(model, task, resolution)
+    R = resolution
+    taps = hidden_taps(model)
+    n_cols = len(taps) + 2
+    if not 0 <= column < n_cols:
+        raise ValueError(f"column {column} is not in the network (0 to {n_cols - 1})")
+    if column == 0:
+        values = feats
+    elif column <= len(taps):
+        values = record(model, feats, [taps[column - 1]])[taps[column - 1]]
+    else:
+        out = record(model, feats, ["logits"])["logits"].float()
+        kind = _surface_kind(task, out, loss_name)
+        if kind == "regression":
+            values = out
+        else:
+            probs = output_probabilities(out, kind)
+            values = 2.0 * (probs if out.shape[-1] > 1 else probs[:, 1:]) - 1.0
+    if not 0 <= index < values.shape[-1]:
+        raise ValueError(f"column {column} has {values.shape[-1]} nodes, not a node {index}")
+    return NodeMap(xs, ys, values[:, index].float().reshape(R, R).cpu().numpy(), box)
+
+
+def feature_maps(names: list[str], box: Box, resolution: int) -> np.ndarray:
+    """(len(names), R, R): each of the Playground's input features (tasks.playground.FEATURES) over the box,
+    for the features a network does not use yet (drawn greyed, to be clicked on)."""
+    from netarium.tasks.playground import feature_map
+
+    _, _, points = grid_points(box, resolution)
+    if not names:
+        return np.zeros((0, resolution, resolution), dtype=np.float32)
+    return feature_map(points, names).T.reshape(len(names), resolution, resolution).numpy()
+
+
+@torch.no_grad()
 def predict_classes(model: nn.Module, X: torch.Tensor, loss_name: str) -> torch.Tensor:
     """Predicted class per row: logit > 0 for one output (bce), else the argmax."""
     _check_loss(loss_name)
@@ -240,4 +294,6 @@ def network_weights(model: nn.Module) -> NetworkWeights:
         raise ValueError(f"{type(model).__name__} is not an MLP (needs layers[i].linear and a readout Linear)")
     weights = [m.weight.detach().float().cpu().numpy().copy() for m in linears]
     biases = [None if m.bias is None else m.bias.detach().float().cpu().numpy().copy() for m in linears]
-    return NetworkWeights(weights, biases)
+    masks = [m.mask.detach().float().cpu().numpy().copy() if isinstance(getattr(m, "mask", None), torch.Tensor)
+             and tuple(m.mask.shape) == tuple(m.weight.shape) else None for m in linears]
+    return NetworkWeights(weights, biases, masks)

@@ -6,11 +6,14 @@ sidebar status line every 50 ms. On a machine with two or more cores the server 
 run) get the last core and Chromium the others, as when the browser runs on the user's computer;
 without that split the browser's rendering and the training thread fight for the same cores and
 the figure swings between 0.55 and 0.77 from run to run. Refresh rate: distinct values per second of the page's live
-caption ("as of step N"), which the Playground's live fragment redraws on every tick.
+caption ("as of step N"), which the Playground's live fragment redraws on every tick. First chart: seconds from
+navigating to /Playground until the sidebar's status line and the first plotly chart show, for the first session of
+a fresh server (cold) and for the sessions after it (warm).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import tempfile
@@ -100,6 +103,31 @@ def _browser_rates(seconds: float, server_cores: set[int] | None) -> dict[str, f
                 "refreshes_per_sec": changes / span if span > 0 else 0.0, "seconds": span}
 
 
+FIRST_CHART_JS = """() => [...document.querySelectorAll('.js-plotly-plot .main-svg')].some(e => e.getBoundingClientRect().height > 0)"""
+SIDEBAR_JS = """() => /step [0-9,]+ ·/.test(document.querySelector('[data-testid="stSidebar"]')?.innerText || '')"""
+
+
+def first_chart_seconds(sessions: int = 3, timeout: float = 60.0) -> list[dict[str, float]]:
+    """For each of `sessions` tabs opened one after another on a fresh server: seconds from navigating to
+    /Playground until the sidebar's status line shows ("sidebar") and until the first plotly chart is drawn
+    ("chart"). The first tab is the server's first session (cold)."""
+    out = []
+    with tempfile.TemporaryDirectory() as tmp, app_server(Path(tmp) / "server") as url, browser(Path(tmp) / "profile") as ctx:
+        for _ in range(sessions):
+            tab = ctx.new_page()
+            start = time.perf_counter()
+            tab.goto(url + "/Playground")
+            marks: dict[str, float] = {}
+            while len(marks) < 2 and time.perf_counter() - start < timeout:
+                for name, probe in (("sidebar", SIDEBAR_JS), ("chart", FIRST_CHART_JS)):
+                    if name not in marks and tab.evaluate(probe):
+                        marks[name] = time.perf_counter() - start
+                time.sleep(0.02)
+            out.append(marks)
+            tab.close()
+    return out
+
+
 def run_ui_bench(quick: bool = False) -> dict[str, Any]:
     """Print and return headless vs in-browser steps/s (ratio) and the page's refreshes per second."""
     seconds = 5.0 if quick else 10.0
@@ -116,4 +144,9 @@ def run_ui_bench(quick: bool = False) -> dict[str, Any]:
     print(f"headless {headless:9,.0f} steps/s (before {before:,.0f}, after {after:,.0f})")
     print(f"browser  {seen['steps_per_sec']:9,.0f} steps/s with the Playground open   ratio {ratio:5.3f} (target >= 0.70)")
     print(f"page refreshes {seen['refreshes_per_sec']:.2f} per second (target >= 2)")
+    loads = first_chart_seconds(2 if quick else 4)
+    warm = [m.get("chart", math.nan) for m in loads[1:]]
+    out["first_chart"] = {"cold": loads[0], "warm": loads[1:], "warm_chart_median": statistics.median(warm)}
+    print(f"first chart on the Playground {loads[0].get('chart', math.nan):.1f} s for a fresh server's first session "
+          f"(sidebar {loads[0].get('sidebar', math.nan):.1f} s), {statistics.median(warm):.1f} s after (median; target < 4)")
     return out

@@ -55,7 +55,8 @@ def input_layer(spec: ModelSpec, out_features: int, bias: bool) -> nn.Linear:
 
 class MLPParams(Params):
     hidden: list[int] = Field([8, 8], min_length=0, max_length=8, description="Neurons per hidden layer (0-8 layers, 1-1024 each)")
-    activation: list[Activation] = Field(["tanh"], min_length=1, max_length=8, description="Activation per hidden layer; one value applies to all")
+    activation: list[Activation] = Field(["tanh"], min_length=1, max_length=8, json_schema_extra={"per_item_of": "hidden"},
+                                         description="Activation per hidden layer; one value applies to all")
     bias: bool = Field(True, description="Linear maps have a bias")
     init: InitScheme = Field("default", description="Weight initialisation scheme")
     init_scale: float = Field(1.0, ge=0.0, le=10.0, description="Multiplies the initial weights")

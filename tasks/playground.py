@@ -45,8 +45,10 @@ class Points2DParams(Params):
     """Parameters shared by every 2-D task."""
 
     n_samples: int = Field(500, ge=20, le=5000, description="Number of points, train and test together.")
-    noise: float = Field(0.0, ge=0.0, le=0.5, description="Noise level, 0 to 0.5 (the Playground's 0-50%).")
-    train_ratio: float = Field(0.5, ge=0.1, le=0.9, description="Fraction of the points used for training.")
+    noise: float = Field(0.0, ge=0.0, le=0.5, json_schema_extra={"unit": "percent"},
+                         description="Noise level, 0 to 0.5 (the Playground's 0-50%).")
+    train_ratio: float = Field(0.5, ge=0.1, le=0.9, json_schema_extra={"unit": "percent"},
+                               description="Fraction of the points used for training.")
     features: list[FeatureName] = Field(
         ["x1", "x2"], description="Input features computed from the raw point (x1, x2); at least one, no repeats."
     )

@@ -8,11 +8,13 @@ No Streamlit here: pages keep a LiveRun in session state and poll its snapshot.
 from __future__ import annotations
 
 import copy
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import torch
 from torch import nn
 
 from netarium.models.gate import FORWARD_GATE
@@ -135,6 +137,40 @@ class LiveRun:
             self._model_copy = None
             self.generation += 1
         return {**stats, "step": run.step_count, "added": added, "score": score, "before": before, "after": after}
+
+    def set_weight(self, layer: int, i: int, j: int, value: float) -> None:
+        """Set the weight of the link from unit i of column `layer` to unit j of the next column (linear
+        map `layer`: layers[0].linear, ..., readout; weight[j, i]) between two steps, as the Playground's
+        link editor does; training goes on from it. A link switched off by a mask cannot be set."""
+        self._edit(layer, "weight", (j, i), value)
+
+    def set_bias(self, layer: int, i: int, value: float) -> None:
+        """Set the bias of unit i at the output of linear map `layer` (see set_weight) between two steps."""
+        self._edit(layer, "bias", (i,), value)
+
+    def _edit(self, layer: int, what: str, index: tuple[int, ...], value: float) -> None:
+        if not math.isfinite(float(value)):
+            raise ValueError(f"a {what} must be a finite number, got {value}")
+        with FORWARD_GATE.shared(), self.worker.lock:
+            maps = [getattr(m, "linear", None) for m in getattr(self.run.model, "layers", [])]
+            maps.append(getattr(self.run.model, "readout", None))
+            if not all(isinstance(m, nn.Linear) for m in maps):
+                raise ValueError(f"{type(self.run.model).__name__} is not an MLP: its weights cannot be edited by link")
+            if not 0 <= layer < len(maps):
+                raise ValueError(f"layer {layer} is not one of the {len(maps)} linear maps")
+            param = getattr(maps[layer], what)
+            if param is None:
+                raise ValueError(f"linear map {layer} has no bias")
+            if any(not 0 <= k < n for k, n in zip(index, param.shape, strict=True)):
+                raise ValueError(f"{what} index {index[::-1]} is outside linear map {layer} ({tuple(param.shape)[::-1]})")
+            mask = getattr(maps[layer], "mask", None) if what == "weight" else None
+            if isinstance(mask, torch.Tensor) and float(mask[index]) == 0:
+                raise ValueError("this link is switched off by its mask (pruned): it cannot be set")
+            with torch.no_grad():
+                param[index] = float(value)
+        with self._copy_lock:
+            self._model_copy = None
+            self.generation += 1  # views recompute from the edited weights
 
     # ---- transport ----
     def play(self) -> None:

@@ -22,7 +22,7 @@ from pydantic import Field
 from torch import nn
 
 from netarium.schema import Params
-from netarium.training.optim import OPTIMIZERS
+from netarium.training.optim import LR_HINT, OPTIMIZERS
 
 QUINTIC = (3.4445, -4.7750, 2.0315)  # (a, b, c) of the reference: steep at 0, oscillates near 1
 CUBIC = (1.5, -0.5, 0.0)  # the classic Newton-Schulz iteration: converges to the polar factor, slowly
@@ -150,12 +150,12 @@ class Muon(torch.optim.Optimizer):
 
 
 class MuonParams(Params):
-    lr: float = Field(0.02, gt=0.0, le=10.0, description="Muon learning rate (the AdamW lr keeps its ratio to it when lr changes live)")
+    lr: float = Field(0.02, gt=0.0, le=10.0, title="Learning rate", json_schema_extra=LR_HINT, description="Muon learning rate (the AdamW lr keeps its ratio to it when lr changes live)")
     momentum: float = Field(0.95, ge=0.0, lt=1.0, description="Momentum of the Muon buffer: B ← μB + G")
     nesterov: bool = Field(True, description="Orthogonalize G + μB (Nesterov) instead of B")
     ns_steps: int = Field(5, ge=1, le=10, description="Newton-Schulz iterations of the orthogonalization")
     weight_decay: float = Field(0.0, ge=0.0, le=10.0, description="Decoupled weight decay of the Muon matrices")
-    adam_lr: float = Field(0.001, gt=0.0, le=10.0, description="AdamW learning rate for biases, norms, input and readout")
+    adam_lr: float = Field(0.001, gt=0.0, le=10.0, title="AdamW learning rate", json_schema_extra=LR_HINT, description="AdamW learning rate for biases, norms, input and readout")
     adam_beta1: float = Field(0.9, ge=0.0, lt=1.0, description="AdamW decay of the first moment")
     adam_beta2: float = Field(0.999, ge=0.0, lt=1.0, description="AdamW decay of the second moment")
     adam_eps: float = Field(1e-8, gt=0.0, le=1.0, description="AdamW: added to the denominator")

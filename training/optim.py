@@ -13,10 +13,13 @@ from torch import nn
 from netarium.schema import Params, Registry, SchemaError
 
 OPTIMIZERS = Registry("optimizer")
+# TensorFlow Playground's learning rates (src/state.ts), offered by the sidebar as a dropdown
+LR_CHOICES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+LR_HINT = {"choices": list(LR_CHOICES)}
 
 
 class SGDParams(Params):
-    lr: float = Field(0.03, gt=0.0, le=10.0, description="Learning rate")
+    lr: float = Field(0.03, gt=0.0, le=10.0, title="Learning rate", description="Learning rate", json_schema_extra=LR_HINT)
     momentum: float = Field(0.0, ge=0.0, lt=1.0, description="Heavy-ball momentum")
     nesterov: bool = Field(False, description="Nesterov momentum (needs momentum > 0)")
     weight_decay: float = Field(0.0, ge=0.0, le=10.0, description="L2 weight decay folded into the gradient")
@@ -29,7 +32,7 @@ class SGDParams(Params):
 
 
 class AdamParams(Params):
-    lr: float = Field(0.01, gt=0.0, le=10.0, description="Learning rate")
+    lr: float = Field(0.01, gt=0.0, le=10.0, title="Learning rate", description="Learning rate", json_schema_extra=LR_HINT)
     beta1: float = Field(0.9, ge=0.0, lt=1.0, description="Decay of the first moment")
     beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Decay of the second moment")
     eps: float = Field(1e-8, gt=0.0, le=1.0, description="Added to the denominator")
@@ -37,12 +40,12 @@ class AdamParams(Params):
 
 
 class AdamWParams(AdamParams):
-    lr: float = Field(0.001, gt=0.0, le=10.0, description="Learning rate")
+    lr: float = Field(0.001, gt=0.0, le=10.0, title="Learning rate", description="Learning rate", json_schema_extra=LR_HINT)
     weight_decay: float = Field(0.01, ge=0.0, le=10.0, description="Decoupled weight decay")
 
 
 class RMSpropParams(Params):
-    lr: float = Field(0.01, gt=0.0, le=10.0, description="Learning rate")
+    lr: float = Field(0.01, gt=0.0, le=10.0, title="Learning rate", description="Learning rate", json_schema_extra=LR_HINT)
     alpha: float = Field(0.99, ge=0.0, lt=1.0, description="Smoothing of the squared gradient")
     momentum: float = Field(0.0, ge=0.0, lt=1.0, description="Momentum")
     eps: float = Field(1e-8, gt=0.0, le=1.0, description="Added to the denominator")

@@ -50,4 +50,4 @@ def layer_controls(live: LiveRun) -> None:
                      help=f"One neuron fewer in layer {i + 1}")
             b.button("+", key=f"pg.width{i}.plus", on_click=_set_hidden, args=(live, more), disabled=width >= MAX_WIDTH,
                      help=f"One neuron more in layer {i + 1}")
-            st.caption(f"{width} neurons")
+            st.caption(f"{width:,} neurons")

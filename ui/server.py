@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from streamlit.runtime.pages_manager import PagesManager
@@ -20,11 +21,41 @@ def streamlit_args(port: int, address: str | None = None) -> list[str]:
     return args + (["--server.address", address] if address else [])
 
 
+def warm_up() -> float:
+    """Import what a session's first script run needs (app.py's modules and every view) and run the default
+    config's model, surface and graph once, before the server takes connections, so that the first visitor
+    does not wait for them: on 2 cores that was ~9 s of the first Playground's 17 s (importing the app's
+    modules ~6 s; building the first optimizer imports torch._dynamo, ~3 s). Returns the seconds spent;
+    a failure here is left for the page to report."""
+    start = time.perf_counter()
+    try:
+        import netarium.ui.live  # noqa: F401  (imports every view: ui/views/__init__.py)
+        import netarium.ui.navigation  # noqa: F401
+        import netarium.ui.playground_controls  # noqa: F401
+        import netarium.ui.sidebar  # noqa: F401
+        from netarium.analysis.playground import decision_surface, network_weights, neuron_maps
+        from netarium.training.run import Run
+        from netarium.ui.session import default_config
+        from netarium.viz.boundary import boundary_figure
+        from netarium.viz.network import network_figure
+
+        run = Run(default_config())
+        task = run.task
+        surface = decision_surface(run.model, task, loss_name=run.loss.name)
+        boundary_figure(surface, task.meta["points_train"], task.y_train, kind=task.kind, n_classes=task.n_classes).to_json()
+        weights, maps = network_weights(run.model), neuron_maps(run.model, task, 20, loss_name=run.loss.name)
+        network_figure(weights.layer_sizes, weights.weights, maps.columns(), input_names=task.input_names).to_json()
+    except Exception:  # noqa: BLE001  (the app reports what fails when a page needs it)
+        pass
+    return time.perf_counter() - start
+
+
 def serve(port: int, address: str | None = None) -> int:
     """Run the server until stopped. The repository's pages/ folder is driven by st.navigation in
     app.py; Streamlit would otherwise take it for a legacy pages directory and, when the first
     request of a fresh server is a deep link (/playground?...), run that page without app.py."""
     PagesManager.uses_pages_directory = False
+    print(f"netarium: warmed up in {warm_up():.1f} s", flush=True)
     sys.argv = ["streamlit", *streamlit_args(port, address)]
     try:
         streamlit_cli.main()

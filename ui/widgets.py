@@ -1,8 +1,15 @@
 """Widgets built from a parameter schema: one control per field, chosen from its type and bounds.
 
-Generic: nothing here names a task or model field (learning-rate fields, named `lr`, get a log-ish
-slider as in TensorFlow Playground). Widget keys are `f"{key}.{field}"`, stable across reruns; when
-the caller's value for a field changes from outside (a preset, a URL), the widget follows it.
+Generic: nothing here names a task or model field. A field's label is its `title` (else its name,
+prettified), and a few hints in its `json_schema_extra` pick a control as TensorFlow Playground has it:
+- {"choices": [...]} on a number: a dropdown of those values (the learning rate's 0.00001 ... 10); a
+  value not among them (from a link) is kept and shown as one more option;
+- {"unit": "percent"} on a fraction: a slider in percent over the field's bounds (noise 0-50 %), the
+  value itself stays a fraction;
+- {"per_item_of": "<list field>"} on a list of choices: one selectbox for all, and a "per layer" toggle
+  that shows one selectbox per item of that other list (an activation per hidden layer, repeats allowed).
+Widget keys are `f"{key}.{field}"`, stable across reruns; when the caller's value for a field changes
+from outside (a preset, a URL), the widget follows it.
 """
 
 from __future__ import annotations
@@ -15,8 +22,7 @@ import streamlit as st
 from netarium.schema import Params, Registry, SchemaError, browser_settable, validate_params
 from netarium.ui.urlstate import FieldKind, Unusable, field_error, field_kind, read_scalar, split_items
 
-LR_CHOICES: tuple[float, ...] = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-LOG_SLIDER_FIELDS = frozenset({"lr"})
+LOG_SLIDER_FIELDS = frozenset({"lr"})  # rate fields by name, for the sweeps' log ranges (ui/sweeps_ui.py)
 JS_MAX_INT = 2**53 - 1
 SEEN = "netarium.widgets.seen"  # session_state: widget key -> (value passed in, value returned) last run
 
@@ -109,13 +115,61 @@ def _number(container: Any, label: str, value: Any, kind: FieldKind, wkey: str, 
     return container.number_input(label, min_value=lo, max_value=hi, key=wkey, help=help, **args)
 
 
-def _log_slider(container: Any, label: str, value: Any, kind: FieldKind, wkey: str, help: str | None) -> float:
-    options = [x for x in LR_CHOICES if (kind.lo is None or x > kind.lo or (x == kind.lo and not kind.lo_open))
-               and (kind.hi is None or x < kind.hi or (x == kind.hi and not kind.hi_open))]
-    current = float(value)
-    options = sorted({*options, current})
-    args = {} if _sync(wkey, current) else {"value": current}
-    return container.select_slider(label, options=options, key=wkey, help=help, format_func=lambda x: f"{x:g}", **args)
+def hints(info: Any) -> dict[str, Any]:
+    """The widget hints of a field: its json_schema_extra when that is a dict (see the module doc)."""
+    extra = getattr(info, "json_schema_extra", None)
+    return extra if isinstance(extra, dict) else {}
+
+
+def _allowed(x: float, kind: FieldKind) -> bool:
+    return (kind.lo is None or x > kind.lo or (x == kind.lo and not kind.lo_open)) and \
+        (kind.hi is None or x < kind.hi or (x == kind.hi and not kind.hi_open))
+
+
+def _dropdown(container: Any, label: str, value: Any, kind: FieldKind, choices: list[Any], wkey: str,
+              help: str | None) -> Any:
+    """A selectbox of the hinted values inside the field's bounds, plus the current value when it is not one of them."""
+    cast = int if kind.kind == "int" else float
+    current = cast(value)
+    options = sorted({*(cast(x) for x in choices if _allowed(cast(x), kind)), current})
+    args = {} if _sync(wkey, current) else {"index": options.index(current)}
+    return container.selectbox(label, options, key=wkey, help=help, format_func=lambda x: f"{x:g}", **args)
+
+
+def _percent(container: Any, label: str, value: Any, kind: FieldKind, wkey: str, help: str | None) -> float:
+    """A slider in percent over the field's bounds; returns the fraction (the value itself while untouched)."""
+    lo = 0.0 if kind.lo is None else float(kind.lo) * 100
+    hi = 100.0 if kind.hi is None else float(kind.hi) * 100
+    shown = min(max(round(float(value) * 100, 6), lo), hi)
+    args = {} if _sync(wkey, shown) else {"value": shown}
+    out = container.slider(label, min_value=lo, max_value=hi, step=1.0, format="%g%%", key=wkey, help=help, **args)
+    _returned(wkey, out)
+    return float(value) if out == shown else round(out / 100, 10)
+
+
+def _per_item(container: Any, label: str, value: Any, choices: list[Any], n: int, wkey: str, help: str | None) -> list[Any]:
+    """One selectbox for every item, or (the "per layer" toggle on) one per item of a list of length n."""
+    value = [v for v in (value or []) if v in choices] or [choices[0]]
+    tkey = f"{wkey}.per"
+    per = len(value) > 1
+    args = {} if _sync(tkey, per) else {"value": per}
+    per = container.toggle(f"{label} per layer", key=tkey, disabled=n < 2 and not per,
+                           help="One choice for each layer (repeats allowed) instead of one for all", **args)
+    _returned(tkey, per)
+    if not per:
+        akey = f"{wkey}.all"
+        args = {} if _sync(akey, value[0]) else {"index": choices.index(value[0])}
+        out = container.selectbox(label, choices, key=akey, help=help, format_func=str, **args)
+        _returned(akey, out)
+        return [out]
+    items = (value + [value[-1]] * n)[: max(n, 1)]
+    outs = []
+    for k, item in enumerate(items):
+        ikey = f"{wkey}.{k}"
+        args = {} if _sync(ikey, item) else {"index": choices.index(item)}
+        outs.append(container.selectbox(f"{label} {k + 1}", choices, key=ikey, format_func=str, **args))
+        _returned(ikey, outs[-1])
+    return outs
 
 
 def _checked_text(container: Any, label: str, shown: str, wkey: str, help: str | None,
@@ -140,8 +194,16 @@ def _widget(container: Any, schema: type[Params], values: dict[str, Any], name: 
     """Render the control of one field; return its new value."""
     info = schema.model_fields[name]
     kind = field_kind(info)
-    label, help, value = pretty_label(name), info.description or None, values[name]
-    if kind.kind == "bool":
+    label, help, value = info.title or pretty_label(name), info.description or None, values[name]
+    hint = hints(info)
+    per_item = hint.get("per_item_of")
+    if kind.kind == "list" and kind.item is not None and kind.item.kind == "choice" and per_item in values:
+        return _per_item(container, label, value, list(kind.item.choices), len(values[per_item] or []), wkey, help)
+    if kind.kind in ("int", "float") and value is not None and hint.get("choices"):
+        out = _dropdown(container, label, value, kind, list(hint["choices"]), wkey, help)
+    elif kind.kind == "float" and value is not None and hint.get("unit") == "percent":
+        return _percent(container, label, value, kind, wkey, help)
+    elif kind.kind == "bool":
         args = {} if _sync(wkey, bool(value)) else {"value": bool(value)}
         out = container.toggle(label, key=wkey, help=help, **args)
     elif kind.kind == "choice":
@@ -150,10 +212,7 @@ def _widget(container: Any, schema: type[Params], values: dict[str, Any], name: 
         args = {} if _sync(wkey, current) else {"index": options.index(current)}
         out = container.selectbox(label, options, key=wkey, help=help, format_func=str, **args)
     elif kind.kind in ("int", "float") and value is not None:
-        if name in LOG_SLIDER_FIELDS and kind.kind == "float":
-            out = _log_slider(container, label, value, kind, wkey, help)
-        else:
-            out = _number(container, label, value, kind, wkey, help)
+        out = _number(container, label, value, kind, wkey, help)
     elif kind.kind == "list" and kind.item is not None and kind.item.kind == "choice" and \
             len(set(value or [])) == len(value or []) and all(v in kind.item.choices for v in value or []):
         args = {} if _sync(wkey, list(value or [])) else {"default": list(value or [])}

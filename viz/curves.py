@@ -19,6 +19,21 @@ FEW_POINTS = 8  # series shorter than this get markers
 RUN_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 SCORE_TITLES = {"acc": "accuracy", "r2": "R²"}
 MAX_SMOOTHING = 0.99
+HEADROOM = 0.02  # above 1 on score axes, so a line at 1.0 is drawn whole
+R2_FLOOR = -1.0  # an R² axis reaches down at most this far (R² of a poor fit is unbounded below)
+
+
+def score_range(metric: str, values: Sequence[float]) -> list[float] | None:
+    """The fixed y range of a score axis: accuracy [0, 1]; R² [lo, 1] with lo = 0 while every R² >= 0, else
+    the lowest value rounded down to 0.2 but not below R2_FLOOR (lower points run off the axis); plus
+    HEADROOM at the top. None for other metrics (autorange)."""
+    if metric == "acc":
+        return [0.0, 1.0 + HEADROOM]
+    if metric == "r2":
+        finite = [float(v) for v in values if math.isfinite(float(v))]
+        low = min(finite, default=0.0)
+        return [0.0 if low >= 0 else max(R2_FLOOR, math.floor(low * 5) / 5), 1.0 + HEADROOM]
+    return None
 
 
 def ema_smooth(values: Sequence[float], smoothing: float) -> list[float]:
@@ -137,7 +152,9 @@ def curves_figure(
         for split, name, xs, ys in sorted(panels[panel], key=lambda t: t[0] != "train"):
             traces += _lines(xs, ys, smoothing, name=name.replace("_", " ").replace(" r2", " R²"), color=SPLIT_COLORS[split],
                              dash=SPLIT_DASH[split], axes=(f"x{suffix}", f"y{suffix}"))
-        layout[f"yaxis{suffix}"] = dict(domain=domains[row - 1], anchor=f"x{suffix}", title=dict(text=y_titles[panel]), **GRID)
+        fixed = score_range(score_kind, [v for *_, ys in panels[panel] for v in ys]) if panel == "score" else None
+        layout[f"yaxis{suffix}"] = dict(domain=domains[row - 1], anchor=f"x{suffix}", title=dict(text=y_titles[panel]),
+                                        **({"range": fixed} if fixed else {}), **GRID)
         layout[f"xaxis{suffix}"] = dict(
             anchor=f"y{suffix}", type="log" if log_x else "linear", showticklabels=last,
             title=dict(text="step") if last else None, **GRID, **({} if row == 1 else {"matches": "x"}),
@@ -163,11 +180,13 @@ def overlay_figure(
         return empty_figure(title=title)
     parsed = _split_metric(metric)
     y_title = metric.replace("_", " ")
+    fixed = None
     if parsed and parsed[1] in SCORE_TITLES:
         y_title = f"{parsed[0]} {SCORE_TITLES[parsed[1]]}"
+        fixed = None if log_y else score_range(parsed[1], [v for t in traces for v in t["y"]])
     return go.Figure(data=traces, layout=dict(
         xaxis=dict(type="log" if log_x else "linear", title=dict(text="step"), **GRID),
-        yaxis=dict(type="log" if log_y else "linear", title=dict(text=y_title), **GRID),
+        yaxis=dict(type="log" if log_y else "linear", title=dict(text=y_title), **({"range": fixed} if fixed else {}), **GRID),
         title=dict(text=title) if title else None, height=380, hovermode="x unified",
         margin=dict(l=50, r=10, t=40 if title else 10, b=40), plot_bgcolor="#ffffff",
     ))

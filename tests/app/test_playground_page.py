@@ -143,9 +143,9 @@ def test_sidebar_learning_rate_applies_live(open_app) -> None:
     at = open_app()
     live = live_of(at)
     run, generation = live.run, live.generation
-    slider = at.select_slider(key="sidebar.optimizer.adam.lr")
-    assert slider.value == 0.02
-    slider.set_value(0.1).run()
+    lr = at.selectbox(key="sidebar.optimizer.adam.lr")
+    assert lr.value == 0.02 and lr.label == "Learning rate"  # off the Playground's list: kept as one more option
+    lr.set_value(0.1).run()
     assert not at.exception, at.exception
     assert live_of(at) is live and live.run is run and live.generation == generation  # no re-initialisation
     assert live.config.optimizer.lr == 0.1
@@ -161,7 +161,7 @@ def test_sidebar_noise_reinitialises(open_app) -> None:
     at = open_app()
     live = live_of(at)
     run = live.run
-    at.number_input(key="sidebar.task.spiral.noise").set_value(0.3).run()
+    at.slider(key="sidebar.task.spiral.noise").set_value(30.0).run()  # percent, as the Playground
     assert not at.exception, at.exception
     assert live.generation == 1 and live.run is not run
     assert live.config.task.noise == 0.3 and live.run.config.task.noise == 0.3
@@ -176,7 +176,7 @@ def test_url_config_reaches_the_page(open_app) -> None:
     live = live_of(at)
     assert (live.config.task.name, live.config.task.noise, live.config.model.hidden, live.config.seed) == ("circle", 0.25, [4, 2], 3)
     assert captions(at)[:2] == ["4 neurons", "2 neurons"]
-    assert at.number_input(key="sidebar.task.circle.noise").value == 0.25
+    assert at.slider(key="sidebar.task.circle.noise").value == 25.0
     assert at.text_input(key="sidebar.model.mlp.hidden").value == "4,2"
 
 
@@ -207,3 +207,59 @@ def test_a_diverged_run_says_so_in_place_of_the_heavy_views(open_app) -> None:
     assert any(w.startswith("Network graph: the run diverged") for w in warnings)
     assert any(w.startswith("Decision boundary: the run diverged") for w in warnings)
     assert not at.exception
+
+
+def click_graph(at: AppTest, customdata: list[float]) -> AppTest:
+    """A click on a marker of the network graph, as the browser reports it (the chart's selection state)."""
+    (key,) = [k for k in chart_keys(at) if k.startswith("pg.network.chart")]
+    at.session_state[key] = {"selection": {"points": [{"customdata": customdata}], "point_indices": [], "box": [], "lasso": []}}
+    return at.run()
+
+
+def test_clicking_an_input_feeds_that_feature_in_or_out(open_app) -> None:
+    at = open_app(**{"task": "circle", "model.hidden": "4,2"})
+    live = live_of(at)
+    click_graph(at, [3, 0, 2, 0, 0])  # row 2 of the input column: x1^2, not used yet
+    assert not at.exception, at.exception
+    assert live.config.task.features == ["x1", "x2", "x1^2"] and live.generation == 1
+    assert live.run.model.layers[0].linear.weight.shape == (4, 3)
+    click_graph(at, [3, 0, 0, 1, 0])  # x1: used, so it goes
+    assert live.config.task.features == ["x2", "x1^2"] and live.generation == 2
+    assert at.query_params["task.features"] == "x2,x1^2"
+    click_graph(at, [3, 0, 1, 1, 0])
+    click_graph(at, [3, 0, 2, 1, 0])  # the last one stays: a network needs an input
+    assert live.config.task.features == ["x1^2"]
+    assert any("At least one feature" in w.value for w in at.warning)
+
+
+def test_clicking_a_link_or_a_bias_edits_it_between_steps(open_app) -> None:
+    at = open_app(**{"task": "circle", "model.hidden": "4,2"})
+    live = live_of(at)
+    weight = live.run.model.layers[0].linear.weight
+    click_graph(at, [1, 0, 1, 2, float(weight.detach()[2, 1])])  # x2 -> layer1 #3
+    box = at.number_input(key="pg.network.edit.weight.0.1.2")
+    assert box.label == "Weight x2 → layer1 #3" and box.value == pytest.approx(float(weight.detach()[2, 1]), abs=1e-6)
+    box.set_value(1.25).run()
+    assert not at.exception, at.exception
+    assert float(weight.detach()[2, 1]) == 1.25
+    assert any("Weight x2 → layer1 #3 set to 1.25 at step 0" in t.value for t in at.toast)
+    click_graph(at, [2, 3, 0, 0, 0.0])  # the output's bias: linear map 2 (the readout)
+    bias = at.number_input(key="pg.network.edit.bias.2.0.0")
+    assert bias.label == "Bias of output #1"  # two class outputs (cross-entropy)
+    bias.set_value(-0.5).run()
+    assert float(live.run.model.readout.bias.detach()[0]) == -0.5
+    at.button(key="pg.network.edit.done").click().run()
+    assert not [n for n in at.number_input if n.key.startswith("pg.network.edit")]
+
+
+def test_a_selected_neuron_shows_its_map_on_the_boundary_view(open_app) -> None:
+    at = open_app(**{"task": "circle", "model.hidden": "4,2"})
+    at.session_state["netarium.playground.node"] = (1, 1)  # what a click on layer1 #2 in the graph stores
+    at.run()
+    assert not at.exception, at.exception
+    assert "Showing layer 1, neuron 2 — click it again in the network graph to return to the output." in captions(at)
+    boundary = next(e for e in at.get("plotly_chart") if e.key == "pg.boundary.chart")
+    assert "layer 1, neuron 2 = %{z:.3f}" in boundary.proto.spec  # the node's map is the heatmap
+    at.button(key="pg.boundary.back").click().run()
+    assert "netarium.playground.node" not in at.session_state
+    assert not any(c.startswith("Showing") for c in captions(at))

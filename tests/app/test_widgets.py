@@ -45,6 +45,23 @@ def optimizer_app():
     st.code(json.dumps(new), language="json")
 
 
+def lr_app():
+    """The optimizer's (or, with app="task", the task's) widgets fed back the values they return."""
+    import json
+
+    import streamlit as st
+
+    from netarium.tasks.playground import Points2DParams
+    from netarium.training.optim import AdamParams
+    from netarium.ui.widgets import params_widgets
+
+    schema, key = (Points2DParams, "t") if st.session_state.get("app") == "task" else (AdamParams, "o")
+    values = {**schema().model_dump(mode="json"), **st.session_state.get("values", {})}
+    new = params_widgets(schema, values, key=key, section="x")
+    st.session_state["values"] = new
+    st.code(json.dumps(new), language="json")
+
+
 def picker_app():
     import json
 
@@ -92,8 +109,9 @@ def test_mlp_widgets_have_the_right_kinds_and_defaults():
     assert result(at) == {"hidden": [8, 8], "activation": ["tanh"], "bias": True, "init": "default", "init_scale": 1.0, "readout": "trained"}
     assert at.text_input(key="m.hidden").value == "8,8"
     assert at.text_input(key="m.hidden").label == "Hidden"
-    assert at.multiselect(key="m.activation").value == ["tanh"]
-    assert "relu" in at.multiselect(key="m.activation").options
+    assert at.selectbox(key="m.activation.all").value == "tanh"  # one activation for all layers, as the Playground
+    assert "relu" in at.selectbox(key="m.activation.all").options
+    assert at.toggle(key="m.activation.per").value is False
     assert at.toggle(key="m.bias").value is True
     assert at.selectbox(key="m.init").value == "default"
     assert at.selectbox(key="m.init").options == ["default", "xavier", "kaiming", "normal", "small"]
@@ -110,7 +128,7 @@ def test_changing_widgets_changes_the_returned_values():
     at.selectbox(key="m.init").set_value("xavier").run()
     at.toggle(key="m.bias").set_value(False).run()
     at.text_input(key="m.hidden").input("16, 4,2").run()
-    at.multiselect(key="m.activation").set_value(["relu"]).run()
+    at.selectbox(key="m.activation.all").set_value("relu").run()
     assert result(at) == {"hidden": [16, 4, 2], "activation": ["relu"], "bias": False, "init": "xavier",
                           "init_scale": 2.5, "readout": "trained"}
     assert not at.error
@@ -131,29 +149,41 @@ def test_invalid_hidden_text_shows_an_error_and_keeps_the_old_value():
 
 def test_cross_field_error_keeps_the_previous_values():
     at = run(mlp_app)
-    at.multiselect(key="m.activation").set_value(["relu", "tanh"]).run()  # 2 activations, 2 layers: fine
-    assert result(at)["activation"] == ["relu", "tanh"]
-    at.text_input(key="m.hidden").input("8,8,8").run()  # 3 layers, 2 activations: refused
-    assert result(at)["hidden"] == [8, 8] and result(at)["activation"] == ["relu", "tanh"]
-    assert len(at.error) == 1 and "activation" in at.error[0].value
+    at.text_input(key="m.hidden").input("8,x").run()  # a bad width: the old widths are kept, with an error
+    assert result(at)["hidden"] == [8, 8] and len(at.error) == 1
 
 
-def test_repeated_choices_are_edited_as_text():
+def test_one_activation_for_all_layers_or_one_per_layer_with_repeats():
+    at = run(mlp_app, values={"hidden": [4, 4, 4], "activation": ["tanh"], "bias": True,
+                              "init": "default", "init_scale": 1.0, "readout": "trained"})
+    assert [w.key for w in at.selectbox if w.key.startswith("m.activation")] == ["m.activation.all"]
+    at.toggle(key="m.activation.per").set_value(True).run()  # one selectbox per hidden layer
+    assert result(at)["activation"] == ["tanh", "tanh", "tanh"]
+    assert [w.label for w in at.selectbox if w.key.startswith("m.activation")] == ["Activation 1", "Activation 2", "Activation 3"]
+    at.selectbox(key="m.activation.0").set_value("relu").run()
+    at.selectbox(key="m.activation.1").set_value("relu").run()  # a repeat, which a multiselect could not hold
+    assert result(at)["activation"] == ["relu", "relu", "tanh"]
+    at.text_input(key="m.hidden").input("4,4").run()  # one layer fewer: one selectbox fewer
+    assert result(at)["activation"] == ["relu", "relu"] and result(at)["hidden"] == [4, 4]
+    at.toggle(key="m.activation.per").set_value(False).run()  # back to one for all: the first layer's
+    assert result(at)["activation"] == ["relu"]
+    assert not at.error
+
+
+def test_a_per_layer_activation_from_outside_shows_per_layer():
     at = run(mlp_app, values={"hidden": [4, 4, 4], "activation": ["relu", "tanh", "relu"], "bias": True,
                               "init": "default", "init_scale": 1.0, "readout": "trained"})
-    assert result(at)["activation"] == ["relu", "tanh", "relu"]
-    assert at.text_input(key="m.activation.text").value == "relu,tanh,relu"
-    at.text_input(key="m.activation.text").input("relu,relu,sigmoid").run()
-    assert result(at)["activation"] == ["relu", "relu", "sigmoid"]
-    at.text_input(key="m.activation.text").input("relu,swish,relu").run()
-    assert result(at)["activation"] == ["relu", "relu", "sigmoid"]
-    assert len(at.error) == 1 and "swish" in at.error[0].value
+    assert result(at)["activation"] == ["relu", "tanh", "relu"]  # shown as it is: nothing changed by drawing it
+    assert at.toggle(key="m.activation.per").value is True
+    assert [at.selectbox(key=f"m.activation.{k}").value for k in range(3)] == ["relu", "tanh", "relu"]
+    at.selectbox(key="m.activation.2").set_value("sigmoid").run()
+    assert result(at)["activation"] == ["relu", "tanh", "sigmoid"]
 
 
 def test_hidden_fields_are_not_rendered_and_keep_their_value():
     at = run(mlp_app, hide={"model.hidden", "model.init"})
     assert [w.key for w in at.text_input] == []
-    assert [w.key for w in at.selectbox] == ["m.readout"]  # the init choice is hidden, the readout choice is not
+    assert [w.key for w in at.selectbox] == ["m.activation.all", "m.readout"]  # the init choice is hidden, not these
     assert result(at)["hidden"] == [8, 8] and result(at)["init"] == "default"
     assert at.toggle(key="m.bias").value is True
 
@@ -171,22 +201,23 @@ def test_task_widgets_in_the_sidebar():
     assert result(at) == {"n_samples": 500, "noise": 0.0, "train_ratio": 0.5, "features": ["x1", "x2"], "n_classes": 3}
     n = at.sidebar.number_input(key="t.n_samples")
     assert (n.value, n.min, n.max, n.step) == (500, 20, 5000, 1)
-    noise = at.sidebar.number_input(key="t.noise")
-    assert (noise.value, noise.min, noise.max) == (0.0, 0.0, 0.5)
-    assert noise.step == 0.01 and noise.format == "%g"
+    noise = at.sidebar.slider(key="t.noise")  # the Playground's 0-50 % slider; the value stays a fraction
+    assert (noise.value, noise.min, noise.max, noise.step) == (0.0, 0.0, 50.0, 1.0)
+    ratio = at.sidebar.slider(key="t.train_ratio")
+    assert (ratio.value, ratio.min, ratio.max) == (50.0, 10.0, 90.0)
     assert at.sidebar.multiselect(key="t.features").value == ["x1", "x2"]
-    noise.set_value(0.35).run()
+    noise.set_value(35.0).run()
     at.sidebar.number_input(key="t.n_classes").set_value(5).run()
     at.sidebar.multiselect(key="t.features").set_value(["x1", "x1*x2"]).run()
     assert result(at) == {"n_samples": 500, "noise": 0.35, "train_ratio": 0.5, "features": ["x1", "x1*x2"],
                           "n_classes": 5}
 
 
-def test_learning_rate_uses_a_log_slider_and_small_floats_show():
+def test_learning_rate_is_the_playgrounds_dropdown_and_small_floats_show():
     at = run(optimizer_app)
-    lr = at.select_slider(key="o.lr")
-    assert lr.value == 0.01
-    assert lr.options[:3] == ["1e-05", "0.0001", "0.001"] and lr.options[-1] == "10"
+    lr = at.selectbox(key="o.lr")
+    assert lr.value == 0.01 and lr.label == "Learning rate"
+    assert lr.options == ["1e-05", "0.0001", "0.001", "0.003", "0.01", "0.03", "0.1", "0.3", "1", "3", "10"]
     lr.set_value(0.3).run()
     assert result(at)["lr"] == 0.3
     eps = at.number_input(key="o.eps")
@@ -195,13 +226,31 @@ def test_learning_rate_uses_a_log_slider_and_small_floats_show():
     assert beta1.max < 1.0 and beta1.max > 0.999999  # upper bound exclusive
 
 
+def test_a_learning_rate_off_the_list_is_kept_as_one_more_option():
+    at = run(lr_app, values={"lr": 0.02})
+    lr = at.selectbox(key="o.lr")
+    assert lr.value == 0.02 and result(at)["lr"] == 0.02  # drawing it changes nothing
+    assert lr.options[4:7] == ["0.01", "0.02", "0.03"]
+    lr.set_value(0.1).run()
+    assert result(at)["lr"] == 0.1
+
+
+def test_percent_slider_writes_the_fraction_and_keeps_an_off_grid_value():
+    at = run(lr_app, values={"noise": 0.123}, app="task")
+    assert result(at)["noise"] == 0.123 and at.slider(key="t.noise").value == 12.3  # drawn, not rounded
+    at.slider(key="t.noise").set_value(7.0).run()
+    assert result(at)["noise"] == 0.07  # exactly, not 0.07000000000000001
+    at.slider(key="t.train_ratio").set_value(80.0).run()
+    assert result(at)["train_ratio"] == 0.8 and result(at)["noise"] == 0.07
+
+
 def test_section_picker_switches_and_resets_params():
     at = run(picker_app)
     box = at.selectbox(key="task.name")
     assert box.value == "spiral"
     assert "spiral — " in " ".join(box.options)  # formatted with the description
     assert result(at)["noise"] == 0.2
-    at.number_input(key="task.spiral.noise").set_value(0.3).run()
+    at.slider(key="task.spiral.noise").set_value(30.0).run()
     assert result(at) == {"name": "spiral", "n_samples": 500, "noise": 0.3, "train_ratio": 0.5, "features": ["x1", "x2"]}
     at.selectbox(key="task.name").set_value("modular").run()
     assert result(at) == {"name": "modular", "op": "+", "M": 97, "train_fraction": 0.4, "encoding": "tokens"}
@@ -212,11 +261,11 @@ def test_section_picker_switches_and_resets_params():
 
 def test_section_picker_follows_an_outside_change():
     at = run(picker_app)
-    at.number_input(key="task.spiral.noise").set_value(0.3).run()
+    at.slider(key="task.spiral.noise").set_value(30.0).run()
     at.session_state["preset"] = {"name": "spiral", "noise": 0.45, "n_samples": 100, "train_ratio": 0.5,
                                   "features": ["x1"]}
     at.run()
-    assert at.number_input(key="task.spiral.noise").value == 0.45
+    assert at.slider(key="task.spiral.noise").value == 45.0
     assert result(at) == {"name": "spiral", "n_samples": 100, "noise": 0.45, "train_ratio": 0.5, "features": ["x1"]}
     at.session_state["preset"] = {"name": "moons"}
     at.run()
@@ -227,7 +276,8 @@ def test_section_picker_follows_an_outside_change():
 def test_section_picker_hidden_name_and_fields():
     at = run(picker_app, hide={"task", "task.noise"})
     assert [w.key for w in at.selectbox] == []
-    assert [w.key for w in at.number_input] == ["task.spiral.n_samples", "task.spiral.train_ratio"]
+    assert [w.key for w in at.number_input] == ["task.spiral.n_samples"]
+    assert [w.key for w in at.slider] == ["task.spiral.train_ratio"]
     assert result(at)["noise"] == 0.2
 
 
@@ -245,6 +295,6 @@ def test_repeated_edits_of_one_widget_stick_when_the_caller_feeds_results_back()
 def test_repeated_edits_of_one_widget_stick_when_the_caller_passes_a_constant():
     at = run(task_app)
     for noise in (0.2, 0.3, 0.0):
-        at.sidebar.number_input(key="t.noise").set_value(noise).run()
+        at.sidebar.slider(key="t.noise").set_value(noise * 100).run()
         assert result(at)["noise"] == noise
     assert not at.warning

@@ -72,7 +72,7 @@ def key_class(key: str) -> str:
 
 
 def widget_value(tab: Page, key: str) -> str:
-    """The value a keyed input widget holds (number/text input, or a selectbox's chosen label);
+    """The value a keyed input widget holds (number/text input, a slider's value, or a selectbox's chosen label);
     also inside a collapsed expander."""
     box = tab.locator(f"{key_class(key)} input").first
     box.wait_for(state="attached")
@@ -171,11 +171,13 @@ def test_no_page_shows_an_exception(open_tab, screenshots: Path) -> None:
 
 def test_share_link_reproduces_the_config_in_a_new_session(open_tab, screenshots: Path) -> None:
     tab = open_tab(query(SHARED))
-    assert widget_value(tab, "sidebar.task.circle.noise") == "0.25"
+    assert widget_value(tab, "sidebar.task.circle.noise") == "25"  # percent, as the Playground shows it
     assert widget_value(tab, "sidebar.model.mlp.hidden") == "4,2"
-    noise = tab.locator(f"{key_class('sidebar.task.circle.noise')} input")
-    noise.fill("0.35")
-    noise.press("Enter")  # noise re-initialises the run; the URL follows the config
+    thumb = tab.locator(f'{key_class("sidebar.task.circle.noise")} input[type="range"]').first
+    thumb.focus()
+    for _ in range(10):  # 25 % -> 35 %, one percent a key press
+        thumb.press("ArrowRight")
+    # noise re-initialises the run; the URL follows the config
     wait_until(tab, lambda: "task.noise=0.35" in tab.url, "the URL to follow the edited noise")
     wait_idle(tab)
 
@@ -195,7 +197,7 @@ def test_share_link_reproduces_the_config_in_a_new_session(open_tab, screenshots
 
     other = open_tab(link)  # a new tab: a new session, its config only from the link
     assert widget_value(other, "sidebar.task.name").startswith("circle")
-    assert widget_value(other, "sidebar.task.circle.noise") == "0.35"
+    assert widget_value(other, "sidebar.task.circle.noise") == "35"
     assert widget_value(other, "sidebar.model.mlp.hidden") == "4,2"
     assert widget_value(other, "sidebar.run.seed") == "3"
     assert query_to_config(dict(parse_qsl(urlsplit(other.url).query)), base=default_config()).config == expected.config
@@ -206,7 +208,7 @@ def test_share_link_reproduces_the_config_in_a_new_session(open_tab, screenshots
 def test_lesson_link_hides_the_noise_control(open_tab, screenshots: Path) -> None:
     tab = open_tab("/?task.noise_hide=true")
     assert widget_value(tab, "sidebar.task.spiral.n_samples") == "500"  # the task's other controls are there
-    assert widget_value(tab, "sidebar.task.spiral.train_ratio") == "0.5"
+    assert widget_value(tab, "sidebar.task.spiral.train_ratio") == "50"
     assert tab.locator(key_class("sidebar.task.spiral.noise")).count() == 0
     assert tab.locator('[data-testid="stSidebar"]').get_by_label("Noise", exact=True).count() == 0
     assert "task.noise_hide=true" in tab.url  # it stays hidden in the link the page keeps
@@ -232,27 +234,29 @@ def test_divergence_is_explained_not_raised(open_tab, screenshots: Path) -> None
     shoot(tab, screenshots / "playground_diverged.png")
 
 
-NODE_CENTERS_JS = """() => [...document.querySelectorAll('.st-key-pg-network-chart .scatterlayer .points path')]
+NODE_CENTERS_JS = """() => [...document.querySelectorAll('[class*="st-key-pg-network-chart"] .scatterlayer .points path')]
   .map(p => p.getBoundingClientRect()).filter(r => r.width > 20).map(r => [r.x + r.width / 2, r.y + r.height / 2])"""
 
 
-def test_clicking_a_neuron_enlarges_its_map(open_tab, screenshots: Path) -> None:
+def test_clicking_a_neuron_shows_its_map_on_the_decision_boundary(open_tab, screenshots: Path) -> None:
     tab = open_tab(query({"task": "circle", "model.hidden": "4,2"}), "Playground")
     nodes = wait_until(tab, lambda: tab.evaluate(NODE_CENTERS_JS), "the network graph's neurons")
-    assert len(nodes) == 2 + 4 + 2 + 2  # inputs, two hidden layers, two class outputs
-    enlarged = tab.locator(".st-key-pg-network-neuron")
+    assert len(nodes) == 7 + 4 + 2 + 2  # every feature the task offers (2 used), two hidden layers, two class outputs
+    caption = tab.get_by_text("Showing layer 1, neuron 2")
 
     def click_second_neuron() -> bool:
         """Click the second neuron of the first hidden layer (again, if a re-render ate the click)."""
-        x, y = tab.evaluate(NODE_CENTERS_JS)[3]
+        x, y = tab.evaluate(NODE_CENTERS_JS)[8]
         tab.mouse.click(x, y)
         tab.wait_for_timeout(1500)
-        return enlarged.count() > 0
+        return caption.count() > 0
 
-    wait_until(tab, click_second_neuron, "the enlarged neuron map after clicking a neuron", timeout=45)
-    wait_visible(tab, tab.get_by_text("layer 1, neuron 2"), "the enlarged map's title")
+    wait_until(tab, click_second_neuron, "the neuron's map on the decision boundary after clicking it", timeout=45)
     assert tab.locator(EXCEPTION).count() == 0
-    tab.screenshot(path=str(screenshots / "playground_neuron_enlarged.png"))
+    tab.screenshot(path=str(screenshots / "playground_neuron_on_boundary.png"))
+    x, y = tab.evaluate(NODE_CENTERS_JS)[8]
+    tab.mouse.click(x, y)  # the same neuron again: back to the output
+    wait_until(tab, lambda: caption.count() == 0, "the output back on the decision boundary")
 
 
 DIAGRAM_LEGEND_JS = """() => {

@@ -5,13 +5,17 @@ import pytest
 import torch
 
 from netarium.analysis.playground import (
+    DENSITY,
     confusion_matrix,
     decision_surface,
+    feature_maps,
     grid_points,
     network_weights,
     neuron_maps,
+    node_map,
 )
 from netarium.models import ModelSpec, build_model
+from netarium.models.masks import add_masks
 from netarium.tasks import make_task
 
 
@@ -130,6 +134,34 @@ def test_neuron_maps_multiclass_output_is_softmax_per_unit():
     assert np.allclose(nm.output, nm.maps["output"].max(0))
 
 
+def test_node_map_is_the_neuron_maps_column_at_any_resolution():
+    task = make_task("circle", {"n_samples": 100, "features": ["x1", "x2", "x1*x2"]}, seed=0)
+    torch.manual_seed(0)
+    m = build_model("mlp", {"hidden": [8, 5], "activation": ["tanh", "relu"]}, ModelSpec(3, 1))
+    cols = neuron_maps(m, task, resolution=9, loss_name="bce").columns()
+    for col, i in [(0, 2), (1, 3), (2, 4), (3, 0)]:
+        one = node_map(m, task, col, i, resolution=9, loss_name="bce")
+        assert np.allclose(one.values, cols[col][i], atol=1e-6), (col, i)
+        assert one.box == tuple(task.meta["box"])
+    full = node_map(m, task, 3, 0, loss_name="bce")  # the Playground's 100 x 100 grid by default
+    assert full.values.shape == (DENSITY, DENSITY) == (100, 100)
+    assert float(full.values.min()) >= -1 and float(full.values.max()) <= 1  # 2p - 1
+    with pytest.raises(ValueError, match="column 4"):
+        node_map(m, task, 4, 0, resolution=5, loss_name="bce")
+    with pytest.raises(ValueError, match="has 8 nodes"):
+        node_map(m, task, 1, 8, resolution=5, loss_name="bce")
+
+
+def test_feature_maps_are_the_playgrounds_features_over_the_box():
+    box = (-6.0, 6.0, -5.0, 5.0)
+    maps = feature_maps(["x1^2", "sin(x2)"], box, 7)
+    xs, ys, _ = grid_points(box, 7)
+    X1, X2 = np.meshgrid(xs, ys)
+    assert maps.shape == (2, 7, 7)
+    assert np.allclose(maps[0], X1**2, atol=1e-5) and np.allclose(maps[1], np.sin(X2), atol=1e-6)
+    assert feature_maps([], box, 7).shape == (0, 7, 7)
+
+
 def test_confusion_matrix_hand_computed_bce_and_cross_entropy():
     X = torch.tensor([[-1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [-2.0, 0.0], [0.5, 0.0]])
     y = torch.tensor([0, 0, 1, 1, 1])
@@ -156,6 +188,13 @@ def test_network_weights_in_order_with_shapes_and_values():
     assert np.array_equal(nw.weights[2], m.readout.weight.detach().numpy())
     nobias = network_weights(build_model("mlp", {"hidden": [3], "bias": False}, ModelSpec(2, 2)))
     assert nobias.biases == [None, None]
+    assert nw.masks == [None, None, None]  # dense: no masks
+    add_masks(m, include_readout=False)
+    with torch.no_grad():
+        m.layers[1].linear.mask[2, 5] = 0
+    masked = network_weights(m)
+    assert masked.masks[2] is None and masked.masks[0].shape == (8, 2) and masked.masks[0].all()
+    assert masked.masks[1][2, 5] == 0 and masked.masks[1].sum() == 63
 
 
 def test_network_weights_token_linear_and_non_mlp():

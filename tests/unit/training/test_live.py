@@ -184,3 +184,51 @@ def test_prune_now_during_dst_is_logged_so_the_replay_stays_true():
         assert len(cut) == 1 and cut[0]["step"] == 10 and cut[0]["pruned"] == 8  # 25% of the 32 edges (two ensembles, each reading one)
     finally:
         live.close()
+
+
+def test_set_weight_and_bias_between_steps_and_the_next_step_starts_from_them():
+    """The Playground's weight editor: an edit applies between two steps; training goes on from the edited
+    value exactly as a run whose weight was that value would (compared with a twin Run edited by hand)."""
+    from netarium.training.run import Run
+
+    cfg = CFG.with_overrides({"model.hidden": [4, 3], "optimizer": "sgd", "optimizer.lr": 0.1})
+    live = LiveRun(cfg, idle_pause_seconds=None)
+    twin = Run(cfg)
+    try:
+        live.step(3)
+        twin.step(3)
+        gen = live.generation
+        live.set_weight(1, 2, 0, 1.5)  # layer1 unit 2 -> layer2 unit 0: layers[1].linear.weight[0, 2]
+        live.set_bias(2, 0, -0.75)  # the readout's bias of output 0
+        model = live.run.model
+        assert float(model.layers[1].linear.weight.detach()[0, 2]) == 1.5 and float(model.readout.bias.detach()[0]) == -0.75
+        assert live.generation == gen + 2 and float(live.model_copy()[1].readout.bias.detach()[0]) == -0.75  # views see it
+        with torch.no_grad():
+            twin.model.layers[1].linear.weight[0, 2] = 1.5
+            twin.model.readout.bias[0] = -0.75
+        live.step(1)
+        twin.step(1)
+        after = float(model.layers[1].linear.weight.detach()[0, 2])
+        assert after != 1.5 and after == pytest.approx(float(twin.model.layers[1].linear.weight.detach()[0, 2]), abs=1e-7)
+        assert float(model.readout.bias.detach()[0]) == pytest.approx(float(twin.model.readout.bias.detach()[0]), abs=1e-7)
+        with pytest.raises(ValueError, match="linear maps"):
+            live.set_weight(3, 0, 0, 1.0)
+        with pytest.raises(ValueError, match="outside"):
+            live.set_weight(0, 5, 0, 1.0)  # 2 inputs
+        with pytest.raises(ValueError, match="finite"):
+            live.set_bias(0, 0, float("nan"))
+    finally:
+        live.close()
+
+
+def test_a_pruned_link_cannot_be_set():
+    live = LiveRun(CFG, idle_pause_seconds=None)
+    try:
+        live.prune(0.5)
+        layer = live.run.model.layers[0].linear
+        j, i = (int(v) for v in torch.nonzero(layer.mask == 0)[0])
+        with pytest.raises(ValueError, match="mask"):
+            live.set_weight(0, i, j, 1.0)
+        assert float(layer.weight.detach()[j, i]) == 0.0
+    finally:
+        live.close()

@@ -7,13 +7,26 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from netarium.analysis.playground import decision_surface, network_weights, neuron_maps
+from netarium.analysis.playground import decision_surface, network_weights, neuron_maps, node_map
 from netarium.models import ModelSpec, build_model
 from netarium.tasks import make_task
-from netarium.viz.boundary import BLUE, ORANGE, boundary_figure
+from netarium.viz.boundary import BLUE, NEUTRAL, ORANGE, boundary_figure, palette_hex, palette_rgb
 from netarium.viz.confusion import confusion_figure
 from netarium.viz.curves import SPLIT_COLORS, curves_figure, ema_smooth, overlay_figure
-from netarium.viz.network import network_figure, neuron_map_figure, png_data_uri
+from netarium.viz.network import (
+    KIND_BIAS,
+    KIND_INPUT,
+    KIND_LINK,
+    KIND_NODE,
+    MAX_LINKS,
+    MAX_NODES,
+    NODE,
+    link_bin,
+    link_width,
+    network_figure,
+    neuron_map_figure,
+    png_data_uri,
+)
 
 
 def annotations_text(fig: go.Figure) -> list[str]:
@@ -184,6 +197,52 @@ def test_boundary_multiclass_and_regression():
     assert len(_scatter(rfig, "train").x) == reg.X_train.shape[0]
 
 
+def test_boundary_colours_are_fixed_whatever_the_model_outputs(circle_setup):
+    task, model, s = circle_setup
+    pts = task.meta["points_train"]
+    hm = _heatmap(boundary_figure(s, pts, task.y_train, kind="classification", n_classes=2))
+    assert hm.colorscale == ((0.0, ORANGE), (0.5, NEUTRAL), (1.0, BLUE))  # the Playground's palette, grey at p = 0.5
+    assert hm.opacity == pytest.approx(160 / 255)
+    # regression: the colour range is the task's (max(1, |target|)), not the prediction's own range
+    reg = make_task("reg-plane", {"n_samples": 60}, seed=0)
+    flat = type(s)(s.xs, s.ys, np.full_like(s.values, 0.01), "regression", s.box)
+    rhm = _heatmap(boundary_figure(flat, reg.meta["points_train"], reg.y_train, kind="regression", n_classes=0))
+    assert (rhm.zmin, rhm.zmax) == (-1.0, 1.0)
+    big = reg.y_train * 3
+    rhm3 = _heatmap(boundary_figure(flat, reg.meta["points_train"], big, kind="regression", n_classes=0))
+    assert rhm3.zmax == pytest.approx(float(big.abs().max())) and rhm3.zmin == -rhm3.zmax
+    go.Figure(boundary_figure(s, pts, task.y_train, kind="classification", n_classes=2, show_test=True).to_dict())
+
+
+def test_a_selected_nodes_map_replaces_the_output_on_the_fixed_scale(circle_setup):
+    task, model, s = circle_setup
+    node = node_map(model, task, 1, 2, resolution=30, loss_name="bce")
+    fig = boundary_figure(s, task.meta["points_train"], task.y_train, kind="classification", n_classes=2,
+                          background=node, background_name="layer 1, neuron 3")
+    hm = _heatmap(fig)
+    assert np.array_equal(np.asarray(hm.z), node.values) and (hm.zmin, hm.zmax) == (-1.0, 1.0)
+    assert len(hm.x) == 30 and "layer 1, neuron 3 = " in hm.hovertemplate
+    assert len(_scatter(fig, "train").x) == len(task.meta["points_train"])  # the data stays on top
+    disc = _heatmap(boundary_figure(s, task.meta["points_train"], task.y_train, kind="classification", n_classes=2,
+                                    background=node, discretize=True))
+    assert np.array_equal(np.asarray(disc.z), np.where(node.values >= 0, 1.0, -1.0))  # the Playground: sign
+
+
+def test_score_axes_are_fixed():
+    ones = {"train_acc": ([0, 10, 20], [1.0, 1.0, 1.0]), "train_loss": ([0, 10, 20], [0.1, 0.1, 0.1])}
+    fig = curves_figure(ones)
+    assert list(fig.layout.yaxis2.range) == [0.0, 1.02]  # not plotly's 0..2 for a constant 1.0
+    assert fig.layout.yaxis.range is None  # loss: autorange
+    assert list(curves_figure({"test_acc": ([1, 2], [0.5, 0.6])}).layout.yaxis.range) == [0.0, 1.02]
+    r2 = curves_figure({"train_r2": ([1, 2, 3], [-40.0, -0.35, 0.9])})
+    assert list(r2.layout.yaxis.range) == [-1.0, 1.02]  # R² may be far below 0: the axis stops at -1
+    assert list(curves_figure({"train_r2": ([1, 2], [-0.35, 0.9])}).layout.yaxis.range) == [-0.4, 1.02]
+    assert list(curves_figure({"train_r2": ([1, 2], [0.3, 0.9])}).layout.yaxis.range) == [0.0, 1.02]
+    over = overlay_figure({"a": ones, "b": {"train_acc": ([1], [0.7])}}, "train_acc")
+    assert list(over.layout.yaxis.range) == [0.0, 1.02]
+    assert overlay_figure({"a": ones}, "train_loss").layout.yaxis.range is None
+
+
 # ---- network ----
 
 def _png_pixels(uri: str) -> np.ndarray:
@@ -191,14 +250,34 @@ def _png_pixels(uri: str) -> np.ndarray:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     w, h = struct.unpack(">II", data[16:24])
     idat = data[data.index(b"IDAT") + 4 : data.index(b"IEND") - 8]
-    raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, 1 + 3 * w)
+    channels = {2: 3, 6: 4}[data[25]]
+    raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, 1 + channels * w)
     assert (raw[:, 0] == 0).all()
-    return raw[:, 1:].reshape(h, w, 3)
+    return raw[:, 1:].reshape(h, w, channels)
 
 
 def test_png_data_uri_round_trips():
     rgb = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
     assert np.array_equal(_png_pixels(png_data_uri(rgb)), rgb)
+    rgba = np.random.default_rng(1).integers(0, 256, (4, 3, 4), dtype=np.uint8)
+    assert np.array_equal(_png_pixels(png_data_uri(rgba)), rgba)
+
+
+def _tile(fig, x: float, y: float) -> np.ndarray:
+    """The RGBA pixels of the thumbnail centred at (x, y), cut from the figure's one thumbnail sheet."""
+    (sheet,) = fig.layout.images
+    px = _png_pixels(sheet.source)
+    ppu = px.shape[1] / sheet.sizex
+    side = NODE * ppu
+    left, top = round((x - sheet.x) * ppu - side / 2), round((sheet.y - y) * ppu - side / 2)
+    return px[top : top + round(side), left : left + round(side)]
+
+
+def test_palette_is_the_playgrounds_fixed_scale():
+    assert palette_hex(-1) == ORANGE and palette_hex(0) == NEUTRAL == "#e8eaeb" and palette_hex(1) == BLUE
+    assert palette_hex(-7) == ORANGE and palette_hex(50) == BLUE  # clamped
+    half = palette_rgb(0.5).astype(int)  # linear in RGB between grey and blue
+    assert list(half) == [round((0xE8 + 0x08) / 2), round((0xEA + 0x77) / 2), round((0xEB + 0xBD) / 2)]
 
 
 @pytest.fixture(scope="module")
@@ -209,74 +288,161 @@ def net():
     return task, network_weights(model), neuron_maps(model, task, resolution=10, loss_name="bce")
 
 
-def _link_widths(fig, sizes):
-    """{(col, from, to): (width, colour)} read back from the drawn line segments."""
+def _nodes(fig):
+    """{(kind, col, a): (x, y)} of the clickable node markers."""
     nodes = _scatter(fig, "nodes")
-    pos = {tuple(c): (x, y) for c, x, y in zip(nodes.customdata, nodes.x, nodes.y, strict=True)}
+    return {tuple(int(v) for v in c[:3]): (x, y) for c, x, y in zip(nodes.customdata, nodes.x, nodes.y, strict=True)}
+
+
+def _links(fig):
+    """{(col, from, to): (width, colour)} read back from the drawn line segments, through the node positions."""
+    pos = _nodes(fig)
+    by_y = {}
+    for (kind, c, i), (_, y) in pos.items():
+        col = 0 if kind == KIND_INPUT else c
+        by_y.setdefault(col, {})[round(y, 9)] = i
     col_x = sorted({x for x, _ in pos.values()})
     out = {}
     for t in fig.data:
-        if not (isinstance(t, go.Scatter) and t.mode == "lines"):
+        if not (isinstance(t, go.Scatter) and t.mode == "lines" and t.name.startswith("links")):
             continue
         for k in range(0, len(t.x), 3):
-            x0, y0, y1 = t.x[k], t.y[k], t.y[k + 1]
-            c = int(np.searchsorted(col_x, x0) - 1)
-            i = next(i for i in range(sizes[c]) if abs(pos[(c, i)][1] - y0) < 1e-9)
-            j = next(j for j in range(sizes[c + 1]) if abs(pos[(c + 1, j)][1] - y1) < 1e-9)
-            out[(c, i, j)] = (t.line.width, t.line.color)
+            c = int(np.searchsorted(col_x, t.x[k]) - 1)
+            out[(c, by_y[c][round(t.y[k], 9)], by_y[c + 1][round(t.y[k + 1], 9)])] = (t.line.width, t.line.color)
     return out
 
 
-def test_network_links_count_width_colour_and_hover(net):
+def test_network_links_are_on_the_playgrounds_fixed_scales(net):
     task, nw, nm = net
     sizes = nw.layer_sizes
     fig = network_figure(sizes, nw.weights, nm.columns(), input_names=task.input_names, biases=nw.biases)
     links = _scatter(fig, "link hover")
-    assert len(links.x) == sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False)) == 2 * 8 + 8 * 8 + 8
-    drawn = _link_widths(fig, sizes)
+    assert len(links.x) == 2 * 8 + 8 * 8 + 8
+    drawn = _links(fig)
     assert len(drawn) == len(links.x)  # no weight is exactly zero here
-    ws = {(c, i, j): float(nw.weights[c][j, i]) for c in range(3) for j in range(sizes[c + 1]) for i in range(sizes[c])}
-    order = sorted(ws, key=lambda k: abs(ws[k]))
-    widths = [drawn[k][0] for k in order]
-    assert widths == sorted(widths) and widths[0] < widths[-1]  # monotonic in |w|
-    assert all(drawn[k][1] == (BLUE if ws[k] > 0 else ORANGE) for k in ws)
-    for (c, i, j, w), text in zip(links.customdata, links.text, strict=True):
-        assert w == pytest.approx(nw.weights[int(c)][int(j), int(i)])
+    for (kind, c, i, j, w), text in zip(links.customdata, links.text, strict=True):
+        assert kind == KIND_LINK and w == pytest.approx(nw.weights[int(c)][int(j), int(i)])
+        width, colour = drawn[(int(c), int(i), int(j))]
+        assert width == pytest.approx(link_width(link_bin(w))) and abs(width - link_width(w)) <= 0.25
+        assert colour == palette_hex(link_bin(w))  # continuous in w: the palette at w (to 0.05)
         assert text.startswith(f"w = {w:.3f} (")
     assert "(x1 → layer1 #1)" in links.text[0]
+    # the Playground's linkWidthScale: |w| in [0, 5] -> [1, 10] px, clamped; not relative to the largest weight
+    assert link_width(5) == link_width(50) == link_width(-50) == 10.0
+    assert link_width(0.5) == pytest.approx(1.9) and link_width(0) == 1.0
+    big = network_figure([1, 1, 1], [np.array([[50.0]]), np.array([[0.5]])], input_names=["x1"])
+    assert sorted(w for w, _ in _links(big).values()) == pytest.approx([1.9, 10.0])
+    assert {c for _, c in _links(big).values()} == {palette_hex(0.5), BLUE}
     # every link's hover marker has a place of its own, on the link itself
     assert len(set(zip(np.round(links.x, 9), np.round(links.y, 9), strict=True))) == len(links.x)
-    nodes = _scatter(fig, "nodes")
-    pos = {tuple(c): (x, y) for c, x, y in zip(nodes.customdata, nodes.x, nodes.y, strict=True)}
-    half = (fig.layout.shapes[0].x1 - fig.layout.shapes[0].x0) / 2  # links run between node edges
-    for (c, i, j, _), hx, hy in zip(links.customdata, links.x, links.y, strict=True):
-        (xa, ya), (xb, yb) = pos[(int(c), int(i))], pos[(int(c) + 1, int(j))]
-        xa, xb = xa + half, xb - half
-        assert xa < hx < xb and (hy - ya) * (xb - xa) == pytest.approx((yb - ya) * (hx - xa), abs=1e-9)
     go.Figure(fig.to_dict())  # built without validation for speed: every property must still be valid
 
 
-def test_network_nodes_images_labels_and_selection(net):
+def test_thumbnails_share_one_fixed_scale_so_a_flat_map_is_one_colour():
+    flat = np.full((6, 6), 0.02)
+    strong = np.linspace(-3, 3, 36).reshape(6, 6)
+    maps = [np.stack([flat, strong]), np.stack([flat * 50]), np.stack([np.zeros((6, 6))])]
+    fig = network_figure([2, 1, 1], [np.ones((1, 2)), np.ones((1, 1))], maps, input_names=["a", "b"])
+    nodes = _scatter(fig, "nodes")
+    px = [_tile(fig, x, y) for x, y in zip(nodes.x, nodes.y, strict=True)]
+    assert all(p.shape == (6, 6, 4) and (p[..., 3] == 255).all() for p in px)
+    assert len({tuple(p) for p in px[0][..., :3].reshape(-1, 3)}) == 1  # flat stays flat: not stretched to its range
+    assert tuple(px[0][0, 0, :3]) == tuple(palette_rgb(0.02))  # nearly grey
+    assert tuple(px[2][0, 0, :3]) == tuple(palette_rgb(1.0)) == (0x08, 0x77, 0xBD)  # 1.0 and above: full blue
+    assert tuple(px[1][-1, 0, :3]) == (0xF5, 0x93, 0x22) and tuple(px[1][0, -1, :3]) == (0x08, 0x77, 0xBD)  # clamped
+    assert tuple(px[3][0, 0, :3]) == (0xE8, 0xEA, 0xEB)  # zero is the Playground's grey
+    sheet = _png_pixels(fig.layout.images[0].source)
+    assert (sheet[..., 3] == 0).mean() > 0.5  # between the tiles the sheet is transparent
+    assert fig.layout.images[0].layer == "below"  # under the links and the frames
+
+
+def test_network_nodes_images_biases_labels_and_selection(net):
     task, nw, nm = net
     sizes = nw.layer_sizes
-    fig = network_figure(sizes, nw.weights, nm.columns(), input_names=task.input_names, selected=(1, 2))
+    fig = network_figure(sizes, nw.weights, nm.columns(), input_names=task.input_names, selected=(1, 2), biases=nw.biases)
     nodes = _scatter(fig, "nodes")
-    assert [list(c) for c in nodes.customdata] == [[c, i] for c, n in enumerate(sizes) for i in range(n)]
-    assert "layer1 #3" in nodes.text[2 + 2] and nodes.text[0].startswith("x1")
-    assert len(fig.layout.images) == sum(sizes) == len(fig.layout.shapes)
+    assert [tuple(int(v) for v in c[:4]) for c in nodes.customdata] == (
+        [(KIND_INPUT, 0, r, 1) for r in range(2)] + [(KIND_NODE, c, i, 0) for c in (1, 2, 3) for i in range(sizes[c])])
+    assert nodes.text[4].startswith("layer1 #3") and nodes.text[0].startswith("x1")
     assert [a.text for a in fig.layout.annotations][:4] == ["2 features", "8 neurons", "8 neurons", "1 output"]
-    thick = [s for s in fig.layout.shapes if s.line.width == 3]
-    assert len(thick) == 1 and thick[0].x0 == pytest.approx(nodes.x[4] - (thick[0].x1 - thick[0].x0) / 2)
+    outline = _scatter(fig, "frames outline")
+    assert len(outline.x) == 6 * (sum(sizes) - 1)  # a closed rectangle per node, the selected one apart
+    thick = _scatter(fig, "frames selected")
+    assert thick.line.width == 3 and len(thick.x) == 6
+    assert min(thick.x[:5]) == pytest.approx(nodes.x[4] - NODE / 2) and max(thick.y[:5]) == pytest.approx(nodes.y[4] + NODE / 2)
+    # one bias square per neuron, coloured by its bias on the palette, at the node's lower left, clickable
+    bias = _scatter(fig, "biases")
+    assert len(bias.x) == 8 + 8 + 1 and bias.marker.symbol == "square"
+    b0 = float(nw.biases[0][0])
+    assert [int(v) for v in bias.customdata[0][:3]] == [KIND_BIAS, 1, 0] and bias.customdata[0][4] == pytest.approx(b0)
+    assert bias.marker.color[0] == palette_hex(b0) and bias.marker.color[-1] == palette_hex(float(nw.biases[2][0]))
+    assert bias.x[0] < nodes.x[2] - NODE / 2 and bias.y[0] < nodes.y[2] - NODE / 2 + 0.1
     # the x1 thumbnail: orange on the left (x1 < 0), blue on the right
-    px = _png_pixels(fig.layout.images[0].source)
-    assert tuple(px[5, 0]) == (0xF5, 0x93, 0x22) and tuple(px[5, -1]) == (0x08, 0x77, 0xBD)
-    # the x2 thumbnail: blue on top (x2 > 0): image rows run downwards
-    px2 = _png_pixels(fig.layout.images[1].source)
-    assert tuple(px2[0, 5]) == (0x08, 0x77, 0xBD) and tuple(px2[-1, 5]) == (0xF5, 0x93, 0x22)
+    px = _tile(fig, nodes.x[0], nodes.y[0])
+    assert tuple(px[5, 0, :3]) == (0xF5, 0x93, 0x22) and tuple(px[5, -1, :3]) == (0x08, 0x77, 0xBD)
+    px2 = _tile(fig, nodes.x[1], nodes.y[1])  # x2: blue on top (x2 > 0): image rows run downwards
+    assert tuple(px2[0, 5, :3]) == (0x08, 0x77, 0xBD) and tuple(px2[-1, 5, :3]) == (0xF5, 0x93, 0x22)
     plain = network_figure(sizes, nw.weights, input_names=task.input_names)
-    assert len(plain.layout.images) == 0 and plain.layout.shapes[0].fillcolor is not None
+    assert len(plain.layout.images) == 0 and _scatter(plain, "frames plain").fillcolor == NEUTRAL
+    assert not any(t.name == "biases" for t in plain.data)
     with pytest.raises(ValueError):
         network_figure([2, 3], [np.zeros((2, 3))], input_names=["a", "b"])
+
+
+def test_unused_features_are_offered_greyed_in_the_input_column(net):
+    task, nw, nm = net
+    offered = ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
+    extra = {"x1^2": np.ones((10, 10))}
+    fig = network_figure(nw.layer_sizes, nw.weights, nm.columns(), input_names=["x2", "x1"], all_inputs=offered,
+                         input_maps=extra)
+    inputs = [(tuple(int(v) for v in c[:4]), y) for c, y in zip(_scatter(fig, "nodes").customdata, _scatter(fig, "nodes").y,
+                                                                 strict=True) if c[0] == KIND_INPUT]
+    assert [k for k, _ in inputs] == [(KIND_INPUT, 0, r, 1 if r < 2 else 0) for r in range(7)]  # rows in offered order
+    ys = [y for _, y in inputs]
+    assert ys == sorted(ys, reverse=True) and ys[0] - ys[1] == pytest.approx(1.0)
+    # the network's first input is x2: its links start on the x2 row (row 1)
+    assert {i for (c, i, _), _ in _links(fig).items() if c == 0} == {0, 1}
+    hover = _scatter(fig, "link hover")
+    first = [c for c in hover.customdata if c[1] == 0 and c[2] == 0][0]
+    assert hover.y[list(hover.customdata[:, 2]).index(0)] < ys[0]  # input 0 (x2) sits on row 1, below x1
+    assert first[4] == pytest.approx(nw.weights[0][int(first[3]), 0])
+    names = [a for a in fig.layout.annotations if a.text in offered]
+    assert [a.font.color for a in names] == ["#444444"] * 2 + ["#aaaaaa"] * 5
+    nodes = _scatter(fig, "nodes")
+    tiles = [_tile(fig, nodes.x[r], nodes.y[r]) for r in range(7)]
+    alpha = [int(t[..., 3].max()) if t.size else 0 for t in tiles]  # rows below the last tile are off the sheet
+    assert alpha == [255, 255, round(255 * 0.35), 0, 0, 0, 0]  # x1^2 has a thumbnail, greyed; the others none
+    assert len(_scatter(fig, "frames faded").x) == 6 * 5
+    with pytest.raises(ValueError, match="lacks"):
+        network_figure(nw.layer_sizes, nw.weights, input_names=["x1", "x9"], all_inputs=offered)
+
+
+def test_dead_links_are_drawn_as_gone():
+    w = [np.array([[0.5, -0.7], [0.0, 1.5]]), np.array([[2.0, -3.0]])]
+    masks = [np.array([[1, 1], [0, 1]]), None]
+    fig = network_figure([2, 2, 1], w, input_names=["x1", "x2"], masks=masks)
+    dead = _scatter(fig, "dead links")
+    assert dead.line.dash == "dot" and dead.line.width == 1 and len(dead.x) == 3  # one segment, faint and dotted
+    assert len(_scatter(fig, "link hover").x) == 5  # not clickable: a pruned weight cannot be edited
+    assert (0, 0, 1) not in _links(fig) and len(_links(fig)) == 5
+
+
+def test_a_wide_layer_is_summarized_and_the_input_labels_stay_apart():
+    rng = np.random.default_rng(0)
+    sizes = [2, 1024, 16, 1]
+    ws = [rng.normal(0, 1, (b, a)) / np.sqrt(a) for a, b in zip(sizes[:-1], sizes[1:], strict=False)]
+    ws[0][700] = 9.0  # the strongest neuron of the wide layer
+    fig = network_figure(sizes, ws, input_names=["x1", "x2"], selected=(1, 5))
+    shown = [int(c[2]) for c in _scatter(fig, "nodes").customdata if c[0] == KIND_NODE and c[1] == 1]
+    assert len(shown) == MAX_NODES == 16 and 700 in shown and 5 in shown and shown == sorted(shown)
+    texts = [a.text for a in fig.layout.annotations]
+    assert "+1,008 more" in texts and "1,024 neurons" in texts
+    assert len([c for c in _scatter(fig, "link hover").customdata if c[1] == 1]) == MAX_LINKS  # the strongest only
+    x1, x2 = (a for a in fig.layout.annotations if a.text in ("x1", "x2"))
+    y_span = fig.layout.yaxis.range[1] - fig.layout.yaxis.range[0]
+    assert abs(x1.y - x2.y) == pytest.approx(1.0) and abs(x1.y - x2.y) / y_span > 0.04  # about 20 px apart at 450 px
+    assert len(fig.layout.images) == 0 and len(_scatter(fig, "frames outline").x) == 6 * (2 + 15 + 16 + 1)
+    go.Figure(fig.to_dict())
 
 
 def test_network_labels_wrap_when_columns_are_close():
@@ -288,11 +454,11 @@ def test_network_labels_wrap_when_columns_are_close():
     assert len(_scatter(fig, "link hover").x) == 2 * 16 + 16 * 16 * 7 + 16 * 2
 
 
-def test_neuron_map_figure_is_a_symmetric_heatmap_over_the_box():
+def test_neuron_map_figure_is_a_heatmap_on_the_fixed_scale():
     m = np.array([[0.0, -2.0], [1.0, 0.5]])
     fig = neuron_map_figure(m, (-6, 6, -5, 5), "layer1 #1")
     hm = _heatmap(fig)
-    assert np.array_equal(np.asarray(hm.z), m) and (hm.zmin, hm.zmax) == (-2.0, 2.0)
+    assert np.array_equal(np.asarray(hm.z), m) and (hm.zmin, hm.zmax) == (-1.0, 1.0)
     assert list(hm.x) == [-6, 6] and list(hm.y) == [-5, 5] and fig.layout.title.text == "layer1 #1"
 
 
