@@ -108,6 +108,16 @@ def progress_measures(model: nn.Module, task, keys: list[int] | None = None, n_k
     )
 
 
+def _dft_power(x: torch.Tensor) -> torch.Tensor:
+    """sum over columns of |DFT_k|^2 along the rows of x (M, n), k = 0..M//2 (float64), from two float32
+    matrix products: M is often prime (97), where an FFT falls back to Bluestein's algorithm and took
+    ~0.3 s for 256 units, redone at every refresh of the Dynamics page (this: a few tens of ms)."""
+    M = x.shape[0]
+    angle = 2 * torch.pi * torch.outer(torch.arange(M // 2 + 1, dtype=torch.float64), torch.arange(M, dtype=torch.float64)) / M
+    x = x.float()
+    return sum(torch.square(basis.float() @ x).sum(1, dtype=torch.float64) for basis in (torch.cos(angle), torch.sin(angle)))
+
+
 def activation_spectrum(model: nn.Module, task, tap: str | None = None) -> np.ndarray:
     """Power per frequency k of a hidden layer's activations over all pairs (a, b), along a and along b
     (the DFT of each unit's activation table, normalised to sum to 1): a grokked net's hidden units
@@ -120,11 +130,13 @@ def activation_spectrum(model: nn.Module, task, tap: str | None = None) -> np.nd
     x = torch.cat([task.X_train, task.X_test])
     with eval_mode(model):
         acts = record(model, x, [tap])[tap]
-    a = as_matrix(acts)
-    table = np.zeros((M, M, a.shape[1]))
-    table[pairs[:, 0], pairs[:, 1]] = a
-    table -= table.mean(axis=(0, 1), keepdims=True)
-    power = (np.abs(np.fft.rfft(table, axis=0)) ** 2).sum(axis=(1, 2)) + (np.abs(np.fft.rfft(table, axis=1)) ** 2).sum(axis=(0, 2))
+    a = torch.as_tensor(as_matrix(acts))
+    pairs_t = torch.as_tensor(pairs, dtype=torch.long)
+    table = torch.zeros(M, M, a.shape[1], dtype=torch.float64)  # centred in float64, transformed in float32
+    table[pairs_t[:, 0], pairs_t[:, 1]] = a
+    table -= table.mean(dim=(0, 1), keepdim=True)
+    power = _dft_power(table.reshape(M, -1)) + _dft_power(table.transpose(0, 1).reshape(M, -1))
+    power = power.numpy()
     power[0] = 0.0  # what is constant along a (or b) is not an oscillation
     total = power.sum()
     return power / total if total > 0 else power

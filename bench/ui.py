@@ -9,6 +9,9 @@ the figure swings between 0.55 and 0.77 from run to run. Refresh rate: distinct 
 caption ("as of step N"), which the Playground's live fragment redraws on every tick. First chart: seconds from
 navigating to /Playground until the sidebar's status line and the first plotly chart show, for the first session of
 a fresh server (cold) and for the sessions after it (warm).
+
+Second case: the modular-grokking preset opened from the Experiments page onto the Dynamics page (its
+curvature thread, Fourier snapshots and curves running), against the same preset stepped by a Worker alone.
 """
 
 from __future__ import annotations
@@ -43,21 +46,22 @@ def core_split() -> tuple[set[int], set[int]] | None:
     return ({cores[-1]}, set(cores[:-1])) if len(cores) >= 2 else None
 
 
-def headless_rate(seconds: float, cores: set[int] | None = None) -> float:
-    """Steps/s of the app's default config stepped by a Worker (no UI), on `cores` when given."""
+def headless_rate(seconds: float, cores: set[int] | None = None, experiment: str = "playground") -> float:
+    """Steps/s of an experiment's preset (the app's default config: playground) stepped by a Worker (no UI),
+    on `cores` when given."""
     before = os.sched_getaffinity(0) if cores else None
     if cores:
         os.sched_setaffinity(0, cores)
     try:
-        return _headless_rate(seconds)
+        return _headless_rate(seconds, experiment)
     finally:
         if before:
             os.sched_setaffinity(0, before)
 
 
-def _headless_rate(seconds: float) -> float:
+def _headless_rate(seconds: float, experiment: str = "playground") -> float:
     torch.set_num_threads(torch_threads())
-    worker = Worker(Run(EXPERIMENTS.get("playground").config)).start()
+    worker = Worker(Run(EXPERIMENTS.get(experiment).config)).start()
     worker.play()
     time.sleep(1.0)  # warm-up
     s0, t0 = worker.latest().step, time.perf_counter()
@@ -127,6 +131,38 @@ def first_chart_seconds(sessions: int = 3, timeout: float = 60.0) -> list[dict[s
             tab.close()
     return out
 
+def dynamics_rate(seconds: float, split: tuple[set[int], set[int]] | None = None) -> float:
+    """Steps/s seen in Chromium with modular-grokking opened from the Experiments page (the Dynamics page) and playing."""
+    before = os.sched_getaffinity(0) if split else None
+    if split:
+        os.sched_setaffinity(0, split[1])
+    try:
+        with tempfile.TemporaryDirectory() as tmp, app_server(Path(tmp) / "server", cores=split[0] if split else None) as url, \
+                browser(Path(tmp) / "profile") as ctx:
+            tab = open_page(ctx, url, "Experiments")
+            tab.locator(f".st-key-experiments-open-{DYNAMICS_PRESET} button").first.click()
+            tab.get_by_text("Fourier features", exact=False).first.wait_for()
+            tab.locator(".st-key-transport-play button").first.click()
+            deadline = time.monotonic() + 30
+            while (status_step(read_status(tab)) or 0) == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(2.0)  # warm-up: the heavy views' first computations
+            steps: list[tuple[float, int]] = []
+            t_end = time.monotonic() + seconds
+            while time.monotonic() < t_end:
+                step = status_step(read_status(tab))
+                if step is not None:
+                    steps.append((time.monotonic(), step))
+                time.sleep(0.1)
+            tab.locator(".st-key-transport-pause button").first.click()
+            return (steps[-1][1] - steps[0][1]) / (steps[-1][0] - steps[0][0]) if len(steps) > 1 else 0.0
+    finally:
+        if before:
+            os.sched_setaffinity(0, before)
+
+
+DYNAMICS_PRESET = "modular-grokking"
+
 
 def run_ui_bench(quick: bool = False) -> dict[str, Any]:
     """Print and return headless vs in-browser steps/s (ratio) and the page's refreshes per second."""
@@ -149,4 +185,9 @@ def run_ui_bench(quick: bool = False) -> dict[str, Any]:
     out["first_chart"] = {"cold": loads[0], "warm": loads[1:], "warm_chart_median": statistics.median(warm)}
     print(f"first chart on the Playground {loads[0].get('chart', math.nan):.1f} s for a fresh server's first session "
           f"(sidebar {loads[0].get('sidebar', math.nan):.1f} s), {statistics.median(warm):.1f} s after (median; target < 4)")
+    alone = headless_rate(seconds, split[0] if split else None, DYNAMICS_PRESET)
+    page = dynamics_rate(seconds, split)
+    out |= {"dynamics_headless_steps_per_sec": alone, "dynamics_browser_steps_per_sec": page}
+    print(f"{DYNAMICS_PRESET}: headless {alone:,.1f} steps/s, with the Dynamics page open {page:,.1f} steps/s "
+          f"(ratio {page / alone if alone else 0.0:.2f})")
     return out

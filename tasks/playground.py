@@ -1,7 +1,14 @@
 """TensorFlow-Playground style 2-D tasks: points in about [-6, 6]^2, selectable input features.
 
 Classification: circle, xor, gauss, spiral (two classes, as in the Playground), moons, blobs and
-spirals (k classes). Regression: reg-plane, reg-gauss (targets in [-1, 1]).
+spirals (k classes). Regression: reg-plane (target (x1 + x2) / 10, in [-1.2, 1.2] without noise,
+unclipped) and reg-gauss (six signed cones, in [-1, 1]).
+
+circle, xor, gauss, spiral, reg-plane and reg-gauss follow TensorFlow Playground's src/dataset.ts
+(formulas, radii, noise scales; 500 points for classification, 1,200 for regression as in its
+playground.ts). As there, circle, xor and the regression sets draw each point where it is and
+noise moves only a copy of it from which the label or target is computed: noise mislabels points,
+it never moves them.
 """
 
 from __future__ import annotations
@@ -31,6 +38,9 @@ FEATURES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 
 RADIUS = 5.0  # the Playground's data radius for classification sets
 REG_RADIUS = 6.0  # and for regression sets
+XOR_PADDING = 0.3  # xor's points keep this far from the axes
+PLANE_SCALE = 10.0  # reg-plane's target: x1 + x2 in [-10, 10] mapped linearly to [-1, 1], unclamped
+CONE_RADIUS = 2.0  # a reg-gauss cone falls from 1 at its centre to 0 at this distance
 REG_GAUSSIANS = [(-4.0, 2.5, 1.0), (0.0, 2.5, -1.0), (4.0, 2.5, 1.0), (-4.0, -2.5, -1.0), (0.0, -2.5, 1.0), (4.0, -2.5, -1.0)]
 
 
@@ -42,9 +52,10 @@ def feature_map(points: torch.Tensor | np.ndarray, features: Sequence[str]) -> t
 
 
 class Points2DParams(Params):
-    """Parameters shared by every 2-D task."""
+    """Parameters shared by every 2-D task (the classification sets' defaults)."""
 
-    n_samples: int = Field(500, ge=20, le=5000, description="Number of points, train and test together.")
+    n_samples: int = Field(500, ge=20, le=5000,
+                           description="Number of points, train and test together (500, the Playground's classification sets).")
     noise: float = Field(0.0, ge=0.0, le=0.5, json_schema_extra={"unit": "percent"},
                          description="Noise level, 0 to 0.5 (the Playground's 0-50%).")
     train_ratio: float = Field(0.5, ge=0.1, le=0.9, json_schema_extra={"unit": "percent"},
@@ -65,6 +76,13 @@ class Points2DParams(Params):
         if dups:
             raise ValueError(f"feature(s) listed twice: {', '.join(dups)}")
         return v
+
+
+class RegressionParams(Points2DParams):
+    """The Playground's regression sets: 1,200 points by default, as TensorFlow Playground makes them."""
+
+    n_samples: int = Field(1200, ge=20, le=5000,
+                           description="Number of points, train and test together (1,200, the Playground's regression sets).")
 
 
 class MoonsParams(Points2DParams):
@@ -91,24 +109,32 @@ def _labels(counts: np.ndarray) -> np.ndarray:
 
 
 def gen_circle(rng: np.random.Generator, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
-    """Class 1: radius in [0, 0.5R]; class 0: radius in [0.7R, R]; plus U(-R, R) * noise per coordinate."""
-    y = _labels(class_counts(n, 2))
-    r = np.where(y == 1, rng.uniform(0, 0.5 * RADIUS, n), rng.uniform(0.7 * RADIUS, RADIUS, n))
+    """Half the points at radius U(0, 0.5R), half at U(0.7R, R); label 1 iff |p + noise * U(-R, R)^2| < 0.5R.
+
+    Noise moves the copy that decides the label, not the point (TFP's classifyCircleData).
+    """
+    inside = _labels(class_counts(n, 2)) == 1
+    r = np.where(inside, rng.uniform(0, 0.5 * RADIUS, n), rng.uniform(0.7 * RADIUS, RADIUS, n))
     t = rng.uniform(0, 2 * np.pi, n)
     pts = np.stack([r * np.sin(t), r * np.cos(t)], 1)
-    return pts + rng.uniform(-RADIUS, RADIUS, (n, 2)) * noise, y
+    q = pts + rng.uniform(-RADIUS, RADIUS, (n, 2)) * noise
+    return pts, (np.linalg.norm(q, axis=1) < 0.5 * RADIUS).astype(np.int64)
 
 
 def gen_xor(rng: np.random.Generator, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
-    """Uniform in [-R, R]^2 pushed 0.3 off the axes; label 1 where x1 * x2 > 0; plus U(-R, R) * noise."""
+    """Uniform in [-5, 5]^2 pushed 0.3 off the axes; label 1 iff q1 q2 >= 0 at q = p + noise * U(-5, 5)^2.
+
+    Noise moves the copy that decides the label, not the point (TFP's classifyXORData).
+    """
     pts = rng.uniform(-RADIUS, RADIUS, (n, 2))
-    pts += np.where(pts > 0, 0.3, -0.3)
-    y = (pts[:, 0] * pts[:, 1] > 0).astype(np.int64)
-    return pts + rng.uniform(-RADIUS, RADIUS, (n, 2)) * noise, y
+    pts += np.where(pts > 0, XOR_PADDING, -XOR_PADDING)
+    q = pts + rng.uniform(-RADIUS, RADIUS, (n, 2)) * noise
+    return pts, (q[:, 0] * q[:, 1] >= 0).astype(np.int64)
 
 
 def gen_gauss(rng: np.random.Generator, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
-    """Class 1 ~ N((2, 2), v I), class 0 ~ N((-2, -2), v I), variance v = 0.5 + 7 * noise (0.5 to 4)."""
+    """Class 1 ~ N((2, 2), v I), class 0 ~ N((-2, -2), v I), variance v = 0.5 + 7 * noise (0.5 to 4),
+    as TFP's classifyTwoGaussData."""
     y = _labels(class_counts(n, 2))
     std = np.sqrt(0.5 + 7.0 * noise)
     centers = np.where(y[:, None] == 1, 2.0, -2.0)
@@ -131,7 +157,7 @@ def gen_spirals(rng: np.random.Generator, n: int, noise: float, k: int = 2) -> t
 
 
 def gen_spiral(rng: np.random.Generator, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
-    """The Playground's two-arm spiral: gen_spirals with k = 2."""
+    """The Playground's two-arm spiral (TFP's classifySpiralData): gen_spirals with k = 2."""
     return gen_spirals(rng, n, noise, 2)
 
 
@@ -154,21 +180,37 @@ def gen_blobs(rng: np.random.Generator, n: int, noise: float, k: int) -> tuple[n
     return centers[y] + rng.normal(0, 0.5 + 5.0 * noise, (n, 2)), y
 
 
-def gen_reg_plane(rng: np.random.Generator, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
-    """Uniform in [-6, 6]^2; target = (x1 + x2) / 12 at the point moved by U(-6, 6) * noise, clipped to [-1, 1]."""
+def _reg_points(rng: np.random.Generator, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """(points uniform in [-6, 6]^2, the copies q = points + noise * U(-6, 6)^2 that the target is read at)."""
     pts = rng.uniform(-REG_RADIUS, REG_RADIUS, (n, 2))
-    q = pts + rng.uniform(-REG_RADIUS, REG_RADIUS, (n, 2)) * noise
-    return pts, np.clip(q.sum(1) / (2 * REG_RADIUS), -1, 1)
+    return pts, pts + rng.uniform(-REG_RADIUS, REG_RADIUS, (n, 2)) * noise
+
+
+def plane_target(q: np.ndarray) -> np.ndarray:
+    """reg-plane's target (q1 + q2) / 10, not clipped: up to ±1.2 in the [-6, 6]^2 box (TFP's regressPlane)."""
+    return q.sum(1) / PLANE_SCALE
+
+
+def cones_target(q: np.ndarray) -> np.ndarray:
+    """reg-gauss's target: of the six s_k max(0, 1 - |q - c_k| / 2), the one largest in magnitude
+    (the first on a tie), as TFP's regressGaussian labels its signed 'Gaussians'."""
+    target = np.zeros(len(q))
+    for cx, cy, sign in REG_GAUSSIANS:
+        cone = sign * np.clip(1 - np.hypot(q[:, 0] - cx, q[:, 1] - cy) / CONE_RADIUS, 0, 1)
+        target = np.where(np.abs(cone) > np.abs(target), cone, target)
+    return target
+
+
+def gen_reg_plane(rng: np.random.Generator, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform in [-6, 6]^2; target plane_target at the point's noised copy (the point stays put)."""
+    pts, q = _reg_points(rng, n, noise)
+    return pts, plane_target(q)
 
 
 def gen_reg_gauss(rng: np.random.Generator, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
-    """Uniform in [-6, 6]^2; target = sum_k s_k exp(-|q - c_k|^2 / 2) at q = point + U(-6, 6) * noise, clipped."""
-    pts = rng.uniform(-REG_RADIUS, REG_RADIUS, (n, 2))
-    q = pts + rng.uniform(-REG_RADIUS, REG_RADIUS, (n, 2)) * noise
-    target = np.zeros(n)
-    for cx, cy, sign in REG_GAUSSIANS:
-        target += sign * np.exp(-((q[:, 0] - cx) ** 2 + (q[:, 1] - cy) ** 2) / 2)
-    return pts, np.clip(target, -1, 1)
+    """Uniform in [-6, 6]^2; target cones_target at the point's noised copy (the point stays put)."""
+    pts, q = _reg_points(rng, n, noise)
+    return pts, cones_target(q)
 
 
 def plot_box(points: np.ndarray, margin: float = 0.5) -> tuple[float, float, float, float]:
@@ -216,20 +258,20 @@ def _register_binary(
 def _register_regression(name: str, gen: Callable[..., tuple[np.ndarray, np.ndarray]], description: str) -> None:
     """Register a Playground regression task `name` whose points and targets come from `gen(rng, n, noise)`."""
 
-    @TASKS.register(name, Points2DParams, description, tags=("2d", "playground", "regression"))
-    def factory(p: Points2DParams, seed: int) -> Task:
+    @TASKS.register(name, RegressionParams, description, tags=("2d", "playground", "regression"))
+    def factory(p: RegressionParams, seed: int) -> Task:
         rng = np.random.default_rng(seed)
         pts, y = gen(rng, p.n_samples, p.noise)
         return build_2d_task(name, "regression", pts, y, 0, p, rng)
 
 
-_register_binary("circle", gen_circle, "A disc (class 1) inside a ring (class 0).")
-_register_binary("xor", gen_xor, "Four quadrants; class 1 where x1 and x2 have the same sign.")
+_register_binary("circle", gen_circle, "A disc (class 1) inside a ring (class 0); noise mislabels points near the gap.")
+_register_binary("xor", gen_xor, "Four quadrants; class 1 where x1 and x2 have the same sign; noise mislabels points near the axes.")
 _register_binary("gauss", gen_gauss, "Two Gaussian clusters; noise widens them.")
 _register_binary("spiral", gen_spiral, "Two interleaved spirals.")
 _register_binary("moons", gen_moons, "Two interleaving half circles.", MoonsParams)
-_register_regression("reg-plane", gen_reg_plane, "Regression on a tilted plane, target (x1 + x2) / 12.")
-_register_regression("reg-gauss", gen_reg_gauss, "Regression on six signed Gaussian bumps.")
+_register_regression("reg-plane", gen_reg_plane, "Regression on a tilted plane, target (x1 + x2) / 10.")
+_register_regression("reg-gauss", gen_reg_gauss, "Regression on six signed cones (the Playground's 'Gaussians'), radius 2.")
 
 
 @TASKS.register("blobs", BlobsParams, "k Gaussian blobs, one class each.", tags=("2d", "classification"))

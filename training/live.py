@@ -66,6 +66,7 @@ class LiveRun:
 
     def _build(self, config: Config) -> tuple[Run, Worker]:
         run = Run(config)  # may raise SchemaError (e.g. a bad CSV path): the caller keeps the old run
+        run.early_loss_points = True  # watched: curves get train-loss points before the first evaluation
         worker = Worker(run)
         worker.idle_pause_seconds = self.idle_pause_seconds
         return run, worker.start()

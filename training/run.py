@@ -25,6 +25,7 @@ from netarium.training.snapshots import Snapshots
 from netarium.training.trainers import TRAINERS
 
 EVAL_CAP = 4096  # samples per split used for evaluation metrics
+EARLY_POINTS = 50  # a watched run's train-loss points before its first evaluation, at most
 MODE_SENSITIVE = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._NormBase)
 
 
@@ -137,6 +138,12 @@ class Run:
         self.state = "ready"
         self.reason = ""
         self.metrics: dict[str, float] = {}
+        # A watched run (LiveRun) sets this: until the first evaluation (eval_every steps, often hundreds),
+        # step() records the loss it has just checked as a train_loss point, at most EARLY_POINTS of them,
+        # so that curves show something at once. Off elsewhere: headless histories hold evaluations only.
+        self.early_loss_points = False
+        self._last_loss = math.nan
+        self._last_early_step = 0
         self.snapshots = Snapshots(self.model, max_gap=self.eval_every)
         if self.snapshots.enabled:
             self.snapshots.record(0, self.model)
@@ -222,8 +229,8 @@ class Run:
                 self.history.record(self.step_count, self.evaluate(train_out=self._last_out, train_loss=loss))
             elif taken % 256 == 0 and not self._check_finite(loss):
                 break
-        if loss is not None and self.state != "diverged":
-            self._check_finite(loss)
+        if loss is not None and self.state != "diverged" and self._check_finite(loss) and self.early_loss_points:
+            self._record_early_loss()
         dt = time.perf_counter() - t0
         self.seconds += dt
         if taken and dt > 0:
@@ -232,6 +239,14 @@ class Run:
         if self.state == "ready" and taken:
             self.state = "running"
         return taken
+
+    def _record_early_loss(self) -> None:
+        """Before the first evaluation, the last checked loss (the batch of the last step, read anyway for
+        the divergence check: no extra work) as a train_loss point, every eval_every / EARLY_POINTS steps."""
+        step = self.step_count
+        if step < self.eval_every and step - self._last_early_step >= max(1, self.eval_every // EARLY_POINTS):
+            self.history.record(step, {"train_loss": self._last_loss})
+            self._last_early_step = step
 
     def _check_finite(self, loss: torch.Tensor) -> bool:
         """False (and the run marked diverged, saying between which steps) when `loss` is NaN/inf.
@@ -242,6 +257,7 @@ class Run:
         value = float(loss)
         if math.isfinite(value):
             self._last_finite_step = self.step_count
+            self._last_loss = value
             return True
         self.state = "diverged"
         self.reason = divergence_reason(value, self._last_finite_step + 1, self.step_count, self.lr)

@@ -133,3 +133,14 @@ def test_weight_norm_is_drawn_and_a_far_edge_does_not_flatten_the_curves(open_ap
     assert names == {"weight norm", "grad norm"}
     layout = figs["dyn.sharpness.chart"]["layout"]
     assert layout["yaxis"]["range"][1] < 2000 and any("far above" in a["text"] for a in layout["annotations"])
+
+
+def test_curves_show_the_training_loss_before_the_first_evaluation(open_app) -> None:
+    at = open_app(PAGE, **{"eval_every": "500"})
+    live = at.session_state["netarium.live"]
+    live.step(30)
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    curves = charts(at)["dyn.curves.chart"]
+    (trace,) = curves["data"]
+    assert trace["name"] == "train loss" and trace["x"] == [30] and trace["y"][0] > 0

@@ -133,20 +133,24 @@ def draw_chart(fig: Any, ctx: ViewContext, name: str = "chart") -> None:
 
 
 HEAVY_SECONDS = 1.0  # heavy results are recomputed at most this often while training
+HEAVY_BUDGET = 0.1  # and a heavy result that takes longer to compute waits long enough to take at most this share
 
 
 def heavy_result(ctx: ViewContext, name: str, compute: Callable[[], Any]) -> Any:
     """compute() for the current model, cached per slot in the generation's store (ui/cache.py):
-    recomputed when the step moved and the last computation is older than HEAVY_SECONDS (or at once
-    when training is paused). compute() calls the model, so it runs holding the forward gate (see
-    models/gate.py)."""
+    recomputed when the step moved and the last computation is older than HEAVY_SECONDS, or than
+    cost * (1 / HEAVY_BUDGET - 1) for one that took `cost` seconds (at once when training is paused).
+    The page's server thread and the training thread share the CPU (and Python's GIL): a view that
+    takes seconds (the Fourier snapshots of modular-grokking took ~3 s) must not compute all the time.
+    compute() calls the model, so it runs holding the forward gate (see models/gate.py)."""
     store = generation_store(ctx.live)
     key = ("heavy", ctx.key, name)
     step, now = ctx.snap.step, time.monotonic()
     hit = store.get(key)
-    if hit and (hit[0] == step or (ctx.live.playing and now - hit[1] < HEAVY_SECONDS)):
+    if hit and (hit[0] == step or (ctx.live.playing and now - hit[1] < max(HEAVY_SECONDS, hit[3] * (1 / HEAVY_BUDGET - 1)))):
         return hit[2]
     with FORWARD_GATE.shared():
         value = compute()
-    store[key] = (step, now, value)
+    done = time.monotonic()
+    store[key] = (step, done, value, done - now)
     return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+from torch import nn
 
 from netarium.analysis import fourier
 from netarium.analysis.hessian import HessianProbe, exact_hessian, spectrum
@@ -12,6 +13,7 @@ from netarium.analysis.xor import first_layer_weights, xor_state
 from netarium.training.config import Config
 from netarium.training.jobs import Progress
 from netarium.training.live import LiveRun
+from netarium.ui.cache import per_generation
 from netarium.ui.curvature import PROBE, CurvatureTracker
 from netarium.ui.jobs import job_progress, live_job, start_live_job
 from netarium.ui.views.base import VIEWS, Place, View, ViewContext, draw_chart, heavy_result
@@ -72,21 +74,44 @@ def draw_weight_norm(ctx: ViewContext) -> None:
     draw_chart(dviz.norms_figure(series, log_x=st.toggle("log x", key=f"{ctx.key}.logx", value=True)), ctx)
 
 
+def fourier_over_snapshots(models: list[tuple[int, nn.Module]], task, cache: dict) -> tuple:
+    """(steps, power per snapshot, key frequencies now, progress measures per snapshot or None, activation
+    spectrum now) for (step, model) pairs, the last the model now.
+
+    `cache` (one per live run generation) keeps each snapshot's spectrum and its progress measures for the
+    current key frequencies, so a refresh computes only the snapshots it has not seen (or all of them when
+    the key frequencies change): a snapshot's weights never change. Entries of steps no longer shown go.
+    """
+    M = int(task.meta["modulus"])
+    steps = [s for s, _ in models]
+    now = steps[-1]
+    power = np.array([cache[("power", s)] if s != now and ("power", s) in cache else fourier.spectrum(fourier.token_matrices(m, M))
+                      for s, m in models])
+    for s, row in zip(steps[:-1], power[:-1], strict=True):
+        cache[("power", s)] = row
+    keys = fourier.key_frequencies(power[-1])
+    basis = sorted(keys)  # the measures depend on the set of key frequencies, not on their order of strength
+    measures = None
+    if task.meta.get("op") in ("+", "-"):
+        measures = []
+        for s, m in models:
+            key = ("measures", s, tuple(basis))
+            pm = cache[key] if s != now and key in cache else fourier.progress_measures(m, task, keys=basis)
+            if s != now:
+                cache[key] = pm
+            measures.append(pm)
+    shown = set(steps[:-1])
+    for key in [k for k in cache if k[1] not in shown or (k[0] == "measures" and k[2] != tuple(basis))]:
+        del cache[key]
+    return steps, power, keys, measures, fourier.activation_spectrum(models[-1][1], task)
+
+
 def draw_fourier(ctx: ViewContext) -> None:
     """Power per frequency of the first layer along the token axis at each snapshot; for + and -, the
     restricted and excluded loss (Nanda et al. 2023) over the same snapshots."""
     task = ctx.live.run.task
-    M = int(task.meta["modulus"])
-
-    def compute():
-        models = ctx.live.snapshot_models(24)
-        power = np.array([fourier.spectrum(fourier.token_matrices(m, M)) for _, m in models])
-        keys = fourier.key_frequencies(power[-1])
-        measures = [fourier.progress_measures(m, task, keys=keys) for _, m in models] if task.meta.get("op") in ("+", "-") else None
-        acts = fourier.activation_spectrum(models[-1][1], task)
-        return [s for s, _ in models], power, keys, measures, acts
-
-    steps, power, keys, measures, acts = heavy_result(ctx, "fourier", compute)
+    cache = per_generation(ctx.live, ("fourier", ctx.key), dict)
+    steps, power, keys, measures, acts = heavy_result(ctx, "fourier", lambda: fourier_over_snapshots(ctx.live.snapshot_models(24), task, cache))
     if measures:
         fig = dviz.fourier_figure(steps, power, [m.restricted_loss for m in measures], [m.excluded_loss for m in measures],
                                   [m.full_loss for m in measures])

@@ -82,6 +82,22 @@ def test_token_linear_equals_one_hot_matmul_including_gradients():
     assert torch.allclose(g1, g2, atol=1e-5)
 
 
+def test_token_linear_hessian_vector_products_match_one_hot():
+    """Differentiable twice (the Dynamics page's sharpness takes Hessian-vector products through it), with
+    three token positions."""
+    torch.manual_seed(2)
+    lin = TokenLinear(vocab_size=5, n_tokens=3, out_features=4, bias=False)
+    x = torch.randint(0, 5, (9, 3))
+    oh = torch.cat([F.one_hot(x[:, t], 5) for t in range(3)], 1).float()
+    v = torch.randn_like(lin.weight)
+    hvps = []
+    for f in (lambda w: lin(x), lambda w: F.linear(oh, w)):
+        (g,) = torch.autograd.grad(f(lin.weight).pow(3).sum(), lin.weight, create_graph=True)
+        (hv,) = torch.autograd.grad((g * v).sum(), lin.weight)
+        hvps.append(hv)
+    assert hvps[0].abs().max() > 0 and torch.allclose(hvps[0], hvps[1], atol=1e-5)
+
+
 def test_mlp_on_tokens():
     m = build_model("mlp", {"hidden": [16]}, ModelSpec(2, 7, vocab_size=7))
     assert m(torch.randint(0, 7, (3, 2))).shape == (3, 7)
