@@ -207,11 +207,16 @@ def network_figure(
     # which nodes are drawn, and on which row: the input column lists every offered feature
     keep = {selected[0]: selected[1]} if selected is not None else None
     shown = shown_nodes(sizes, all_w, max_nodes, keep)
-    shown[0] = np.arange(sizes[0])  # inputs are never summarized: each can be clicked
+    if all_inputs is not None or sizes[0] <= max_nodes:
+        shown[0] = np.arange(sizes[0])  # offered features are all drawn: each can be clicked
+    # the input column's rows: (name, the network's input index or None for a feature it does not use)
+    inputs = ([(f, names_in.index(f) if f in names_in else None) for f in offered] if all_inputs is not None
+              else [(names_in[int(i)], int(i)) for i in shown[0]])
     row_of = [{int(i): r for r, i in enumerate(idx)} for idx in shown]
-    row_of[0] = {i: offered.index(name) for i, name in enumerate(names_in)}
+    row_of[0] = {i: r for r, (_, i) in enumerate(inputs) if i is not None}
     more = [sizes[c] - len(shown[c]) for c in range(n_cols)]
-    rows = [len(offered)] + [len(shown[c]) + (1 if more[c] else 0) for c in range(1, n_cols)]
+    rows = [len(shown[c]) + (1 if more[c] else 0) for c in range(n_cols)]
+    rows[0] = len(inputs) + (1 if more[0] else 0)
 
     # geometry: vertical spacing 1, horizontal spacing chosen so the plot fills about 700 x 450 px;
     # column labels go on two lines ("16" / "neurons") when one line would not fit between columns
@@ -222,7 +227,7 @@ def network_figure(
     if dx * px_per_unit < 7.0 * max(len(t) for t in labels) + 12:
         labels = [t.replace(" ", "<br>", 1) for t in labels]
         label_pad = 0.35 + 34.0 / px_per_unit
-    name_px = 6.5 * max(len(n) for n in offered) + 12  # room for the input names, in pixels at this scale
+    name_px = 6.5 * max(len(n) for n, _ in inputs) + 12  # room for the input names, in pixels at this scale
     dx, x_range, y_range, px_per_unit = _geometry(rows, label_pad, height, max(NAME_PAD, name_px / px_per_unit))
     xs = [c * dx for c in range(n_cols)]
 
@@ -316,11 +321,11 @@ def network_figure(
     def range_text(m: np.ndarray | None) -> str:
         return f"<br>range {float(np.min(m)):.3g} … {float(np.max(m)):.3g}" if m is not None and np.size(m) else ""
 
-    for r, feature in enumerate(offered):  # the input column: every offered feature in its row
-        used = feature in names_in
+    for r, (feature, k) in enumerate(inputs):  # the input column, row by row
+        used = k is not None
         m = None
         if used and neuron_maps is not None:
-            m = np.asarray(neuron_maps[0][names_in.index(feature)])
+            m = np.asarray(neuron_maps[0][k])
         elif not used and input_maps is not None and feature in input_maps:
             m = np.asarray(input_maps[feature])
         hover = f"{feature}{range_text(m)}<br>click to {'stop feeding it in' if used else 'feed it in'}"
@@ -377,14 +382,14 @@ def network_figure(
     ]
     annotations += [
         dict(x=-s / 2 - 0.1, y=(rows[0] - 1) / 2 - r, xref="x", yref="y", text=feature, showarrow=False, xanchor="right",
-             font=dict(size=11, color="#444444" if feature in names_in else "#aaaaaa"))
-        for r, feature in enumerate(offered)
+             font=dict(size=11, color="#444444" if k is not None else "#aaaaaa"))
+        for r, (feature, k) in enumerate(inputs)
     ]
     annotations += [
         dict(x=xs[c], y=(rows[c] - 1) / 2 - (rows[c] - 1), xref="x", yref="y", text=f"+{more[c]:,} more",
              showarrow=False, font=dict(size=11, color="#666666"),
-             hovertext=f"{more[c]:,} weaker neurons of this layer are not drawn")
-        for c in range(1, n_cols) if more[c]
+             hovertext=f"{more[c]:,} weaker {'inputs' if c == 0 else 'neurons of this layer'} are not drawn")
+        for c in range(n_cols) if more[c]
     ]
     sheet = thumbnail_sheet(tiles, s)
     layout = dict(

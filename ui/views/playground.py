@@ -41,7 +41,7 @@ def draw_curves(ctx: ViewContext) -> None:
 
 
 SELECTED = "netarium.playground.node"  # (column, neuron) clicked in the network graph; the boundary view shows its map
-EDITING = "netarium.playground.edit"  # ("weight", layer, i, j) or ("bias", layer, i): the link or bias being edited
+EDITING = "netarium.playground.edit"  # ("weight", layer, i, j) or ("bias", layer, i, 0): the link or bias being edited
 
 
 def selected_node() -> tuple[int, int] | None:
@@ -151,10 +151,10 @@ def _on_click(ctx: ViewContext, clicked: tuple[float, ...], selected: tuple[int,
             st.session_state.pop(SELECTED, None)
         else:
             st.session_state[SELECTED] = (col, a)
-    elif kind == KIND_LINK:
-        st.session_state[EDITING] = ("weight", col, a, b)
-    elif kind == KIND_BIAS:
-        st.session_state[EDITING] = ("bias", col - 1, a)
+    elif kind in (KIND_LINK, KIND_BIAS):
+        editing = ("weight", col, a, b) if kind == KIND_LINK else ("bias", col - 1, a, 0)
+        st.session_state[EDITING] = editing
+        st.session_state.pop(_editor_key(ctx, editing), None)  # the editor starts from the value now
     elif kind == KIND_INPUT:
         _toggle_feature(ctx.live, offered, a)
 
@@ -187,8 +187,7 @@ def _editor(ctx: ViewContext, weights: Any) -> None:
     editing = st.session_state.get(EDITING)
     if not editing:
         return
-    what, layer, i = editing[0], int(editing[1]), int(editing[2])
-    j = int(editing[3]) if what == "weight" else 0
+    what, layer, i, j = editing[0], int(editing[1]), int(editing[2]), int(editing[3])
     try:
         current = float(weights.weights[layer][j, i] if what == "weight" else weights.biases[layer][i])
     except (IndexError, TypeError):  # the network changed since the click
@@ -198,7 +197,7 @@ def _editor(ctx: ViewContext, weights: Any) -> None:
     names = ctx.live.run.task.input_names
     dst = node_name(layer + 1, j if what == "weight" else i, n_cols, weights.layer_sizes[layer + 1], names)
     label = f"Weight {node_name(layer, i, n_cols, weights.layer_sizes[layer], names)} → {dst}" if what == "weight" else f"Bias of {dst}"
-    key = f"{ctx.key}.edit.{what}.{layer}.{i}.{j}"
+    key = _editor_key(ctx, editing)
 
     def apply() -> None:
         value = st.session_state[key]
@@ -216,6 +215,11 @@ def _editor(ctx: ViewContext, weights: Any) -> None:
     a.number_input(label, value=current, step=0.1, format="%.3f", key=key, on_change=apply,
                    help="The Playground's weight editor: the new value applies between two steps.")
     b.button("Done", key=f"{ctx.key}.edit.done", on_click=lambda: st.session_state.pop(EDITING, None))
+
+
+def _editor_key(ctx: ViewContext, editing: tuple[Any, ...]) -> str:
+    what, layer, i, j = editing
+    return f"{ctx.key}.edit.{what}.{layer}.{i}.{j}"
 
 
 def _node_title(col: int, i: int, n_cols: int, input_names: list[str]) -> str:

@@ -445,6 +445,21 @@ def test_a_wide_layer_is_summarized_and_the_input_labels_stay_apart():
     go.Figure(fig.to_dict())
 
 
+def test_many_inputs_without_a_feature_list_are_summarized_too():
+    rng = np.random.default_rng(1)
+    ws = [rng.normal(0, 0.1, (8, 194)), rng.normal(0, 1, (97, 8))]  # one-hot tokens in, 97 classes out
+    ws[0][:, 150] = 3.0  # the strongest input
+    names = [f"t{i}" for i in range(194)]
+    fig = network_figure([194, 8, 97], ws, input_names=names)
+    inputs = [int(c[2]) for c in _scatter(fig, "nodes").customdata if c[0] == KIND_INPUT]
+    assert len(inputs) == MAX_NODES and inputs == list(range(MAX_NODES))  # rows 0..15
+    assert "t150" in [a.text for a in fig.layout.annotations] and "+178 more" in [a.text for a in fig.layout.annotations]
+    drawn = {int(a.text[1:]) for a in fig.layout.annotations if a.text in names}  # the inputs drawn, by name
+    sources = {int(c[2]) for c in _scatter(fig, "link hover").customdata if c[1] == 0}
+    assert 150 in sources and sources <= drawn  # links keep the network's input index
+    go.Figure(fig.to_dict())
+
+
 def test_network_labels_wrap_when_columns_are_close():
     sizes = [2] + [16] * 8 + [2]
     ws = [np.full((b, a), 0.1) for a, b in zip(sizes[:-1], sizes[1:], strict=False)]
