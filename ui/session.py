@@ -51,6 +51,8 @@ def live_run() -> LiveRun:
             decoded.notices.append(f"The link's settings could not be used ({e}); loaded the default instead.")
             st.session_state[LIVE] = LiveRun(default_config())
         st.session_state[HIDDEN] = set(decoded.hidden)
+        if st.session_state[LIVE].note:  # the link's loss could not serve its task: it went back to auto
+            decoded.notices.append(st.session_state[LIVE].note.strip())
         for notice in decoded.notices:
             flash(notice, "warning")
     return st.session_state[LIVE]
