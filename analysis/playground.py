@@ -19,7 +19,8 @@ from netarium.models.taps import hidden_taps, record, tap_names
 Box = tuple[float, float, float, float]  # (x1min, x1max, x2min, x2max)
 DENSITY = 100  # the Playground's grid for the main heatmap (src/playground.ts DENSITY)
 SurfaceKind = Literal["binary", "multiclass", "regression"]
-LOSS_NAMES = ("auto", "cross_entropy", "bce", "mse")
+LOSS_NAMES = ("auto", "cross_entropy", "bce", "mse", "tfp")
+ONE_LOGIT_LOSSES = ("bce", "tfp")  # 2 classes through one output: sigmoid(o) (bce) or (tanh(o) + 1) / 2 (tfp)
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ class NeuronMaps:
 
     maps: {"inputs": (n_features, R, R), "layer1": (width1, R, R), ..., "output": (n_out, R, R)}
     where "layerN" is tap "layerN.post" and "output" holds per-unit class probabilities
-    (sigmoid for one logit, softmax otherwise) or, for regression, the predictions.
+    (sigmoid for one logit, (tanh + 1) / 2 under the tfp loss, softmax otherwise) or, for
+    regression, the predictions.
     output: the decision surface's values on this grid (see Surface.values).
     """
 
@@ -143,18 +145,19 @@ def _surface_kind(task: Any, out: torch.Tensor, loss_name: str) -> SurfaceKind:
     if task.kind == "regression":
         return "regression"
     width = int(out.shape[-1])
-    if loss_name == "bce" and width != 1:
-        raise ValueError(f"bce expects one output logit, the model gives {width}")
+    if loss_name in ONE_LOGIT_LOSSES and width != 1:
+        raise ValueError(f"{loss_name} expects one output logit, the model gives {width}")
     return "binary" if width <= 2 else "multiclass"
 
 
-def output_probabilities(out: torch.Tensor, kind: SurfaceKind) -> torch.Tensor:
-    """(N, k) class probabilities from logits: sigmoid of one logit as [1 - p, p], else softmax;
-    regression outputs are returned unchanged."""
+def output_probabilities(out: torch.Tensor, kind: SurfaceKind, loss_name: str = "auto") -> torch.Tensor:
+    """(N, k) class probabilities from logits: one logit as [1 - p, p] with p = sigmoid(o), or under
+    the tfp loss p = (tanh(o) + 1) / 2 (the Playground's output in [-1, 1] read as a probability),
+    else softmax; regression outputs are returned unchanged."""
     if kind == "regression":
         return out
     if out.shape[-1] == 1:
-        p = torch.sigmoid(out)
+        p = (torch.tanh(out) + 1.0) / 2.0 if loss_name == "tfp" else torch.sigmoid(out)
         return torch.cat([1.0 - p, p], dim=-1)
     return torch.softmax(out, dim=-1)
 
@@ -177,7 +180,7 @@ def decision_surface(model: nn.Module, task: Any, resolution: int = DENSITY, los
     if kind == "regression":
         values = out[:, 0].reshape(R, R).cpu().numpy()
         return Surface(xs, ys, values, kind, box)
-    probs = output_probabilities(out, kind)
+    probs = output_probabilities(out, kind, loss_name)
     conf, labels = probs.max(dim=-1)
     probs_np = probs.T.reshape(-1, R, R).cpu().numpy()
     labels_np = labels.reshape(R, R).cpu().numpy()
@@ -209,7 +212,7 @@ def neuron_maps(model: nn.Module, task: Any, resolution: int = 24, loss_name: st
         maps["output"] = as_maps(out)
         output = maps["output"][0]
     else:
-        probs = output_probabilities(out, kind)
+        probs = output_probabilities(out, kind, loss_name)
         maps["output"] = as_maps(probs if out.shape[-1] > 1 else probs[:, 1:])
         output = probs[:, 1].reshape(R, R).cpu().numpy() if kind == "binary" else probs.max(-1).values.reshape(R, R).cpu().numpy()
     return NeuronMaps(xs, ys, box, maps, output, kind, list(getattr(task, "input_names", []) or []))
@@ -257,7 +260,7 @@ def feature_maps(names: list[str], box: Box, resolution: int) -> np.ndarray:
 
 @torch.no_grad()
 def predict_classes(model: nn.Module, X: torch.Tensor, loss_name: str) -> torch.Tensor:
-    """Predicted class per row: logit > 0 for one output (bce), else the argmax."""
+    """Predicted class per row: logit > 0 for one output (bce, tfp), else the argmax."""
     _check_loss(loss_name)
     out = model(X.to(model_device(model)))
     if loss_name == "mse":

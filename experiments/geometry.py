@@ -49,7 +49,7 @@ def run_tanh_relu(config: Config, progress: Progress | None = None) -> Result:
     t0 = time.perf_counter()
     configs = [config.with_overrides([f"model.activation={act}", f"seed={config.seed + s}"])
                for act in ("tanh", "relu") for s in range(TANH_RELU_SEEDS)]
-    task = make_task(config.task.name, config.task, seed=config.seed)
+    task = make_task(config.task.name, config.task, seed=config.task_seed)
     runs = train_all(configs, progress, task=task)
     extra: dict[str, float] = {}
     for k, act in enumerate(("tanh", "relu")):
@@ -87,7 +87,7 @@ def run_convergent(config: Config, progress: Progress | None = None) -> Result:
     """CONVERGENT_NETS nets of one config with different seeds on the same data; for every pair,
     unit matching per hidden layer against the shuffled baseline, and linear CKA layer × layer."""
     t0 = time.perf_counter()
-    task = make_task(config.task.name, config.task, seed=config.seed)
+    task = make_task(config.task.name, config.task, seed=config.task_seed)
     runs = train_all([config.with_overrides([f"seed={config.seed + i}"]) for i in range(CONVERGENT_NETS)], progress, task=task)
     probe = probe_set(runs[0].task, n=10_000)
     extra: dict[str, float] = {}

@@ -16,7 +16,7 @@ from netarium.schema import Params, Registry, SchemaError
 MODELS = Registry("model")
 
 Activation = Literal["relu", "tanh", "sigmoid", "gelu", "silu", "linear", "square"]
-InitScheme = Literal["default", "xavier", "kaiming", "normal", "small"]
+InitScheme = Literal["default", "xavier", "kaiming", "normal", "small", "tfp", "zero"]
 
 # What a model can offer, in the words a view that needs it uses ("needs an MLP").
 MODEL_CAPABILITIES: dict[str, str] = {
@@ -111,7 +111,9 @@ def init_linear(layer: nn.Linear, scheme: str, scale: float = 1.0) -> None:
     """Initialise a linear layer in place; `scale` multiplies the weights of any scheme.
 
     xavier: U(+-sqrt(6/(fan_in+fan_out))); kaiming: N(0, 2/fan_in); normal: N(0, 1/fan_in);
-    small: N(0, 1e-3^2); default: PyTorch's U(+-1/sqrt(fan_in)). Biases start at zero except default.
+    small: N(0, 1e-3^2); default: PyTorch's U(+-1/sqrt(fan_in)); tfp: TensorFlow Playground's
+    U(-0.5, 0.5) with biases 0.1 (nn.ts Link, Node); zero: its initZero, weights and biases 0.
+    Biases start at zero except default and tfp.
     """
     with torch.no_grad():
         if scheme == "xavier":
@@ -122,8 +124,12 @@ def init_linear(layer: nn.Linear, scheme: str, scale: float = 1.0) -> None:
             nn.init.normal_(layer.weight, std=1.0 / math.sqrt(layer.in_features))
         elif scheme == "small":
             nn.init.normal_(layer.weight, std=1e-3)
+        elif scheme == "tfp":
+            nn.init.uniform_(layer.weight, -0.5, 0.5)
+        elif scheme == "zero":
+            layer.weight.zero_()
         if scheme != "default" and layer.bias is not None:
-            layer.bias.zero_()
+            layer.bias.fill_(0.1 if scheme == "tfp" else 0.0)
         layer.weight.mul_(scale)
 
 

@@ -66,7 +66,8 @@ class MLPParams(Params):
     activation: list[Activation] = Field(["tanh"], min_length=1, max_length=8, json_schema_extra={"per_item_of": "hidden"},
                                          description="Activation per hidden layer; one value applies to all")
     bias: bool = Field(True, description="Linear maps have a bias")
-    init: InitScheme = Field("default", description="Weight initialisation scheme")
+    init: InitScheme = Field("default", description="Weight initialisation scheme (tfp: TensorFlow Playground's "
+                             "U(-0.5, 0.5) weights and 0.1 biases; zero: all 0)")
     init_scale: float = Field(1.0, ge=0.0, le=10.0, description="Multiplies the initial weights")
     readout: Literal["trained", "fixed-signs"] = Field(
         "trained", description="fixed-signs: the last layer is frozen at a_j = ±1/sqrt(m) (the xor-grokking model); only the hidden weights learn")

@@ -35,12 +35,22 @@ class Config(BaseModel):
     model: Params = Field(default="mlp", validate_default=True, description="Network and its parameters")
     optimizer: Params = Field(default="adam", validate_default=True, description="Optimizer and its parameters")
     trainer: Params = Field(default="supervised", validate_default=True, description="Training rule and its parameters")
-    loss: Literal["auto", "cross_entropy", "bce", "mse"] = Field("auto", description="auto: cross-entropy for classes, MSE for regression")
-    l1: float = Field(0.0, ge=0.0, le=1.0, description="L1 penalty rate on weights")
-    l2: float = Field(0.0, ge=0.0, le=1.0, description="L2 penalty rate on weights")
+    loss: Literal["auto", "cross_entropy", "bce", "mse", "tfp"] = Field(
+        "auto", description="auto: cross-entropy for classes, MSE for regression; tfp: TensorFlow Playground's "
+        "0.5 (o - t)^2, with o = tanh(output) and t = ±1 for 2 classes, o the linear output for regression")
+    l1: float = Field(0.0, ge=0.0, le=10.0, description="L1 rate: penalty adds l1 Σ|w| to the loss; tfp subtracts "
+                      "lr l1 sign(w) after each step and a weight it pushes across 0 dies (stays 0)")
+    l2: float = Field(0.0, ge=0.0, le=10.0, description="L2 rate: penalty adds l2 Σw² to the loss; tfp subtracts lr l2 w after each step")
+    regularization: Literal["penalty", "tfp"] = Field(
+        "penalty", description="How l1/l2 act on the weight matrices: penalty, a term of the loss the optimizer sees; "
+        "tfp, TensorFlow Playground's update after each optimizer step, L1 killing a weight it crosses over 0")
     batch_size: int = Field(0, ge=0, le=1_000_000, description="Samples per step; 0 = full batch")
+    order: Literal["shuffle", "fixed"] = Field(
+        "shuffle", description="Batch order: shuffle, a new seeded permutation every epoch; fixed, TensorFlow "
+        "Playground's walk through the training set in its stored order, the last partial batch joining the next epoch's first")
     steps: int = Field(1000, ge=0, le=100_000_000, description="Training steps of a headless run")
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seeds data, initialisation and batch order")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seeds initialisation and batch order, and the data unless data_seed is set")
+    data_seed: int | None = Field(None, ge=0, le=2**31 - 1, description="Seeds the data; none = the seed")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: $NETARIUM_DEVICE, else cuda when present, else cpu")
     eval_every: int = Field(0, ge=0, le=1_000_000, description="Steps between evaluations; 0 = auto (about 2% of the time)")
     history_points: int = Field(2000, ge=10, le=1_000_000, description="Points kept per metric before thinning")
@@ -60,6 +70,11 @@ class Config(BaseModel):
     @field_serializer("task", "model", "optimizer", "trainer")
     def _dump_section(self, params: Params) -> dict[str, Any]:
         return params.section()
+
+    @property
+    def task_seed(self) -> int:
+        """The seed the data are drawn with: data_seed, else seed."""
+        return self.seed if self.data_seed is None else self.data_seed
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(indent=indent)

@@ -1,8 +1,9 @@
 """Batched training: sweep members of one architecture trained as one program.
 
 Members whose tensors have the same shapes and graph (task and data shapes, mlp or residual-mlp of
-one depth and activation per layer, loss, batch size, optimizer kind, the supervised trainer) train
-together: every parameter lives in one (K, P) buffer, one row per member; the forward and backward
+one depth and activation per layer, loss, batch size and order, regularization mode, optimizer kind,
+the supervised trainer) train together: every parameter lives in one (K, P) buffer, one row per
+member; the forward and backward
 passes are batched matrix products over the member axis, and one optimizer update with per-member
 hyperparameters ((K, 1) tensors) moves every row. Each member starts from the weights and data its
 own `Run` builds (same seed, same Config) and draws its batches from that Run's generator, so its
@@ -12,6 +13,10 @@ Widths are padded: members that differ only in hidden widths (and a residual str
 are stored at the widest member's shape; padded units have zero weights in and out, receive exactly
 zero gradient (an activation with f(0) != 0, sigmoid, is masked) and so stay zero: they change no
 output, gradient, norm or metric.
+
+TensorFlow Playground's options batch too: its loss (tanh output, targets ±1), its fixed batch order
+(every member walks the stored order alike) and its regularization update after the step, whose L1
+kills a weight it pushes across 0: `alive` (K, P) holds each member's live links, as its Run's masks.
 
 A member whose loss turns NaN/inf is frozen where Run would stop (same checks, same cadence, same
 reason): its weights are kept aside, its row is zeroed and its learning rate set to 0 so it costs
@@ -39,10 +44,18 @@ import torch
 import torch.nn.functional as F
 
 from netarium.models.base import make_activation
+from netarium.models.masks import masked_modules
 from netarium.training.config import Config
 from netarium.training.history import History
-from netarium.training.optim import Loss
-from netarium.training.run import EVAL_CAP, Run, divergence_reason, resolve_device
+from netarium.training.optim import Loss, tfp_targets
+from netarium.training.run import (
+    EVAL_CAP,
+    Run,
+    divergence_reason,
+    fixed_batch_ranges,
+    fixed_samples_seen,
+    resolve_device,
+)
 from netarium.training.sweep import Member
 from netarium.training.sweep_run import GROUP_BUILDERS, MemberGroup, MemberState, member_config
 
@@ -68,8 +81,8 @@ def batch_signature(config: Config) -> tuple[Any, ...] | None:
         arch = (m.blocks, m.activation, m.prenorm, m.bias, m.layout, m.width if m.prenorm else None)
     else:
         return None
-    return (config.task.name, m.name, arch, config.loss, config.batch_size, config.optimizer.name,
-            str(resolve_device(config.device)), config.eval_every)
+    return (config.task.name, m.name, arch, config.loss, config.batch_size, config.order, config.regularization,
+            config.optimizer.name, str(resolve_device(config.device)), config.eval_every)
 
 
 # ---------------------------------------------------------------- batched linear algebra
@@ -407,6 +420,16 @@ def _loss_and_grad(loss: Loss, out: torch.Tensor, y: torch.Tensor) -> tuple[torc
     """Per-member mean loss (c,) and its gradient with respect to `out` (c, B, C), as Loss and autograd
     compute them for one member (written over `out`)."""
     B = out.shape[1]
+    if loss.name == "tfp":  # 0.5 (o - t)^2 averaged: d/do = (o - t) (1 - o^2 under tanh) / n
+        if loss.squash:
+            t = tfp_targets(y, out.dtype).unsqueeze(-1)
+            a = torch.tanh(out, out=out)
+            diff = a - t
+            values = diff.square().mean((1, 2)).mul_(0.5)
+            return values, torch.ops.aten.tanh_backward.grad_input(diff, a, grad_input=diff).mul_(1.0 / B)
+        diff = out.sub_(y.to(out.dtype).reshape(out.shape))
+        values = diff.square().mean((1, 2)).mul_(0.5)
+        return values, diff.mul_(1.0 / diff[0].numel())
     if loss.name == "cross_entropy":
         logp = out - torch.logsumexp(out, -1, keepdim=True)  # log_softmax, 3x faster on small class counts
         values = -logp.gather(-1, y.unsqueeze(-1)).squeeze(-1).mean(1)
@@ -427,7 +450,7 @@ def _scores(loss: Loss, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Loss.accuracy per member (c,): fraction correct, or R^2 for regression."""
     if loss.name == "cross_entropy" or loss.one_hot:
         return (out.argmax(-1) == y).float().mean(1)
-    if loss.name == "bce":
+    if loss.name == "bce" or loss.squash:
         return ((out[..., 0] > 0).long() == y).float().mean(1)
     y = y.to(out.dtype).reshape(out.shape)
     sst = ((y - y.mean(1, keepdim=True)) ** 2).sum((1, 2)).clamp_min(1e-12)
@@ -520,6 +543,7 @@ class BatchedGroup:
         self._init_params(preps)
         self._init_hyper()
         self.gens = [p.generator for p in preps]
+        self.fixed = p0.config.order == "fixed"
         self._perm: torch.Tensor | None = None
         self._pos = 0
         width = max(s.shape[0] for s in self.net.slots)
@@ -587,7 +611,15 @@ class BatchedGroup:
         self.decays = any(o.weight_decay for o in opts)
         self.T1, self.T2 = torch.empty_like(self.P), torch.empty_like(self.P)
         self.l1, self.l2 = col([c.l1 for c in cfg]), col([2 * c.l2 for c in cfg])
-        self.penalized = any(c.l1 or c.l2 for c in cfg)
+        tfp = cfg[0].regularization == "tfp"  # one mode per group (batch_signature)
+        self.penalized = not tfp and any(c.l1 or c.l2 for c in cfg)
+        self.tfp_reg = tfp and any(c.l1 or c.l2 for c in cfg)
+        if self.tfp_reg:  # TensorFlow Playground's update after the step (optim.tfp_regularize), per member
+            self.l2_tfp = col([c.l2 for c in cfg])
+            self.kills = col([float(c.l1 > 0) for c in cfg]).bool()  # L1 on: a weight it crosses over 0 dies
+            self.R = torch.empty_like(self.P)
+        # 1 where a link lives, 0 where L1 killed it (the masks of the members' Runs); biases stay 1
+        self.alive = torch.ones_like(self.P) if self.tfp_reg and any(c.l1 > 0 for c in cfg) else None
         self.clip = col([c.trainer.grad_clip for c in cfg])
         self.clipped = any(c.trainer.grad_clip for c in cfg)
         self.state: dict[str, torch.Tensor] = {}
@@ -636,6 +668,10 @@ class BatchedGroup:
         if self.full_batch:
             return None
         n, bs = self.n_train, self.batch_size
+        if self.fixed:  # every member walks the stored order alike (Run.next_batch)
+            ranges = fixed_batch_ranges(self.step_count, n, bs)
+            idx = torch.cat([torch.arange(a, b, device=self.device) for a, b in ranges])
+            return idx.unsqueeze(0).expand(self.K, -1)
         if self._perm is None or self._pos + bs > n:
             self._perm = torch.stack([torch.randperm(n, generator=g) for g in self.gens]).to(self.device)
             self._pos = 0
@@ -693,9 +729,34 @@ class BatchedGroup:
         return losses, scores
 
     def _update(self) -> None:
-        """Penalty, clipping and one optimizer step on every row, with each member's hyperparameters.
+        """Penalty, clipping and one optimizer step on every row, with each member's hyperparameters;
+        then TensorFlow Playground's regularization update where the members use it.
 
         Temporaries go to two preallocated (K, P) buffers: fresh ones cost 4x as much (page faults)."""
+        if self.alive is not None:
+            self.G.mul_(self.alive)  # a dead link's masked weight gets no gradient (MaskedLinear)
+        if self.tfp_reg:  # dR/dw before the step: l1 sign(w) + l2 w on the weight matrices
+            P, T2 = self.P, self.T2
+            torch.sign(P, out=self.R).mul_(self.l1).add_(torch.mul(P, self.l2_tfp, out=T2)).mul_(self.wmask)
+        self._step_rows()
+        if self.tfp_reg:
+            self._regularize_tfp()
+
+    def _regularize_tfp(self) -> None:
+        """w <- w - lr dR; with L1 on, a weight pushed across 0 is set to 0 and its link dies (Run.regularize_tfp)."""
+        P, T1 = self.P, self.T1
+        term = self.R.mul_(self.lr64.float())
+        torch.sub(P, term, out=T1)
+        if self.alive is not None:
+            flip = (P * T1 < 0) & self.kills
+            P.copy_(T1).masked_fill_(flip, 0.0)
+            self.alive.masked_fill_(flip, 0.0)
+            P.mul_(self.alive)  # what Run.apply_masks does: a dead weight the optimizer moved is 0 again
+        else:
+            P.copy_(T1)
+
+    def _step_rows(self) -> None:
+        """Penalty, clipping and the optimizer's step on every row."""
         P, G, T1, T2 = self.P, self.G, self.T1, self.T2
         if self.penalized:  # l1 sign(w) + 2 l2 w on the weight matrices, as autograd gives for the penalty
             torch.sign(P, out=T1).mul_(self.l1).add_(torch.mul(P, self.l2, out=T2)).mul_(self.wmask)
@@ -849,24 +910,38 @@ class BatchedGroup:
         return {name: views[name][0][tuple(slice(0, n) for n in shape)].clone()
                 for name, shape in self.real_shapes[i].items()}
 
+    def links(self, i: int) -> dict[str, torch.Tensor]:
+        """Member i's live links per weight matrix (1 alive, 0 killed by L1 under tfp regularization),
+        at its own shapes; empty when no member of the group can lose a link."""
+        if self.alive is None:
+            return {}
+        views = self.net.views(self.alive[i].unsqueeze(0))
+        return {name: views[name][0][tuple(slice(0, n) for n in shape)].clone()
+                for name, shape in self.real_shapes[i].items() if len(shape) >= 2}
+
     def runs(self) -> list[Run]:
         """Each member as an ordinary Run of its Config (and shared task) holding its trained weights,
-        step, state, metrics and history; optimizer state and weight snapshots start anew."""
+        dead links, step, state, metrics and history; optimizer state and weight snapshots start anew."""
         out = []
         for k, m in enumerate(self.members):
             run = Run(self.configs[k], task=m.task)
-            weights = self.parameters(k)
+            weights, links = self.parameters(k), self.links(k)
             with torch.no_grad():
                 for name, p in run.model.named_parameters():
                     p.copy_(weights[name])
-            run.step_count, run.samples_seen = self.steps[k], self.steps[k] * self.batch_size
+                for name, module in masked_modules(run.model):
+                    if f"{name}.weight" in links:
+                        module.mask.copy_(links[f"{name}.weight"])
+            seen = fixed_samples_seen(self.steps[k], self.n_train, self.batch_size) if self.fixed and not self.full_batch else None
+            run.step_count, run.samples_seen = self.steps[k], seen if seen is not None else self.steps[k] * self.batch_size
             run.state, run.reason = self.states_[k], self.reasons[k]
             run.metrics, run.history = dict(self.metrics[k]), self.histories_[k].copy()
             out.append(run)
         return out
 
     def close(self) -> None:
-        self.P = self.G = self.T1 = self.T2 = torch.empty(0)
+        self.P = self.G = self.T1 = self.T2 = self.R = torch.empty(0)
+        self.alive = None
         self.state.clear()
         self.fused = None
         self._row_leaves = []

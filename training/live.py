@@ -1,8 +1,13 @@
 """`LiveRun`: the one run of a browser session: a Config, its Run and the Worker stepping it.
 
-TensorFlow Playground's rules: changing the learning rate or the L1/L2 rates applies live;
-changing anything else (data, features, architecture, optimizer kind, seed) re-initialises.
-No Streamlit here: pages keep a LiveRun in session state and poll its snapshot.
+TensorFlow Playground's rules (playground.ts makeGUI): only the learning rate applies live (and here
+the step budget and history cap, which train nothing); regularization, its rates, activation, batch
+size, features and the network's shape re-initialise the network on the same data; noise, the train
+ratio, the data set and the problem type draw the data again (and re-initialise). Reset is TFP's:
+same data, new initial weights (the next seed, the data seed pinned), paused; `restart` rebuilds the
+very same run (same data, same weights) to reproduce it; `regenerate` is TFP's Regenerate: new data
+(the next data seed), the same initial weights. No Streamlit here: pages keep a LiveRun in session
+state and poll its snapshot.
 """
 
 from __future__ import annotations
@@ -19,11 +24,32 @@ from torch import nn
 
 from netarium.models.gate import FORWARD_GATE
 from netarium.models.masks import changed_edges, edge_turnover
+from netarium.schema import SchemaError
 from netarium.training.config import Config
 from netarium.training.run import Run, Snapshot
 from netarium.training.worker import Worker
 
-LIVE_KEYS = frozenset({"optimizer.lr", "l1", "l2", "steps", "history_points"})
+LIVE_KEYS = frozenset({"optimizer.lr", "steps", "history_points"})
+SEED_LIMIT = 2**31 - 1  # Config.seed's and data_seed's bound
+SAME_POINTS = frozenset({"task.features"})  # task keys that keep the points (TFP: the inputs re-initialise only)
+
+
+def data_changed(keys: list[str] | tuple[str, ...], old: Config, new: Config) -> bool:
+    """Whether a change of `keys` from `old` to `new` draws the data again: a task parameter other than
+    the input features, the data seed, or the seed where it seeds the data (no data_seed set)."""
+    return old.task_seed != new.task_seed or any(k.startswith("task.") and k not in SAME_POINTS for k in keys)
+
+
+def change_message(keys: list[str], old: Config, new: Config, step: int) -> tuple[str, str]:
+    """(kind, what the toast says) for a change of `keys`: which of live / new network / new data, and why."""
+    named = ", ".join(keys)
+    if set(keys) <= LIVE_KEYS:
+        return "live", f"Applied live at step {step}: {named} (the learning rate applies live, as in TensorFlow Playground)."
+    if data_changed(keys, old, new):
+        return "reinit", (f"Changed {named}: the data were drawn again and the network re-initialised at step 0 "
+                          "(new data, as TensorFlow Playground does for noise, ratio, data set and problem type).")
+    return "reinit", (f"Changed {named}: the network was re-initialised at step 0 on the same data (only the "
+                      "learning rate applies live; as in TensorFlow Playground, anything else rebuilds the network).")
 
 
 def flatten(config: Config) -> dict[str, Any]:
@@ -61,49 +87,81 @@ class LiveRun:
         self.on_close: list[Callable[[], None]] = []  # helpers' threads that must end with the run
         self._copy_lock = threading.Lock()
         self._model_copy: tuple[int, int, nn.Module] | None = None
-        self.config = config
-        self.run, self.worker = self._build(config)
+        self.config, self.run, self.worker, self.note = self._build(config)
 
-    def _build(self, config: Config) -> tuple[Run, Worker]:
-        run = Run(config)  # may raise SchemaError (e.g. a bad CSV path): the caller keeps the old run
+    def _build(self, config: Config) -> tuple[Config, Run, Worker, str]:
+        """(the config adopted, its Run, a started Worker, a note): a loss that cannot serve the task
+        (tfp or bce on more than 2 classes or a sequence) goes back to auto, and the note says so;
+        another SchemaError (e.g. a bad CSV path) is raised: the caller keeps the old run."""
+        note = ""
+        try:
+            run = Run(config)
+        except SchemaError as e:
+            if e.key != "loss" or config.loss == "auto":
+                raise
+            fitted = config.model_copy(update={"loss": "auto"})
+            run = Run(fitted)
+            note = f" The loss {config.loss} cannot serve {config.task.name} ({e.problem}), so it is auto now."
+            config = fitted
         run.early_loss_points = True  # watched: curves get train-loss points before the first evaluation
         worker = Worker(run)
         worker.idle_pause_seconds = self.idle_pause_seconds
-        return run, worker.start()
+        return config, run, worker.start(), note
 
     # ---- config ----
     def apply(self, new: Config) -> Change:
-        """Adopt `new`: live where only live keys changed, else a fresh Run (play state kept)."""
+        """Adopt `new`: live where only live keys changed, else a fresh Run (play state kept); the
+        Change's message says which and why (change_message)."""
         keys = changed_keys(self.config, new)
         if not keys:
             return Change("none", (), "")
-        if set(keys) <= LIVE_KEYS:
+        kind, message = change_message(keys, self.config, new, self.worker.latest().step)
+        if kind == "live":
             self.config = new
             self.worker.set_config(new)
-            step = self.worker.latest().step
-            return Change("live", tuple(keys), f"Applied live at step {step}: " + ", ".join(keys) + ".")
-        self._replace(new)
-        return Change("reinit", tuple(keys), "Changed " + ", ".join(keys) + ": the data or the network changed, "
-                      "so it was re-initialised at step 0.")
+        else:
+            old = self.config
+            message += self._replace(new)
+            keys = changed_keys(old, self.config)
+        return Change(kind, tuple(keys), message)  # type: ignore[arg-type]
 
-    def _replace(self, config: Config) -> None:
-        playing = self.worker.playing
-        run, worker = self._build(config)
+    def _replace(self, config: Config, play: bool | None = None) -> str:
+        """Swap in a fresh Run of `config` (its loss fitted to the task, see _build); it plays if `play`
+        (None: if the old one was playing). Returns the build's note."""
+        playing = self.worker.playing if play is None else play
+        config, run, worker, note = self._build(config)
         old = self.worker
-        self.config, self.run, self.worker = config, run, worker
+        worker.max_steps_per_sec = old.max_steps_per_sec  # the speed chosen in the transport carries over
+        self.config, self.run, self.worker, self.note = config, run, worker, note
         self.generation += 1
         old.stop()
         if playing:
             worker.play()
+        return note
 
-    def reset(self) -> None:
-        """Re-initialise the same config (same seed: the same data and the same initial weights)."""
-        self._replace(self.config)
-        self.worker.pause()
+    def reset(self) -> Change:
+        """TensorFlow Playground's reset: the same data, new initial weights (the next seed, with the
+        data seed pinned to the data's), step 0, paused."""
+        c = self.config
+        new = c.model_copy(update={"seed": (c.seed + 1) % SEED_LIMIT, "data_seed": c.task_seed})
+        self._replace(new, play=False)
+        return Change("reinit", ("seed",), f"Reset: new initial weights (seed {new.seed}), the same data "
+                      f"(data seed {new.data_seed}), step 0, paused.")
+
+    def restart(self) -> Change:
+        """The very same run again: same config, so the same data and the same initial weights; step 0, paused."""
+        self._replace(self.config, play=False)
+        return Change("reinit", (), f"Restarted: the same data and the same initial weights (seed {self.config.seed}), "
+                      "step 0, paused.")
 
     def regenerate(self) -> Change:
-        """New data and a new initialisation: the same config with the next seed."""
-        return self.apply(self.config.with_overrides({"seed": (self.config.seed + 1) % (2**31 - 1)}))
+        """TensorFlow Playground's Regenerate: new data (the next data seed), the same initial weights
+        (same seed), step 0; the play state is kept."""
+        c = self.config
+        new = c.model_copy(update={"data_seed": (c.task_seed + 1) % SEED_LIMIT})
+        self._replace(new)
+        return Change("reinit", ("data_seed",), f"Regenerated: new data (data seed {new.data_seed}), the same initial "
+                      f"weights (seed {c.seed}), step 0.")
 
     # ---- edits between steps ----
     def prune(self, fraction: float, scope: str = "global", include_readout: bool = True) -> dict[str, Any]:
@@ -184,6 +242,10 @@ class LiveRun:
     def step(self, n: int = 1) -> None:
         """Train n steps and pause; returns once they are published (at most ACK_SECONDS)."""
         self.worker.acked(self.worker.step_once, n)
+
+    def step_epoch(self) -> None:
+        """Train one epoch (Run.steps_per_epoch steps) and pause: TensorFlow Playground's Step button."""
+        self.step(self.run.steps_per_epoch)
 
 
     def set_speed(self, steps_per_sec: float | None) -> None:

@@ -86,11 +86,16 @@ IGNORE = -100  # the target of a sequence position that is not scored
 class Loss:
     """A loss with what it needs of the model (output width) and how to score predictions."""
 
-    name: str  # "cross_entropy", "bce" or "mse"
+    name: str  # "cross_entropy", "bce", "mse" or "tfp"
     n_outputs: int
     one_hot: bool = False  # mse on class labels: regress the one-hot target vector, score by argmax
+    squash: bool = False  # tfp on 2 classes: the output goes through tanh towards targets ±1
 
     def __call__(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.name == "tfp":  # TensorFlow Playground's Errors.SQUARE, 0.5 (o - t)^2, averaged over the batch
+            if self.squash:
+                return 0.5 * (torch.tanh(out.squeeze(-1)) - tfp_targets(y, out.dtype)).square().mean()
+            return 0.5 * (out - y.to(out.dtype).reshape(out.shape)).square().mean()
         if self.name == "cross_entropy":
             if out.dim() == 3:  # a sequence: (batch, positions, classes); unscored positions are -100
                 return F.cross_entropy(out.flatten(0, 1), y.flatten(), ignore_index=IGNORE)
@@ -108,7 +113,7 @@ class Loss:
             return ((out.argmax(-1) == y) & scored).sum() / scored.sum().clamp_min(1)
         if self.name == "cross_entropy" or self.one_hot:
             return (out.argmax(-1) == y).float().mean()
-        if self.name == "bce":
+        if self.name == "bce" or self.squash:  # the sign of the logit (tfp: of tanh, the same)
             return ((out.squeeze(-1) > 0).long() == y).float().mean()
         y = y.to(out.dtype).reshape(out.shape)
         sst = ((y - y.mean(0)) ** 2).sum().clamp_min(1e-12)
@@ -116,7 +121,12 @@ class Loss:
 
     @property
     def score_name(self) -> str:
-        return "r2" if self.name == "mse" and not self.one_hot else "acc"
+        return "r2" if self.name in ("mse", "tfp") and not (self.one_hot or self.squash) else "acc"
+
+
+def tfp_targets(y: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """TensorFlow Playground's labels: class 1 -> +1, class 0 -> -1."""
+    return y.to(dtype) * 2 - 1
 
 
 def resolve_loss(name: str, kind: str, n_classes: int, n_outputs: int) -> Loss:
@@ -125,6 +135,14 @@ def resolve_loss(name: str, kind: str, n_classes: int, n_outputs: int) -> Loss:
         name = "mse" if kind == "regression" else "cross_entropy"
     if kind == "sequence" and name != "cross_entropy":
         raise SchemaError("loss", f"{name} does not apply to a sequence task (a class per position)", "auto, cross_entropy")
+    if name == "tfp":
+        if kind == "regression":
+            return Loss("tfp", n_outputs)
+        if kind != "classification" or n_classes != 2:
+            raise SchemaError("loss", f"tfp needs a task with 2 classes or a regression task, this one has "
+                              f"{n_classes or 'none'} {'classes' if kind == 'classification' else f'({kind})'}",
+                              "auto, cross_entropy, mse")
+        return Loss("tfp", 1, squash=True)
     if name == "bce":
         if n_classes != 2:
             raise SchemaError("loss", f"bce needs a task with 2 classes, this one has {n_classes or 'none (regression)'}", "auto, cross_entropy, mse")
@@ -141,6 +159,29 @@ def resolve_loss(name: str, kind: str, n_classes: int, n_outputs: int) -> Loss:
 def penalty_weights(model: nn.Module) -> list[torch.Tensor]:
     """The tensors L1/L2 regularization applies to: every weight matrix, not biases or norms."""
     return [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
+
+
+def tfp_regularization_terms(weights: list[torch.Tensor], l1: float, l2: float) -> list[torch.Tensor]:
+    """dR/dw of each weight now (before the optimizer's step): l1 sign(w) + l2 w, the derivatives of
+    TensorFlow Playground's L1 |w| and L2 w²/2 (nn.ts RegularizationFunction)."""
+    with torch.no_grad():
+        return [torch.sign(w).mul_(l1).add_(w * l2) for w in weights]
+
+
+@torch.no_grad()
+def tfp_regularize(weights: list[torch.Tensor], terms: list[torch.Tensor], lr: float, l1: float) -> list[torch.Tensor | None]:
+    """TensorFlow Playground's updateWeights after the gradient step: w <- w - lr dR (dR from
+    `tfp_regularization_terms`, taken before the step). With L1 on, an entry that this pushes across 0
+    (w_before * w_after < 0) is set to 0; returns, per weight, the bool mask of those (None without L1)."""
+    crossed: list[torch.Tensor | None] = []
+    for w, term in zip(weights, terms, strict=True):
+        new = w - term.mul_(lr)
+        flip = w * new < 0 if l1 else None
+        w.copy_(new)
+        if flip is not None:
+            w.masked_fill_(flip, 0.0)
+        crossed.append(flip)
+    return crossed
 
 
 def regularization(weights: list[torch.Tensor], l1: float, l2: float) -> torch.Tensor | None:

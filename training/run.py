@@ -15,12 +15,12 @@ from torch import nn
 
 from netarium.models import ModelSpec, build_model
 from netarium.models.gate import FORWARD_GATE
-from netarium.models.masks import masked_modules
+from netarium.models.masks import add_masks, masked_modules
 from netarium.schema import SchemaError
 from netarium.tasks import Task, make_task
 from netarium.training.config import Config
 from netarium.training.history import History
-from netarium.training.optim import build_optimizer, penalty_weights, resolve_loss
+from netarium.training.optim import build_optimizer, penalty_weights, resolve_loss, tfp_regularize
 from netarium.training.snapshots import Snapshots
 from netarium.training.trainers import TRAINERS
 
@@ -72,6 +72,25 @@ def auto_eval_every(n_eval: int, batch: int) -> int:
     return int(min(max(200, math.ceil(17 * n_eval / max(batch, 1))), 1000))
 
 
+def fixed_batch_ranges(step: int, n: int, batch: int) -> list[tuple[int, int]]:
+    """The [start, stop) ranges of training rows in batch `step` (from 0) of the fixed order, TensorFlow
+    Playground's oneStep: every epoch walks the set in its stored order and updates after every `batch`
+    examples; the r = n mod batch left at an epoch's end stay accumulated and join the next epoch's first
+    batch (so each epoch has n // batch updates, that one of batch + r examples)."""
+    per_epoch = n // batch
+    epoch, j = divmod(step, per_epoch)
+    left = n - per_epoch * batch
+    if j == 0 and epoch > 0 and left:
+        return [(n - left, n), (0, batch)]
+    return [(j * batch, (j + 1) * batch)]
+
+
+def fixed_samples_seen(steps: int, n: int, batch: int) -> int:
+    """Examples the first `steps` batches of the fixed order hold (see fixed_batch_ranges)."""
+    per_epoch = n // batch
+    return steps * batch + (n - per_epoch * batch) * ((steps - 1) // per_epoch if steps > 0 else 0)
+
+
 def divergence_reason(value: float, first: int, step: int, lr: float) -> str:
     """Why a run stopped: its training loss was `value` (NaN/inf) when checked at `step`, finite last
     checked at step `first` - 1. One wording for a Run and for a batched sweep member."""
@@ -106,7 +125,7 @@ class Run:
         self.device = resolve_device(config.device)
         seed_everything(config.seed)
         if task is None:
-            task = make_task(config.task.name, config.task, seed=config.seed)
+            task = make_task(config.task.name, config.task, seed=config.task_seed)
         self.task = task.to(self.device)
         self.loss = resolve_loss(config.loss, task.kind, task.n_classes, task.n_outputs)
         spec = ModelSpec.for_task(task, n_outputs=self.loss.n_outputs)
@@ -114,6 +133,8 @@ class Run:
         self.optimizer = build_optimizer(config.optimizer.name, config.optimizer, self.model.parameters())
         self.trainer = TRAINERS.get(config.trainer.name).factory(config.trainer)
         self.penalized = penalty_weights(self.model)
+        if config.regularization == "tfp" and config.l1 > 0:
+            add_masks(self.model)  # a link L1 kills is a masked-out weight (nn.ts: isDead), as the views read it
         self.rescan_masks()
         attach = getattr(self.trainer, "attach", None)
         if attach is not None:
@@ -152,6 +173,7 @@ class Run:
         """Find the model's masked modules again (after masks were added or removed): the trainer
         zeroes their weights outside the mask after every optimizer step."""
         self.masked: list[nn.Module] = [m for _, m in masked_modules(self.model)]
+        self._mask_of = {id(m.weight): m for m in self.masked}
 
     def apply_masks(self) -> None:
         """Zero every masked module's weights outside its mask. The masked forward already ignores
@@ -161,19 +183,42 @@ class Run:
             with torch.no_grad():
                 torch._foreach_mul_([m.weight for m in self.masked], [m.mask for m in self.masked])
 
+    def regularize_tfp(self, terms: list[torch.Tensor]) -> None:
+        """After the optimizer's step: TensorFlow Playground's regularization update of the weight
+        matrices (optim.tfp_regularize, `terms` taken before the step); a weight L1 pushed across 0
+        is set to 0 and its link masked out, so it stays dead until the run is rebuilt."""
+        crossed = tfp_regularize(self.penalized, terms, self.lr, self.config.l1)
+        for w, flip in zip(self.penalized, crossed, strict=True):
+            module = self._mask_of.get(id(w)) if flip is not None else None
+            if module is not None:
+                module.mask.masked_fill_(flip, 0.0)
+
     # ---- data ----
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The next training batch: the whole set, or the next slice of a seeded epoch permutation."""
+        """The next training batch: the whole set, the next slice of a seeded epoch permutation, or
+        (order "fixed") the next batch of the stored order (fixed_batch_ranges)."""
         X, y = self.task.X_train, self.task.y_train
         if self.full_batch:
             return X, y
         n = X.shape[0]
+        if self.config.order == "fixed":
+            ranges = fixed_batch_ranges(self.step_count, n, self.batch_size)
+            if len(ranges) == 1:
+                (a, b), = ranges
+                return X[a:b], y[a:b]
+            return torch.cat([X[a:b] for a, b in ranges]), torch.cat([y[a:b] for a, b in ranges])
         if self._perm is None or self._pos + self.batch_size > n:
             self._perm = torch.randperm(n, generator=self._gen).to(self.device)
             self._pos = 0
         idx = self._perm[self._pos : self._pos + self.batch_size]
         self._pos += self.batch_size
         return X[idx], y[idx]
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Steps that make one epoch: 1 full batch, else n_train // batch (a shuffled epoch drops the
+        partial batch, the fixed order carries it into the next epoch's first)."""
+        return 1 if self.full_batch else int(self.task.X_train.shape[0]) // self.batch_size
 
     @property
     def epoch(self) -> float:
@@ -185,7 +230,8 @@ class Run:
 
     def set_live_config(self, config: Config) -> None:
         """Adopt a Config that differs from this run's only in live settings (training/live.py's
-        LIVE_KEYS): learning rate and history cap now; L1/L2 and steps are read from it at every step."""
+        LIVE_KEYS): learning rate and history cap now; steps (and L1/L2 where a caller changes them
+        live) are read from it at every step."""
         self.set_lr(config.optimizer.lr)
         self.history.set_max_points(config.history_points)
         self.config = config

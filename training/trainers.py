@@ -14,7 +14,7 @@ from netarium.models.masks import masked_modules, reset_optimizer_state
 from netarium.models.taps import ForwardHook, forward_hooks
 from netarium.schema import Params, Registry, SchemaError
 from netarium.training.dst import DSTLog, DSTSchedule
-from netarium.training.optim import regularization
+from netarium.training.optim import regularization, tfp_regularization_terms
 
 if TYPE_CHECKING:
     from netarium.training.run import Run
@@ -33,7 +33,8 @@ class SupervisedParams(Params):
 
 
 class Supervised:
-    """Back-propagation on data loss + L1/L2 penalty, then one optimizer step."""
+    """Back-propagation on data loss (+ an L1/L2 penalty), then one optimizer step (then, with
+    regularization "tfp", TensorFlow Playground's L1/L2 update: Run.regularize_tfp)."""
 
     def __init__(self, p: SupervisedParams):
         self.grad_clip = p.grad_clip
@@ -43,14 +44,19 @@ class Supervised:
         out = run.model(x)
         loss = run.loss(out, y)
         config = run.config
-        if config.l1 or config.l2:
+        regularized = bool(config.l1 or config.l2)
+        tfp = regularized and config.regularization == "tfp"
+        if regularized and not tfp:
             loss_reg = loss + regularization(run.penalized, config.l1, config.l2)
             loss_reg.backward()
         else:
             loss.backward()
         if self.grad_clip:
             nn.utils.clip_grad_norm_(run.model.parameters(), self.grad_clip)
+        terms = tfp_regularization_terms(run.penalized, config.l1, config.l2) if tfp else None  # nn.ts: der(w) before the step
         run.optimizer.step()
+        if terms is not None:
+            run.regularize_tfp(terms)
         run.apply_masks()
         return loss.detach(), out
 

@@ -54,6 +54,8 @@ def live_run() -> LiveRun:
         except SchemaError as e:  # a config the codec accepted that still cannot be built
             decoded.notices.append(f"The link's settings could not be used ({e}); loaded the default instead.")
             st.session_state[LIVE] = LiveRun(default_config())
+        if st.session_state[LIVE].note:  # the link's loss could not serve its task: it went back to auto
+            decoded.notices.append(st.session_state[LIVE].note.strip())
         adopt_link(decoded, tfp)
     return st.session_state[LIVE]
 

@@ -20,7 +20,7 @@ from netarium.ui.upload import csv_upload
 from netarium.ui.urlstate import share_url
 from netarium.ui.widgets import params_widgets, section_picker
 
-RUN_FIELDS = ("loss", "l1", "l2", "batch_size", "seed")
+RUN_FIELDS = ("loss", "regularization", "l1", "l2", "batch_size", "order", "seed")
 PROBLEMS = ("classification", "regression", "all tasks")
 
 

@@ -408,8 +408,8 @@ def open_member(config: Config, label: str) -> None:
                                   "at step 0 (same data, same initial weights as in the sweep).")
     if change is None:
         return
-    if change.kind != "reinit":  # only live keys (learning rate, L1/L2, steps) changed: start over
-        live_run().reset()
+    if change.kind != "reinit":  # only live keys (learning rate, steps) changed: start over, same weights
+        live_run().restart()
     st.session_state[OPENING] = True
 
 

@@ -1,11 +1,15 @@
-"""The transport (play / pause / step / reset / regenerate, steps per tick) and the status line."""
+"""The transport (play / pause / step an epoch / reset / restart / regenerate, steps per tick) and the
+status line. The buttons follow TensorFlow Playground's (reset: new weights, same data; regenerate: new
+data, same weights), plus restart: the same run again, to reproduce it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
-from netarium.training.live import LiveRun
-from netarium.ui.session import hidden_controls
+from netarium.training.live import Change, LiveRun
+from netarium.ui.session import flash, hidden_controls
 
 TICK_SECONDS = 0.35  # how often live parts of a page refresh while training
 SPEEDS: list[int | str] = [1, 10, 100, 1000, "max"]
@@ -20,9 +24,14 @@ def _apply_speed(live: LiveRun) -> None:
     live.set_speed(None if speed == "max" else float(speed) / TICK_SECONDS)
 
 
+def _say(action: Callable[[], Change]) -> None:
+    """Run a reset / restart / regenerate and toast what it did."""
+    flash(action().message, "reinit")
+
+
 def transport(live: LiveRun) -> None:
     """Buttons that drive the session's run; they act through callbacks, before the rerun."""
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4, c5 = st.columns(5)
     st.session_state["transport.drawn_playing"] = live.playing  # what the buttons below show
     hidden = hidden_controls()  # a lesson link hides buttons by key
     if "transport.play" in hidden:
@@ -31,20 +40,27 @@ def transport(live: LiveRun) -> None:
         c1.button(":material/pause:", key="transport.pause", on_click=live.pause, help="Pause", width="stretch")
     else:
         c1.button(":material/play_arrow:", key="transport.play", on_click=live.play, help="Play", type="primary", width="stretch")
-    speed = steps_per_tick()
-    n = 1 if speed == "max" else int(speed)
+    run = live.run
+    epoch = run.steps_per_epoch
     if "transport.step" not in hidden:
-        c2.button(":material/skip_next:", key="transport.step", on_click=live.step, args=(n,), help=f"Train {n} step(s) and pause",
-                  width="stretch")
+        c2.button(":material/skip_next:", key="transport.step", on_click=live.step_epoch,
+                  help=f"Step: train one epoch ({epoch} step{'s' * (epoch != 1)} of {run.batch_size} examples) and pause, "
+                       "as TensorFlow Playground's step button", width="stretch")
     if "transport.reset" not in hidden:
-        c3.button(":material/replay:", key="transport.reset", on_click=live.reset, help="Reset: same data, same initial weights, step 0",
+        c3.button(":material/replay:", key="transport.reset", on_click=_say, args=(live.reset,),
+                  help="Reset: the same data, new initial weights (the next seed, the data seed kept), step 0, paused",
+                  width="stretch")
+    if "transport.restart" not in hidden:
+        c4.button(":material/restart_alt:", key="transport.restart", on_click=_say, args=(live.restart,),
+                  help="Restart: the same data and the same initial weights (same seeds), step 0, paused: the run again",
                   width="stretch")
     if "transport.regenerate" not in hidden:
-        c4.button(":material/casino:", key="transport.regenerate", on_click=live.regenerate, help="Regenerate: new data and initial weights (next seed)",
+        c5.button(":material/casino:", key="transport.regenerate", on_click=_say, args=(live.regenerate,),
+                  help="Regenerate: new data (the next data seed), the same initial weights (same seed), step 0",
                   width="stretch")
     if "transport.speed" not in hidden:
-        st.select_slider("Steps per tick", SPEEDS, value=speed, key="transport.speed", on_change=_apply_speed, args=(live,),
-                         help=f"How many steps train per {TICK_SECONDS} s tick ('max': as fast as it goes); Step trains this many")
+        st.select_slider("Steps per tick", SPEEDS, value=steps_per_tick(), key="transport.speed", on_change=_apply_speed, args=(live,),
+                         help=f"How many steps train per {TICK_SECONDS} s tick while playing ('max': as fast as it goes)")
 
 
 def status_text(live: LiveRun) -> str:

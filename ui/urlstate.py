@@ -41,6 +41,7 @@ UI_CONTROLS: dict[str, str] = {
     "transport.play": "Play / pause button",
     "transport.step": "Step button",
     "transport.reset": "Reset button",
+    "transport.restart": "Restart button",
     "transport.regenerate": "Regenerate button",
     "transport.speed": "Steps per tick",
     "boundary.test": "Decision boundary: the 'test data' toggle",

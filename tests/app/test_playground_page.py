@@ -16,7 +16,7 @@ from netarium.training.live import LiveRun
 APP = Path(__file__).resolve().parents[2] / "app.py"
 PAGE = "pages/playground.py"
 LIVE = "netarium.live"
-TRANSPORT = ["transport.play", "transport.step", "transport.reset", "transport.regenerate"]
+TRANSPORT = ["transport.play", "transport.step", "transport.reset", "transport.restart", "transport.regenerate"]
 CHARTS = ["pg.network.chart", "pg.confusion.chart", "pg.boundary.chart", "pg.curves.chart"]
 
 
@@ -63,7 +63,7 @@ def test_playground_renders_its_views_and_controls(open_app) -> None:
     assert at.slider(key="pg.curves.smooth").value == 0.0
     assert chart_keys(at) == CHARTS
     assert "**2 hidden layers**" in [m.value for m in at.markdown]
-    assert captions(at)[:3] == ["16 neurons", "16 neurons", "as of step 0"]
+    assert captions(at)[:3] == ["4 neurons", "2 neurons", "as of step 0"]  # TensorFlow Playground's 4-2 default
     assert status(at).startswith("step 0 ·") and status(at).endswith("· ready")
     assert at.sidebar.button(key="transport.play").label == ":material/play_arrow:"
 
@@ -71,40 +71,43 @@ def test_playground_renders_its_views_and_controls(open_app) -> None:
 def test_layer_buttons_resize_the_network(open_app) -> None:
     at = open_app()
     live = live_of(at)
-    assert live.config.model.hidden == [16, 16] and live.generation == 0
+    assert live.config.model.hidden == [4, 2] and live.generation == 0
 
     at.button(key="pg.layers.plus").click().run()
     assert not at.exception, at.exception
     assert live_of(at) is live  # the same session run, re-initialised
-    assert live.config.model.hidden == [16, 16, 16] and live.generation == 1
-    assert live.run.config.model.hidden == [16, 16, 16]
+    assert live.config.model.hidden == [4, 2, 2] and live.generation == 1
+    assert live.run.config.model.hidden == [4, 2, 2]
     assert "**3 hidden layers**" in [m.value for m in at.markdown]
     assert at.button(key="pg.width2.plus")  # one more pair of +/- for the new layer
 
     at.button(key="pg.width0.plus").click().run()
-    at.button(key="pg.width2.minus").click().run()
-    assert live.config.model.hidden == [17, 16, 15]
-    assert captions(at)[:3] == ["17 neurons", "16 neurons", "15 neurons"]
+    at.button(key="pg.width1.minus").click().run()
+    at.button(key="pg.width2.plus").click().run()
+    assert live.config.model.hidden == [5, 1, 3]
+    assert captions(at)[:3] == ["5 neurons", "1 neurons", "3 neurons"]
 
     at.button(key="pg.layers.minus").click().run()
     assert not at.exception, at.exception
-    assert live.config.model.hidden == [17, 16] and live.generation == 4
-    assert at.query_params["model.hidden"] == "17,16"  # the URL follows
+    assert live.config.model.hidden == [5, 1] and live.generation == 5
+    assert at.query_params["model.hidden"] == "5,1"  # the URL follows
 
 
-def test_step_trains_one_step_and_the_rerun_shows_it(open_app) -> None:
+def test_step_trains_one_epoch_and_the_rerun_shows_it(open_app) -> None:
+    """TensorFlow Playground's Step: one epoch, 250 training points in batches of 10 = 25 steps."""
     at = open_app()
     live = live_of(at)
+    assert "one epoch (25 steps of 10 examples)" in at.button(key="transport.step").help
     at.button(key="transport.step").click().run()
     assert not at.exception, at.exception
-    assert wait_for_step(live, lambda s: s >= 1) == 1
+    assert wait_for_step(live, lambda s: s >= 25) == 25
     # Step waits for the worker, so the rerun it causes already shows the new step (a paused page
     # does not refresh by itself afterwards).
-    assert status(at).startswith("step 1 ·") and status(at).endswith("· paused"), status(at)
-    assert "as of step 1" in captions(at)
+    assert status(at).startswith("step 25 · epoch 1.0 ·") and status(at).endswith("· paused"), status(at)
+    assert "as of step 25" in captions(at)
     at.button(key="transport.step").click().run()
-    assert wait_for_step(live, lambda s: s >= 2) == 2
-    assert status(at).startswith("step 2 ·")
+    assert wait_for_step(live, lambda s: s >= 50) == 50
+    assert status(at).startswith("step 50 · epoch 2.0 ·")
 
 
 def test_play_then_pause(open_app) -> None:
@@ -125,26 +128,33 @@ def test_play_then_pause(open_app) -> None:
     assert at.sidebar.button(key="transport.play")
 
 
-def test_reset_and_regenerate(open_app) -> None:
+def test_reset_restart_and_regenerate(open_app) -> None:
+    """Reset: same data, new weights (next seed, data seed pinned), paused; restart: the same run again;
+    regenerate: new data (next data seed), same weights. Each says what it did."""
     at = open_app()
     live = live_of(at)
     at.button(key="transport.step").click().run()
     wait_for_step(live, lambda s: s >= 1)
     at.button(key="transport.reset").click().run()
-    assert live.generation == 1 and live.worker.latest().step == 0 and live.config.seed == 0
+    assert live.generation == 1 and live.worker.latest().step == 0 and not live.playing
+    assert (live.config.seed, live.config.data_seed) == (1, 0)
+    assert any(t.value.startswith("Reset: new initial weights (seed 1)") for t in at.toast)
+    at.button(key="transport.restart").click().run()
+    assert live.generation == 2 and (live.config.seed, live.config.data_seed) == (1, 0)
     at.button(key="transport.regenerate").click().run()
     assert not at.exception, at.exception
-    assert live.generation == 2 and live.config.seed == 1
+    assert live.generation == 3 and (live.config.seed, live.config.data_seed) == (1, 1)
+    assert any(t.value.startswith("Regenerated: new data (data seed 1)") for t in at.toast)
     assert at.number_input(key="sidebar.run.seed").value == 1  # the sidebar follows
-    assert at.query_params["seed"] == "1"
+    assert at.query_params["seed"] == "1" and at.query_params["data_seed"] == "1"
 
 
 def test_sidebar_learning_rate_applies_live(open_app) -> None:
     at = open_app()
     live = live_of(at)
     run, generation = live.run, live.generation
-    lr = at.selectbox(key="sidebar.optimizer.adam.lr")
-    assert lr.value == 0.02 and lr.label == "Learning rate"  # off the Playground's list: kept as one more option
+    lr = at.selectbox(key="sidebar.optimizer.sgd.lr")
+    assert lr.value == 0.03 and lr.label == "Learning rate"
     lr.set_value(0.1).run()
     assert not at.exception, at.exception
     assert live_of(at) is live and live.run is run and live.generation == generation  # no re-initialisation
@@ -161,12 +171,12 @@ def test_sidebar_noise_reinitialises(open_app) -> None:
     at = open_app()
     live = live_of(at)
     run = live.run
-    at.slider(key="sidebar.task.spiral.noise").set_value(30.0).run()  # percent, as the Playground
+    at.slider(key="sidebar.task.circle.noise").set_value(30.0).run()  # percent, as the Playground
     assert not at.exception, at.exception
     assert live.generation == 1 and live.run is not run
     assert live.config.task.noise == 0.3 and live.run.config.task.noise == 0.3
     assert live.worker.latest().step == 0
-    assert any("re-initialised" in t.value for t in at.toast)
+    assert any("re-initialised" in t.value and "data were drawn again" in t.value for t in at.toast)
     assert at.query_params["task.noise"] == "0.3"
     assert not at.error
 

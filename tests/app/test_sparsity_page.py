@@ -13,7 +13,8 @@ import torch
 from netarium.analysis.sparsity import GROWN, PRUNED, modularity
 
 PAGE = "pages/sparsity.py"
-SPARSE = {"model": "sparse-mlp", "model.hidden": "16,16", "trainer": "dst", "trainer.every": "5", "steps": "100"}
+SPARSE = {"model": "sparse-mlp", "model.hidden": "16,16", "trainer": "dst", "trainer.every": "5", "steps": "100",
+          "loss": "auto"}  # cross-entropy: 2 output units
 
 
 def charts(at) -> dict[str, dict]:
@@ -100,7 +101,7 @@ def test_sparse_mlp_with_dst_shows_every_view(open_app) -> None:
 
 
 def test_plain_mlp_is_told_how_to_get_masks_and_keeps_the_pruning_curves(open_app) -> None:
-    at = open_app(PAGE, **{"model.activation": "relu"})
+    at = open_app(PAGE, **{"model.activation": "relu", "model.hidden": "16,16", "loss": "auto"})
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("sparse-mlp" in i.value and "dst" in i.value for i in at.info)
     figs = charts(at)
@@ -141,7 +142,7 @@ def test_rnn_gets_its_recurrent_graph(open_app) -> None:
 
 
 def test_prune_now_button_prunes_the_live_mlp_and_says_what_it_did(open_app) -> None:
-    at = open_app(PAGE, **{"model.activation": "relu", "model.hidden": "8,8"})
+    at = open_app(PAGE, **{"model.activation": "relu", "model.hidden": "8,8", "loss": "auto"})
     live = at.session_state["netarium.live"]
     live.step(30)
     at.run()

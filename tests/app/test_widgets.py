@@ -114,7 +114,7 @@ def test_mlp_widgets_have_the_right_kinds_and_defaults():
     assert at.toggle(key="m.activation.per").value is False
     assert at.toggle(key="m.bias").value is True
     assert at.selectbox(key="m.init").value == "default"
-    assert at.selectbox(key="m.init").options == ["default", "xavier", "kaiming", "normal", "small"]
+    assert at.selectbox(key="m.init").options == ["default", "xavier", "kaiming", "normal", "small", "tfp", "zero"]
     scale = at.number_input(key="m.init_scale")
     assert (scale.value, scale.min, scale.max, scale.label) == (1.0, 0.0, 10.0, "Init scale")
     assert scale.help.startswith("Multiplies the initial weights")

@@ -207,9 +207,9 @@ def test_share_link_reproduces_the_config_in_a_new_session(open_tab, screenshots
 
 def test_lesson_link_hides_the_noise_control(open_tab, screenshots: Path) -> None:
     tab = open_tab("/?task.noise_hide=true")
-    assert widget_value(tab, "sidebar.task.spiral.n_samples") == "500"  # the task's other controls are there
-    assert widget_value(tab, "sidebar.task.spiral.train_ratio") == "50"
-    assert tab.locator(key_class("sidebar.task.spiral.noise")).count() == 0
+    assert widget_value(tab, "sidebar.task.circle.n_samples") == "500"  # the task's other controls are there
+    assert widget_value(tab, "sidebar.task.circle.train_ratio") == "50"
+    assert tab.locator(key_class("sidebar.task.circle.noise")).count() == 0
     assert tab.locator('[data-testid="stSidebar"]').get_by_label("Noise", exact=True).count() == 0
     assert "task.noise_hide=true" in tab.url  # it stays hidden in the link the page keeps
     assert_no_exception(tab, "the lesson link")

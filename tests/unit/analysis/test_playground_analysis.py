@@ -61,6 +61,24 @@ def test_binary_surface_is_p_class1_and_above_half_exactly_where_x1_positive(cir
     assert s.box == tuple(circle.meta["box"])
 
 
+def test_tfp_surface_and_maps_read_the_tanh_output(circle):
+    """Under the tfp loss the one output o means tanh(o) in [-1, 1]: P(class 1) = (tanh(o) + 1) / 2, the
+    output column of the neuron maps is tanh(o) (TFP's output node), the class its sign."""
+    R = 21
+    model = linear_model([[0.7, 0.0]], bias=[0.1])
+    s = decision_surface(model, circle, resolution=R, loss_name="tfp")
+    x1 = np.broadcast_to(s.xs, (R, R))
+    o = 0.7 * x1 + 0.1
+    assert s.kind == "binary" and np.allclose(s.values, (np.tanh(o) + 1) / 2, atol=1e-6)
+    assert np.array_equal(s.labels, (o > 0).astype(int))
+    nm = neuron_maps(model, circle, resolution=R, loss_name="tfp")
+    assert np.allclose(nm.columns()[-1][0], np.tanh(o), atol=1e-6)
+    X = torch.tensor([[-1.0, 0.0], [2.0, 0.0], [-0.1, 0.0]])
+    assert confusion_matrix(model, X, torch.tensor([0, 1, 1]), 2, "tfp").tolist() == [[1, 0], [0, 2]]  # -0.07 + 0.1 > 0
+    with pytest.raises(ValueError, match="tfp expects one output"):
+        decision_surface(linear_model([[0.0, 0.0], [1.0, 0.0]]), circle, resolution=5, loss_name="tfp")
+
+
 def test_multiclass_surface_labels_match_argmax_of_a_manual_forward():
     task = make_task("spirals", {"n_classes": 3, "n_samples": 150}, seed=0)
     torch.manual_seed(1)

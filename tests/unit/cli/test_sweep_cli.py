@@ -146,7 +146,7 @@ def test_workers_and_ray_give_the_in_process_numbers(tmp_path, local_ray):
     outs = {}
     for name, extra in {"here": ["--workers", "1"], "pool": ["--workers", "2"], "ray": ["--ray-address", local_ray]}.items():
         outs[name] = tmp_path / f"{name}.json"
-        assert main(["sweep", "playground", *TINY_TRANSFORMER, *extra, "--json", str(outs[name])]) == 0
+        assert main(["sweep", "playground-spiral", *TINY_TRANSFORMER, *extra, "--json", str(outs[name])]) == 0
     here, pool, ray = (json.loads(outs[n].read_text())["members"] for n in ("here", "pool", "ray"))
     assert len(here) == 2 and here[0]["final"]["test_acc"] is not None
     assert pool == here and ray == here

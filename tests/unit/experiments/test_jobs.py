@@ -10,7 +10,7 @@ from netarium.experiments.jobs import CheckJob, CheckOutcome
 from netarium.training import Config
 from netarium.training.history import History
 
-PLAYGROUND = EXPERIMENTS.get("playground")
+PLAYGROUND = EXPERIMENTS.get("playground-spiral")  # one run, judged on its final test accuracy
 SMALL = PLAYGROUND.config.with_overrides({"steps": 50, "device": "cpu"})
 
 

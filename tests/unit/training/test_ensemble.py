@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import torch
 
+from netarium.models.masks import masked_modules
 from netarium.training.config import Config
 from netarium.training.ensemble import BatchedGroup, batch_signature, build_batched_groups
 from netarium.training.run import Run
@@ -226,3 +227,61 @@ def test_a_frozen_member_leaves_the_fused_adam_update_and_the_others_as_alone(op
         runs[i].step(15)
         assert_member_is_its_run(group, i, runs[i])
     assert bool(group.P[1].eq(0).all()) and bool(group.moments("exp_avg")[1].abs().sum() > 0)  # state kept, row idle
+
+
+# ---------------------------------------------------------------- TensorFlow Playground's options
+
+TFP = Config(task={"name": "circle", "n_samples": 113}, model={"name": "mlp", "hidden": [5, 3], "activation": ["tanh"], "init": "tfp"},
+             optimizer={"name": "sgd", "lr": 0.1}, loss="tfp", order="fixed", regularization="tfp", batch_size=10,
+             eval_every=5, device="cpu")
+TFP_MEMBERS = [{"l1": 0.3}, {"l2": 0.5, "seed": 2, "model.hidden": [4, 2]}, {"l1": 0.03, "l2": 0.1, "seed": 3},
+               {"seed": 4, "optimizer.lr": 0.03}]
+
+
+def assert_links_are_its_runs(group: BatchedGroup, i: int, run: Run) -> None:
+    """Member i's dead links are exactly its Run's masked-out weights (none when its Run has no masks)."""
+    links = group.links(i)
+    masks = {f"{name}.weight": m.mask for name, m in masked_modules(run.model)}
+    for name, mask in masks.items():
+        assert torch.equal(links[name], mask), name
+    if not masks:
+        assert all(bool(v.all()) for v in links.values())
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_tfp_loss_order_and_regularization_train_exactly_as_alone(optimizer):
+    """113 points, 56 to train, batches of 10: every 5th step is TFP's carried-over batch of 16; L1 kills links."""
+    configs = variants(TFP.with_overrides({"optimizer": optimizer, "optimizer.lr": 0.1}), TFP_MEMBERS)
+    group, runs = train_both(configs)
+    assert group.fixed and group.tfp_reg and group.alive is not None
+    for i, run in enumerate(runs):
+        assert_member_is_its_run(group, i, run)
+        assert_links_are_its_runs(group, i, run)
+    dead = [int((m.mask == 0).sum()) for _, m in masked_modules(runs[0].model)]
+    assert sum(dead) > 0  # the L1 member lost links, and the batched copy lost the same
+    rebuilt = group.runs()
+    assert rebuilt[0].samples_seen == runs[0].samples_seen == 25 * 10 + 6 * 4
+    for run, alone in zip(rebuilt, runs, strict=True):
+        assert [m.mask.tolist() for _, m in masked_modules(run.model)] == [m.mask.tolist() for _, m in masked_modules(alone.model)]
+
+
+def test_tfp_loss_on_regression_and_the_residual_mlp_match_too():
+    reg = TFP.with_overrides({"task": "reg-plane", "task.n_samples": 90, "batch_size": 0, "optimizer": "adam"})
+    group, runs = train_both(variants(reg, [{"l1": 0.05}, {"seed": 1}]))
+    assert group.loss.name == "tfp" and not group.loss.squash
+    for i, run in enumerate(runs):
+        assert_member_is_its_run(group, i, run)
+        assert_links_are_its_runs(group, i, run)
+    residual = TFP.with_overrides({"model": "residual-mlp", "model.width": 6, "model.blocks": 2, "model.hidden": 5,
+                                   "model.activation": "tanh", "model.init": "tfp", "batch_size": 7})
+    group, runs = train_both(variants(residual, [{"l1": 0.1}, {"seed": 1, "l2": 0.2}]))
+    for i, run in enumerate(runs):
+        assert_member_is_its_run(group, i, run)
+        assert_links_are_its_runs(group, i, run)
+
+
+def test_tfp_options_batch_and_split_groups_by_mode():
+    assert batch_signature(TFP) is not None
+    assert batch_signature(TFP) != batch_signature(TFP.with_overrides({"order": "shuffle"}))
+    assert batch_signature(TFP) != batch_signature(TFP.with_overrides({"regularization": "penalty"}))
+    assert batch_signature(TFP) == batch_signature(TFP.with_overrides({"l1": 0.1, "model.init": "zero"}))

@@ -3,7 +3,7 @@ import torch
 
 from netarium.schema import SchemaError
 from netarium.training import Config
-from netarium.training.live import LiveRun, changed_keys, flatten
+from netarium.training.live import LIVE_KEYS, LiveRun, changed_keys, flatten
 
 CFG = Config(task={"name": "circle", "n_samples": 200}, model={"name": "mlp", "hidden": [4]}, eval_every=5, device="cpu")
 
@@ -21,16 +21,46 @@ def test_flatten_and_changed_keys():
     assert changed_keys(CFG, new) == ["optimizer.lr", "task.noise"]
 
 
-def test_learning_rate_and_regularization_apply_live(live):
+def test_only_the_learning_rate_applies_live(live):
+    """TFP: the learning rate applies live (and the step budget and history cap, which train nothing);
+    a regularization rate re-initialises, on the same data."""
+    assert LIVE_KEYS == {"optimizer.lr", "steps", "history_points"}
     live.step(20)
     live.worker.wait_for(lambda s: s.step == 20)
     run_before = live.run
-    change = live.apply(CFG.with_overrides(["optimizer.lr=0.2", "l2=0.001"]))
-    assert change.kind == "live" and set(change.keys) == {"optimizer.lr", "l2"}
+    change = live.apply(CFG.with_overrides(["optimizer.lr=0.2"]))
+    assert change.kind == "live" and change.keys == ("optimizer.lr",) and "applies live" in change.message
     live.step(5)
     live.worker.wait_for(lambda s: s.step == 25)
     assert live.run is run_before  # same run, kept its 25 steps
-    assert live.run.optimizer.param_groups[0]["lr"] == 0.2 and live.run.config.l2 == 0.001
+    assert live.run.optimizer.param_groups[0]["lr"] == 0.2
+    x = live.run.task.X_train.clone()
+    change = live.apply(live.config.with_overrides(["l2=0.001"]))
+    assert change.kind == "reinit" and change.keys == ("l2",) and "same data" in change.message
+    assert live.run is not run_before and live.run.step_count == 0 and live.run.config.l2 == 0.001
+    assert torch.equal(live.run.task.X_train, x)
+
+
+@pytest.mark.parametrize(("override", "new_data"), [
+    ("regularization=tfp", False), ("l1=0.01", False), ("model.activation=relu", False), ("batch_size=10", False),
+    ("task.features=x1,x2,x1*x2", False), ("model.hidden=3", False),  # features change the input width, not the points
+    ("task.noise=0.2", True), ("task.train_ratio=0.3", True), ("task.name=xor", True), ("task.name=reg-plane", True),
+    ("seed=5", True), ("data_seed=5", True),
+])
+def test_what_a_change_reinitialises_and_what_draws_new_data(live, override, new_data):
+    change = live.apply(CFG.with_overrides([override]))
+    assert change.kind == "reinit" and live.run.step_count == 0 and live.generation == 1
+    said_new_data = "data were drawn again" in change.message
+    assert said_new_data is new_data, change.message
+    assert ("same data" in change.message) is not new_data
+
+
+def test_seed_change_keeps_the_data_when_the_data_seed_is_pinned(live):
+    pinned = CFG.with_overrides(["data_seed=0"])
+    live.apply(pinned)
+    x = live.run.task.X_train.clone()
+    change = live.apply(pinned.with_overrides(["seed=3"]))
+    assert "same data" in change.message and torch.equal(live.run.task.X_train, x)
 
 
 def test_history_points_apply_live_lowered_thins_raised_keeps_more():
@@ -76,16 +106,57 @@ def test_reinit_keeps_playing(live):
     live.worker.wait_for(lambda s: s.step > 5)
 
 
-def test_reset_gives_the_same_initialisation_and_regenerate_a_new_one(live):
-    w0 = live.run.model.layers[0].linear.weight.detach().clone()
+def weights(live: LiveRun) -> torch.Tensor:
+    return live.run.model.layers[0].linear.weight.detach().clone()
+
+
+def test_reset_keeps_the_data_draws_new_weights_and_pauses(live):
+    """TFP's reset: same data, new random weights, step 0, paused (here the next seed, data seed pinned)."""
+    w0, x0 = weights(live), live.run.task.X_train.clone()
+    live.play()
+    live.worker.wait_for(lambda s: s.step > 3)
+    change = live.reset()
+    assert live.config.seed == 1 and live.config.data_seed == 0 and "new initial weights" in change.message
+    assert live.run.step_count == 0 and not live.playing and live.generation == 1
+    assert torch.equal(live.run.task.X_train, x0) and not torch.equal(weights(live), w0)
+    assert live.worker.latest().step == 0
+    live.reset()  # again: yet other weights, still the same data
+    assert live.config.seed == 2 and live.config.data_seed == 0 and torch.equal(live.run.task.X_train, x0)
+
+
+def test_restart_gives_the_same_data_and_the_same_weights(live):
+    w0, x0 = weights(live), live.run.task.X_train.clone()
     live.step(30)
     live.worker.wait_for(lambda s: s.step == 30)
-    live.reset()
-    assert live.run.step_count == 0 and torch.equal(live.run.model.layers[0].linear.weight, w0)
-    x0 = live.run.task.X_train.clone()
+    assert not torch.equal(weights(live), w0)
+    change = live.restart()
+    assert live.config == CFG and live.run.step_count == 0 and not live.playing and "same initial weights" in change.message
+    assert torch.equal(weights(live), w0) and torch.equal(live.run.task.X_train, x0)
+
+
+def test_regenerate_draws_new_data_with_the_same_initial_weights(live):
+    """TFP's Regenerate: new data, the same network (here: the same initial weights, step 0)."""
+    w0, x0 = weights(live), live.run.task.X_train.clone()
+    live.step(10)
+    live.worker.wait_for(lambda s: s.step == 10)
     change = live.regenerate()
-    assert change.kind == "reinit" and live.config.seed == 1
-    assert not torch.equal(live.run.task.X_train, x0)
+    assert change.kind == "reinit" and live.config.seed == 0 and live.config.data_seed == 1
+    assert not torch.equal(live.run.task.X_train, x0) and torch.equal(weights(live), w0)
+    assert live.run.step_count == 0 and "new data" in change.message
+    live.regenerate()
+    assert live.config.data_seed == 2 and live.config.seed == 0
+
+
+def test_step_trains_one_epoch():
+    """TFP's Step button: one epoch, n_train // batch steps (100 training points, batches of 8: 12 steps)."""
+    lr = LiveRun(CFG.with_overrides(["batch_size=8"]), idle_pause_seconds=None)
+    try:
+        assert lr.run.steps_per_epoch == 12
+        lr.step_epoch()
+        snap = lr.worker.wait_for(lambda s: s.step == 12 and s.state == "paused")
+        assert snap.epoch == pytest.approx(96 / 100)
+    finally:
+        lr.close()
 
 
 def test_bad_config_keeps_the_old_run(live):
@@ -232,3 +303,23 @@ def test_a_pruned_link_cannot_be_set():
         assert float(layer.weight.detach()[j, i]) == 0.0
     finally:
         live.close()
+
+
+def test_a_loss_that_cannot_serve_the_new_task_goes_back_to_auto_and_says_so():
+    tfp = CFG.with_overrides(["loss=tfp"])
+    lr = LiveRun(tfp, idle_pause_seconds=None)
+    try:
+        assert lr.note == "" and lr.run.loss.name == "tfp"
+        change = lr.apply(tfp.with_overrides(["task.name=blobs"]))  # 3 classes: tfp cannot serve them
+        assert change.kind == "reinit" and {"task.name", "loss"} <= set(change.keys)
+        assert lr.config.loss == "auto" and lr.run.loss.name == "cross_entropy"
+        assert "The loss tfp cannot serve blobs" in change.message and "auto now" in change.message
+    finally:
+        lr.close()
+    opened = LiveRun(tfp.with_overrides(["task.name=blobs"]), idle_pause_seconds=None)  # e.g. from a link
+    try:
+        assert opened.config.loss == "auto" and "tfp needs a task with 2 classes" in opened.note
+    finally:
+        opened.close()
+    with pytest.raises(SchemaError):  # any other problem still refuses the config
+        LiveRun(CFG.with_overrides(["task.name=csv", "task.path=/nonexistent.csv"]))
