@@ -47,6 +47,8 @@ def _hooked(model: nn.Module) -> bool:
 class FastMLP:
     """NumPy forward and backward of one models/mlp.MLP; `grads(x, y)` fills every `p.grad`."""
 
+    plain_sgd = False  # the run's optimizer is plain SGD: `sgd_step` replaces its step (set by Run.fast_path)
+
     def __init__(self, model: MLP, loss: Any, acts: list[str]):
         self.model = model
         self.loss = loss
@@ -172,6 +174,15 @@ class FastMLP:
             if gb is not None:
                 lin.bias.grad = gb
         return torch.from_numpy(np.array(value, dtype=np.float32)), torch.from_numpy(out)
+
+    def add_penalty(self, l1: float, l2: float) -> None:
+        """The additive penalty's gradient on every weight matrix: l1 sign(w) + 2 l2 w (of
+        l1 sum|w| + l2 sum w^2, training/optim.py regularization), as autograd adds it."""
+        for W, gW in zip(self.W, self.gW, strict=True):
+            if l1:
+                gW += np.float32(l1) * np.sign(W)
+            if l2:
+                gW += np.float32(2 * l2) * W
 
     def sgd_step(self, lr: float) -> None:
         """Plain SGD (no momentum, no weight decay) in place: p -= lr * grad, as torch.optim.SGD

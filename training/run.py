@@ -19,6 +19,7 @@ from netarium.models.masks import add_masks, masked_modules
 from netarium.schema import SchemaError
 from netarium.tasks import Task, make_task
 from netarium.training.config import Config
+from netarium.training.fastpath import FastMLP, plain_sgd
 from netarium.training.history import History
 from netarium.training.optim import build_optimizer, penalty_weights, resolve_loss, tfp_regularize
 from netarium.training.snapshots import Snapshots
@@ -172,8 +173,19 @@ class Run:
     def rescan_masks(self) -> None:
         """Find the model's masked modules again (after masks were added or removed): the trainer
         zeroes their weights outside the mask after every optimizer step."""
+        self._fast: FastMLP | None | bool = False  # the modules changed: the fast path is looked for again
         self.masked: list[nn.Module] = [m for _, m in masked_modules(self.model)]
         self._mask_of = {id(m.weight): m for m in self.masked}
+
+    def fast_path(self) -> FastMLP | None:
+        """The NumPy forward/backward for this run's model (training/fastpath.py), or None where it
+        does not apply (then autograd runs); $NETARIUM_FASTPATH=0 turns it off."""
+        if self._fast is False:
+            self._fast = FastMLP.for_run(self) if os.environ.get("NETARIUM_FASTPATH", "1") != "0" else None
+            if self._fast is not None:
+                self._fast.plain_sgd = plain_sgd(self.optimizer)
+        fast = self._fast
+        return fast if fast is not None and fast.usable() else None  # type: ignore[return-value]
 
     def apply_masks(self) -> None:
         """Zero every masked module's weights outside its mask. The masked forward already ignores

@@ -40,21 +40,30 @@ class Supervised:
         self.grad_clip = p.grad_clip
 
     def step(self, run: Run, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        run.optimizer.zero_grad(set_to_none=True)
-        out = run.model(x)
-        loss = run.loss(out, y)
         config = run.config
         regularized = bool(config.l1 or config.l2)
         tfp = regularized and config.regularization == "tfp"
-        if regularized and not tfp:
-            loss_reg = loss + regularization(run.penalized, config.l1, config.l2)
-            loss_reg.backward()
+        fast = run.fast_path() if type(self) is Supervised else None  # NumPy passes for small plain MLPs
+        if fast is not None:
+            loss, out = fast.grads(x, y)
+            if regularized and not tfp:
+                fast.add_penalty(config.l1, config.l2)
         else:
-            loss.backward()
+            run.optimizer.zero_grad(set_to_none=True)
+            out = run.model(x)
+            loss = run.loss(out, y)
+            if regularized and not tfp:
+                loss_reg = loss + regularization(run.penalized, config.l1, config.l2)
+                loss_reg.backward()
+            else:
+                loss.backward()
         if self.grad_clip:
             nn.utils.clip_grad_norm_(run.model.parameters(), self.grad_clip)
         terms = tfp_regularization_terms(run.penalized, config.l1, config.l2) if tfp else None  # nn.ts: der(w) before the step
-        run.optimizer.step()
+        if fast is not None and fast.plain_sgd:
+            fast.sgd_step(run.lr)
+        else:
+            run.optimizer.step()
         if terms is not None:
             run.regularize_tfp(terms)
         run.apply_masks()

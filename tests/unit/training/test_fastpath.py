@@ -95,3 +95,21 @@ def test_it_refuses_what_it_cannot_compute():
     with tap_hooks(run.model, read=["layer1.post"]):  # a view tapping the live model
         assert not path.usable() and FastMLP.for_run(run) is None
     assert path.usable()
+
+
+def test_tfp_loss_and_rules_and_a_whole_run_match_autograd(monkeypatch):
+    tfp = circle(loss="tfp", **{"model.init": "tfp"}, order="fixed")
+    assert_same_trajectory(tfp, numpy_sgd=True)
+    assert_same_trajectory(circle(loss="tfp", task={"name": "reg-gauss", "n_samples": 200}))
+    for over in ({}, {"l1": 0.01, "regularization": "tfp"}, {"l2": 0.05}, {"l1": 0.001, "optimizer": "adam"}):
+        config = tfp.with_overrides(over)
+        fast = Run(config).train(200)
+        assert fast.fast_path() is not None
+        monkeypatch.setenv("NETARIUM_FASTPATH", "0")
+        slow = Run(config)
+        assert slow.fast_path() is None
+        slow.train(200)
+        monkeypatch.delenv("NETARIUM_FASTPATH")
+        a, b = params(slow), params(fast)
+        assert float((a - b).abs().max() / a.abs().max()) < 1e-5, over
+        assert fast.history.series("train_loss")[1] == pytest.approx(slow.history.series("train_loss")[1], rel=1e-4)
