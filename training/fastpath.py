@@ -147,7 +147,12 @@ class FastMLP:
         return float(np.mean(diff * diff)), (diff * (2.0 / diff.size)).astype(np.float32)
 
     def grads(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Forward and backward on a batch: sets every parameter's .grad, returns (loss, output)."""
+        """Forward and backward on a batch: sets every parameter's .grad, returns (loss, output). A
+        diverging run overflows silently, as torch does (the run's finiteness check reports it)."""
+        with np.errstate(all="ignore"):
+            return self._passes(x, y)
+
+    def _passes(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out, hs = self._forward(x.numpy())
         value, d = self._loss(out, y.numpy())
         n = len(self.W)

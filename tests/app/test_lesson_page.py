@@ -65,9 +65,9 @@ def test_lesson_panel_builds_a_link_that_hides_and_teaches(open_app) -> None:
     assert {"transport.step", "pg.layers.plus", "pg.layers.minus", "pg.width0.plus"}.isdisjoint(keys(lesson.button))
     assert {"transport.play", "transport.reset", "transport.regenerate"} <= keys(lesson.button)
     assert "transport.speed" not in keys(lesson.select_slider)
-    assert "sidebar.optimizer.adam.lr" not in keys(lesson.select_slider)
-    assert "sidebar.task.spiral.noise" not in keys(lesson.number_input)
-    assert "sidebar.task.spiral.n_samples" in keys(lesson.number_input)
+    assert "sidebar.optimizer.sgd.lr" not in keys(lesson.selectbox) and "sidebar.optimizer.sgd.lr" in keys(at.selectbox)
+    assert "sidebar.task.circle.noise" not in keys(lesson.slider) and "sidebar.task.circle.noise" in keys(at.slider)
+    assert "sidebar.task.circle.n_samples" in keys(lesson.number_input)
     toggles = [t.key for t in lesson.toggle if t.key.startswith("pg.boundary")]
     assert toggles == ["pg.boundary.disc"]
     assert [s.value for s in lesson.subheader] [:1] == ["Depth and the circle"]
@@ -91,11 +91,11 @@ def test_a_tfp_link_as_query_sets_the_playground(open_app) -> None:
     assert at.selectbox(key="sidebar.optimizer.name").value == "sgd"
     assert at.toggle(key="pg.boundary.test").value is True  # showTestData=true
     assert "pg.boundary.disc" not in keys(at.toggle)  # discretize_hide
-    assert "transport.play" not in keys(at.button) and "sidebar.task.xor.noise" not in keys(at.number_input)
+    assert "transport.play" not in keys(at.button) and "sidebar.task.xor.noise" not in keys(at.slider)
     assert "sidebar.problem" not in keys(at.radio)
     assert any(t.startswith("Opened a TensorFlow Playground link") for t in texts(at))
     # the address becomes a Netarium link that says the same
-    assert at.query_params["task"] == "xor" and at.query_params["model.hidden"] == "4,2"
+    assert at.query_params["task"] == "xor" and at.query_params["model.activation"] == "relu"  # what differs from the default
     assert at.query_params["task.noise_hide"] == "true" and at.query_params["transport.play_hide"] == "true"
 
 
@@ -112,7 +112,7 @@ def test_a_garbage_tfp_link_says_what_it_changed(open_app) -> None:
 
 def test_pasting_a_tfp_link_applies_it(open_app) -> None:
     at = open_app()
-    assert at.session_state[LIVE].config.task.name == "spiral"
+    assert at.session_state[LIVE].config.task.name == "circle"
     at.text_input(key="lesson.open.url").set_value(TFP_LINK + "&stepButton_hide=true&tutorial=x").run()
     at.button(key="lesson.open.go").click().run()
     assert not at.exception, at.exception

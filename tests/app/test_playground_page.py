@@ -255,7 +255,7 @@ def test_clicking_a_link_or_a_bias_edits_it_between_steps(open_app) -> None:
     assert any("Weight x2 → layer1 #3 set to 1.25 at step 0" in t.value for t in at.toast)
     click_graph(at, [2, 3, 0, 0, 0.0])  # the output's bias: linear map 2 (the readout)
     bias = at.number_input(key="pg.network.edit.bias.2.0.0")
-    assert bias.label == "Bias of output #1"  # two class outputs (cross-entropy)
+    assert bias.label == "Bias of output"  # TFP's default: one tanh output
     bias.set_value(-0.5).run()
     assert float(live.run.model.readout.bias.detach()[0]) == -0.5
     at.button(key="pg.network.edit.done").click().run()

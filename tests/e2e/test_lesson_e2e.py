@@ -108,10 +108,8 @@ def test_a_tfp_hash_link_opens_the_same_network_and_trains(open_tab, app_url: st
     tab.locator(f"{key_class('transport.play')} button").first.click()
     try:
         # The circle is learnt: the test loss falls below 0.1, and below where it started.
-        # TODO(lead): this branch trains TFP links with Netarium's rules (cross-entropy); once loss=tfp,
-        # model.init=tfp, order=fixed (TFP_TRAINING in ui/tfp_link.py) are merged, the curve is TFP's own loss:
-        # keep the 0.1 threshold (TFP shows a test loss of a few hundredths for this link after ~300 steps) or
-        # set it from a TFP run, and assert the first point is near TFP's starting loss.
+        # A TFP link trains with TFP's rules (loss tfp, init tfp, fixed order: TFP_TRAINING in ui/tfp_link.py), so
+        # this is TFP's own loss readout, 0.5 (tanh o - t)^2, which TFP shows at a few hundredths once the ring closes.
         curve = wait_until(tab, lambda: [c for c in [tab.evaluate(TEST_LOSS_JS)] if c and len(c["y"]) >= 2 and c["y"][-1] < 0.1],
                            "the test loss to fall below 0.1", 90)[0]
     finally:
@@ -147,9 +145,9 @@ def test_a_lesson_link_built_in_the_panel_hides_controls_and_shows_the_text(open
     assert lesson.locator(f"{key_class('lesson.header')} img").count() == 0
     wait_until(lesson, lambda: lesson.get_by_text("as of step 0").count(), "the Playground under the lesson")
     wait_drawn(lesson)
-    for gone in ("transport.step", "transport.regenerate", "pg.layers.plus", "pg.boundary.test", "sidebar.task.spiral.noise"):
+    for gone in ("transport.step", "transport.regenerate", "pg.layers.plus", "pg.boundary.test", "sidebar.task.circle.noise"):
         assert lesson.locator(key_class(gone)).count() == 0, gone
-    for kept in ("transport.play", "transport.reset", "pg.boundary.disc", "sidebar.task.spiral.n_samples"):
+    for kept in ("transport.play", "transport.reset", "pg.boundary.disc", "sidebar.task.circle.n_samples"):
         expect(lesson.locator(key_class(kept)).first).to_be_visible(timeout=TIMEOUT_MS)
     assert lesson.locator(EXCEPTION).count() == 0
     shoot(lesson, screenshots / "lesson_opened.png")

@@ -369,6 +369,9 @@ def test_tfp_training_rules_applied_or_pending():
             assert not pending or f"{key}=" not in pending[0]
         else:
             assert len(pending) == 1 and f"{key}={value}" in pending[0], (key, d.notices)
+    assert all(accepts(k, v) for k, v in rules.items()) and not pending  # this Config has every TFP rule
+    assert (d.config.loss, d.config.model.init, d.config.order, d.config.regularization, d.config.data_seed) == (
+        "tfp", "tfp", "fixed", "tfp", 10150)
 
 
 def test_apply_known_applies_what_the_config_has_and_keeps_the_rest_pending():
