@@ -241,7 +241,7 @@ NODE_CENTERS_JS = """() => [...document.querySelectorAll('[class*="st-key-pg-net
 def test_clicking_a_neuron_shows_its_map_on_the_decision_boundary(open_tab, screenshots: Path) -> None:
     tab = open_tab(query({"task": "circle", "model.hidden": "4,2"}), "Playground")
     nodes = wait_until(tab, lambda: tab.evaluate(NODE_CENTERS_JS), "the network graph's neurons")
-    assert len(nodes) == 7 + 4 + 2 + 2  # every feature the task offers (2 used), two hidden layers, two class outputs
+    assert len(nodes) == 7 + 4 + 2 + 1  # every feature the task offers (2 used), two hidden layers, TFP's one tanh output
     caption = tab.get_by_text("Showing layer 1, neuron 2")
 
     def click_second_neuron() -> bool:

@@ -88,7 +88,8 @@ def pause(tab: Page) -> None:
 def test_a_tfp_hash_link_opens_the_same_network_and_trains(open_tab, app_url: str, screenshots: Path) -> None:
     tab = open_tab(f"{app_url}/#{TFP_HASH}")
     # the hop: the #hash became a query, the server read it, and the page now keeps a Netarium link
-    wait_until(tab, lambda: "model.hidden=4" in tab.url, "the address to become a Netarium link")
+    wait_until(tab, lambda: "seed=10150" in tab.url and "transport.step_hide=true" in tab.url,
+               "the address to become a Netarium link")  # it writes what differs from the default (TFP's own)
     assert "#" not in tab.url
     assert widget_value(tab, "sidebar.task.name").startswith("circle")
     assert widget_value(tab, "sidebar.model.mlp.hidden") == "4,2"
