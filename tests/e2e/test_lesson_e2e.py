@@ -4,20 +4,17 @@ built in the Playground's panel opens with the ticked controls gone and the titl
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from netarium.bench.browser import read_status
 
+from .test_app_e2e import EXCEPTION, TIMEOUT_MS, key_class, shoot, wait_until, widget_value
+
 pytestmark = pytest.mark.e2e
 
-TIMEOUT_MS = 30_000
-EXCEPTION = '[data-testid="stException"]'
 # TFP's own link (its defaults, a hidden Step button), as a teacher copies it from playground.tensorflow.org.
 TFP_HASH = ("activation=tanh&batchSize=10&dataset=circle&regDataset=reg-plane&learningRate=0.03&regularizationRate=0"
             "&noise=0&networkShape=4,2&seed=0.10150&showTestData=true&discretize=false&percTrainData=50&x=true&y=true"
@@ -31,44 +28,6 @@ TEST_LOSS_JS = """() => {
   }
   return null;
 }"""
-
-
-def key_class(key: str) -> str:
-    """The CSS class Streamlit gives the container of the element with this key."""
-    return ".st-key-" + key.replace(".", "-")
-
-
-def wait_until(tab: Page, probe: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    """Poll probe() until it returns something truthy; fail saying `what` (or the page's exception)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if tab.locator(EXCEPTION).count():
-            raise AssertionError(f"an exception while waiting for {what}: {tab.locator(EXCEPTION).first.inner_text()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (status line: {read_status(tab)!r})")
-        tab.wait_for_timeout(100)
-
-
-def widget_value(tab: Page, key: str) -> str:
-    box = tab.locator(f"{key_class(key)} input").first
-    box.wait_for(state="attached")
-    return box.input_value()
-
-
-def shoot(tab: Page, path: Path) -> None:
-    """The whole page (Streamlit scrolls an inner container: the viewport grows to it for the shot)."""
-    size = tab.viewport_size
-    tab.mouse.move(size["width"] - 2, size["height"] - 2)
-    height = tab.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    if height > size["height"]:
-        tab.set_viewport_size({"width": size["width"], "height": int(height)})
-        tab.wait_for_timeout(400)
-    tab.screenshot(path=str(path), full_page=True)
-    tab.set_viewport_size(size)
-    assert path.stat().st_size > 10_000, f"{path.name} looks blank"
 
 
 def wait_drawn(tab: Page) -> None:
@@ -89,7 +48,7 @@ def test_a_tfp_hash_link_opens_the_same_network_and_trains(open_tab, app_url: st
     tab = open_tab(f"{app_url}/#{TFP_HASH}")
     # the hop: the #hash became a query, the server read it, and the page now keeps a Netarium link
     wait_until(tab, lambda: "seed=10150" in tab.url and "transport.step_hide=true" in tab.url,
-               "the address to become a Netarium link")  # it writes what differs from the default (TFP's own)
+               "the address to become a Netarium link", 30)  # it writes what differs from the default (TFP's own)
     assert "#" not in tab.url
     assert widget_value(tab, "sidebar.task.name").startswith("circle")
     assert widget_value(tab, "sidebar.model.mlp.hidden") == "4,2"
@@ -99,7 +58,7 @@ def test_a_tfp_hash_link_opens_the_same_network_and_trains(open_tab, app_url: st
     tab.get_by_role("link", name="Playground").first.click()
     expect(tab.get_by_text("Opened a TensorFlow Playground link").first).to_be_visible(timeout=TIMEOUT_MS)
     wait_until(tab, lambda: tab.get_by_text("4 neurons").count() and tab.get_by_text("2 neurons").count(),
-               "the Playground's 4 and 2 neuron layers")
+               "the Playground's 4 and 2 neuron layers", 30)
     assert tab.locator(f"{key_class('transport.step')} button").count() == 0  # stepButton_hide=true
     test_toggle = tab.locator(f"{key_class('pg.boundary.test')} input")
     assert test_toggle.first.is_checked()  # showTestData=true
@@ -123,7 +82,7 @@ def test_a_tfp_hash_link_opens_the_same_network_and_trains(open_tab, app_url: st
 
 def test_a_lesson_link_built_in_the_panel_hides_controls_and_shows_the_text(open_tab, screenshots: Path) -> None:
     tab = open_tab(title="Playground")
-    wait_until(tab, lambda: tab.get_by_text("as of step 0").count(), "the Playground")
+    wait_until(tab, lambda: tab.get_by_text("as of step 0").count(), "the Playground", 30)
     tab.get_by_text("Build a lesson link").first.click()
     tab.locator(f"{key_class('lesson.build.title')} input").fill("Why does depth help?")
     tab.locator(f"{key_class('lesson.build.text')} textarea").fill(
@@ -134,7 +93,7 @@ def test_a_lesson_link_built_in_the_panel_hides_controls_and_shows_the_text(open
         tab.wait_for_timeout(300)
     code = tab.locator(f"{key_class('lesson.build.link')} [data-testid=\"stCode\"]").first
     wait_until(tab, lambda: "pg.layers_hide=true" in code.inner_text() and "lesson.text=" in code.inner_text()
-               and "task.noise_hide=true" in code.inner_text(), "the lesson link with the ticked controls")
+               and "task.noise_hide=true" in code.inner_text(), "the lesson link with the ticked controls", 30)
     link = code.inner_text().strip()
     shoot(tab, screenshots / "lesson_builder.png")
 
@@ -144,7 +103,7 @@ def test_a_lesson_link_built_in_the_panel_hides_controls_and_shows_the_text(open
     body = lesson.locator(key_class("lesson.header")).first.inner_text()
     assert "<img src=x onerror=alert(1)>" in body and "cat" in body  # shown as text, the image as its alt text
     assert lesson.locator(f"{key_class('lesson.header')} img").count() == 0
-    wait_until(lesson, lambda: lesson.get_by_text("as of step 0").count(), "the Playground under the lesson")
+    wait_until(lesson, lambda: lesson.get_by_text("as of step 0").count(), "the Playground under the lesson", 30)
     wait_drawn(lesson)
     for gone in ("transport.step", "transport.regenerate", "pg.layers.plus", "pg.boundary.test", "sidebar.task.circle.noise"):
         assert lesson.locator(key_class(gone)).count() == 0, gone
