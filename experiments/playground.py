@@ -4,16 +4,22 @@ Netarium's earlier preset, two spirals learned by a wider MLP with Adam."""
 from __future__ import annotations
 
 import math
+import statistics
 import time
 
 from netarium.experiments.base import EXPERIMENTS, CheckResult, Experiment, Progress, Result, train_all
 from netarium.training.config import Config
 from netarium.training.run import Run
 
-THRESHOLD = 0.95  # test accuracy every seed must reach on the circle
-BY_EPOCH = 100  # ... by this epoch (measured over seeds 0-23: median epoch 40, 5 of 24 need 70-88, all by 88)
-EARLY_EPOCH = 50  # the message also says how many got there by this epoch
-SEEDS = 3  # the preset's seed and the next two, trained as one batched sweep
+THRESHOLD = 0.95  # test accuracy on the circle
+EARLY_EPOCH = 50  # the median seed reaches THRESHOLD by this epoch ...
+BY_EPOCH = 100  # ... and at least MIN_SHARE of the seeds by this one
+MIN_SHARE = 0.75
+# The 4-2 tanh net does not get there on every seed, in TFP either: an emulation of nn.ts/playground.ts/dataset.ts
+# (per-point loop, 40 seeds) reached 0.95 at a median epoch of 42, 27 of 40 by epoch 50, 35 of 40 by epoch 100, and
+# 5 stalled at 0.82-0.90. Netarium's preset over seeds 0-39: median 40, 31 by epoch 50, 38 by epoch 100, 2 stalled.
+# So the check judges the distribution over many seeds (one batched sweep, ~4 s) rather than every one of three.
+SEEDS = 48
 SPIRAL_THRESHOLD = 0.9
 
 
@@ -25,7 +31,7 @@ def first_epoch_reaching(run: Run, threshold: float) -> float:
 
 
 def run_playground(config: Config, progress: Progress | None = None) -> Result:
-    """Train the config on SEEDS seeds (config.seed, +1, +2) as one batched sweep; the Result's final
+    """Train the config on SEEDS seeds (config.seed, config.seed + 1, ...) as one batched sweep; the Result's final
     metrics, history and steps are the first seed's (the preset's), `extra` has every seed's numbers."""
     t0 = time.perf_counter()
     seeds = [(config.seed + i) % (2**31 - 1) for i in range(SEEDS)]
@@ -44,25 +50,28 @@ def run_playground(config: Config, progress: Progress | None = None) -> Result:
 
 
 def check_playground(result: Result) -> CheckResult:
-    """Passed when every seed's test accuracy reached THRESHOLD by epoch BY_EPOCH (and holds it at the end)."""
+    """Passed when the median seed's test accuracy reaches THRESHOLD by epoch EARLY_EPOCH (as TFP's default does)
+    and at least MIN_SHARE of the seeds reach it by epoch BY_EPOCH and hold it at the end."""
     seeds = list(result.extra.get("seeds", []))
     finals = [float(result.extra[f"seed{s}_test_acc"]) for s in seeds]
     firsts = [float(result.extra[f"seed{s}_first_epoch"]) for s in seeds]
-    epochs = [float(result.extra[f"seed{s}_epochs"]) for s in seeds]
-    on_time = [f <= BY_EPOCH for f in firsts]  # nan compares False
-    held = [a >= THRESHOLD for a in finals]
-    passed = bool(seeds) and all(on_time) and all(held)
-    early = sum(f <= EARLY_EPOCH for f in firsts)
-    numbers: dict[str, float] = {"test_acc": min(finals, default=math.nan), "threshold": THRESHOLD,
-                                 "by_epoch": float(BY_EPOCH), "seeds_by_epoch_50": float(early)}
+    n = len(seeds)
+    median = statistics.median([math.inf if math.isnan(f) else f for f in firsts]) if seeds else math.nan
+    early = sum(f <= EARLY_EPOCH for f in firsts)  # nan compares False
+    on_time = sum(f <= BY_EPOCH and a >= THRESHOLD for f, a in zip(firsts, finals, strict=True))
+    stalled = [a for f, a in zip(firsts, finals, strict=True) if not f <= BY_EPOCH or a < THRESHOLD]
+    passed = bool(seeds) and median <= EARLY_EPOCH and on_time >= MIN_SHARE * n
+    numbers: dict[str, float] = {"median_first_epoch": median, "threshold": THRESHOLD, "seeds": float(n),
+                                 "seeds_by_epoch_50": float(early), "seeds_by_epoch_100": float(on_time),
+                                 "test_acc": finals[0] if finals else math.nan}
     for s, a, f in zip(seeds, finals, firsts, strict=True):
         numbers[f"seed{s}_test_acc"], numbers[f"seed{s}_first_epoch"] = a, f
-    each = "; ".join(f"seed {s}: {a:.3f} after {e:.0f} epochs, "
-                     + (f"first >= {THRESHOLD} at epoch {f:.0f}" if not math.isnan(f) else f"never >= {THRESHOLD}")
-                     for s, a, f, e in zip(seeds, finals, firsts, epochs, strict=True))
-    verb = "reached" if passed else "did not reach"
-    return CheckResult(passed, numbers, f"test accuracy {verb} {THRESHOLD} by epoch {BY_EPOCH} on all {len(seeds)} seeds "
-                       f"({each}; {early} of {len(seeds)} by epoch {EARLY_EPOCH})")
+    shown = (f"never reached test accuracy {THRESHOLD} in {BY_EPOCH} epochs" if math.isinf(median)
+             else f"reached test accuracy {THRESHOLD} at epoch {median:g}")
+    rest = (f"; {len(stalled)} stalled below {THRESHOLD} (final accuracy {', '.join(f'{a:.3f}' for a in sorted(stalled))}), "
+            "as the 4-2 tanh net sometimes does in TFP too" if stalled else "")
+    return CheckResult(passed, numbers, f"{n} seeds (from seed {seeds[0] if seeds else '-'}): the median seed {shown} (needed: by epoch {EARLY_EPOCH}); {early} of {n} by epoch {EARLY_EPOCH}, "
+                       f"{on_time} of {n} by epoch {BY_EPOCH} (needed: {math.ceil(MIN_SHARE * n)}){rest}")
 
 
 def check_spiral(result: Result) -> CheckResult:
@@ -81,7 +90,8 @@ PLAYGROUND = EXPERIMENTS.register(Experiment(
     look_for="TensorFlow Playground as it opens: the circle, features x1 and x2, hidden layers of 4 and 2 tanh units, "
              "SGD at 0.03 on batches of 10 in a fixed order, its squared-error loss on a tanh output, its initialisation. "
              "The boundary closes into a ring; the test loss falls under 0.05 and the accuracy passes 95% within "
-             "about 20 to 90 epochs, depending on the seed.",
+             "about 20 to 90 epochs, depending on the seed (median about 40); on a few seeds in twenty the small net "
+             "stalls around 85%, in TFP as here. The check trains 48 seeds as one batched sweep.",
     config=Config(
         task={"name": "circle", "noise": 0.0, "train_ratio": 0.5, "features": ["x1", "x2"]},
         model={"name": "mlp", "hidden": [4, 2], "activation": ["tanh"], "init": "tfp"},
