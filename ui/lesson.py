@@ -94,14 +94,26 @@ def hideable_controls(config: Config) -> dict[str, list[tuple[str, str]]]:
 def view_toggle(box: Any, label: str, key: str, control: str) -> bool:
     """A view's toggle (widget key `key`), its value preset once by a link (TFP's showTestData), not drawn
     when a lesson hides `control`: then the link's value, else the toggle's last value, else off."""
+    if control in hidden_controls():
+        return toggle_state(key, control)
+    presets = st.session_state.get(PRESETS, {"values": {}, "applied": set()})
+    value = presets["values"].get(control)
+    if value is not None and key not in presets["applied"]:
+        presets["applied"].add(key)
+        st.session_state[key] = bool(value)
+    return box.toggle(label, key=key)
+
+
+def toggle_state(key: str, control: str) -> bool:
+    """What view_toggle(…, key, control) shows or will show this run, read without drawing it (another view
+    follows it: the network graph's thumbnails follow the boundary's discretize toggle, as in TFP)."""
     presets = st.session_state.get(PRESETS, {"values": {}, "applied": set()})
     value = presets["values"].get(control)
     if control in hidden_controls():
         return bool(value if value is not None else st.session_state.get(key, False))
     if value is not None and key not in presets["applied"]:
-        presets["applied"].add(key)
-        st.session_state[key] = bool(value)
-    return box.toggle(label, key=key)
+        return bool(value)
+    return bool(st.session_state.get(key, False))
 
 
 # -------------------------------------------------------------------------------------- the header

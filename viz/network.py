@@ -171,6 +171,7 @@ def network_figure(
     masks: Sequence[np.ndarray | None] | None = None,
     all_inputs: Sequence[str] | None = None,
     input_maps: Mapping[str, np.ndarray] | None = None,
+    discretize: bool = False,
     height: int = 450,
     max_nodes: int = MAX_NODES,
 ) -> go.Figure:
@@ -181,6 +182,7 @@ def network_figure(
     as squares; masks[c]: 0/1 like weights[c] (None: dense), links at 0 drawn as dead. all_inputs: every
     feature the input column offers, in display order (input_names, the network's inputs, among them);
     the others are drawn greyed without links, with thumbnails from input_maps[name] when given.
+    discretize: every thumbnail in its sign's full colour (TFP's "Discretize output" applies to the node maps too).
     `selected` (column, neuron) gets a dark frame. Markers carry customdata [kind, col, a, b, value]:
     NODE [0, col, i, 0, 0], LINK [1, col, i, j, w] (node i of col -> node j of col + 1), BIAS
     [2, col, i, 0, b], INPUT [3, 0, row in all_inputs, 1 if used else 0, 0].
@@ -305,8 +307,8 @@ def network_figure(
 
     def add_node(x: float, y: float, m: np.ndarray | None, hover: str, data: list[float], *, style: str = "outline",
                  faded: bool = False) -> None:
-        if m is not None:
-            tiles.append((x, y, m, INACTIVE_OPACITY if faded else 1.0))
+        if m is not None:  # TFP's heatmap.ts: discretized, a value draws as the sign's full colour
+            tiles.append((x, y, np.where(m >= 0, 1.0, -1.0) if discretize else m, INACTIVE_OPACITY if faded else 1.0))
         fx, fy = frames["faded" if faded else style]
         fx.extend([x - s / 2, x + s / 2, x + s / 2, x - s / 2, x - s / 2, math.nan])
         fy.extend([y - s / 2, y - s / 2, y + s / 2, y + s / 2, y - s / 2, math.nan])

@@ -273,3 +273,27 @@ def test_a_selected_neuron_shows_its_map_on_the_boundary_view(open_app) -> None:
     at.button(key="pg.boundary.back").click().run()
     assert "netarium.playground.node" not in at.session_state
     assert not any(c.startswith("Showing") for c in captions(at))
+
+
+def test_the_graphs_thumbnails_follow_the_discretize_toggle(open_app) -> None:
+    """TFP discretizes every node's map with the output's: the sheet of thumbnails then holds two colours only."""
+    import base64
+    import io
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    def sheet_colours(at: AppTest) -> int:
+        (chart,) = [e for e in at.get("plotly_chart") if e.key.startswith("pg.network.chart")]
+        (image,) = [i for i in json.loads(chart.proto.spec)["layout"]["images"] if i.get("name") == "thumbnails"]
+        rgba = np.asarray(Image.open(io.BytesIO(base64.b64decode(image["source"].split(",", 1)[1]))).convert("RGBA"))
+        return len({tuple(p) for p in rgba[rgba[..., 3] == 255][:, :3]})
+
+    at = open_app(**{"task": "circle", "model.hidden": "4,2"})
+    assert sheet_colours(at) > 10  # tanh maps: many shades
+    at.toggle(key="pg.boundary.disc").set_value(True).run()
+    assert not at.exception, at.exception
+    assert sheet_colours(at) == 2  # TFP's orange and blue
+    at.toggle(key="pg.boundary.disc").set_value(False).run()
+    assert sheet_colours(at) > 10

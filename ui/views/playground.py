@@ -18,7 +18,7 @@ from netarium.analysis.playground import (
 from netarium.models.taps import hidden_taps
 from netarium.schema import SchemaError, field_choices
 from netarium.training.live import LiveRun
-from netarium.ui.lesson import view_toggle
+from netarium.ui.lesson import toggle_state, view_toggle
 from netarium.ui.session import apply_config, flash, hidden_controls
 from netarium.ui.views.base import VIEWS, Place, View, ViewContext, heavy_result
 from netarium.viz.boundary import boundary_figure
@@ -26,6 +26,7 @@ from netarium.viz.confusion import confusion_figure
 from netarium.viz.curves import curves_figure
 from netarium.viz.network import KIND_BIAS, KIND_INPUT, KIND_LINK, KIND_NODE, network_figure, node_name
 
+BOUNDARY_ID = "boundary"
 THUMB = 20  # grid of the node thumbnails (the Playground: DENSITY / 10 = 10, blurred by the browser)
 
 
@@ -50,14 +51,19 @@ def selected_node() -> tuple[int, int] | None:
     return (int(sel[0]), int(sel[1])) if sel else None
 
 
+def boundary_key(ctx: ViewContext, toggle: str) -> str:
+    """The widget key of the boundary view's toggle ("test", "disc") in the same slot group as ctx's view."""
+    return f"{ctx.key.rsplit('.', 1)[0]}.{BOUNDARY_ID}.{toggle}"
+
+
 def draw_boundary(ctx: ViewContext) -> None:
     """The decision boundary (or regression surface) with the training points, test points optional; a
     node selected in the network graph shows its own map instead, as hovering a node does in the Playground."""
     run = ctx.live.run
     task = run.task
     c1, c2 = st.columns(2)
-    show_test = view_toggle(c1, "test data", f"{ctx.key}.test", "boundary.test")  # a lesson link may preset or hide them
-    discretize = view_toggle(c2, "discretize", f"{ctx.key}.disc", "boundary.disc")
+    show_test = view_toggle(c1, "test data", boundary_key(ctx, "test"), "boundary.test")  # a lesson link may preset or hide them
+    discretize = view_toggle(c2, "discretize", boundary_key(ctx, "disc"), "boundary.disc")
 
     def compute():
         _, model = ctx.live.model_copy()
@@ -113,7 +119,7 @@ def draw_network(ctx: ViewContext) -> None:
     fig = network_figure(weights.layer_sizes, weights.weights, maps.columns() if maps else None,
                          input_names=task.input_names, selected=selected, biases=weights.biases, masks=weights.masks,
                          all_inputs=offered if offered and set(task.input_names) <= set(offered) else None,
-                         input_maps=extra)
+                         input_maps=extra, discretize=toggle_state(boundary_key(ctx, "disc"), "boundary.disc"))
     # Each click is handled once, then the chart gets a fresh key: plotly's selection would otherwise flip
     # between the clicked point and nothing as the figure is redrawn, and a second click on the same
     # marker (to deselect a node, to toggle an input back) would not register as a new selection.
@@ -249,7 +255,7 @@ CURVES = VIEWS.register(View("curves", "Training curves", frozenset(), draw_curv
                              description="Train and test loss and accuracy over steps",
                              places=(Place("playground", 40, "right", stamp=True), Place("dynamics", 10),
                                      Place("sparsity", 20, "right", needs=frozenset({"masks"})))))
-BOUNDARY = VIEWS.register(View("boundary", "Decision boundary", frozenset({"2d"}), draw_boundary, heavy=True,
+BOUNDARY = VIEWS.register(View(BOUNDARY_ID, "Decision boundary", frozenset({"2d"}), draw_boundary, heavy=True,
                                description="The model's output over the input plane, with the data",
                                places=(Place("playground", 30, "right"),)))
 NETWORK = VIEWS.register(View("network", "Network graph", frozenset({"mlp"}), draw_network, heavy=True,

@@ -358,6 +358,22 @@ def test_thumbnails_share_one_fixed_scale_so_a_flat_map_is_one_colour():
     assert fig.layout.images[0].layer == "below"  # under the links and the frames
 
 
+def test_discretize_draws_every_thumbnail_in_its_signs_full_colour():
+    """TFP's playground.ts passes state.discretize to every node's heatmap, not only to the output's."""
+    wave = np.linspace(-0.3, 0.2, 36).reshape(6, 6)
+    maps = [np.stack([wave, -wave]), np.stack([wave * 0.1]), np.stack([np.zeros((6, 6))])]
+    fig = network_figure([2, 1, 1], [np.ones((1, 2)), np.ones((1, 1))], maps, input_names=["a", "b"], discretize=True)
+    nodes = _scatter(fig, "nodes")
+    px = [_tile(fig, x, y)[..., :3] for x, y in zip(nodes.x, nodes.y, strict=True)]
+    blue, orange = tuple(palette_rgb(1.0)), tuple(palette_rgb(-1.0))
+    for p, m in zip(px, (wave, -wave, wave * 0.1, np.zeros((6, 6))), strict=True):
+        assert {tuple(c) for c in p.reshape(-1, 3)} == ({blue, orange} if m.min() < 0 <= m.max() else {blue})
+        want = np.where(m[::-1] >= 0, 0, 1)  # image rows run downwards; 0 = blue (>= 0), 1 = orange
+        assert np.array_equal((p == orange).all(axis=-1).astype(int), want)
+    plain = network_figure([2, 1, 1], [np.ones((1, 2)), np.ones((1, 1))], maps, input_names=["a", "b"])
+    assert len({tuple(c) for c in _tile(plain, *_scatter(plain, "nodes").x[:1], *_scatter(plain, "nodes").y[:1])[..., :3].reshape(-1, 3)}) > 2
+
+
 def test_network_nodes_images_biases_labels_and_selection(net):
     task, nw, nm = net
     sizes = nw.layer_sizes
