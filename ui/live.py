@@ -36,6 +36,16 @@ def live_fragment(live: LiveRun, body: Callable[[Snapshot], None], *, heavy: boo
     _tick()
 
 
+def stamp(snap: Snapshot) -> str:
+    """The line over a live view: its step, and TFP's readout (epoch, test and training loss) once measured."""
+    parts = [f"as of step {snap.step:,}"]
+    if snap.step:
+        parts.append(f"epoch {snap.epoch:,.0f}" if float(snap.epoch).is_integer() else f"epoch {snap.epoch:,.1f}")
+    parts += [f"{label} {snap.metrics[k]:.3f}" for k, label in (("test_loss", "test loss"), ("train_loss", "training loss"))
+              if k in snap.metrics and snap.metrics[k] == snap.metrics[k]]
+    return " · ".join(parts)
+
+
 def draw_section(live: LiveRun, section: Section, key_prefix: str, *, titled: bool = True) -> None:
     """A view in its own live fragment (heavy views refresh every HEAVY_TICKS ticks), under its bold title
     and description when `titled`, keyed f"{key_prefix}.{view id}"."""
@@ -45,7 +55,7 @@ def draw_section(live: LiveRun, section: Section, key_prefix: str, *, titled: bo
 
     def body(snap: Snapshot) -> None:
         if place.stamp:
-            st.caption(f"as of step {snap.step:,}")
+            st.caption(stamp(snap))
         draw_view(view, ViewContext(live, snap, key=f"{key_prefix}.{view.id}"))
 
     view_fragment(live, view, body)

@@ -163,7 +163,8 @@ def boundary_figure(
         z = (values > 0.5).astype(np.float64) if discretize else values
         # P(class 1) on [0, 1] is the Playground's 2p - 1 on [-1, 1]: the same colours, p shown in the hover
         surface_trace = dict(
-            x=xs, y=ys, z=z, colorscale=DIVERGING, zmin=0.0, zmax=1.0, showscale=False,
+            x=xs, y=ys, z=z, colorscale=DIVERGING, zmin=0.0, zmax=1.0,
+            colorbar=dict(title=dict(text="p(class 1)", side="right"), thickness=10, len=0.6, tickvals=[0, 0.5, 1]),
             hovertemplate=hover_xy + "p(class 1) = %{z:.3f}<extra></extra>", **common)
     surface_trace["z"] = np.asarray(surface_trace["z"], dtype=np.float32)  # half the bytes to send, plenty of digits
     traces: list[dict[str, Any]] = [surface_trace]

@@ -104,7 +104,8 @@ def test_step_trains_one_epoch_and_the_rerun_shows_it(open_app) -> None:
     # Step waits for the worker, so the rerun it causes already shows the new step (a paused page
     # does not refresh by itself afterwards).
     assert status(at).startswith("step 25 · epoch 1.0 ·") and status(at).endswith("· paused"), status(at)
-    assert "as of step 25" in captions(at)
+    m = live.worker.latest().metrics  # TFP's readout over the curves: epoch, test and training loss
+    assert f"as of step 25 · epoch 1 · test loss {m['test_loss']:.3f} · training loss {m['train_loss']:.3f}" in captions(at)
     at.button(key="transport.step").click().run()
     assert wait_for_step(live, lambda s: s >= 50) == 50
     assert status(at).startswith("step 50 · epoch 2.0 ·")
