@@ -1,6 +1,7 @@
 """`netarium bench ui`: training speed with the Playground open in Chromium, against headless.
 
-Headless: the app's default config stepped by a Worker in this process. Browser: the same config
+Headless: the app's default config (TensorFlow Playground's preset; steps and epochs per second, 25 steps
+an epoch) stepped by a Worker in this process. Browser: the same config
 in the app (its own process), Playground page open, Play pressed; the step counter is read from the
 sidebar status line every 50 ms. On a machine with two or more cores the server (and the headless
 run) get the last core and Chromium the others, as when the browser runs on the user's computer;
@@ -162,23 +163,33 @@ def dynamics_rate(seconds: float, split: tuple[set[int], set[int]] | None = None
 
 
 DYNAMICS_PRESET = "modular-grokking"
+TFP_EPOCHS = 60  # TensorFlow Playground: d3.timer calls oneStep (one epoch) once per animation frame (playground.ts)
+EPOCHS_TARGET = 300  # epochs/s of its preset with the Playground page live (issue 15: 5x TFP)
 
 
 def run_ui_bench(quick: bool = False) -> dict[str, Any]:
-    """Print and return headless vs in-browser steps/s (ratio) and the page's refreshes per second."""
+    """Print and return headless vs in-browser steps/s and epochs/s of the Playground preset (ratio) and the
+    page's refreshes per second, the first chart's seconds, and the Dynamics page's rate."""
     seconds = 5.0 if quick else 10.0
     split = core_split()
     where = f"server and headless run on core(s) {sorted(split[0])}, Chromium on {sorted(split[1])}" if split else "no core split"
     print(f"netarium bench ui: app default config ({EXPERIMENTS.get('playground').title}), {seconds:.0f} s per measurement; {where}")
+    per_epoch = Run(EXPERIMENTS.get("playground").config).steps_per_epoch  # TFP's preset: 250 points / batch 10
     before = headless_rate(seconds, split[0] if split else None)
     seen = browser_rates(seconds, split)
     after = headless_rate(seconds, split[0] if split else None)
     headless = statistics.mean([before, after])
     ratio = seen["steps_per_sec"] / headless if headless else 0.0
-    out = {"core_split": [sorted(c) for c in split] if split else None, "headless_steps_per_sec": headless, "headless_before_after": [before, after], **{f"browser_{k}": v for k, v in seen.items()},
-           "ratio": ratio}
-    print(f"headless {headless:9,.0f} steps/s (before {before:,.0f}, after {after:,.0f})")
-    print(f"browser  {seen['steps_per_sec']:9,.0f} steps/s with the Playground open   ratio {ratio:5.3f} (target >= 0.70)")
+    browser_epochs = seen["steps_per_sec"] / per_epoch
+    out = {"core_split": [sorted(c) for c in split] if split else None, "steps_per_epoch": per_epoch,
+           "headless_steps_per_sec": headless, "headless_epochs_per_sec": headless / per_epoch,
+           "headless_before_after": [before, after], **{f"browser_{k}": v for k, v in seen.items()},
+           "browser_epochs_per_sec": browser_epochs, "ratio": ratio}
+    print(f"headless {headless:9,.0f} steps/s = {headless / per_epoch:6,.0f} epochs/s "
+          f"(before {before:,.0f}, after {after:,.0f} steps/s; {per_epoch} steps per epoch)")
+    print(f"browser  {seen['steps_per_sec']:9,.0f} steps/s = {browser_epochs:6,.0f} epochs/s with the Playground open "
+          f"(target >= {EPOCHS_TARGET} epochs/s, {EPOCHS_TARGET // TFP_EPOCHS}x TensorFlow Playground's {TFP_EPOCHS}); "
+          f"ratio to headless {ratio:5.3f}")
     print(f"page refreshes {seen['refreshes_per_sec']:.2f} per second (target >= 2)")
     loads = first_chart_seconds(2 if quick else 4)
     warm = [m.get("chart", math.nan) for m in loads[1:]]

@@ -212,19 +212,37 @@ class Run:
         X, y = self.task.X_train, self.task.y_train
         if self.full_batch:
             return X, y
-        n = X.shape[0]
         if self.config.order == "fixed":
-            ranges = fixed_batch_ranges(self.step_count, n, self.batch_size)
+            ranges = fixed_batch_ranges(self.step_count, X.shape[0], self.batch_size)
             if len(ranges) == 1:
                 (a, b), = ranges
                 return X[a:b], y[a:b]
             return torch.cat([X[a:b] for a, b in ranges]), torch.cat([y[a:b] for a, b in ranges])
+        idx = self._next_permuted()
+        return X[idx], y[idx]
+
+    def next_rows(self, step: int) -> slice | np.ndarray:
+        """The rows of the training set that make batch `step` (from 0), as next_batch picks them when
+        the run is at that step (the shuffled order draws from the same generator): a slice or indices."""
+        n = int(self.task.X_train.shape[0])
+        if self.full_batch:
+            return slice(0, n)
+        if self.config.order == "fixed":
+            ranges = fixed_batch_ranges(step, n, self.batch_size)
+            if len(ranges) == 1:
+                return slice(*ranges[0])
+            return np.concatenate([np.arange(a, b) for a, b in ranges])
+        return self._next_permuted().cpu().numpy()
+
+    def _next_permuted(self) -> torch.Tensor:
+        """The next batch's indices in the seeded epoch permutation (a new one when the epoch is used up)."""
+        n = self.task.X_train.shape[0]
         if self._perm is None or self._pos + self.batch_size > n:
             self._perm = torch.randperm(n, generator=self._gen).to(self.device)
             self._pos = 0
         idx = self._perm[self._pos : self._pos + self.batch_size]
         self._pos += self.batch_size
-        return X[idx], y[idx]
+        return idx
 
     @property
     def steps_per_epoch(self) -> int:
@@ -271,14 +289,25 @@ class Run:
         loss = None
         snaps = self.snapshots
         next_snap = snaps.next_step if snaps.enabled else math.inf
-        for _ in range(n):
-            x, y = self.next_batch()
-            loss, out = self.trainer.step(self, x, y)
-            self.step_count += 1
-            self.samples_seen += int(x.shape[0])
-            taken += 1
+        burst = self.trainer.burst_path(self) if hasattr(self.trainer, "burst_path") else None
+        while taken < n:
+            if burst is not None:
+                # as many steps as there are before the next thing the loop below does (a snapshot, an
+                # evaluation, a finiteness check, the end), in one NumPy call: the same steps, batches and checks
+                k = min(n - taken, self.eval_every - self.step_count % self.eval_every, 256 - taken % 256)
+                if next_snap != math.inf:
+                    k = min(k, max(int(next_snap) - self.step_count, 1))
+                loss, out, seen = burst.burst(self, k)
+            else:
+                k = 1
+                x, y = self.next_batch()
+                loss, out = self.trainer.step(self, x, y)
+                seen = int(x.shape[0])
+            self.step_count += k
+            self.samples_seen += seen
+            taken += k
             if self.step_count >= next_snap:
-                snaps.record(self.step_count, self.model)
+                snaps.record(self.step_count, self.model, burst.state_copy() if burst is not None else None)
                 next_snap = snaps.next_step
             if self.step_count % self.eval_every == 0:
                 if not self._check_finite(loss):
@@ -327,6 +356,12 @@ class Run:
             return self._evaluate(train_out, train_loss)
 
     def _evaluate(self, train_out: torch.Tensor | None, train_loss: torch.Tensor | None) -> dict[str, float]:
+        fast = self.fast_path()
+        if fast is not None and not self._has_modes:  # the same numbers from NumPy (training/fastpath.py)
+            out = fast.evaluate(self, EVAL_CAP, train_out, train_loss)
+            out["lr"] = self.lr
+            self.metrics = out
+            return out
         t = self.task
         was_training = self.model.training
         if self._has_modes:

@@ -38,9 +38,11 @@ class Snapshots:
     def due(self, step: int) -> bool:
         return self.enabled and step >= self.next_step
 
-    def record(self, step: int, model: nn.Module) -> None:
-        """Keep a copy of the model's weights at `step` (on the CPU), thinning if over capacity."""
-        state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    def record(self, step: int, model: nn.Module, state: dict[str, torch.Tensor] | None = None) -> None:
+        """Keep a copy of the model's weights at `step` (on the CPU), thinning if over capacity; `state`:
+        that copy already made (a CPU state dict no one else holds)."""
+        if state is None:
+            state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         with self._lock:
             if self._steps and self._steps[-1] == step:
                 self._states[-1] = state

@@ -17,6 +17,7 @@ from netarium.training.dst import DSTLog, DSTSchedule
 from netarium.training.optim import regularization, tfp_regularization_terms
 
 if TYPE_CHECKING:
+    from netarium.training.fastpath import FastMLP
     from netarium.training.run import Run
 
 TRAINERS = Registry("trainer")
@@ -38,6 +39,14 @@ class Supervised:
 
     def __init__(self, p: SupervisedParams):
         self.grad_clip = p.grad_clip
+
+    def burst_path(self, run: Run) -> FastMLP | None:
+        """The fast path when it can take whole bursts of this trainer's steps (FastMLP.burst): plain
+        SGD, no gradient clipping, this exact trainer; else None (one step at a time)."""
+        if type(self) is not Supervised or self.grad_clip:
+            return None
+        fast = run.fast_path()
+        return fast if fast is not None and fast.plain_sgd else None
 
     def step(self, run: Run, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         config = run.config

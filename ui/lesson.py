@@ -35,6 +35,7 @@ from netarium.ui.urlstate import LESSON_LIMITS, LESSON_TEXT, LESSON_TITLE, UI_CO
 from netarium.ui.widgets import pretty_label
 
 BUILD = "lesson.build"  # widget keys of the lesson builder
+BUILDER_OPEN = "lesson.builder"  # the builder's expander: open or not
 OPEN_URL = "lesson.open.url"
 SECTION_TITLES = {"task": "Data set", "model": "Network type", "optimizer": "Optimizer", "trainer": "Training rule"}
 
@@ -183,7 +184,12 @@ def lesson_builder(live: LiveRun) -> None:
     """Tick controls to hide, write a title and a text, copy the link: it opens this config (same data,
     same initial weights) with those controls gone and the lesson above the page."""
     hidden = hidden_controls()
-    with st.expander("Build a lesson link", icon=":material/school:"):
+    # drawn only while open (a rerun opens it): its dozens of checkboxes and the link's code block (Streamlit's
+    # syntax highlighter, ~0.5 s of the browser's time) no longer delay the Playground's first charts
+    builder = st.expander("Build a lesson link", icon=":material/school:", key=BUILDER_OPEN, on_change="rerun")
+    if not builder.open:
+        return
+    with builder:
         title = st.text_input("Title", key=f"{BUILD}.title", max_chars=LESSON_LIMITS[LESSON_TITLE])
         text = st.text_area("Text", key=f"{BUILD}.text", max_chars=LESSON_LIMITS[LESSON_TEXT], height=100,
                             help="Markdown: **bold**, *italics*, lists, headings. Links, images and HTML show as plain text.")

@@ -60,7 +60,10 @@ def config_editor(config: Config, hidden: set[str]) -> Config:
 
 def share_box(config: Config) -> None:
     """The link that reproduces this config: same data, same initialisation."""
-    with st.popover("Share", width="stretch"):
+    box = st.popover("Share", width="stretch", key="sidebar.share", on_change="rerun")
+    if not box.open:  # the link's code block is drawn once asked for (Streamlit's highlighter delays every page)
+        return
+    with box:
         url = share_url(st.context.url or "", config, hidden_controls(), base=default_config(), lesson=session_lesson())
         st.caption("This link opens the same data, network and initial weights:")
         st.code(url, language=None, wrap_lines=True)

@@ -43,6 +43,9 @@ def assert_tfp_config(at: AppTest) -> None:
 
 def test_lesson_panel_builds_a_link_that_hides_and_teaches(open_app) -> None:
     at = open_app()
+    assert not any(k.startswith("lesson.build.hide.") for k in keys(at.checkbox))  # drawn once opened
+    at.session_state["lesson.builder"] = True  # open the builder (a rerun draws it)
+    at.run()
     for control in ("task.noise", "transport.step", "transport.speed", "boundary.test", "pg.layers", "optimizer.lr"):
         at.checkbox(key=f"lesson.build.hide.{control}").check()
     at.text_input(key="lesson.build.title").set_value("Depth and the circle")
@@ -77,6 +80,8 @@ def test_lesson_panel_builds_a_link_that_hides_and_teaches(open_app) -> None:
     assert lesson.query_params["lesson.title"] == "Depth and the circle"
     assert lesson.query_params["transport.step_hide"] == "true"
     # the builder starts from what this session hides; Show every control brings them back
+    lesson.session_state["lesson.builder"] = True
+    lesson.run()
     assert lesson.checkbox(key="lesson.build.hide.transport.step").value is True
     lesson.button(key="lesson.build.unhide").click().run()
     assert {"transport.step", "pg.layers.plus"} <= keys(lesson.button)
