@@ -80,32 +80,68 @@ def all_pair_logits(model: nn.Module, task) -> tuple[torch.Tensor, torch.Tensor,
     return logits.double().cpu(), targets, pairs, train
 
 
-def progress_measures(model: nn.Module, task, keys: list[int] | None = None, n_keys: int = 5) -> ProgressMeasures:
-    """Restricted and excluded loss for + or - (the logits of class c depend on s = a ± b through
-    cos(w_k s), sin(w_k s); project each class's logits over all pairs onto that span)."""
+@dataclass(frozen=True)
+class PairLogits:
+    """What the progress measures need of one model state, for any key frequencies: the logits over every
+    pair summarised by s = a ± b (their mean per s and how many pairs have it), the training pairs' logits,
+    and the full loss. The restricted basis depends on s alone, so its least squares over the pairs is a
+    least squares over the M values of s weighted by their counts (the same minimizer): measuring a new set
+    of key frequencies costs one pass over the training logits, not a forward pass over every pair."""
+
+    modulus: int
+    s: torch.Tensor  # (pairs,) int64, the training pairs first
+    targets: torch.Tensor  # (pairs,) int64
+    mean: torch.Tensor  # (M, classes) float64: mean logits of the pairs with each s
+    count: torch.Tensor  # (M,) float64
+    train_logits: torch.Tensor  # (training pairs, classes) float32, as the model gave them
+    full_loss: float
+
+
+def pair_logits(model: nn.Module, task) -> PairLogits:
+    """The PairLogits of `model` on a modular task with op + or - (one forward pass over every pair)."""
     M = int(task.meta["modulus"])
     op = task.meta.get("op", "+")
     if op not in ("+", "-"):
         raise ValueError(f"progress measures need the Fourier structure of + or -, not {op!r}")
-    keys = keys if keys is not None else key_frequencies(spectrum(token_matrices(model, M)), n_keys)
     logits, targets, pairs, train_mask = all_pair_logits(model, task)
-    s = (pairs[:, 0] + pairs[:, 1]) % M if op == "+" else (pairs[:, 0] - pairs[:, 1]) % M
-    basis = [np.ones(len(s))]
+    s = torch.as_tensor((pairs[:, 0] + pairs[:, 1]) % M if op == "+" else (pairs[:, 0] - pairs[:, 1]) % M)
+    count = torch.bincount(s, minlength=M).double()
+    mean = torch.zeros(M, logits.shape[1], dtype=torch.float64).index_add_(0, s, logits) / count.clamp(min=1)[:, None]
+    n_train = int(train_mask.sum())
+    return PairLogits(M, s, targets, mean, count, logits[:n_train].float(), float(F.cross_entropy(logits, targets)))
+
+
+def measures_from(p: PairLogits, keys: list[int]) -> ProgressMeasures:
+    """Nanda et al.'s restricted and excluded loss for these key frequencies (the logits of class c depend on
+    s through cos(w_k s), sin(w_k s); each class's logits over all pairs are projected onto that span)."""
+    M = p.modulus
+    s_values = torch.arange(M, dtype=torch.float64)
+    basis = [torch.ones(M, dtype=torch.float64)]
     for k in keys:
-        w = 2 * np.pi * k * s / M
-        basis += [np.cos(w), np.sin(w)]
-    B = torch.as_tensor(np.stack(basis, axis=1))  # (pairs, 1 + 2 keys)
-    coef = torch.linalg.lstsq(B, logits).solution
-    restricted = B @ coef
+        w = 2 * torch.pi * k * s_values / M
+        basis += [torch.cos(w), torch.sin(w)]
+    B = torch.stack(basis, dim=1)  # (M, 1 + 2 keys): the basis at each s
+    root = p.count.sqrt()[:, None]
+    coef = torch.linalg.lstsq(root * B, root * p.mean).solution
+    restricted = F.log_softmax(B @ coef, dim=1)  # (M, classes): the restricted logits depend on s alone
     key_part = B[:, 1:] @ coef[1:]
-    excluded = logits - key_part
-    train = torch.as_tensor(train_mask)
+    n_train = p.train_logits.shape[0]
+    excluded = p.train_logits.double() - key_part[p.s[:n_train]]
     return ProgressMeasures(
         keys=list(keys),
-        restricted_loss=float(F.cross_entropy(restricted, targets)),
-        excluded_loss=float(F.cross_entropy(excluded[train], targets[train])),
-        full_loss=float(F.cross_entropy(logits, targets)),
+        restricted_loss=float(-restricted[p.s, p.targets].mean()),
+        excluded_loss=float(F.cross_entropy(excluded, p.targets[:n_train])),
+        full_loss=p.full_loss,
     )
+
+
+def progress_measures(model: nn.Module, task, keys: list[int] | None = None, n_keys: int = 5) -> ProgressMeasures:
+    """Restricted and excluded loss for + or - at the given key frequencies (default: the n_keys strongest of
+    the first layer): see PairLogits and measures_from."""
+    M = int(task.meta["modulus"])
+    summary = pair_logits(model, task)
+    keys = keys if keys is not None else key_frequencies(spectrum(token_matrices(model, M)), n_keys)
+    return measures_from(summary, keys)
 
 
 def _dft_power(x: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,12 @@ def _ui(quick: bool = False) -> dict[str, Any]:
     return run_ui_bench(quick=quick)
 
 
+def _ui_dynamics(quick: bool = False) -> dict[str, Any]:
+    from netarium.bench.ui import run_dynamics_bench
+
+    return run_dynamics_bench(quick=quick)
+
+
 def _diagram(quick: bool = False) -> dict[str, Any]:
     from netarium.bench.diagram import run_diagram_bench
 
@@ -47,6 +53,6 @@ def _sweep(quick: bool = False) -> dict[str, Any]:
 
 
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
-    "engine": _engine, "ui": _ui, "diagram": _diagram, "cka": _cka, "hessian": _hessian,
+    "engine": _engine, "ui": _ui, "ui-dynamics": _ui_dynamics, "diagram": _diagram, "cka": _cka, "hessian": _hessian,
     "sparse": _sparse, "sweep": _sweep,
 }

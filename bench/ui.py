@@ -196,9 +196,19 @@ def run_ui_bench(quick: bool = False) -> dict[str, Any]:
     out["first_chart"] = {"cold": loads[0], "warm": loads[1:], "warm_chart_median": statistics.median(warm)}
     print(f"first chart on the Playground {loads[0].get('chart', math.nan):.1f} s for a fresh server's first session "
           f"(sidebar {loads[0].get('sidebar', math.nan):.1f} s), {statistics.median(warm):.1f} s after (median; target < 4)")
-    alone = headless_rate(seconds, split[0] if split else None, DYNAMICS_PRESET)
+    return out | run_dynamics_bench(quick)
+
+
+def run_dynamics_bench(quick: bool = False) -> dict[str, Any]:
+    """The Dynamics case alone (`netarium bench ui-dynamics`): modular-grokking headless, with the Dynamics
+    page open, headless again (the machine's load drifts: the two headless figures bracket the page's)."""
+    seconds = 5.0 if quick else 10.0
+    split = core_split()
+    before = headless_rate(seconds, split[0] if split else None, DYNAMICS_PRESET)
     page = dynamics_rate(seconds, split)
-    out |= {"dynamics_headless_steps_per_sec": alone, "dynamics_browser_steps_per_sec": page}
-    print(f"{DYNAMICS_PRESET}: headless {alone:,.1f} steps/s, with the Dynamics page open {page:,.1f} steps/s "
-          f"(ratio {page / alone if alone else 0.0:.2f})")
-    return out
+    after = headless_rate(seconds, split[0] if split else None, DYNAMICS_PRESET)
+    alone = statistics.mean([before, after])
+    print(f"{DYNAMICS_PRESET}: headless {alone:,.1f} steps/s (before {before:,.1f}, after {after:,.1f}), with the Dynamics "
+          f"page open {page:,.1f} steps/s (ratio {page / alone if alone else 0.0:.2f})")
+    return {"dynamics_headless_steps_per_sec": alone, "dynamics_headless_before_after": [before, after],
+            "dynamics_browser_steps_per_sec": page}

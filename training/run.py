@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
 import os
 import random
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,6 +57,23 @@ def torch_threads(default: int = 1) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise SchemaError("NETARIUM_THREADS", f"must be a positive whole number, got {raw!r}")
     return int(raw)
+
+
+@functools.cache
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc (once per process) to keep freed memory for reuse instead of giving it back to
+    the kernel: tensors of a few MB are allocated and freed on every step, and glibc returned them after
+    each free, so every step faulted them in again (modular-grokking's full batch: ~1,000 page faults and
+    ~2.5 ms of a ~17 ms step spent in the kernel). Allocations below 32 MB come from the heap and up to
+    1 GB of free heap is kept. False where there is no glibc (macOS, Windows, musl): nothing changes."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        trim, mmap = -1, -3  # M_TRIM_THRESHOLD, M_MMAP_THRESHOLD (malloc.h)
+        return bool(libc.mallopt(trim, 1 << 30)) and bool(libc.mallopt(mmap, 32 << 20))
+    except (OSError, AttributeError):
+        return False
 
 
 def seed_everything(seed: int) -> None:
@@ -124,6 +144,7 @@ class Run:
     def __init__(self, config: Config, task: Task | None = None):
         self.config = config
         self.device = resolve_device(config.device)
+        keep_freed_memory()
         seed_everything(config.seed)
         if task is None:
             task = make_task(config.task.name, config.task, seed=config.task_seed)

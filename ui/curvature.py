@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from netarium.analysis.hessian import sharpness_and_trace
 from netarium.training.live import LiveRun
 
-BUDGET = 0.15  # the tracker computes at most this fraction of wall time, so training keeps its speed
+BUDGET = 0.1  # the tracker computes at most this fraction of wall time, so training keeps its speed (as heavy views)
 PROBE = 512  # training points the full-batch Hessian is taken on
 TOP_K = 3
 TRACE_SAMPLES = 20

@@ -14,7 +14,7 @@ from netarium.training.config import Config
 from netarium.training.jobs import Progress
 from netarium.training.live import LiveRun
 from netarium.ui.cache import per_generation
-from netarium.ui.curvature import PROBE, CurvatureTracker
+from netarium.ui.curvature import BUDGET, PROBE, CurvatureTracker
 from netarium.ui.jobs import job_progress, live_job, start_live_job
 from netarium.ui.views.base import VIEWS, Place, View, ViewContext, draw_chart, heavy_result
 from netarium.viz import dynamics as dviz
@@ -39,7 +39,7 @@ def draw_sharpness(ctx: ViewContext) -> None:
     t = tracker(ctx.live)
     c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
     log_x = c1.toggle("log x", key=f"{ctx.key}.logx")
-    t.budget = c2.select_slider("compute budget", [0.05, 0.1, 0.15, 0.25, 0.5], value=0.15, key=f"{ctx.key}.budget",
+    t.budget = c2.select_slider("compute budget", [0.05, 0.1, 0.15, 0.25, 0.5], value=BUDGET, key=f"{ctx.key}.budget",
                                 format_func=lambda v: f"{v:.0%} of the time",
                                 help="How much of the wall time the Hessian measurements may take away from training")
     h = t.snapshot()
@@ -78,28 +78,33 @@ def fourier_over_snapshots(models: list[tuple[int, nn.Module]], task, cache: dic
     """(steps, power per snapshot, key frequencies now, progress measures per snapshot or None, activation
     spectrum now) for (step, model) pairs, the last the model now.
 
-    `cache` (one per live run generation) keeps each snapshot's spectrum and its progress measures for the
-    current key frequencies, so a refresh computes only the snapshots it has not seen (or all of them when
-    the key frequencies change): a snapshot's weights never change. Entries of steps no longer shown go.
+    `cache` (one per live run generation) keeps each snapshot's spectrum, its logits over the pairs
+    (fourier.PairLogits) and its progress measures for the current key frequencies: a snapshot's weights
+    never change, so a refresh runs forward passes only for the snapshots it has not seen and the model
+    now; when the key frequencies change, the kept logits give the new measures without a forward pass.
+    Entries of steps no longer shown go.
     """
     M = int(task.meta["modulus"])
     steps = [s for s, _ in models]
     now = steps[-1]
-    power = np.array([cache[("power", s)] if s != now and ("power", s) in cache else fourier.spectrum(fourier.token_matrices(m, M))
-                      for s, m in models])
-    for s, row in zip(steps[:-1], power[:-1], strict=True):
-        cache[("power", s)] = row
+
+    def kept(key: tuple, compute):
+        """cache[key] for a snapshot (computed once), compute() for the model now (never kept)."""
+        if key[1] == now:
+            return compute()
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
+
+    power = np.array([kept(("power", s), lambda m=m: fourier.spectrum(fourier.token_matrices(m, M))) for s, m in models])
     keys = fourier.key_frequencies(power[-1])
     basis = sorted(keys)  # the measures depend on the set of key frequencies, not on their order of strength
     measures = None
     if task.meta.get("op") in ("+", "-"):
         measures = []
         for s, m in models:
-            key = ("measures", s, tuple(basis))
-            pm = cache[key] if s != now and key in cache else fourier.progress_measures(m, task, keys=basis)
-            if s != now:
-                cache[key] = pm
-            measures.append(pm)
+            logits = kept(("pairs", s), lambda m=m: fourier.pair_logits(m, task))
+            measures.append(kept(("measures", s, tuple(basis)), lambda logits=logits: fourier.measures_from(logits, basis)))
     shown = set(steps[:-1])
     for key in [k for k in cache if k[1] not in shown or (k[0] == "measures" and k[2] != tuple(basis))]:
         del cache[key]
@@ -183,7 +188,8 @@ DYNAMICS_VIEWS = [
     VIEWS.register(View("spectrum", "Hessian eigenvalues", frozenset(), draw_spectrum, heavy=True,
                         description="The top eigenvalues over training; the whole spectrum for small models",
                         places=(Place("dynamics", 30, "left"),))),
-    VIEWS.register(View("weight-norm", "Weight norm", frozenset(), draw_weight_norm,
+    # heavy: its points come with the evaluations (every few hundred steps), so a redraw every tick showed nothing new
+    VIEWS.register(View("weight-norm", "Weight norm", frozenset(), draw_weight_norm, heavy=True,
                         description="‖θ‖ and ‖∇‖ over training", places=(Place("dynamics", 40, "right"),))),
     VIEWS.register(View("fourier", "Fourier features", frozenset({"modular"}), draw_fourier, heavy=True,
                         description="First-layer power per frequency over training, with Nanda's progress measures",

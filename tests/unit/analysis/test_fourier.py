@@ -71,6 +71,32 @@ def test_progress_measures_on_the_planted_algorithm():
         progress_measures(Planted([2]), make_task("modular", {"M": M, "op": "*"}, seed=0), keys=[2])
 
 
+@pytest.mark.parametrize("op", ["+", "-"])
+def test_measures_from_kept_logits_equal_the_least_squares_over_every_pair(op):
+    """The summary by s = a ± b gives the same restricted / excluded / full loss as Nanda et al.'s projection of
+    the logits of every pair onto the key frequencies (written out here the direct way)."""
+    import torch.nn.functional as F
+
+    from netarium.analysis.fourier import all_pair_logits, measures_from, pair_logits
+
+    task = make_task("modular", {"M": M, "op": op, "train_fraction": 0.4}, seed=3)
+    torch.manual_seed(0)
+    model = build_model("mlp", {"hidden": [24], "activation": ["square"]}, ModelSpec.for_task(task))
+    summary = pair_logits(model, task)
+    for keys in ([1], [2, 5], [6, 3, 4]):
+        logits, targets, pairs, train = all_pair_logits(model, task)
+        s = (pairs[:, 0] + pairs[:, 1]) % M if op == "+" else (pairs[:, 0] - pairs[:, 1]) % M
+        B = torch.as_tensor(np.stack([np.ones(len(s))] + [f(2 * np.pi * k * s / M) for k in keys for f in (np.cos, np.sin)], 1))
+        coef = torch.linalg.lstsq(B, logits).solution
+        excluded = (logits - B[:, 1:] @ coef[1:])[torch.as_tensor(train)]
+        want = [F.cross_entropy(B @ coef, targets), F.cross_entropy(excluded, targets[torch.as_tensor(train)]),
+                F.cross_entropy(logits, targets)]
+        got = measures_from(summary, keys)
+        assert got.keys == keys
+        np.testing.assert_allclose([got.restricted_loss, got.excluded_loss, got.full_loss], [float(w) for w in want], rtol=1e-10)
+    assert summary.count.sum() == M * M and summary.train_logits.shape == (len(task.y_train), M)
+
+
 class CosineUnits(torch.nn.Module):
     """A hidden layer whose units are cos(w_3 a) + cos(w_3 b): all its power sits at k = 3."""
 

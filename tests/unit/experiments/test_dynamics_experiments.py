@@ -1,6 +1,7 @@
 """The training-dynamics experiments: each preset shows its phenomenon, and each check fails on
 numbers that contradict it."""
 
+import numpy as np
 import pytest
 
 from netarium.experiments import EXPERIMENTS, Result
@@ -63,3 +64,27 @@ def test_stability_check_rejects_a_plateau_below_two_over_eta():
          "gd_trace_times_lr_over_2": 50.0, "sgd50_trace_times_lr_over_2": 40.0, "sgd10_trace_times_lr_over_2": 30.0}
     c = check_stability(with_extra(e))
     assert not c.passed and "NEVER reached" in c.reason and "NOT the edge" in c.reason
+
+
+def test_modular_grokking_trains_the_transformer_beside_the_mlps_with_the_same_numbers():
+    """With two torch threads allowed, the transformer trains on its own thread (each run on one torch
+    thread); the numbers are those of the sequential order, and the thread setting comes back."""
+    import torch
+
+    from netarium.experiments.dynamics import MODULAR_GROKKING, run_modular_grokking
+
+    config = MODULAR_GROKKING.config.with_overrides(["task.M=11", "model.hidden=[16]", "steps=50"])
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        beside = run_modular_grokking(config)
+        assert torch.get_num_threads() == 2
+        torch.set_num_threads(1)
+        alone = run_modular_grokking(config)
+    finally:
+        torch.set_num_threads(before)
+    assert set(beside.extra) == set(alone.extra) and "transformer_t1" in beside.extra
+    np.testing.assert_array_equal([beside.extra[k] for k in sorted(beside.extra)], [alone.extra[k] for k in sorted(alone.extra)])
+    assert [r.step_count for r in beside.runs] == [r.step_count for r in alone.runs] == [50, 50, 1000, 50]
+    for a, b in zip(beside.runs, alone.runs, strict=True):
+        assert all(torch.equal(p, q) for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True))

@@ -104,21 +104,24 @@ def test_fourier_view_recomputes_only_what_it_has_not_seen(modular_live, monkeyp
     np.testing.assert_allclose(acts, fourier.activation_spectrum(models[-1][1], task))
     assert {k[1] for k in cache} == set(steps[:-1])  # the snapshots, not the model now (it moves)
 
-    counted = []
-    original = fourier.progress_measures
-    monkeypatch.setattr(fourier, "progress_measures", lambda m, t, keys: counted.append(1) or original(m, t, keys=keys))
+    forwards, solved = [], []  # forward passes over every pair; progress measures solved from kept logits
+    pair_logits, measures_from = fourier.pair_logits, fourier.measures_from
+    monkeypatch.setattr(fourier, "pair_logits", lambda m, t: forwards.append(1) or pair_logits(m, t))
+    monkeypatch.setattr(fourier, "measures_from", lambda p, keys: solved.append(1) or measures_from(p, keys))
     again = fourier_over_snapshots(models, task, cache)
-    assert len(counted) == 1 and same(again[3], measures)  # only the model now was measured again
+    assert len(forwards) == 1 and len(solved) == 1 and same(again[3], measures)  # only the model now was measured again
 
-    live.step(40)  # new snapshots; those kept are reused when the key frequencies stay
-    counted.clear()
+    live.step(40)  # new snapshots; those kept are reused (their logits always, their measures when the keys stay)
+    forwards.clear()
+    solved.clear()
     later = live.snapshot_models(24)
     steps2, power2, keys2, measures2, _ = fourier_over_snapshots(later, task, cache)
-    measured = len(counted)
+    n_forwards, n_solved = len(forwards), len(solved)
     want_power, want_keys, want_measures = uncached(later, task)
     np.testing.assert_allclose(power2, want_power)
     assert keys2 == want_keys and same(measures2, want_measures)
-    reused = len(set(steps2[:-1]) & set(steps[:-1])) if set(keys2) == set(keys) else 0
-    assert measured == len(steps2) - reused
-    assert set(keys2) != set(keys) or 0 < reused < len(steps2) - 1
+    common = len(set(steps2[:-1]) & set(steps[:-1]))
+    assert 0 < common < len(steps2) - 1
+    assert n_forwards == len(steps2) - common  # the new snapshots and the model now
+    assert n_solved == len(steps2) - (common if set(keys2) == set(keys) else 0)
     assert {k[1] for k in cache} == set(steps2[:-1])  # steps no longer shown left the cache
