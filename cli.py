@@ -189,7 +189,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     from netarium.training.runs_io import json_number, jsonable
 
     exp, config = experiment_config(args)
-    result = exp.run(config, ProgressBar(exp.id, enabled=not args.quiet))
+    progress: Any = ProgressBar(exp.id, enabled=not args.quiet)
+    store = writer = None
+    if args.save:  # written as it trains: a killed process leaves the run 'interrupted' up to the last flush
+        from netarium.training.runs_io import RunWriter
+        from netarium.training.store import RunStore
+
+        store = RunStore()
+        writer = progress = RunWriter(store, config.model_dump(mode="json"), experiment=exp.id, progress=progress)
+    try:
+        result = exp.run(config, progress)
+    except BaseException as e:
+        if writer is not None and store is not None:
+            store.update_run(writer.run_id, status="stopped" if isinstance(e, KeyboardInterrupt) else "failed",
+                             reason=f"{type(e).__name__}: {e}"[:500])
+            store.close()
+        raise
     check = exp.check(result) if args.check else None
     if result.state == "diverged":
         print(f"netarium: run diverged: {result.reason}", file=sys.stderr)
@@ -198,18 +213,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if check is not None:
         print(f"check {'PASSED' if check.passed else 'FAILED'}: {check.reason}", file=sys.stderr)
 
-    if args.save:
-        from netarium.training.store import RunStore
-
-        with RunStore() as store:
-            run_id = store.create_run(config.model_dump(mode="json"), experiment=exp.id)
-            store.append_history(run_id, [(m, int(s), float(v)) for m, pts in result.history.as_dict().items() for s, v in pts])
-            if result.runs:
-                store.save_checkpoint(run_id, result.runs[0].model.state_dict(), result.steps)
-            store.finish(run_id, result.final, result.steps, result.seconds,
-                         status="diverged" if result.state == "diverged" else "done",
-                         check=check.as_dict() if check else None, reason=result.reason)
-            print(f"saved as run {run_id} in {store.path}", file=sys.stderr)
+    if writer is not None and store is not None:
+        with store:
+            writer.finish(result.history, result.final, result.steps, result.seconds,
+                          status="diverged" if result.state == "diverged" else "done",
+                          weights=result.runs[0].model.state_dict() if result.runs else None,
+                          check=check.as_dict() if check else None, reason=result.reason)
+            print(f"saved as run {writer.run_id} in {store.path} ({writer.flushes} flushes on the way, "
+                  f"{writer.flush_seconds:.2f} s writing)", file=sys.stderr)
 
     if args.json_path:
         payload = {

@@ -52,11 +52,23 @@ def train_once(config: Config, progress: Progress | None = None) -> Result:
                   state="diverged" if run.state == "diverged" else "done", reason=run.reason, runs=[run])
 
 
+class _Scaled:
+    """progress(done_before + done, total); a saving callback's due/flush (runs_io.RunWriter) pass through."""
+
+    def __init__(self, progress: Progress, done_before: int, total: int):
+        self.progress, self.done_before, self.total = progress, done_before, total
+        if hasattr(progress, "due"):
+            self.due, self.flush = progress.due, progress.flush  # type: ignore[attr-defined]
+
+    def __call__(self, done: int, _total: int) -> None:
+        self.progress(self.done_before + done, self.total)
+
+
 def scaled_progress(progress: Progress | None, done_before: int, total: int) -> Callable[[int, int], None] | None:
     """A progress callback for one of several runs, reporting against the whole experiment."""
     if progress is None:
         return None
-    return lambda done, _total: progress(done_before + done, total)
+    return _Scaled(progress, done_before, total)
 
 
 def train_all(configs: list[Config], progress: Progress | None, task=None) -> list[Run]:

@@ -120,6 +120,16 @@ def divergence_reason(value: float, first: int, step: int, lr: float) -> str:
             "lower the learning rate or the initial scale, then reset")
 
 
+def offer_flush(progress: Callable[[int, int], None] | None, source: object, history: Callable[[], History],
+                step: int, weights: Callable[[], dict[str, torch.Tensor]]) -> None:
+    """Hand a training loop's latest history and weights to a progress callback that saves as it goes
+    (one with `due()` and `flush(source, history, step, weights)`, e.g. runs_io.RunWriter) when it asks
+    for them; history and weights are built only then. Other callbacks are left alone."""
+    due = getattr(progress, "due", None)
+    if due is not None and due():
+        progress.flush(source, history(), step, weights)  # type: ignore[union-attr]
+
+
 @dataclass
 class Snapshot:
     """A consistent copy of a run's state for readers on other threads."""
@@ -440,4 +450,5 @@ class Run:
             self.step(min(chunk, total - self.step_count))
             if progress:
                 progress(self.step_count, total)
+                offer_flush(progress, self, self.history.copy, self.step_count, self.model.state_dict)
         return self

@@ -8,8 +8,9 @@ import csv
 import io
 import json
 import math
+import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -17,6 +18,7 @@ from torch import nn
 
 from netarium.models.masks import add_masks
 from netarium.training.config import parse_config
+from netarium.training.history import History
 from netarium.training.live import LiveRun
 from netarium.training.run import Run
 from netarium.training.store import RunRecord, RunStore, SweepRecord
@@ -26,6 +28,84 @@ Series = tuple[list[int], list[float]]
 TEST_METRICS = ("test_acc", "test_r2", "test_loss")  # the headline number of a run, first found wins
 HIGHER_IS_BETTER = ("test_acc", "test_r2")
 CSV_COLUMNS = ("run_id", "name", "experiment", "metric", "step", "value")
+SAVE_EVERY_S = 5.0  # a streamed save's flush interval; $NETARIUM_SAVE_EVERY (seconds) changes it
+
+
+def save_every() -> float:
+    """The flush interval of a streamed save: $NETARIUM_SAVE_EVERY seconds (0.1 to 3600), else SAVE_EVERY_S."""
+    text = os.environ.get("NETARIUM_SAVE_EVERY", "").strip()
+    try:
+        value = float(text) if text else SAVE_EVERY_S
+    except ValueError:
+        return SAVE_EVERY_S
+    return min(max(value, 0.1), 3600.0) if math.isfinite(value) else SAVE_EVERY_S
+
+
+def history_points(history: History) -> list[tuple[str, int, float]]:
+    """A History as (metric, step, value) rows for the store."""
+    return [(m, int(s), float(v)) for m in history.metrics() for s, v in zip(*history.series(m), strict=True)]
+
+
+class RunWriter:
+    """A run saved as it trains: created at once (state running, this process its writer), then, every
+    `every` seconds (save_every()), the history points not yet written, the latest checkpoint and a
+    heartbeat; `finish` writes the whole final history, a checkpoint and the end state. A process
+    killed meanwhile leaves the run reading back as 'interrupted' with everything up to the last flush.
+
+    Also a progress callback (`__call__(done, total)`, forwarded to `progress`): training loops hand
+    it their history and weights when `due()` (training/run.py's offer_flush)."""
+
+    def __init__(self, store: RunStore, config: dict[str, Any], experiment: str | None = None, name: str = "",
+                 every: float | None = None, progress: Callable[[int, int], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.store, self.progress, self.clock = store, progress, clock
+        self.every = save_every() if every is None else float(every)
+        self.run_id = store.create_run(config, experiment=experiment, name=name, stream=True)
+        self.t0 = clock()
+        self.last = self.t0
+        self.flushes = 0
+        self.flush_seconds = 0.0  # time spent writing, over all flushes
+        self._source: int | None = None
+        self._written: dict[str, int] = {}  # metric -> last step written
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
+
+    def due(self) -> bool:
+        """Whether a flush is due (`every` seconds since the last)."""
+        return self.clock() - self.last >= self.every
+
+    def flush(self, source: object, history: History, step: int,
+              weights: Callable[[], dict[str, torch.Tensor]] | None = None) -> None:
+        """Write the points of `history` not yet written, a checkpoint at `step` (replacing the last)
+        and a heartbeat. A new `source` (another run's loop) replaces the stored history instead."""
+        t = time.perf_counter()
+        if id(source) != self._source:
+            self._source, self._written = id(source), {}
+            self.store.replace_history(self.run_id, history_points(history))
+        else:
+            self.store.append_history(self.run_id, [(m, s, v) for m, s, v in history_points(history)
+                                                    if s > self._written.get(m, -1)])
+        for m in history.metrics():
+            steps, _ = history.series(m)
+            if steps:
+                self._written[m] = max(self._written.get(m, -1), int(steps[-1]))
+        if weights is not None:
+            self.store.save_checkpoint(self.run_id, weights(), step, metadata={"source": "stream"}, replace=True)
+        self.store.beat(self.run_id, steps=step, seconds=self.clock() - self.t0)
+        self.last = self.clock()
+        self.flushes += 1
+        self.flush_seconds += time.perf_counter() - t
+
+    def finish(self, history: History, final: dict[str, float], steps: int, seconds: float, status: str = "done",
+               weights: dict[str, torch.Tensor] | None = None, check: dict[str, Any] | None = None,
+               reason: str = "") -> None:
+        """The run's end: its whole history, a checkpoint (replacing the streamed one) and end state."""
+        self.store.replace_history(self.run_id, history_points(history))
+        if weights is not None:
+            self.store.save_checkpoint(self.run_id, weights, steps, replace=True)
+        self.store.finish(self.run_id, final, steps, seconds, status=status, check=check, reason=reason)
 
 
 def save_live_run(store: RunStore, live: LiveRun, name: str = "", note: str = "") -> int:

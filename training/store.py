@@ -9,7 +9,9 @@ Layout under the store's home folder (``$NETARIUM_HOME`` or ``./runs``)::
 Every write is one transaction (``synchronous=FULL``), so a process killed at any point leaves
 every committed run intact and the store passing ``PRAGMA integrity_check``. Checkpoint files are
 written to a temporary file in the same folder, fsynced and moved into place with ``os.replace``,
-then indexed; a crash leaves at worst an unindexed file, never a torn one. Uploads are written
+then indexed; a crash leaves at worst an unindexed file, never a torn one. A streamed save
+(``create_run(stream=True)``, runs_io.RunWriter) records its writer (pid@host) and a heartbeat;
+should the writer die, the run reads back as 'interrupted' with everything up to its last flush. Uploads are written
 the same way; the csv task (tasks/csv.py, which owns the folder rule) reads them back by id.
 """
 
@@ -19,6 +21,7 @@ import json
 import math
 import os
 import shutil
+import socket
 import sqlite3
 import tempfile
 import threading
@@ -38,7 +41,10 @@ __all__ = ["STATUSES", "MemberRecord", "RunRecord", "RunStore", "SweepRecord", "
 
 DB_NAME = "netarium.db"
 STATUSES = ("running", "done", "paused", "diverged", "failed", "stopped")
+# "interrupted" is never written: a run stored as running whose writer is gone reads back so (run_status)
+READ_STATUSES = (*STATUSES, "interrupted")
 BUSY_TIMEOUT_MS = 10_000
+STALE_AFTER_S = 60.0  # a running run whose writer's heartbeat is older than this reads back as interrupted
 
 # Migrations, applied in order; PRAGMA user_version records how many have run.
 _MIGRATIONS: tuple[str, ...] = (
@@ -93,6 +99,11 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE runs ADD COLUMN point_json TEXT;
     CREATE INDEX runs_sweep ON runs (sweep_id, member);
     """,
+    # 3: a streamed save's writer ("pid@host") and its last heartbeat (see run_status)
+    """
+    ALTER TABLE runs ADD COLUMN writer TEXT;
+    ALTER TABLE runs ADD COLUMN heartbeat REAL;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -115,6 +126,41 @@ def _loads(text: str | None) -> Any:
 def _real(value: float | None) -> float:
     """A REAL read back from SQLite, which stores NaN as NULL: NULL becomes NaN again."""
     return math.nan if value is None else float(value)
+
+
+def writer_id() -> str:
+    """This process as a run's writer: "pid@host"."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def writer_gone(writer: str | None, heartbeat: float | None, now: float | None = None,
+                stale_after: float = STALE_AFTER_S) -> bool:
+    """True when a streamed save's writer can no longer write: its process is not alive on this host,
+    or (any host) its last heartbeat is older than `stale_after` seconds. A run without a writer (saved
+    in one go) is never gone."""
+    if not writer:
+        return False
+    now = time.time() if now is None else now
+    if heartbeat is None or now - heartbeat > stale_after:
+        return True
+    pid, _, host = writer.partition("@")
+    return host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))
+
+
+def run_status(status: str, writer: str | None, heartbeat: float | None, now: float | None = None) -> str:
+    """The status a run reads back with: a stored "running" whose writer is gone is "interrupted"."""
+    return "interrupted" if status == "running" and writer_gone(writer, heartbeat, now) else status
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -176,6 +222,8 @@ class RunRecord:
     check: dict[str, Any] | None
     notes: str
     reason: str
+    writer: str | None = None  # "pid@host" of a streamed save (create_run with stream=True)
+    heartbeat: float | None = None  # when that writer last said it was alive
 
 
 @dataclass(frozen=True)
@@ -202,22 +250,21 @@ class MemberRecord:
 
 _RUN_COLUMNS = (
     "id, created, updated, name, experiment, status, steps, seconds, "
-    "config_json, final_json, check_json, notes, reason"
+    "config_json, final_json, check_json, notes, reason, writer, heartbeat"
 )
 
 
 def _record(row: tuple[Any, ...]) -> RunRecord:
-    """Build a RunRecord from a row selected with ``_RUN_COLUMNS``."""
-    (rid, created, updated, name, experiment, status, steps, seconds, config, final, check, notes, reason) = (
-        row
-    )
+    """Build a RunRecord from a row selected with ``_RUN_COLUMNS`` (status as run_status reads it)."""
+    (rid, created, updated, name, experiment, status, steps, seconds, config, final, check, notes, reason,
+     writer, heartbeat) = row[:15]
     return RunRecord(
         id=int(rid),
         created=float(created),
         updated=float(updated),
         name=name,
         experiment=experiment,
-        status=status,
+        status=run_status(status, writer, heartbeat),
         steps=int(steps),
         seconds=_real(seconds),
         config=_loads(config),
@@ -225,6 +272,8 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
         check=_loads(check),
         notes=notes,
         reason=reason,
+        writer=writer,
+        heartbeat=None if heartbeat is None else float(heartbeat),
     )
 
 
@@ -312,16 +361,38 @@ class RunStore:
 
     # ---- writes ----------------------------------------------------------------------------
 
-    def create_run(self, config: dict[str, Any], experiment: str | None = None, name: str = "") -> int:
-        """Record a new run with status 'running' and return its id."""
+    def create_run(self, config: dict[str, Any], experiment: str | None = None, name: str = "",
+                   stream: bool = False) -> int:
+        """Record a new run with status 'running' and return its id. With `stream`, this process is
+        recorded as its writer (pid, host, heartbeat): should it die before finishing the run, the run
+        reads back as 'interrupted' (run_status); keep it alive with :meth:`beat`."""
         now = time.time()
+        writer = writer_id() if stream else None
         with self._lock, self._conn:
             cur = self._conn.execute(
-                "INSERT INTO runs (created, updated, name, experiment, status, config_json) "
-                "VALUES (?, ?, ?, ?, 'running', ?)",
-                (now, now, name, experiment, _dumps(config)),
+                "INSERT INTO runs (created, updated, name, experiment, status, config_json, writer, heartbeat) "
+                "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                (now, now, name, experiment, _dumps(config), writer, now if stream else None),
             )
             return int(cur.lastrowid)  # type: ignore[arg-type]
+
+    def beat(self, run_id: int, steps: int | None = None, seconds: float | None = None) -> None:
+        """A streamed run's writer is alive (heartbeat now), at `steps` after `seconds` when given."""
+        now = time.time()
+        self._write_run(
+            "UPDATE runs SET heartbeat = ?, updated = ?, steps = COALESCE(?, steps), seconds = COALESCE(?, seconds) "
+            "WHERE id = ?", (now, now, None if steps is None else int(steps), None if seconds is None else float(seconds),
+                             run_id), run_id)
+
+    def replace_history(self, run_id: int, points: Iterable[tuple[str, int, float]]) -> None:
+        """Make (metric, step, value) points the run's whole history, in one transaction."""
+        rows = [(run_id, str(metric), int(step), float(value)) for metric, step, value in points]
+        with self._lock, self._conn:
+            self._conn.execute("DELETE FROM history WHERE run_id = ?", (run_id,))
+            self._conn.executemany(
+                "INSERT INTO history (run_id, metric, step, value) VALUES (?, ?, ?, ?)", rows
+            )
+            self._conn.execute("UPDATE runs SET updated = ? WHERE id = ?", (time.time(), run_id))
 
     def append_history(self, run_id: int, points: Iterable[tuple[str, int, float]]) -> None:
         """Add (metric, step, value) points in one transaction; a repeated (metric, step) is replaced."""
@@ -417,8 +488,11 @@ class RunStore:
         tensors: dict[str, torch.Tensor],
         step: int,
         metadata: dict[str, str] | None = None,
+        replace: bool = False,
     ) -> Path:
-        """Write tensors atomically to ``checkpoints/run-<id>/step-<step>.safetensors``; return the path."""
+        """Write tensors atomically to ``checkpoints/run-<id>/step-<step>.safetensors``; return the path.
+        With `replace`, the run's other checkpoints are dropped once this one is indexed (a streamed
+        save keeps only its latest)."""
         with self._lock:
             exists = self._conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone()
         if exists is None:
@@ -446,6 +520,13 @@ class RunStore:
                 (run_id, int(step), relative, time.time()),
             )
             self._conn.execute("UPDATE runs SET updated = ? WHERE id = ?", (time.time(), run_id))
+            old = []
+            if replace:
+                old = self._conn.execute(
+                    "SELECT path FROM checkpoints WHERE run_id = ? AND step != ?", (run_id, int(step))).fetchall()
+                self._conn.execute("DELETE FROM checkpoints WHERE run_id = ? AND step != ?", (run_id, int(step)))
+        for (path,) in old:
+            (self.home / path).unlink(missing_ok=True)
         return final
 
     def checkpoints(self, run_id: int) -> list[tuple[int, Path]]:

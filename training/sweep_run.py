@@ -21,7 +21,7 @@ import torch
 
 from netarium.training.config import Config
 from netarium.training.history import History
-from netarium.training.run import Run, Snapshot
+from netarium.training.run import Run, Snapshot, offer_flush
 from netarium.training.sweep import Member, Sweep
 
 MEMBER_HISTORY_POINTS = 400  # per metric and member: K histories must stay small
@@ -321,6 +321,14 @@ def headless_chunk(steps: int) -> int:
     return max(1, min(200, steps // 20 or 1))
 
 
+def _offer_first(progress: Callable[[int, int], None], group: MemberGroup) -> None:
+    """offer_flush for the group's first config's member (the one an experiment's Result reports)."""
+    pos = next((i for i, m in enumerate(group.members) if m.index == 0), None)
+    if pos is not None:
+        offer_flush(progress, group, lambda: group.histories()[pos], group.states()[pos].step,
+                    lambda: group.runs()[pos].model.state_dict())
+
+
 def train_configs(configs: Sequence[Config], progress: Callable[[int, int], None] | None = None,
                   task: Any = None) -> list[Run]:
     """Train each Config to its steps (on a shared `task` when given) through the sweep engine: those
@@ -340,6 +348,7 @@ def train_configs(configs: Sequence[Config], progress: Callable[[int, int], None
                 done += n * len(group.members)
                 if progress:
                     progress(done, total)
+                    _offer_first(progress, group)
             for m, run in zip(group.members, group.runs(), strict=True):
                 out[m.index] = run
             group.close()

@@ -26,6 +26,11 @@ STORE = "runs.store"
 PICK = "runs.pick"
 TABLE = "runs.table"
 STORE_ERRORS = (sqlite3.Error, OSError, RuntimeError, KeyError, ValueError)
+STATE_NOTES = {  # what a streamed save's state means (runs_io.RunWriter)
+    "running": "Still training in another process; its history and checkpoint are saved every few seconds.",
+    "interrupted": "Its process ended before the run finished: the history and checkpoint are those of its "
+                   "last save, a few seconds before it ended.",
+}
 
 
 def run_store() -> RunStore:
@@ -108,6 +113,8 @@ def run_detail(store: RunStore, rec: RunRecord) -> None:
     """One run: status, check, curves, final numbers, config, notes, rename, load and delete."""
     st.subheader(run_label(rec))
     st.caption(f"{rec.status} · {rec.steps:,} steps · {rec.seconds:.1f} s" + (f" · {rec.reason}" if rec.reason else ""))
+    if rec.status in STATE_NOTES:
+        st.info(STATE_NOTES[rec.status])
     if rec.check:
         (st.success if rec.check.get("passed") else st.error)(f"Check: {rec.check.get('reason', '')}")
     st.plotly_chart(curves_figure(history_series(store, rec.id)), key=f"runs.curves.{rec.id}")

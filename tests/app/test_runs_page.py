@@ -4,6 +4,10 @@ pick several to overlay; export; save the session's live run."""
 from __future__ import annotations
 
 import json
+import socket
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,6 +77,29 @@ def test_one_run_shows_its_config_curves_and_numbers(at: AppTest, store: RunStor
     assert at.get("plotly_chart")  # the curves
     finals = {r["metric"]: r["value"] for r in at.dataframe[1].value.to_dict("records")}
     assert finals == {"test_acc": 0.75, "test_loss": 0.4}
+
+
+def test_an_interrupted_streamed_run_shows_its_state(tmp_path: Path, store: RunStore) -> None:
+    """A streamed save whose writer is gone reads 'interrupted' in the table and says what that keeps."""
+    rid = store.create_run(CFG.model_dump(mode="json"), experiment="playground", name="killed", stream=True)
+    store.append_history(rid, [("test_loss", 10, 0.7), ("test_acc", 10, 0.5)])
+    store.beat(rid, steps=10, seconds=0.2)
+    with sqlite3.connect(store.path) as raw:  # its writer: a process on this host that has exited
+        raw.execute("UPDATE runs SET writer = ? WHERE id = ?", (f"{_dead_pid()}@{socket.gethostname()}", rid))
+    app = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    table = app.dataframe[0].value
+    assert list(table["name"]) == ["killed", "beta", "alpha"]
+    assert list(table["status"]) == ["interrupted", "done", "done"] and list(table["steps"])[0] == 10
+    pick(app, rid)
+    assert not app.exception
+    assert app.caption[0].value.startswith("interrupted · 10 steps")
+    assert any("ended before the run finished" in m for m in messages(app))
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
 
 
 def test_notes_and_rename_are_saved(at: AppTest, store: RunStore) -> None:
