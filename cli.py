@@ -214,10 +214,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"check {'PASSED' if check.passed else 'FAILED'}: {check.reason}", file=sys.stderr)
 
     if writer is not None and store is not None:
+        from netarium.training.runs_io import kept_history, last_values
+
+        diverged = result.state == "diverged"
+        first = result.runs[0] if result.runs else None
+        points = kept_history(result.history, diverged, first.last_finite_loss() if first is not None else None)
+        final = last_values(points) if diverged else result.final  # a diverged run: its last finite numbers
         with store:
-            writer.finish(result.history, result.final, result.steps, result.seconds,
-                          status="diverged" if result.state == "diverged" else "done",
-                          weights=result.runs[0].model.state_dict() if result.runs else None,
+            writer.finish(points, final, result.steps, result.seconds, status="diverged" if diverged else "done",
+                          # a diverged run's weights are NaN: the last streamed (finite) checkpoint stays, if any
+                          weights=first.model.state_dict() if first is not None and not (diverged and writer.flushes) else None,
                           check=check.as_dict() if check else None, reason=result.reason)
             print(f"saved as run {writer.run_id} in {store.path} ({writer.flushes} flushes on the way, "
                   f"{writer.flush_seconds:.2f} s writing)", file=sys.stderr)

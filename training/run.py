@@ -366,6 +366,12 @@ class Run:
             self.history.record(step, {"train_loss": self._last_loss})
             self._last_early_step = step
 
+    def last_finite_loss(self) -> tuple[int, float] | None:
+        """(step, training loss) of the last loss checked finite (the divergence check's), None before any."""
+        if self._last_finite_step > 0 and math.isfinite(self._last_loss):
+            return self._last_finite_step, self._last_loss
+        return None
+
     def _check_finite(self, loss: torch.Tensor) -> bool:
         """False (and the run marked diverged, saying between which steps) when `loss` is NaN/inf.
 

@@ -46,6 +46,29 @@ def history_points(history: History) -> list[tuple[str, int, float]]:
     return [(m, int(s), float(v)) for m in history.metrics() for s, v in zip(*history.series(m), strict=True)]
 
 
+def kept_history(history: History, diverged: bool, last_loss: tuple[int, float] | None = None) -> list[tuple[str, int, float]]:
+    """The points a saved run keeps: all of them; for a run that diverged, the finite ones (the curves up to
+    their last finite values; the evaluation of blown-up weights is NaN everywhere and says only where, which
+    the stored steps, state and reason keep) plus its last finite training loss (`last_loss`, Run.last_finite_loss)."""
+    points = history_points(history)
+    if not diverged:
+        return points
+    kept = [p for p in points if math.isfinite(p[2])]
+    if last_loss is not None and not any(m == "train_loss" and s == last_loss[0] for m, s, _ in kept):
+        kept.append(("train_loss", int(last_loss[0]), float(last_loss[1])))
+    return kept
+
+
+def last_values(points: Iterable[tuple[str, int, float]]) -> dict[str, float]:
+    """Each metric's value at its latest step: a diverged run's final numbers (its last finite ones, as the
+    live save and a sweep's diverged members keep)."""
+    latest: dict[str, tuple[int, float]] = {}
+    for metric, step, value in points:
+        if metric not in latest or step >= latest[metric][0]:
+            latest[metric] = (step, value)
+    return {m: v for m, (_, v) in latest.items()}
+
+
 class RunWriter:
     """A run saved as it trains: created at once (state running, this process its writer), then, every
     `every` seconds (save_every()), the history points not yet written, the latest checkpoint and a
@@ -98,11 +121,12 @@ class RunWriter:
         self.flushes += 1
         self.flush_seconds += time.perf_counter() - t
 
-    def finish(self, history: History, final: dict[str, float], steps: int, seconds: float, status: str = "done",
-               weights: dict[str, torch.Tensor] | None = None, check: dict[str, Any] | None = None,
-               reason: str = "") -> None:
-        """The run's end: its whole history, a checkpoint (replacing the streamed one) and end state."""
-        self.store.replace_history(self.run_id, history_points(history))
+    def finish(self, points: list[tuple[str, int, float]], final: dict[str, float], steps: int, seconds: float,
+               status: str = "done", weights: dict[str, torch.Tensor] | None = None,
+               check: dict[str, Any] | None = None, reason: str = "") -> None:
+        """The run's end: its whole history (`points`, e.g. kept_history), a checkpoint (replacing the
+        streamed one) and end state."""
+        self.store.replace_history(self.run_id, points)
         if weights is not None:
             self.store.save_checkpoint(self.run_id, weights, steps, replace=True)
         self.store.finish(self.run_id, final, steps, seconds, status=status, check=check, reason=reason)

@@ -117,7 +117,8 @@ def run_detail(store: RunStore, rec: RunRecord) -> None:
         st.info(STATE_NOTES[rec.status])
     if rec.check:
         (st.success if rec.check.get("passed") else st.error)(f"Check: {rec.check.get('reason', '')}")
-    st.plotly_chart(curves_figure(history_series(store, rec.id)), key=f"runs.curves.{rec.id}")
+    st.plotly_chart(curves_figure(history_series(store, rec.id), diverged_at=rec.steps if rec.status == "diverged" else None),
+                    key=f"runs.curves.{rec.id}")
     left, right = st.columns(2, gap="medium")
     with left:
         st.markdown("**Final numbers**")

@@ -63,6 +63,32 @@ def _visible(steps: Sequence[int], values: Sequence[float], log_x: bool) -> tupl
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
+def _finite(steps: list[int], values: list[float]) -> tuple[list[int], list[float]]:
+    """The points with a finite value: a curve stops at its last finite value (a NaN/inf is a divergence,
+    marked apart, never drawn as a number)."""
+    pairs = [(s, v) for s, v in zip(steps, values, strict=True) if math.isfinite(v)]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def divergence_step(series: dict[str, Series]) -> int | None:
+    """The first step at which a train/test loss or score is NaN/inf, or None when every value is finite."""
+    bad = [int(s) for name, (steps, values) in series.items() if _split_metric(name)
+           for s, v in zip(steps, values, strict=False) if not math.isfinite(float(v))]
+    return min(bad, default=None)
+
+
+DIVERGED_COLOR = "#c0392b"
+
+
+def _divergence_marker(step: int) -> tuple[dict, dict]:
+    """A dotted vertical line across every panel at the step a run diverged, and its label at the top."""
+    line = dict(type="line", xref="x", yref="paper", x0=step, x1=step, y0=0, y1=1,
+                line=dict(color=DIVERGED_COLOR, dash="dot", width=2))
+    label = dict(text=f"diverged at step {step:,}", x=step, xref="x", y=1.0, yref="paper", xanchor="right",
+                 yanchor="top", showarrow=False, font=dict(color=DIVERGED_COLOR, size=12), bgcolor="rgba(255,255,255,0.8)")
+    return line, label
+
+
 def _split_metric(name: str) -> tuple[str, str] | None:
     """'train_loss' -> ('train', 'loss'); None for names that are not split metrics."""
     split, _, metric = name.partition("_")
@@ -110,24 +136,29 @@ def panel_layout(fig: go.Figure, title: str, height: int, legend_y: float = -0.2
 
 
 def curves_figure(
-    series: dict[str, Series], *, log_x: bool = False, smoothing: float = 0.0, title: str = ""
+    series: dict[str, Series], *, log_x: bool = False, smoothing: float = 0.0, title: str = "",
+    diverged_at: int | None = None,
 ) -> go.Figure:
     """Loss curves on top and accuracy / R^2 curves below, from {"train_loss": (steps, values), ...}.
 
     Colours mark the split (train navy solid, test crimson dashed) in both panels; metrics other
     than "{train,test}_{loss,acc,r2}" are left out. An empty input gives a "no data yet" figure.
+    A run that diverged (`diverged_at`, else the first NaN/inf value's step) keeps its curves up to
+    their last finite values and a dotted red line at the step it diverged.
     The panels are laid out by hand (make_subplots alone costs ~30 ms, and this figure is redrawn on
     every tick of a live run).
     """
     smoothing = min(max(float(smoothing), 0.0), MAX_SMOOTHING)
     panels: dict[str, list[tuple[str, str, list[int], list[float]]]] = {"loss": [], "score": []}
     score_kind = ""
+    if diverged_at is None:
+        diverged_at = divergence_step(series)
     for name, (steps, values) in series.items():
         parsed = _split_metric(name)
         if parsed is None or parsed[1] not in ("loss", *SCORE_TITLES):
             continue
         split, metric = parsed
-        xs, ys = _visible(steps, values, log_x)
+        xs, ys = _finite(*_visible(steps, values, log_x))
         if not xs:
             continue
         if metric == "loss":
@@ -137,6 +168,8 @@ def curves_figure(
             panels["score"].append((split, name, xs, ys))
     used = [p for p in ("loss", "score") if panels[p]]
     if not used:
+        if diverged_at is not None:
+            return empty_figure(f"diverged at step {diverged_at:,}, before any finite value was recorded", title=title)
         return empty_figure(title=title)
     y_titles = {"loss": "loss", "score": SCORE_TITLES.get(score_kind, "score")}
     domains = [[0.0, 1.0]] if len(used) == 1 else [[0.54, 1.0], [0.0, 0.46]]
@@ -159,6 +192,9 @@ def curves_figure(
             anchor=f"y{suffix}", type="log" if log_x else "linear", showticklabels=last,
             title=dict(text="step") if last else None, **GRID, **({} if row == 1 else {"matches": "x"}),
         )
+    if diverged_at is not None and (diverged_at > 0 or not log_x):
+        line, label = _divergence_marker(int(diverged_at))
+        layout["shapes"], layout["annotations"] = [line], [label]
     return go.Figure(data=traces, layout=layout)
 
 

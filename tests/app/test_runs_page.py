@@ -96,6 +96,21 @@ def test_an_interrupted_streamed_run_shows_its_state(tmp_path: Path, store: RunS
     assert any("ended before the run finished" in m for m in messages(app))
 
 
+def test_a_diverged_run_shows_its_curves_up_to_the_blow_up_and_a_marker(store: RunStore) -> None:
+    rid = store.create_run(CFG.model_dump(mode="json"), experiment="playground", name="blown")
+    store.append_history(rid, [("train_loss", 10, 0.7), ("train_loss", 20, 4e9), ("test_loss", 10, 0.8)])
+    store.finish(rid, {"train_loss": 4e9, "test_loss": 0.8}, steps=23, seconds=0.1, status="diverged",
+                 reason="the training loss became inf between steps 21 and 23")
+    app = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    pick(app, rid)
+    assert not app.exception
+    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+    lines = {t["name"]: t["y"] for t in spec["data"]}
+    assert lines == {"train loss": [0.7, 4e9], "test loss": [0.8]}
+    assert [(sh["x0"], sh["x1"]) for sh in spec["layout"]["shapes"]] == [(23, 23)]
+    assert spec["layout"]["annotations"][0]["text"] == "diverged at step 23"
+
+
 def _dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()

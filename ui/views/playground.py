@@ -37,7 +37,8 @@ def draw_curves(ctx: ViewContext) -> None:
     smoothing = c2.slider("smoothing", 0.0, 0.99, 0.0, 0.01, key=f"{ctx.key}.smooth",
                           help="Exponential moving average of the curves (TensorBoard-style)")
     series = {m: ctx.snap.history.series(m) for m in ctx.snap.history.metrics() if m.startswith(("train_", "test_"))}
-    st.plotly_chart(curves_figure(series, log_x=log_x, smoothing=smoothing), key=f"{ctx.key}.chart",
+    diverged_at = ctx.snap.step if ctx.snap.state == "diverged" else None  # the curves stop there, marked
+    st.plotly_chart(curves_figure(series, log_x=log_x, smoothing=smoothing, diverged_at=diverged_at), key=f"{ctx.key}.chart",
                     width="stretch", config={"displayModeBar": False})
 
 

@@ -3,6 +3,7 @@ with the history and a loadable checkpoint up to its last flush."""
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -68,3 +69,30 @@ def test_killed_save_is_interrupted_with_history_and_checkpoint(tmp_path: Path) 
         assert set(weights) == set(run.model.state_dict())
         assert all(torch.isfinite(v).all() for v in weights.values())
         assert run.evaluate()["test_loss"] < 10
+
+
+def test_a_diverged_save_keeps_its_history_up_to_the_last_finite_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Evaluated every step, lr 10 blows up at step 3: the stored run keeps steps 1-2 (finite, already huge),
+    its final numbers are those last finite ones (not NaN), and it reads back diverged at step 3."""
+    from netarium.cli import main
+    from netarium.viz.curves import curves_figure
+
+    monkeypatch.setenv("NETARIUM_HOME", str(tmp_path))
+    code = main(["run", "playground", "--steps", "300", "--set", "eval_every=1", "--set", "optimizer.name=sgd",
+                 "--set", "optimizer.lr=10", "--set", "task.name=reg-plane", "--set", "model.activation=relu",
+                 "--set", "model.hidden=64,64", "--quiet", "--save"])
+    assert code == 1 and "diverged" in capsys.readouterr().err
+    with RunStore(tmp_path / "netarium.db") as store:
+        (rec,) = store.list_runs()
+        assert (rec.status, rec.steps) == ("diverged", 3) and "at step 3" in rec.reason
+        history = store.history(rec.id)
+        assert [s for s, _ in history["test_loss"]] == [1] and [s for s, _ in history["train_loss"]] == [1]
+        assert all(math.isfinite(v) for pts in history.values() for _, v in pts)
+        assert rec.final["test_loss"] == history["test_loss"][-1][1] > 1e6  # the blow-up, kept
+        assert all(math.isfinite(v) for v in rec.final.values())
+        from netarium.training.runs_io import history_series
+
+        fig = curves_figure(history_series(store, rec.id), diverged_at=rec.steps)
+        assert {t.name for t in fig.data} == {"train loss", "test loss", "train R²", "test R²"}
+        assert fig.layout.shapes[0].x0 == 3

@@ -17,7 +17,14 @@ import torch
 from netarium.training.config import Config
 from netarium.training.history import History
 from netarium.training.run import Run
-from netarium.training.runs_io import RunWriter, load_run, save_every
+from netarium.training.runs_io import (
+    RunWriter,
+    history_points,
+    kept_history,
+    last_values,
+    load_run,
+    save_every,
+)
 from netarium.training.store import (
     SCHEMA_VERSION,
     STALE_AFTER_S,
@@ -152,9 +159,7 @@ def test_run_writer_appends_new_points_and_finishes(store: RunStore) -> None:
     h2.record(5, {"loss": 2.0})
     w.flush(object(), h2, 5)
     assert store.history(w.run_id) == {"loss": [(5, 2.0)]}
-    final = History()
-    final.record(40, {"loss": 0.125})
-    w.finish(final, {"loss": 0.125}, 40, 12.0, weights={"w": torch.full((3,), 7.0)}, reason="")
+    w.finish([("loss", 40, 0.125)], {"loss": 0.125}, 40, 12.0, weights={"w": torch.full((3,), 7.0)}, reason="")
     rec = store.get_run(w.run_id)
     assert (rec.status, rec.steps, rec.seconds, rec.final) == ("done", 40, 12.0, {"loss": 0.125})
     assert store.history(w.run_id) == {"loss": [(40, 0.125)]}
@@ -182,3 +187,30 @@ def test_save_every_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
         monkeypatch.setenv("NETARIUM_SAVE_EVERY", text)
         assert save_every() == expected
     assert math.isfinite(save_every()) and os.environ["NETARIUM_SAVE_EVERY"] == "nan"
+
+
+def test_kept_history_of_a_diverged_run_is_its_finite_points_and_last_loss() -> None:
+    h = History()
+    h.record(10, {"train_loss": 0.5, "test_loss": 0.6, "lr": 1.0})
+    h.record(20, {"train_loss": 7e9, "test_loss": math.inf, "lr": 1.0})
+    h.record(25, {"train_loss": math.nan, "test_loss": math.nan, "lr": 1.0})
+    assert kept_history(h, diverged=False) == history_points(h)
+    kept = kept_history(h, diverged=True, last_loss=(22, 9e12))
+    assert sorted(kept) == sorted([("train_loss", 10, 0.5), ("train_loss", 20, 7e9), ("train_loss", 22, 9e12),
+                                   ("test_loss", 10, 0.6), ("lr", 10, 1.0), ("lr", 20, 1.0), ("lr", 25, 1.0)])
+    assert last_values(kept) == {"train_loss": 9e12, "test_loss": 0.6, "lr": 1.0}
+    assert kept_history(h, diverged=True, last_loss=(20, 7e9)).count(("train_loss", 20, 7e9)) == 1
+
+
+def test_run_knows_its_last_finite_loss() -> None:
+    c = Config(task={"name": "reg-plane"}, model={"name": "mlp", "hidden": [32, 32], "activation": ["relu"]},
+               optimizer={"name": "sgd", "lr": 10.0}, steps=50, eval_every=1000, device="cpu")
+    run = Run(c)
+    assert run.last_finite_loss() is None
+    run.step(1)
+    step, loss = run.last_finite_loss()
+    assert step == 1 and math.isfinite(loss) and loss > 0
+    run.step(49)
+    assert run.state == "diverged"
+    step, loss = run.last_finite_loss()
+    assert 1 <= step < run.step_count and math.isfinite(loss)
