@@ -85,6 +85,7 @@ class LiveRun:
         self.idle_pause_seconds = idle_pause_seconds
         self.generation = 0  # bumps on every re-initialisation (views cache on it)
         self.on_close: list[Callable[[], None]] = []  # helpers' threads that must end with the run
+        self.on_replace: list[Callable[[], None]] = []  # called when the Run is replaced (a saved run's end)
         self._copy_lock = threading.Lock()
         self._model_copy: tuple[int, int, nn.Module] | None = None
         self.config, self.run, self.worker, self.note = self._build(config)
@@ -135,6 +136,8 @@ class LiveRun:
         self.config, self.run, self.worker, self.note = config, run, worker, note
         self.generation += 1
         old.stop()
+        for callback in list(self.on_replace):
+            callback()
         if playing:
             worker.play()
         return note

@@ -7,8 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 import os
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -20,13 +23,14 @@ from netarium.models.masks import add_masks
 from netarium.training.config import parse_config
 from netarium.training.history import History
 from netarium.training.live import LiveRun
-from netarium.training.run import Run
+from netarium.training.run import Run, Snapshot
 from netarium.training.store import RunRecord, RunStore, SweepRecord
 from netarium.training.sweep_run import MemberResult, SweepResult
 
 Series = tuple[list[int], list[float]]
 TEST_METRICS = ("test_acc", "test_r2", "test_loss")  # the headline number of a run, first found wins
 HIGHER_IS_BETTER = ("test_acc", "test_r2")
+LOG = logging.getLogger(__name__)
 CSV_COLUMNS = ("run_id", "name", "experiment", "metric", "step", "value")
 SAVE_EVERY_S = 5.0  # a streamed save's flush interval; $NETARIUM_SAVE_EVERY (seconds) changes it
 
@@ -133,11 +137,15 @@ class RunWriter:
 
 
 def save_live_run(store: RunStore, live: LiveRun, name: str = "", note: str = "") -> int:
-    """Store the live run as it is now (config, history, checkpoint, final numbers); return its id.
+    """Store the live run as it is now (config, history, checkpoint, final numbers) and keep it saved as it
+    trains on (LiveSaver: every few seconds, and at its end); return its id.
 
     Everything is copied under the worker's lock, so a run that is playing is saved at one step.
     When the last evaluation is older than the current step, the run is evaluated now (as a
     headless run's final numbers are) and that point is added to the stored history only.
+    The stored run is 'running' while the session's run goes on; it ends 'done' when that run is
+    replaced (reset, a new config) or closed, or when the run is saved again, and 'diverged' or 'failed'
+    as soon as it is. A server killed meanwhile leaves it 'interrupted' as of its last flush.
     """
     run, worker = live.run, live.worker
     with worker.lock:
@@ -150,14 +158,95 @@ def save_live_run(store: RunStore, live: LiveRun, name: str = "", note: str = ""
             points += [(m, steps, float(v)) for m, v in run.evaluate().items()]
         final = {k: float(v) for k, v in run.metrics.items()}
         tensors = {k: v.detach().to("cpu").clone() for k, v in run.model.state_dict().items()}
-    status = state if state in ("diverged", "failed") else "done"
-    run_id = store.create_run(config, experiment=None, name=name.strip())
-    store.append_history(run_id, points)
-    store.save_checkpoint(run_id, tensors, steps, metadata={"source": "live"})
-    store.finish(run_id, final, steps, seconds, status=status, reason=reason)
+    for previous in [fn for fn in live.on_close if isinstance(getattr(fn, "__self__", None), LiveSaver)]:
+        previous()  # one saved run follows the session's run: the earlier one ends here
+    writer = RunWriter(RunStore(store.path), config, name=name.strip())  # its own connection: it outlives `store`
+    store.append_history(writer.run_id, points)
+    store.save_checkpoint(writer.run_id, tensors, steps, metadata={"source": "live"})
+    store.update_run(writer.run_id, steps=steps, seconds=seconds, final=final, reason=reason)
     if note.strip():
-        store.set_notes(run_id, note.strip())
-    return run_id
+        store.set_notes(writer.run_id, note.strip())
+    saver = LiveSaver(writer, live, written={m: max(s for mm, s, _ in points if mm == m) for m, _, _ in points})
+    if state in ("diverged", "failed"):
+        saver.finish()
+    else:
+        saver.attach()
+    return writer.run_id
+
+
+class LiveSaver:
+    """Keeps a saved live run up to date (save_live_run): a Worker listener that, at a publish `writer.every`
+    seconds after the last flush, writes the new history points, the latest checkpoint and a heartbeat;
+    `finish` writes the end (on replace, close, a new save, or at once on divergence)."""
+
+    def __init__(self, writer: RunWriter, live: LiveRun, written: dict[str, int] | None = None):
+        self.writer, self.live, self.run, self.worker = writer, live, live.run, live.worker
+        self.done = False
+        self._lock = threading.Lock()
+        writer._source, writer._written = id(self.run), dict(written or {})
+
+    def attach(self) -> None:
+        """Follow the worker's publishes; finish when the session's run is replaced or closed."""
+        self.worker.listeners.append(self)
+        self.live.on_close.append(self.finish)
+        self.live.on_replace.append(self.finish)
+
+    def __call__(self, snap: Snapshot) -> None:
+        """A publish (worker thread): flush when due; finish on divergence or failure. A store that fails
+        (disk full, deleted) stops the following, never the training."""
+        try:
+            self._follow(snap)
+        except (sqlite3.Error, OSError, KeyError) as e:
+            LOG.warning("saved run %s no longer follows the live run: %s", self.writer.run_id, e)
+            self.done = True
+            self.writer.store.close()
+
+    def _follow(self, snap: Snapshot) -> None:
+        if self.done:
+            return
+        if snap.state in ("diverged", "failed"):
+            self.finish()
+        elif self.writer.due():
+            with self._lock:
+                if not self.done:
+                    with self.worker.lock:
+                        step = self.run.step_count
+                        tensors = {k: v.detach().to("cpu").clone() for k, v in self.run.model.state_dict().items()}
+                        final = {k: float(v) for k, v in self.run.metrics.items()}
+                    self.writer.store.update_run(self.writer.run_id, final=final)
+                    self.writer.flush(self.run, snap.history, step, lambda: tensors)
+
+    def finish(self) -> None:
+        """Write the run's end: its whole history, checkpoint, final numbers, state (done, diverged or failed)."""
+        with self._lock:
+            if self.done:
+                return
+            self.done = True
+        for hooks in (self.worker.listeners, self.live.on_close, self.live.on_replace):
+            while self in hooks or self.finish in hooks:
+                hooks.remove(self if self in hooks else self.finish)
+        with self.worker.lock:
+            run = self.run
+            diverged = run.state == "diverged"
+            points = kept_history(run.history, diverged, run.last_finite_loss())
+            final = last_values(points) if diverged else {k: float(v) for k, v in run.metrics.items()}
+            tensors = None if diverged else {k: v.detach().to("cpu").clone() for k, v in run.model.state_dict().items()}
+            steps, seconds, state, reason = run.step_count, float(run.seconds), run.state, run.reason
+        try:
+            stored = dict(self.writer.store.history(self.writer.run_id))
+        except (sqlite3.Error, KeyError):  # the run was deleted meanwhile, or the store is gone
+            self.writer.store.close()
+            return
+        for metric, pts in stored.items():  # points saved earlier (the evaluation at save time) stay
+            have = {(m, s) for m, s, _ in points}
+            points += [(metric, s, v) for s, v in pts if (metric, s) not in have and math.isfinite(v)]
+        status = state if state in ("diverged", "failed") else "done"
+        try:
+            self.writer.finish(points, final, steps, seconds, status=status, weights=tensors, reason=reason)
+        except (sqlite3.Error, OSError, KeyError) as e:  # deleted meanwhile, or the store is gone: never a page error
+            LOG.warning("saved run %s could not record its end: %s", self.writer.run_id, e)
+        finally:
+            self.writer.store.close()
 
 
 def load_weights(model: nn.Module, tensors: dict[str, torch.Tensor]) -> list[str]:

@@ -44,7 +44,7 @@ STATUSES = ("running", "done", "paused", "diverged", "failed", "stopped")
 # "interrupted" is never written: a run stored as running whose writer is gone reads back so (run_status)
 READ_STATUSES = (*STATUSES, "interrupted")
 BUSY_TIMEOUT_MS = 10_000
-STALE_AFTER_S = 60.0  # a running run whose writer's heartbeat is older than this reads back as interrupted
+STALE_AFTER_S = 60.0  # a running run written from another host whose heartbeat is older reads back as interrupted
 
 # Migrations, applied in order; PRAGMA user_version records how many have run.
 _MIGRATIONS: tuple[str, ...] = (
@@ -146,16 +146,16 @@ def _pid_alive(pid: int) -> bool:
 
 def writer_gone(writer: str | None, heartbeat: float | None, now: float | None = None,
                 stale_after: float = STALE_AFTER_S) -> bool:
-    """True when a streamed save's writer can no longer write: its process is not alive on this host,
-    or (any host) its last heartbeat is older than `stale_after` seconds. A run without a writer (saved
-    in one go) is never gone."""
+    """True when a streamed save's writer can no longer write: on this host, its process is not alive
+    (a paused app session beats no more but lives on); on another host, its last heartbeat is older than
+    `stale_after` seconds. A run without a writer (saved in one go) is never gone."""
     if not writer:
         return False
-    now = time.time() if now is None else now
-    if heartbeat is None or now - heartbeat > stale_after:
-        return True
     pid, _, host = writer.partition("@")
-    return host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))
+    if host == socket.gethostname() and pid.isdigit():
+        return not _pid_alive(int(pid))
+    now = time.time() if now is None else now
+    return heartbeat is None or now - heartbeat > stale_after
 
 
 def run_status(status: str, writer: str | None, heartbeat: float | None, now: float | None = None) -> str:

@@ -142,7 +142,7 @@ class Worker:
             snap.state = "playing" if self._playing else ("ready" if snap.step == 0 else "paused")
         with self._latest_lock:
             self._latest = snap
-        for fn in self.listeners:
+        for fn in list(self.listeners):  # a listener may remove itself
             fn(snap)
 
     def _apply(self, command: str, arg: Any) -> None:

@@ -189,7 +189,8 @@ def save_live_section(store: RunStore) -> None:
     """Name and note for the session's live run, and a button that stores it with a checkpoint."""
     status = live_run().status()
     st.caption(f"The session's run is at step {status['step']:,} ({status['state']}); saving stores its config, "
-               "curves, final numbers and a checkpoint of the weights.")
+               "curves, final numbers and a checkpoint of the weights, then keeps them up to date every few seconds "
+               "while it trains on (state running), until the run is reset, replaced or saved again (done).")
     st.text_input("Name", key="runs.save_name", placeholder="e.g. spiral, 3 layers, tanh")
     st.text_area("Note", key="runs.save_note", placeholder="what you tried and what you saw")
     st.button("Save the current run", key="runs.save", on_click=_save_live, args=(store,), type="primary",

@@ -187,7 +187,7 @@ def test_save_the_current_run(at: AppTest, store: RunStore) -> None:
     at.button(key="runs.save").click().run()
     assert not at.exception
     (rec,) = [r for r in store.list_runs() if r.name == "mine"]
-    assert (rec.notes, rec.steps, rec.status, rec.experiment) == ("from the test", 15, "done", None)
+    assert (rec.notes, rec.steps, rec.status, rec.experiment) == ("from the test", 15, "running", None)  # it follows the run
     assert store.checkpoints(rec.id)[0][0] == 15 and store.history(rec.id)["test_loss"][-1][0] == 15
     assert f"Saved the session's run as run #{rec.id}." in messages(at)
     assert at.multiselect(key="runs.pick").value == [rec.id]  # the new run is shown

@@ -69,8 +69,9 @@ def stored(store: RunStore, name: str, final: dict[str, float], points: list[tup
 def test_save_live_run_stores_config_history_checkpoint_and_final(store: RunStore, live: LiveRun) -> None:
     trained(live, 20)
     rid = save_live_run(store, live, "  circle  ", "first try")
+    final_then = dict(live.run.metrics)
     rec = store.get_run(rid)
-    assert (rec.name, rec.notes, rec.experiment, rec.status, rec.steps) == ("circle", "first try", None, "done", 20)
+    assert (rec.name, rec.notes, rec.experiment, rec.status, rec.steps) == ("circle", "first try", None, "running", 20)
     assert rec.config == CFG.model_dump(mode="json")
     assert rec.seconds == pytest.approx(live.run.seconds) and rec.seconds > 0
     assert rec.final == pytest.approx(live.run.metrics) and {"train_loss", "test_loss", "test_acc"} <= set(rec.final)
@@ -84,6 +85,44 @@ def test_save_live_run_stores_config_history_checkpoint_and_final(store: RunStor
     weights = store.load_checkpoint(rid)
     state = live.run.model.state_dict()
     assert set(weights) == set(state) and all(torch.equal(weights[k], state[k]) for k in state)
+    live.restart()  # the session's run is replaced: the saved one ends, done at its last step
+    rec = store.get_run(rid)
+    assert (rec.status, rec.steps) == ("done", 20) and rec.final == pytest.approx(final_then)
+    assert history_series(store, rid)["test_loss"][0] == [5, 10, 15, 20]
+
+
+def test_a_saved_live_run_streams_as_it_plays_and_ends_done(store: RunStore, live: LiveRun,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETARIUM_SAVE_EVERY", "0.1")
+    trained(live, 10)
+    rid = save_live_run(store, live, "follows")
+    assert store.get_run(rid).status == "running"
+    live.play()
+    live.worker.wait_for(lambda s: s.step >= 400)
+    deadline = time.monotonic() + 30
+    while store.get_run(rid).steps < 200 and time.monotonic() < deadline:  # a flush every 0.1 s of playing
+        time.sleep(0.05)
+    live.pause()
+    mid = store.get_run(rid)
+    assert mid.status == "running" and mid.steps >= 200
+    (ckpt_step, _), = store.checkpoints(rid)  # only the latest
+    assert ckpt_step == mid.steps
+    assert max(history_series(store, rid)["test_loss"][0]) >= 200
+    again = save_live_run(store, live, "second")  # a new save: the first saved run ends at this step
+    first = store.get_run(rid)
+    assert first.status == "done" and first.steps == live.run.step_count
+    steps, _ = live.run.history.series("test_loss")
+    assert set(steps) <= set(history_series(store, rid)["test_loss"][0])
+    live.close()
+    assert store.get_run(again).status == "done"
+
+
+def test_a_saved_live_run_deleted_while_it_follows_ends_quietly(store: RunStore, live: LiveRun) -> None:
+    rid = save_live_run(store, trained(live, 10))
+    store.delete_run(rid)
+    live.step(5)
+    live.restart()  # its end cannot be recorded: logged, no error, the session goes on
+    assert [r.id for r in store.list_runs()] == [] and live.run.step_count == 0
 
 
 def test_save_while_playing_is_consistent(store: RunStore, live: LiveRun) -> None:

@@ -57,10 +57,11 @@ def test_writer_gone_rules() -> None:
     host, now = socket.gethostname(), 1_000_000.0
     assert not writer_gone(None, None, now)  # saved in one go: no writer, never interrupted
     assert not writer_gone(writer_id(), now - 1, now)  # this process, fresh heartbeat
-    assert writer_gone(writer_id(), now - STALE_AFTER_S - 1, now)  # stale heartbeat
-    assert writer_gone(writer_id(), None, now)
+    assert not writer_gone(writer_id(), now - 10 * STALE_AFTER_S, now)  # alive here (a paused session): not gone
     assert writer_gone(f"{_dead_pid()}@{host}", now, now)  # dead pid on this host, heartbeat fresh
     assert not writer_gone(f"{_dead_pid()}@another-host", now, now)  # another host: only the heartbeat says
+    assert writer_gone("123@another-host", now - STALE_AFTER_S - 1, now)
+    assert writer_gone("123@another-host", None, now)
     assert run_status("running", f"{_dead_pid()}@{host}", now, now) == "interrupted"
     assert run_status("done", f"{_dead_pid()}@{host}", now, now) == "done"
     assert run_status("running", None, None, now) == "running"
