@@ -922,22 +922,23 @@ class BatchedGroup:
     def runs(self) -> list[Run]:
         """Each member as an ordinary Run of its Config (and shared task) holding its trained weights,
         dead links, step, state, metrics and history; optimizer state and weight snapshots start anew."""
-        out = []
-        for k, m in enumerate(self.members):
-            run = Run(self.configs[k], task=m.task)
-            weights, links = self.parameters(k), self.links(k)
-            with torch.no_grad():
-                for name, p in run.model.named_parameters():
-                    p.copy_(weights[name])
-                for name, module in masked_modules(run.model):
-                    if f"{name}.weight" in links:
-                        module.mask.copy_(links[f"{name}.weight"])
-            seen = fixed_samples_seen(self.steps[k], self.n_train, self.batch_size) if self.fixed and not self.full_batch else None
-            run.step_count, run.samples_seen = self.steps[k], seen if seen is not None else self.steps[k] * self.batch_size
-            run.state, run.reason = self.states_[k], self.reasons[k]
-            run.metrics, run.history = dict(self.metrics[k]), self.histories_[k].copy()
-            out.append(run)
-        return out
+        return [self.member_run(k) for k in range(len(self.members))]
+
+    def member_run(self, k: int) -> Run:
+        """Member `k` alone as runs() gives it (a streamed save's checkpoint builds only this one)."""
+        run = Run(self.configs[k], task=self.members[k].task)
+        weights, links = self.parameters(k), self.links(k)
+        with torch.no_grad():
+            for name, p in run.model.named_parameters():
+                p.copy_(weights[name])
+            for name, module in masked_modules(run.model):
+                if f"{name}.weight" in links:
+                    module.mask.copy_(links[f"{name}.weight"])
+        seen = fixed_samples_seen(self.steps[k], self.n_train, self.batch_size) if self.fixed and not self.full_batch else None
+        run.step_count, run.samples_seen = self.steps[k], seen if seen is not None else self.steps[k] * self.batch_size
+        run.state, run.reason = self.states_[k], self.reasons[k]
+        run.metrics, run.history = dict(self.metrics[k]), self.histories_[k].copy()
+        return run
 
     def close(self) -> None:
         self.P = self.G = self.T1 = self.T2 = self.R = torch.empty(0)

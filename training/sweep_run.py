@@ -325,8 +325,9 @@ def _offer_first(progress: Callable[[int, int], None], group: MemberGroup) -> No
     """offer_flush for the group's first config's member (the one an experiment's Result reports)."""
     pos = next((i for i, m in enumerate(group.members) if m.index == 0), None)
     if pos is not None:
+        member_run = getattr(group, "member_run", None)  # one member's Run where the group can build one alone
         offer_flush(progress, group, lambda: group.histories()[pos], group.states()[pos].step,
-                    lambda: group.runs()[pos].model.state_dict())
+                    lambda: (member_run(pos) if member_run is not None else group.runs()[pos]).model.state_dict())
 
 
 def train_configs(configs: Sequence[Config], progress: Callable[[int, int], None] | None = None,
