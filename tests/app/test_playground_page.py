@@ -4,6 +4,8 @@ sidebar edits apply live (learning rate) or re-initialise (data)."""
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -218,6 +220,19 @@ def test_a_diverged_run_says_so_in_place_of_the_heavy_views(open_app) -> None:
     assert any(w.startswith("Network graph: the run diverged") for w in warnings)
     assert any(w.startswith("Decision boundary: the run diverged") for w in warnings)
     assert not at.exception
+    (curves,) = [c for c in at.get("plotly_chart") if c.key.endswith("curves.chart")]
+    spec = json.loads(curves.proto.spec)  # one call of 20 steps: no loss was read before it blew up, and it says so
+    assert [a["text"] for a in spec["layout"]["annotations"]] == [
+        f"diverged at step {live.run.step_count}, before any finite value was recorded"]
+    live.restart()
+    live.step(1)  # a finite loss read, then the blow-up: the curve keeps that point, marked where it diverged
+    live.step(30)
+    at.run()
+    (curves,) = [c for c in at.get("plotly_chart") if c.key.endswith("curves.chart")]
+    spec = json.loads(curves.proto.spec)
+    assert [sh["x0"] for sh in spec["layout"]["shapes"]] == [live.run.step_count]
+    assert [(t["name"], t["x"]) for t in spec["data"]] == [("train loss", [1])]
+    assert all(math.isfinite(y) for t in spec["data"] for y in t["y"])
 
 
 def click_graph(at: AppTest, customdata: list[float]) -> AppTest:
