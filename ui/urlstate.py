@@ -25,6 +25,7 @@ from pydantic.fields import FieldInfo
 from netarium.schema import SchemaError, browser_settable, field_bounds, field_choices
 from netarium.training.config import SECTIONS, Config
 from netarium.training.sweep import Sweep
+from netarium.ui.errors import failure_sentence
 
 CODEC_VERSION = "1"
 VERSION_KEY = "v"
@@ -572,7 +573,7 @@ def query_to_config(params: Mapping[str, Any], base: Config | None = None) -> De
     try:
         return _decode(params, start, notices)
     except Exception as err:  # never let a URL break a page
-        notices.append(f"the link could not be read ({type(err).__name__}: {_show(str(err), 120)}); using the defaults")
+        notices.append(failure_sentence("the link could not be read, so the page uses the defaults", err))
         return DecodedURL(start, notices, set())
 
 
@@ -621,7 +622,7 @@ def query_to_sweep(text: str) -> tuple[Sweep | None, str]:
     except SchemaError as e:
         return None, f"the link's sweep is not valid ({_show(str(e), 160)})"
     except Exception as e:  # noqa: BLE001 - whatever the text does, the page goes on
-        return None, f"the link's sweep could not be read ({type(e).__name__}: {_show(str(e), 120)})"
+        return None, failure_sentence("the link's sweep could not be read", e)
     refused = sorted({key for m in members for key in _browser_unsettable(m.config)})
     if refused:
         return None, f"a link cannot set {_name_list(refused)} (a server file or an upload)"

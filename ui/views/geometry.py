@@ -29,6 +29,7 @@ from netarium.training.live import LiveRun
 from netarium.training.run import Run
 from netarium.training.runs_io import load_weights
 from netarium.ui.cache import generation_store, per_generation
+from netarium.ui.errors import failure_sentence
 from netarium.ui.jobs import forget_job, job_progress, live_job, start_live_job
 from netarium.ui.views.base import VIEWS, Place, View, ViewContext, draw_chart, heavy_result
 from netarium.viz import geometry as gviz
@@ -133,7 +134,7 @@ def second_net(ctx: ViewContext) -> tuple[str, nn.Module] | None:
             run = job.result
             if run is None or run.state == "diverged":
                 st.warning(f"The second net diverged: {run.reason}" if run is not None
-                           else f"The second net could not be trained: {job.error}")
+                           else failure_sentence("The second net could not be trained", job.error))
                 return None
             store[SECOND_NET] = hit = (f"seed {run.config.seed}, {run.step_count:,} steps", run.model.eval())
     elif source in stored and (hit is None or hit[0] != names[source]):
