@@ -288,8 +288,21 @@ class Unusable(ValueError):
     """A URL value that cannot be used for its field; the message says why."""
 
 
+def allowed_range(kind: FieldKind) -> str:
+    """A number field's bounds in words: "from 20 to 5000", "above 0.0 and at most 10.0", "at least 0"."""
+    if kind.lo is not None and kind.hi is not None and not (kind.lo_open or kind.hi_open):
+        return f"from {encode_value(kind.lo)} to {encode_value(kind.hi)}"
+    parts = []
+    if kind.lo is not None:
+        parts.append(f"{'above' if kind.lo_open else 'at least'} {encode_value(kind.lo)}")
+    if kind.hi is not None:
+        parts.append(f"{'below' if kind.hi_open else 'at most'} {encode_value(kind.hi)}")
+    return " and ".join(parts) or "any number"
+
+
 def _clamp(kind: FieldKind, x: float | int) -> tuple[float | int, str | None]:
-    """(x inside the field's bounds, note): clamped to an inclusive bound (an int's exclusive one)."""
+    """(x inside the field's bounds, note): clamped to an inclusive bound (an int's exclusive one); the
+    note names the allowed range."""
     integer = kind.kind == "int"
     for bound, is_open, below in ((kind.lo, kind.lo_open, True), (kind.hi, kind.hi_open, False)):
         if bound is None:
@@ -303,7 +316,7 @@ def _clamp(kind: FieldKind, x: float | int) -> tuple[float | int, str | None]:
             target = int(bound) + (1 if below else -1)
         else:
             raise Unusable(f"must be {'>' if below else '<'} {bound}")
-        return target, f"clamped to {encode_value(target)}"
+        return target, f"is outside the allowed range ({allowed_range(kind)}); clamped to {encode_value(target)}"
     if math.isinf(x):
         raise Unusable("is not a finite number")
     return (int(x) if integer else float(x)), None
