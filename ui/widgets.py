@@ -292,7 +292,7 @@ def params_widgets(schema: type[Params], values: dict[str, Any], *, key: str, se
     try:
         return validate_params(schema, new, prefix=section).model_dump(mode="json")
     except SchemaError as e:
-        container.error(f"{e}; kept the previous values")
+        container.error(plain_markdown(f"{e}; kept the previous values"))
         return old
 
 
