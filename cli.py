@@ -99,23 +99,53 @@ def experiment_config(args: argparse.Namespace) -> tuple[Any, Any]:
     import torch
 
     from netarium.experiments import EXPERIMENTS
-    from netarium.training.config import Config
     from netarium.training.run import torch_threads
 
     exp = EXPERIMENTS.get(args.experiment)
     torch.set_num_threads(torch_threads(default=os.cpu_count() or 1))  # headless: every core is ours
-    config = exp.config
-    if args.config:
-        try:
-            config = Config.from_json(args.config.read_text())
-        except OSError as e:
-            raise UsageError(f"--config: cannot read {args.config} ({e.strerror})") from None
+    config = read_config_file(args.config) if args.config else exp.config
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     if args.steps is not None:
         overrides.append(f"steps={args.steps}")
     return exp, config.with_overrides(overrides)
+
+
+MAX_CONFIG_BYTES = 1 << 20  # a Config is a few kB; a bigger file is a mistake, not a config
+
+
+def read_config_file(path: Path) -> Any:
+    """The Config in a JSON file; anything wrong (missing, a directory, over 1 MiB, binary, not UTF-8,
+    not JSON, too deep, not an object, a bad value) is a UsageError naming the file and the problem."""
+    from netarium.training.config import Config
+
+    where = f"--config {path}"
+    if path.is_dir():
+        raise UsageError(f"{where}: is a directory, not a file")
+    try:
+        with path.open("rb") as f:  # at most the cap + 1 bytes: /dev/zero or a huge file is never read whole
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as e:
+        raise UsageError(f"{where}: cannot read ({e.strerror or e})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UsageError(f"{where}: larger than {MAX_CONFIG_BYTES >> 20} MiB (a config is a small JSON object)")
+    if b"\0" in raw:
+        raise UsageError(f"{where}: a binary file, not JSON text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{where}: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start})") from None
+    try:
+        return Config.from_json(text)
+    except SchemaError as e:
+        raise UsageError(f"{where}: {e.problem if e.key == 'config' else e}") from None
+
+
+def one_line(message: str, limit: int = 1000) -> str:
+    """A message as one printable line: control characters escaped, at most `limit` characters."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _write_json(path: str, payload: Any) -> None:
@@ -397,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except (UsageError, SchemaError) as e:
-        print(f"netarium: error: {e}", file=sys.stderr)
+        print(one_line(f"netarium: error: {e}"), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("netarium: interrupted", file=sys.stderr)

@@ -238,7 +238,7 @@ class Registry:
     def get(self, name: str) -> Entry:
         try:
             return self._entries[name]
-        except KeyError:
+        except (KeyError, TypeError):  # TypeError: an unhashable name (a list or dict from JSON)
             raise SchemaError(f"{self.kind}.name", f"unknown {self.kind} {name!r}", "one of " + ", ".join(self.names())) from None
 
     def names(self) -> list[str]:

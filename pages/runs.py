@@ -15,6 +15,7 @@ from netarium.ui.runs_ui import (
 )
 from netarium.ui.session import show_flashes
 from netarium.ui.sweeps_ui import follow_reopen, saved_sweeps
+from netarium.ui.text import plain_markdown
 
 follow_reopen()  # after "Open on the Sweeps page": go there
 st.title("Runs")
@@ -23,7 +24,7 @@ try:
     store = run_store()
     records = store.list_runs(limit=1000)
 except STORE_ERRORS as e:
-    st.error(f"The run store could not be opened: {e}")
+    st.error(plain_markdown(f"The run store could not be opened: {e}"))
     st.stop()
 
 if not records:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -81,10 +82,12 @@ class Config(BaseModel):
 
     @classmethod
     def from_json(cls, text: str) -> Config:
-        try:
-            return parse_config(json.loads(text))
-        except json.JSONDecodeError as e:
-            raise SchemaError("config", f"not valid JSON ({e.msg} at line {e.lineno})") from None
+        """A Config from JSON text; anything wrong (syntax, nesting, NaN, duplicate keys, not an object,
+        a bad value) is a SchemaError."""
+        data = load_json(text, "config")
+        if not isinstance(data, dict):
+            raise SchemaError("config", f"must be a JSON object, not {_json_kind(data)}")
+        return parse_config(data)
 
     def with_overrides(self, overrides: Iterable[str] | dict[str, Any]) -> Config:
         """A new Config with dotted overrides applied ("task.noise=0.2" or {"task.noise": 0.2})."""
@@ -111,16 +114,69 @@ def _config_error(err: ValidationError) -> SchemaError:
     return validation_error_to_schema_error(Config, err)
 
 
-def parse_value(text: str) -> Any:
+MAX_JSON_DEPTH = 32  # a Config nests 4 deep; far below the JSON decoder's recursion limit
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of [ and { in JSON text (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub('""', text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _no_duplicates(key: str):
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in seen:
+                raise SchemaError(key, f"duplicate key {k!r}")
+            seen[k] = v
+        return seen
+    return hook
+
+
+def _no_constant(key: str):
+    def hook(name: str) -> Any:
+        raise SchemaError(key, f"{name} is not a number JSON allows")
+    return hook
+
+
+def load_json(text: str, key: str) -> Any:
+    """Strict JSON (no NaN/Infinity, no duplicate keys, at most MAX_JSON_DEPTH deep); errors are
+    SchemaErrors naming `key`, never a RecursionError."""
+    if not text.strip():
+        raise SchemaError(key, "is empty (expected JSON)")
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise SchemaError(key, f"nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates(key), parse_constant=_no_constant(key))
+    except json.JSONDecodeError as e:
+        raise SchemaError(key, f"not valid JSON ({e.msg}, line {e.lineno} column {e.colno})") from None
+    except RecursionError:
+        raise SchemaError(key, f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {list: "a list", str: "a string", bool: "true/false", int: "a number", float: "a number", type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def parse_value(text: str, key: str = "value") -> Any:
     """A command-line value: JSON when it parses (numbers, true/false, lists), else the string."""
     low = text.strip().lower()
     if low in ("true", "yes", "on"):
         return True
     if low in ("false", "no", "off"):
         return False
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise SchemaError(key, f"nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return text
 
 
@@ -129,7 +185,7 @@ def split_override(item: str) -> tuple[str, Any]:
     if "=" not in item:
         raise SchemaError(item, "expected key=value", "e.g. task.noise=0.2 or steps=500")
     key, _, raw = item.partition("=")
-    return key.strip(), parse_value(raw)
+    return key.strip(), parse_value(raw, key.strip())
 
 
 def apply_overrides(config: Config, overrides: Iterable[str] | dict[str, Any]) -> Config:

@@ -107,10 +107,10 @@ def parse_axis(text: str) -> Axis:
         if count != int(count) or not 1 <= count <= MAX_MEMBERS:
             raise SchemaError(key, f"{n!r} values", f"a whole number from 1 to {MAX_MEMBERS}")
         return _axis(key=key, kind=head, lo=_number(lo, key), hi=_number(hi, key), n=int(count))
-    return _axis(key=key, kind="list", values=split_values(raw))
+    return _axis(key=key, kind="list", values=split_values(raw, key))
 
 
-def split_values(raw: str) -> list[Any]:
+def split_values(raw: str, key: str = "value") -> list[Any]:
     """"a,b,[1,2],c" -> ["a", "b", [1, 2], "c"]: commas split, except inside brackets."""
     items, depth, current = [], 0, ""
     for ch in raw:
@@ -121,7 +121,7 @@ def split_values(raw: str) -> list[Any]:
         depth += (ch == "[") - (ch == "]")
         current += ch
     items.append(current)
-    return [parse_value(item.strip()) for item in items if item.strip()]
+    return [parse_value(item.strip(), key) for item in items if item.strip()]
 
 
 def _axis(**fields: Any) -> Axis:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from netarium.analysis.hessian import sharpness_and_trace
 from netarium.training.live import LiveRun
+from netarium.ui.errors import failure_sentence
 
 BUDGET = 0.1  # the tracker computes at most this fraction of wall time, so training keeps its speed (as heavy views)
 PROBE = 512  # training points the full-batch Hessian is taken on
@@ -88,8 +89,8 @@ class CurvatureTracker:
                 continue
             try:
                 v0, dt = self.measure_once(v0)
-            except Exception as e:  # never take the page down; say why the curves stopped
-                self.error = f"{type(e).__name__}: {e}"
+            except Exception as e:  # never take the page down; say that the curves stopped (the log says why)
+                self.error = failure_sentence("the Hessian could not be measured", e)
                 return
             last = step
             self._stop.wait(max(dt * (1 / self.budget - 1), 0.25))

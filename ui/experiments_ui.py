@@ -7,8 +7,10 @@ from streamlit.errors import StreamlitAPIException
 
 from netarium.experiments.base import EXPERIMENTS, Experiment
 from netarium.experiments.jobs import CheckJob
+from netarium.ui.errors import failure_sentence
 from netarium.ui.jobs import job_progress
 from netarium.ui.session import apply_config, show_flashes
+from netarium.ui.text import plain_markdown
 from netarium.ui.views.base import CHART_CONFIG
 
 JOBS = "experiments.jobs"
@@ -89,7 +91,7 @@ def check_panel(exp_id: str) -> None:
 def check_verdict(job: CheckJob) -> None:
     """PASSED / FAILED with the reason, then the numbers as a table; an error if the run raised."""
     if job.error or job.outcome is None:
-        st.error(f"The check could not run: {job.error or 'no result'}")
+        st.error(plain_markdown(failure_sentence("The check could not run", job.error or "no result")))
         return
     outcome = job.outcome
     if outcome.passed:

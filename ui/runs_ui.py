@@ -20,6 +20,7 @@ from netarium.training.runs_io import (
 )
 from netarium.training.store import RunRecord, RunStore, default_store_path
 from netarium.ui.session import apply_config, flash, live_run
+from netarium.ui.text import plain_markdown, plain_plotly
 from netarium.viz.curves import curves_figure, overlay_figure
 
 STORE = "runs.store"
@@ -111,12 +112,12 @@ def _delete(store: RunStore, run_id: int) -> None:
 
 def run_detail(store: RunStore, rec: RunRecord) -> None:
     """One run: status, check, curves, final numbers, config, notes, rename, load and delete."""
-    st.subheader(run_label(rec))
-    st.caption(f"{rec.status} · {rec.steps:,} steps · {rec.seconds:.1f} s" + (f" · {rec.reason}" if rec.reason else ""))
+    st.subheader(plain_markdown(run_label(rec)), anchor=False)
+    st.caption(plain_markdown(f"{rec.status} · {rec.steps:,} steps · {rec.seconds:.1f} s" + (f" · {rec.reason}" if rec.reason else "")))
     if rec.status in STATE_NOTES:
         st.info(STATE_NOTES[rec.status])
     if rec.check:
-        (st.success if rec.check.get("passed") else st.error)(f"Check: {rec.check.get('reason', '')}")
+        (st.success if rec.check.get("passed") else st.error)(plain_markdown(f"Check: {rec.check.get('reason', '')}"))
     st.plotly_chart(curves_figure(history_series(store, rec.id), diverged_at=rec.steps if rec.status == "diverged" else None),
                     key=f"runs.curves.{rec.id}")
     left, right = st.columns(2, gap="medium")
@@ -141,7 +142,7 @@ def run_detail(store: RunStore, rec: RunRecord) -> None:
 
 def compare_runs(store: RunStore, records: list[RunRecord]) -> None:
     """One metric of several runs on one axis, and their final numbers side by side."""
-    series = {run_label(r): history_series(store, r.id) for r in records}
+    series = {plain_plotly(run_label(r)): history_series(store, r.id) for r in records}  # legend names
     metrics = sorted({m for s in series.values() for m in s})
     if not metrics:
         st.info("These runs have no recorded history.")

@@ -13,10 +13,12 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
 def streamlit_args(port: int, address: str | None = None) -> list[str]:
-    """Headless, no file watcher, and no gc.collect(2) after every script run (it held the GIL for
+    """Headless, no file watcher, XSRF protection on (a page on another site cannot post uploads or
+    widget changes into a session), and no gc.collect(2) after every script run (it held the GIL for
     two thirds of each tick and starved the training thread). The options of the repository's
     .streamlit/config.toml, given here so that an installed `netarium app` runs the same from any folder."""
     args = ["run", str(APP), "--server.headless", "true", "--server.port", str(port), "--server.fileWatcherType", "none",
+            "--server.enableXsrfProtection", "true",
             "--runner.postScriptGC", "false", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
     return args + (["--server.address", address] if address else [])
 

@@ -15,6 +15,8 @@ from netarium.schema import SchemaError
 from netarium.training.config import Config
 from netarium.training.live import Change, LiveRun
 from netarium.training.live_sweep import LiveSweep, StoredSweep
+from netarium.ui.errors import failure_sentence
+from netarium.ui.text import plain_markdown
 from netarium.ui.tfp_link import decode_link
 from netarium.ui.urlstate import DecodedURL, Lesson, config_to_query, lesson_to_query
 
@@ -110,7 +112,7 @@ def apply_config(config: Config, why: str = "") -> Change | None:
         flash(f"Not applied: {e}", "error")
         return None
     except (RuntimeError, ValueError, MemoryError) as e:  # e.g. a network too large for memory
-        flash(f"Not applied: building the run failed ({type(e).__name__}: {e})", "error")
+        flash(failure_sentence("Not applied: the run could not be built", e), "error")
         return None
     if why:
         flash(why, "info")
@@ -132,9 +134,9 @@ def show_flashes() -> None:
     """Show and clear the queued messages: a config change as a toast, the rest as a box."""
     for kind, message in st.session_state.pop(FLASH, []):
         if kind in TOAST_ICONS:
-            st.toast(message, icon=TOAST_ICONS[kind])
-        else:
-            {"warning": st.warning, "error": st.error, "success": st.success}.get(kind, st.info)(message)
+            st.toast(plain_markdown(message), icon=TOAST_ICONS[kind])
+        else:  # messages quote names, links' values and errors: shown as typed, never as markdown
+            {"warning": st.warning, "error": st.error, "success": st.success}.get(kind, st.info)(plain_markdown(message))
 
 
 def sync_url(config: Config) -> None:

@@ -34,6 +34,7 @@ from netarium.ui.session import (
     set_session_sweep,
 )
 from netarium.ui.sidebar import RUN_FIELDS
+from netarium.ui.text import plain_markdown
 from netarium.ui.transport import TICK_SECONDS
 from netarium.ui.urlstate import field_kind, query_to_sweep, sweep_share_url
 from netarium.ui.widgets import LOG_SLIDER_FIELDS, pretty_label
@@ -322,7 +323,8 @@ def sweep_header(sweep: LiveSweep | StoredSweep) -> None:
     axes = ", ".join(a.key for a in sweep.sweep.axes) or "seeds"
     st.session_state[DRAWN_PLAYING] = sweep.playing  # what the buttons below show
     if isinstance(sweep, StoredSweep):
-        st.subheader(f"Saved sweep #{sweep.sweep_id}" + (f" · {sweep.name}" if sweep.name else ""))
+        st.subheader(plain_markdown(f"Saved sweep #{sweep.sweep_id}" + (f" · {sweep.name}" if sweep.name else "")),
+                     anchor=False)
         st.caption(f"over {axes}; reopened from the run store")
     else:
         st.subheader("The session's sweep")

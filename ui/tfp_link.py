@@ -25,6 +25,7 @@ from netarium.schema import SchemaError
 from netarium.tasks import TASKS
 from netarium.training.config import SECTIONS, Config
 from netarium.training.optim import OPTIMIZERS
+from netarium.ui.errors import failure_sentence
 from netarium.ui.urlstate import (
     HIDE_SUFFIX,
     MAX_CHARS,
@@ -245,8 +246,8 @@ def tfp_to_config(params: Mapping[str, Any], base: Config | None = None) -> Deco
     try:
         return _tfp_to_config(_flatten(params), base)
     except Exception as err:  # noqa: BLE001 - never let a link break a page
-        return DecodedURL(base, [f"the TensorFlow Playground link could not be read ({type(err).__name__}: "
-                                 f"{_show(str(err), 120)}); using the defaults"])
+        return DecodedURL(base, [failure_sentence("the TensorFlow Playground link could not be read, so the page uses the "
+                                                  "defaults", err)])
 
 
 def _tfp_to_config(flat: dict[str, str], base: Config) -> DecodedURL:

@@ -25,6 +25,7 @@ from pydantic.fields import FieldInfo
 from netarium.schema import SchemaError, browser_settable, field_bounds, field_choices
 from netarium.training.config import SECTIONS, Config
 from netarium.training.sweep import Sweep
+from netarium.ui.errors import failure_sentence
 
 CODEC_VERSION = "1"
 VERSION_KEY = "v"
@@ -287,8 +288,21 @@ class Unusable(ValueError):
     """A URL value that cannot be used for its field; the message says why."""
 
 
+def allowed_range(kind: FieldKind) -> str:
+    """A number field's bounds in words: "from 20 to 5000", "above 0.0 and at most 10.0", "at least 0"."""
+    if kind.lo is not None and kind.hi is not None and not (kind.lo_open or kind.hi_open):
+        return f"from {encode_value(kind.lo)} to {encode_value(kind.hi)}"
+    parts = []
+    if kind.lo is not None:
+        parts.append(f"{'above' if kind.lo_open else 'at least'} {encode_value(kind.lo)}")
+    if kind.hi is not None:
+        parts.append(f"{'below' if kind.hi_open else 'at most'} {encode_value(kind.hi)}")
+    return " and ".join(parts) or "any number"
+
+
 def _clamp(kind: FieldKind, x: float | int) -> tuple[float | int, str | None]:
-    """(x inside the field's bounds, note): clamped to an inclusive bound (an int's exclusive one)."""
+    """(x inside the field's bounds, note): clamped to an inclusive bound (an int's exclusive one); the
+    note names the allowed range."""
     integer = kind.kind == "int"
     for bound, is_open, below in ((kind.lo, kind.lo_open, True), (kind.hi, kind.hi_open, False)):
         if bound is None:
@@ -302,7 +316,7 @@ def _clamp(kind: FieldKind, x: float | int) -> tuple[float | int, str | None]:
             target = int(bound) + (1 if below else -1)
         else:
             raise Unusable(f"must be {'>' if below else '<'} {bound}")
-        return target, f"clamped to {encode_value(target)}"
+        return target, f"is outside the allowed range ({allowed_range(kind)}); clamped to {encode_value(target)}"
     if math.isinf(x):
         raise Unusable("is not a finite number")
     return (int(x) if integer else float(x)), None
@@ -572,7 +586,7 @@ def query_to_config(params: Mapping[str, Any], base: Config | None = None) -> De
     try:
         return _decode(params, start, notices)
     except Exception as err:  # never let a URL break a page
-        notices.append(f"the link could not be read ({type(err).__name__}: {_show(str(err), 120)}); using the defaults")
+        notices.append(failure_sentence("the link could not be read, so the page uses the defaults", err))
         return DecodedURL(start, notices, set())
 
 
@@ -621,7 +635,7 @@ def query_to_sweep(text: str) -> tuple[Sweep | None, str]:
     except SchemaError as e:
         return None, f"the link's sweep is not valid ({_show(str(e), 160)})"
     except Exception as e:  # noqa: BLE001 - whatever the text does, the page goes on
-        return None, f"the link's sweep could not be read ({type(e).__name__}: {_show(str(e), 120)})"
+        return None, failure_sentence("the link's sweep could not be read", e)
     refused = sorted({key for m in members for key in _browser_unsettable(m.config)})
     if refused:
         return None, f"a link cannot set {_name_list(refused)} (a server file or an upload)"

@@ -20,11 +20,22 @@ from typing import Any
 import streamlit as st
 
 from netarium.schema import Params, Registry, SchemaError, browser_settable, validate_params
-from netarium.ui.urlstate import FieldKind, Unusable, field_error, field_kind, read_scalar, split_items
+from netarium.ui.text import plain_markdown
+from netarium.ui.urlstate import (
+    FieldKind,
+    Unusable,
+    allowed_range,
+    encode_value,
+    field_error,
+    field_kind,
+    read_scalar,
+    split_items,
+)
 
 LOG_SLIDER_FIELDS = frozenset({"lr"})  # rate fields by name, for the sweeps' log ranges (ui/sweeps_ui.py)
 JS_MAX_INT = 2**53 - 1
 SEEN = "netarium.widgets.seen"  # session_state: widget key -> (value passed in, value returned) last run
+CLAMPED = "netarium.widgets.clamped"  # session_state: widget key -> the notice of a number it just clamped
 
 
 def pretty_label(name: str) -> str:
@@ -55,7 +66,7 @@ def parse_list(text: str, kind: FieldKind) -> list[Any]:
         except Unusable as why:
             raise ValueError(f"{part!r} {why}") from None
         if note:  # out of the item's bounds: say so rather than clamping what the user typed
-            raise ValueError(f"{part!r} is out of range (nearest allowed: {note.removeprefix('clamped to ')})")
+            raise ValueError(f"{part!r} is out of range (nearest allowed: {note.rpartition('clamped to ')[2]})")
         out.append(value)
     return out
 
@@ -96,7 +107,25 @@ def _bounds(kind: FieldKind, integer: bool) -> tuple[Any, Any]:
     return lo, hi
 
 
+def _clamp_typed(wkey: str, kind: FieldKind, label: str) -> None:
+    """on_change of a number field: a number outside the field's range is clamped into it, with a notice
+    naming the field and the range (the browser's own min/max would silently refuse it instead)."""
+    typed = st.session_state.get(wkey)
+    if typed is None:
+        return
+    integer = kind.kind == "int"
+    lo, hi = _bounds(kind, integer)
+    inside = min(max(typed, lo), hi) if lo is not None and hi is not None else \
+        max(typed, lo) if lo is not None else min(typed, hi) if hi is not None else typed
+    if inside != typed:
+        st.session_state[wkey] = inside
+        st.session_state.setdefault(CLAMPED, {})[wkey] = (
+            f"{label}: {encode_value(typed)} is outside the allowed range ({allowed_range(kind)}); "
+            f"clamped to {encode_value(inside)}")
+
+
 def _number(container: Any, label: str, value: Any, kind: FieldKind, wkey: str, help: str | None) -> Any:
+    """A number input that takes any number and clamps it into the field's range with a notice."""
     integer = kind.kind == "int"
     lo, hi = _bounds(kind, integer)
     current = int(value) if integer else float(value)
@@ -112,7 +141,14 @@ def _number(container: Any, label: str, value: Any, kind: FieldKind, wkey: str, 
         args = {"step": 10.0 ** math.floor(math.log10(abs(current))) if current else 0.1, "format": "%g"}
     if not _sync(wkey, current):
         args["value"] = current
-    return container.number_input(label, min_value=lo, max_value=hi, key=wkey, help=help, **args)
+    allowed = f"Allowed: {allowed_range(kind)}."
+    out = container.number_input(label, key=wkey, help=f"{help} {allowed}" if help else allowed, on_change=_clamp_typed,
+                                 args=(wkey, kind, label), min_value=-JS_MAX_INT if integer else None,
+                                 max_value=JS_MAX_INT if integer else None, **args)
+    notice = st.session_state.get(CLAMPED, {}).pop(wkey, None)
+    if notice:
+        container.warning(plain_markdown(notice), icon=":material/straighten:")
+    return out
 
 
 def hints(info: Any) -> dict[str, Any]:
@@ -181,11 +217,11 @@ def _checked_text(container: Any, label: str, shown: str, wkey: str, help: str |
     try:
         parsed = parse(text)
     except (ValueError, Unusable) as e:
-        container.error(f"{label}: {e}; kept {shown or 'nothing'}")
+        container.error(plain_markdown(f"{label}: {e}; kept {shown or 'nothing'}"))  # quotes what was typed
         return False, None
     problem = field_error(schema, {**values, name: parsed}, name)
     if problem:
-        container.error(f"{label}: {problem}; kept {shown or 'nothing'}")
+        container.error(plain_markdown(f"{label}: {problem}; kept {shown or 'nothing'}"))
         return False, None
     return True, parsed
 
@@ -256,7 +292,7 @@ def params_widgets(schema: type[Params], values: dict[str, Any], *, key: str, se
     try:
         return validate_params(schema, new, prefix=section).model_dump(mode="json")
     except SchemaError as e:
-        container.error(f"{e}; kept the previous values")
+        container.error(plain_markdown(f"{e}; kept the previous values"))
         return old
 
 

@@ -19,6 +19,7 @@ hover text and the customdata [kind, column, a, b, value] of nodes, links, biase
 from __future__ import annotations
 
 import base64
+import html
 import math
 import struct
 import zlib
@@ -240,7 +241,9 @@ def network_figure(
                           for c, n in enumerate(sizes) if c > 0]
 
     def name(c: int, i: int) -> str:
-        return names[c][i] if names[c] is not None else node_name(c, i, n_cols, sizes[c], input_names)
+        """A node's name as plotly shows it: HTML-escaped (input names may be a CSV file's header)."""
+        return html.escape(names[c][i] if names[c] is not None else node_name(c, i, n_cols, sizes[c], input_names),
+                           quote=False)
 
     # links: the drawn nodes' links (the strongest MAX_LINKS where a column is summarized), binned by w
     traces: list[dict[str, Any]] = []
@@ -330,7 +333,7 @@ def network_figure(
             m = np.asarray(neuron_maps[0][k])
         elif not used and input_maps is not None and feature in input_maps:
             m = np.asarray(input_maps[feature])
-        hover = f"{feature}{range_text(m)}<br>click to {'stop feeding it in' if used else 'feed it in'}"
+        hover = f"{html.escape(feature, quote=False)}{range_text(m)}<br>click to {'stop feeding it in' if used else 'feed it in'}"
         add_node(xs[0], (rows[0] - 1) / 2 - r, m, hover, [KIND_INPUT, 0, r, 1 if used else 0, 0], faded=not used)
     for c in range(1, n_cols):
         b = None if biases is None or biases[c - 1] is None else np.asarray(biases[c - 1], dtype=np.float64)
@@ -383,7 +386,8 @@ def network_figure(
         for c in range(n_cols)
     ]
     annotations += [
-        dict(x=-s / 2 - 0.1, y=(rows[0] - 1) / 2 - r, xref="x", yref="y", text=feature, showarrow=False, xanchor="right",
+        dict(x=-s / 2 - 0.1, y=(rows[0] - 1) / 2 - r, xref="x", yref="y", text=html.escape(feature, quote=False), showarrow=False,
+             xanchor="right",
              font=dict(size=11, color="#444444" if k is not None else "#aaaaaa"))
         for r, (feature, k) in enumerate(inputs)
     ]

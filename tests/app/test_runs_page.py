@@ -3,7 +3,9 @@ pick several to overlay; export; save the session's live run."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import socket
 import sqlite3
 import subprocess
@@ -16,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from netarium.training import Config
 from netarium.training.store import RunStore
+from netarium.ui.text import shown_text
 
 PAGE = Path(__file__).resolve().parents[2] / "pages" / "runs.py"
 CFG = Config(task={"name": "circle", "n_samples": 200}, model={"name": "mlp", "hidden": [4]}, eval_every=5,
@@ -72,7 +75,7 @@ def test_one_run_shows_its_config_curves_and_numbers(at: AppTest, store: RunStor
     alpha = ids(store)["alpha"]
     pick(at, alpha)
     assert not at.exception
-    assert [s.value for s in at.subheader] == [f"#{alpha} alpha"]
+    assert [shown_text(s.value) for s in at.subheader] == [f"#{alpha} alpha"]
     assert json.loads(at.json[0].value) == CFG.model_dump(mode="json")
     assert at.get("plotly_chart")  # the curves
     finals = {r["metric"]: r["value"] for r in at.dataframe[1].value.to_dict("records")}
@@ -214,3 +217,38 @@ def test_no_runs_yet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         assert any("No saved runs yet" in i.value for i in app.info)
     finally:
         app.session_state["netarium.live"].close()
+
+
+EVIL_NAME = "![x](http://example.com/a.png) <img src=http://example.com/b.png> **bold** :red[x]"
+EVIL_NOTE = "# note\n[link](http://example.com) www.example.com"
+CONSTRUCT = re.compile(r"(?<!\\)(?:\\\\)*[\[\]<>*_`~$&|]|https?://|www\.")  # unescaped markdown/HTML, a bare address
+
+
+def markdown_bodies(at: AppTest) -> list[str]:
+    """The text of every element Streamlit renders as markdown."""
+    kinds = (at.title, at.header, at.subheader, at.caption, at.markdown, at.info, at.success, at.warning, at.error)
+    return [e.value for kind in kinds for e in kind]
+
+
+def test_user_text_is_shown_literally(at: AppTest, store: RunStore) -> None:
+    rid = store.create_run(CFG.model_dump(mode="json"), experiment="playground", name=EVIL_NAME)
+    store.set_notes(rid, EVIL_NOTE)
+    store.append_history(rid, [("test_loss", 10, 0.7), ("test_loss", 20, 0.5)])
+    store.finish(rid, {"test_acc": 0.5}, steps=20, seconds=0.5, status="stopped", reason="stopped by **someone** <b>")
+    at.run()
+    pick(at, rid)
+    assert not at.exception
+    assert [shown_text(s.value) for s in at.subheader] == [f"#{rid} {EVIL_NAME}"]
+    assert any(shown_text(c.value).endswith("· stopped by **someone** <b>") for c in at.caption)
+    assert at.text_area(key=f"runs.notes.{rid}").value == EVIL_NOTE  # a text area shows text as typed
+    assert f"#{rid} {EVIL_NAME}" in at.multiselect(key="runs.pick").options
+    quoting = [b for b in markdown_bodies(at) if "example.com" in shown_text(b) or "someone" in shown_text(b)]
+    assert len(quoting) == 2  # the subheader and the caption
+    for body in quoting:
+        assert not CONSTRUCT.search(body.replace("\\\\", "")), body  # no link, image or HTML element
+    assert not at.get("imgs") and not at.get("image")
+
+    other = ids(store)["alpha"]
+    pick(at, rid, other)  # the overlay's legend: plotly shows names as text, not HTML
+    legend = {trace["name"] for trace in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
+    assert f"#{rid} {html.escape(EVIL_NAME, quote=False)}" in legend

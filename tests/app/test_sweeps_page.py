@@ -5,6 +5,7 @@ with its exact config, save -> the Runs page lists it -> reopen, and sweep links
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -12,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from netarium.training.store import RunStore, default_store_path
 from netarium.training.sweep import Sweep, parse_axis
 from netarium.ui.session import SWEEP, default_config
+from netarium.ui.text import shown_text
 from netarium.ui.urlstate import sweep_to_query
 
 from .conftest import LIVE
@@ -165,3 +167,23 @@ def test_without_a_sweep_the_page_says_what_to_do_and_side_by_side_does_not_offe
     assert any("Click fields above" in i.value for i in at.info)
     at.switch_page("pages/side_by_side.py").run()
     assert "sweep-final" not in at.selectbox(key="sbs.slot0").options
+
+
+def test_a_saved_sweeps_name_is_shown_literally(sweeps):
+    name = "![x](http://example.com/a.png) <b>bold</b> :material/home:"
+    at = sweeps()
+    pills(at, "Training").set_value("seed").run()
+    next(t for t in at.text_input if t.key.startswith("sweeps.axis.")).set_value("seed=1,2").run()
+    at = start_and_finish(at)
+    at.text_input(key="sweeps.save_name").set_value(name).run()
+    at.button(key="sweeps.save").click().run()
+    with RunStore(default_store_path()) as store:
+        (record,) = store.list_sweeps()
+    assert record.name == name
+    at.switch_page("pages/runs.py").run()
+    assert f"#{record.id} {name} · 2 members" in at.selectbox(key="runs.sweep").options  # options are plain text
+    at.button(key="runs.sweep_open").click().run()
+    assert not at.exception
+    (header,) = [s.value for s in at.subheader if "Saved sweep" in s.value]
+    assert shown_text(header) == f"Saved sweep #{record.id} · {name}"
+    assert not re.search(r"(?<!\\)[\[\]<>]|https?://|(?<!\\):material", header)  # no image, link, HTML or icon

@@ -116,8 +116,8 @@ def test_mlp_widgets_have_the_right_kinds_and_defaults():
     assert at.selectbox(key="m.init").value == "default"
     assert at.selectbox(key="m.init").options == ["default", "xavier", "kaiming", "normal", "small", "tfp", "zero"]
     scale = at.number_input(key="m.init_scale")
-    assert (scale.value, scale.min, scale.max, scale.label) == (1.0, 0.0, 10.0, "Init scale")
-    assert scale.help.startswith("Multiplies the initial weights")
+    assert (scale.value, scale.label) == (1.0, "Init scale")
+    assert scale.help.startswith("Multiplies the initial weights") and scale.help.endswith("Allowed: from 0.0 to 10.0.")
     assert not at.error
 
 
@@ -200,7 +200,7 @@ def test_task_widgets_in_the_sidebar():
     at = run(task_app)
     assert result(at) == {"n_samples": 500, "noise": 0.0, "train_ratio": 0.5, "features": ["x1", "x2"], "n_classes": 3}
     n = at.sidebar.number_input(key="t.n_samples")
-    assert (n.value, n.min, n.max, n.step) == (500, 20, 5000, 1)
+    assert (n.value, n.step) == (500, 1) and n.help.endswith("Allowed: from 20 to 5000.")
     noise = at.sidebar.slider(key="t.noise")  # the Playground's 0-50 % slider; the value stays a fraction
     assert (noise.value, noise.min, noise.max, noise.step) == (0.0, 0.0, 50.0, 1.0)
     ratio = at.sidebar.slider(key="t.train_ratio")
@@ -221,9 +221,12 @@ def test_learning_rate_is_the_playgrounds_dropdown_and_small_floats_show():
     lr.set_value(0.3).run()
     assert result(at)["lr"] == 0.3
     eps = at.number_input(key="o.eps")
-    assert eps.value == 1e-8 and eps.format == "%g" and 0 < eps.min < 1e-300  # lower bound exclusive
-    beta1 = at.number_input(key="o.beta1")
-    assert beta1.max < 1.0 and beta1.max > 0.999999  # upper bound exclusive
+    assert eps.value == 1e-8 and eps.format == "%g"
+    eps.set_value(0.0).run()  # the lower bound is exclusive: the nearest allowed number
+    assert 0 < result(at)["eps"] < 1e-300 and at.number_input(key="o.eps").value == result(at)["eps"]
+    at.number_input(key="o.beta1").set_value(1.0).run()  # the upper bound is exclusive
+    assert 0.999999 < result(at)["beta1"] < 1.0
+    assert [w.value for w in at.warning][-1].startswith("Beta1: 1.0 is outside the allowed range (at least 0.0 and below 1.0)")
 
 
 def test_a_learning_rate_off_the_list_is_kept_as_one_more_option():
@@ -298,3 +301,19 @@ def test_repeated_edits_of_one_widget_stick_when_the_caller_passes_a_constant():
         at.sidebar.slider(key="t.noise").set_value(noise * 100).run()
         assert result(at)["noise"] == noise
     assert not at.warning
+
+
+def test_absurd_numbers_are_clamped_to_the_range_with_a_notice_naming_the_field():
+    at = run(task_app)
+    at.sidebar.number_input(key="t.n_samples").set_value(10**9).run()
+    assert result(at)["n_samples"] == 5000 and at.sidebar.number_input(key="t.n_samples").value == 5000
+    assert [w.value for w in at.sidebar.warning] == [
+        "N samples: 1000000000 is outside the allowed range (from 20 to 5000); clamped to 5000"]
+    at.run()  # the notice is said once
+    assert not at.sidebar.warning and result(at)["n_samples"] == 5000
+
+    at = run(mlp_app)
+    at.number_input(key="m.init_scale").set_value(-3.0).run()
+    assert result(at)["init_scale"] == 0.0
+    assert [w.value for w in at.warning] == ["Init scale: -3.0 is outside the allowed range (from 0.0 to 10.0); "
+                                             "clamped to 0.0"]

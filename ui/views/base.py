@@ -22,7 +22,9 @@ from netarium.tasks.base import TASK_CAPABILITIES
 from netarium.training.live import LiveRun
 from netarium.training.run import Snapshot
 from netarium.ui.cache import generation_store
+from netarium.ui.errors import failure_sentence
 from netarium.ui.session import session_sweep
+from netarium.ui.text import plain_markdown
 
 # What the browser session offers besides the live run's task and model: a view that needs "sweep" draws
 # from the session's sweep (ui/session.py) instead of the live run, and refreshes while that sweep trains.
@@ -107,8 +109,8 @@ def draw_view(view: View, ctx: ViewContext) -> None:
         return
     try:
         view.draw(ctx)
-    except Exception as e:  # a view's failure must not take the page down
-        st.error(f"{view.title} could not be drawn: {type(e).__name__}: {e}")
+    except Exception as e:  # a view's failure must not take the page down; the exception goes to the log
+        st.error(plain_markdown(failure_sentence(f"The {view.title} view could not be drawn for this run", e)))
 
 
 class ViewRegistry(Catalog[View]):

@@ -15,7 +15,9 @@ from netarium.training.jobs import Progress
 from netarium.training.live import LiveRun
 from netarium.ui.cache import per_generation
 from netarium.ui.curvature import BUDGET, PROBE, CurvatureTracker
+from netarium.ui.errors import failure_sentence
 from netarium.ui.jobs import job_progress, live_job, start_live_job
+from netarium.ui.text import plain_markdown
 from netarium.ui.views.base import VIEWS, Place, View, ViewContext, draw_chart, heavy_result
 from netarium.viz import dynamics as dviz
 
@@ -46,7 +48,7 @@ def draw_sharpness(ctx: ViewContext) -> None:
     draw_chart(dviz.sharpness_figure(h.steps, h.sharpness, h.trace, h.lr, log_x=log_x), ctx)
     note = f"{len(h.steps)} measurements on {min(PROBE, len(ctx.live.run.task.X_train))} training points, " \
            f"{h.seconds:.1f} s of compute (at most {t.budget:.0%} of the time)"
-    st.caption(note if not t.error else f"{note}; stopped: {t.error}")
+    st.caption(note if not t.error else plain_markdown(f"{note}; stopped: {t.error}"))
 
 
 def draw_spectrum(ctx: ViewContext) -> None:
@@ -177,7 +179,7 @@ def draw_gd_sgd(ctx: ViewContext) -> None:
     if job is not None and not job.done:
         job_progress(job, "training GD and SGD")
     elif job is not None and job.error:
-        st.warning(f"GD vs SGD could not be trained: {job.error}")
+        st.warning(plain_markdown(failure_sentence("GD vs SGD could not be trained", job.error)))
     draw_chart(dviz.gd_sgd_figure(job.result if job is not None and job.done and job.result else {}, live.run.lr), ctx)
 
 

@@ -29,7 +29,9 @@ from netarium.training.live import LiveRun
 from netarium.training.run import Run
 from netarium.training.runs_io import load_weights
 from netarium.ui.cache import generation_store, per_generation
+from netarium.ui.errors import failure_sentence
 from netarium.ui.jobs import forget_job, job_progress, live_job, start_live_job
+from netarium.ui.text import plain_markdown
 from netarium.ui.views.base import VIEWS, Place, View, ViewContext, draw_chart, heavy_result
 from netarium.viz import geometry as gviz
 
@@ -132,8 +134,8 @@ def second_net(ctx: ViewContext) -> tuple[str, nn.Module] | None:
             forget_job(live, SECOND_NET)
             run = job.result
             if run is None or run.state == "diverged":
-                st.warning(f"The second net diverged: {run.reason}" if run is not None
-                           else f"The second net could not be trained: {job.error}")
+                st.warning(plain_markdown(f"The second net diverged: {run.reason}") if run is not None
+                           else failure_sentence("The second net could not be trained", job.error))
                 return None
             store[SECOND_NET] = hit = (f"seed {run.config.seed}, {run.step_count:,} steps", run.model.eval())
     elif source in stored and (hit is None or hit[0] != names[source]):
@@ -141,12 +143,12 @@ def second_net(ctx: ViewContext) -> tuple[str, nn.Module] | None:
             store[SECOND_NET] = hit = (names[source], load_stored(live, stored[source].id))
         except (ValueError, KeyError, OSError) as e:
             store.pop(SECOND_NET, None)
-            st.warning(f"Could not load it: {e}")
+            st.warning(plain_markdown(f"Could not load it: {e}"))
             return None
     if hit is None:
         st.caption("Compare with a second net: the same task and architecture, another seed or a saved run.")
         return None
-    st.caption(f"second net: {hit[0]}")
+    st.caption(plain_markdown(f"second net: {hit[0]}"))  # a saved run's name
     return hit
 
 

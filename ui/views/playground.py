@@ -20,6 +20,7 @@ from netarium.schema import SchemaError, field_choices
 from netarium.training.live import LiveRun
 from netarium.ui.lesson import toggle_state, view_toggle
 from netarium.ui.session import apply_config, flash, hidden_controls
+from netarium.ui.text import plain_markdown
 from netarium.ui.views.base import VIEWS, Place, View, ViewContext, heavy_result
 from netarium.viz.boundary import boundary_figure
 from netarium.viz.confusion import confusion_figure
@@ -84,7 +85,7 @@ def draw_boundary(ctx: ViewContext) -> None:
         else:
             name = _node_title(node[0], node[1], len(hidden_taps(run.model)) + 2, task.input_names)
             a, b = st.columns([5, 2], vertical_alignment="center")
-            a.caption(f"Showing {name} — click it again in the network graph to return to the output.")
+            a.caption(plain_markdown(f"Showing {name} — click it again in the network graph to return to the output."))
             if b.button("Output", key=f"{ctx.key}.back", icon=":material/undo:", help="Show the network's output again"):
                 st.session_state.pop(SELECTED, None)
                 st.rerun()  # the network view's frame goes too
@@ -203,7 +204,8 @@ def _editor(ctx: ViewContext, weights: Any) -> None:
     n_cols = len(weights.layer_sizes)
     names = ctx.live.run.task.input_names
     dst = node_name(layer + 1, j if what == "weight" else i, n_cols, weights.layer_sizes[layer + 1], names)
-    label = f"Weight {node_name(layer, i, n_cols, weights.layer_sizes[layer], names)} → {dst}" if what == "weight" else f"Bias of {dst}"
+    label = plain_markdown(f"Weight {node_name(layer, i, n_cols, weights.layer_sizes[layer], names)} → {dst}" if what == "weight"
+                           else f"Bias of {dst}")  # input names may be a CSV file's header
     key = _editor_key(ctx, editing)
 
     def apply() -> None:

@@ -14,6 +14,7 @@ from netarium.ui.sweeps_ui import (
     selected_member,
     sweep_members,
 )
+from netarium.ui.text import plain_markdown
 from netarium.ui.views.base import CHART_CONFIG, SWEEP, VIEWS, Place, View, ViewContext
 from netarium.viz.sweeps import (
     axis_keys,
@@ -107,7 +108,7 @@ def draw_members(ctx: ViewContext) -> None:
         select(chosen_index)
     member = by_index.get(chosen_index) if chosen_index is not None else None
     if member is not None and member.diverged:
-        st.warning(f"{member.label()} diverged: {member.reason}")
+        st.warning(plain_markdown(f"{member.label()} diverged: {member.reason}"))
     if right.button("Open in Playground", key=f"{ctx.key}.open", type="primary", disabled=member is None, width="stretch",
                     help="Load this member's exact config, seed included, into the sidebar at step 0 and go to the Playground"):
         config = sweep.current().members[member.index].config

@@ -107,3 +107,69 @@ def test_diverging_run_says_why(capsys):
                  "--set", "task.name=reg-plane", "--set", "model.activation=relu", "--set", "model.hidden=64,64", "--quiet"])
     err = capsys.readouterr().err
     assert code == 1 and "diverged" in err and "lower the learning rate" in err
+
+
+BAD_CONFIGS = {
+    "binary": (bytes(range(256)) * 8, "binary file"),
+    "latin-1": ('{"task": "café"}'.encode("latin-1"), "not UTF-8 text (byte 0xe9 at offset 13)"),
+    "deep": (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 32 levels"),
+    "deep-object": (b'{"seed": ' * 5_000 + b"1" + b"}" * 5_000, "nested deeper than 32 levels"),
+    "huge": (b" " * (1 << 20) + b"{}", "larger than 1 MiB"),
+    "list": (b"[1, 2]", "must be a JSON object, not a list"),
+    "string": (b'"spiral"', "must be a JSON object, not a string"),
+    "empty": (b"", "is empty"),
+    "not-json": (b"{seed: 1}", "not valid JSON (Expecting property name enclosed in double quotes, line 1 column 2)"),
+    "nan": (b'{"seed": NaN}', "NaN is not a number JSON allows"),
+    "duplicate": (b'{"seed": 1, "seed": 2}', "duplicate key 'seed'"),
+    "bad-value": (b'{"task": {"name": "circle", "noise": 3}}', "task.noise"),
+    "unhashable-name": (b'{"task": {"name": [1]}}', "task.name: unknown task [1]"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CONFIGS))
+def test_every_bad_config_file_is_exit_2_and_one_line_naming_the_file(case, tmp_path, capsys):
+    content, problem = BAD_CONFIGS[case]
+    path = tmp_path / f"{case}.json"
+    path.write_bytes(content)
+    assert main(["run", "playground", "--config", str(path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"netarium: error: --config {path}: ")
+    assert problem in err
+
+
+def test_config_that_is_a_directory_or_missing_or_a_device(tmp_path, capsys):
+    for path, problem in [(tmp_path, "is a directory"), (tmp_path / "missing.json", "cannot read (No such file or directory)"),
+                          ("/dev/zero", "larger than 1 MiB")]:
+        assert main(["run", "playground", "--config", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"--config {path}: {problem}" in err
+
+
+def test_a_control_character_in_a_message_stays_on_one_line(tmp_path, capsys):
+    path = tmp_path / "c.json"
+    path.write_text('{"a\\nb": 1}')  # a JSON escape: the key really holds a newline
+    assert main(["run", "playground", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown key" in err and "a\\nb" in err
+
+
+@pytest.mark.parametrize("value,problem", [
+    ("model.hidden=" + "[" * 5000 + "]" * 5000, "model.hidden: nested deeper than 32 levels"),
+    ('task={"name": [1]}', "task.name: unknown task [1]"),
+    ("task=[1,2]", "task.name: unknown task [1, 2]"),
+    ("seed=1e999", "seed: Input should be a finite number"),
+    ("task.noise=NaN", "task.noise"),
+    ("task.n_samples=1e9", "task.n_samples"),
+])
+def test_bad_set_values_are_exit_2_and_one_line(value, problem, capsys):
+    assert main(["run", "playground", "--set", value, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and problem in err
+
+
+def test_bad_config_files_in_a_real_process_have_no_traceback(tmp_path):
+    for name, content in [("bin.json", bytes(range(256))), ("deep.json", b"[" * 100_000 + b"]" * 100_000)]:
+        (tmp_path / name).write_bytes(content)
+        proc = netarium("run", "playground", "--config", str(tmp_path / name), "--set", "model.hidden=" + "[" * 3000)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert proc.stderr.count("\n") == 1 and f"--config {tmp_path / name}: " in proc.stderr

@@ -9,6 +9,8 @@ from hypothesis import strategies as hs
 from netarium.training.config import SECTIONS, Config, parse_config
 from netarium.ui.urlstate import (
     MAX_CHARS,
+    FieldKind,
+    allowed_range,
     config_to_query,
     encode_value,
     query_to_config,
@@ -130,7 +132,7 @@ def test_share_url_with_base_is_diff_only():
 def test_number_above_bound_is_clamped_with_a_notice():
     d = decode({"task.noise": "0.9"})
     assert d.config.task.noise == 0.5
-    assert d.notices == ["task.noise=0.9 clamped to 0.5"]
+    assert d.notices == ["task.noise=0.9 is outside the allowed range (from 0.0 to 0.5); clamped to 0.5"]
 
 
 def test_number_below_bound_is_clamped():
@@ -350,3 +352,20 @@ def test_links_never_carry_a_path_or_an_upload_id():
         assert {k: v for k, v in query.items() if k.startswith("task")} == {"task": "csv", "task.kind": "regression"}
         url = share_url("http://host/", Config(task=task))
         assert "secret" not in url and upload not in url and "task.kind=regression" in url
+
+
+def test_absurd_numbers_are_clamped_with_a_notice_naming_the_field_and_the_range() -> None:
+    d = query_to_config({"task.n_samples": "1e9", "task.noise": "-3", "optimizer.lr": "1e9"})
+    assert (d.config.task.n_samples, d.config.task.noise, d.config.optimizer.lr) == (5000, 0.0, 10.0)
+    assert d.notices == [
+        "task.n_samples=1e9 is outside the allowed range (from 20 to 5000); clamped to 5000",
+        "task.noise=-3 is outside the allowed range (from 0.0 to 0.5); clamped to 0.0",
+        "optimizer.lr=1e9 is outside the allowed range (above 0.0 and at most 10.0); clamped to 10.0",
+    ]
+
+
+def test_allowed_range_in_words() -> None:
+    assert allowed_range(FieldKind("int", lo=20, hi=5000)) == "from 20 to 5000"
+    assert allowed_range(FieldKind("float", lo=0.0, hi=1.0, lo_open=True, hi_open=True)) == "above 0.0 and below 1.0"
+    assert allowed_range(FieldKind("int", lo=0)) == "at least 0"
+    assert allowed_range(FieldKind("float")) == "any number"

@@ -507,3 +507,12 @@ def test_confusion_figure_row_normalised_with_counts():
     assert [list(r) for r in hm.text] == [["8", "2", "0"], ["1", "3", "0"], ["0", "0", "0"]]
     assert list(hm.x) == ["a", "b", "c"] and fig.layout.yaxis.autorange == "reversed"
     assert list(_heatmap(confusion_figure(np.eye(2, dtype=int))).x) == ["class 0", "class 1"]
+
+
+def test_network_input_names_from_a_csv_header_are_shown_as_text_not_html():
+    evil = '<a href="http://example.com">x</a>'
+    fig = network_figure([2, 1, 1], [np.ones((1, 2)), np.ones((1, 1))], input_names=[evil, "b"])
+    labels = [a.text for a in fig.layout.annotations]
+    assert '&lt;a href="http://example.com"&gt;x&lt;/a&gt;' in labels and evil not in labels
+    hovers = [t for trace in fig.data for t in (trace.text or ()) if isinstance(t, str)]
+    assert any("&lt;a href" in t for t in hovers) and not any("<a href" in t for t in hovers)
