@@ -40,6 +40,11 @@ if TYPE_CHECKING:
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 LOSSES = ("cross_entropy", "bce", "mse", "tfp")
 MAX_UNITS = 256  # wider layers are arithmetic-bound: autograd over MKL is as fast there
+# With an optimizer other than plain SGD, each step interleaves NumPy's products with torch's update. Past
+# ~1e5 multiply-adds a step OpenBLAS goes multi-threaded and its spinning threads fight torch's for the cores:
+# measured on 2 cores (2-h-h-2 MLP, Adam), h=64 batch 32 (1.4e5): 1.06x autograd; h=64 batch 128 (5.6e5):
+# 0.19x; h=16 batch 64 (2e4): 1.42x. Plain SGD (whole bursts in NumPy) stays 2.9-6.4x faster at every size.
+STEPWISE_MAX_MACS = 100_000
 
 
 def _hooked(model: nn.Module) -> bool:
@@ -107,6 +112,10 @@ class FastMLP:
         if run.task.X_train.dtype != torch.float32 or _hooked(model):
             return None
         return cls(model, run.loss, p.activations())
+
+    def macs(self, batch: int) -> int:
+        """Multiply-adds of one forward pass over `batch` examples."""
+        return batch * sum(int(w.size) for w in self.W)
 
     def usable(self) -> bool:
         """Still valid: no hook has been added since (a view tapping the live model)."""

@@ -22,7 +22,7 @@ from netarium.models.masks import add_masks, masked_modules
 from netarium.schema import SchemaError
 from netarium.tasks import Task, make_task
 from netarium.training.config import Config
-from netarium.training.fastpath import FastMLP, plain_sgd
+from netarium.training.fastpath import STEPWISE_MAX_MACS, FastMLP, plain_sgd
 from netarium.training.history import History
 from netarium.training.optim import build_optimizer, penalty_weights, resolve_loss, tfp_regularize
 from netarium.training.snapshots import Snapshots
@@ -215,6 +215,9 @@ class Run:
             self._fast = FastMLP.for_run(self) if os.environ.get("NETARIUM_FASTPATH", "1") != "0" else None
             if self._fast is not None:
                 self._fast.plain_sgd = plain_sgd(self.optimizer)
+                batch = self.config.batch_size or len(self.task.X_train)
+                if not self._fast.plain_sgd and self._fast.macs(min(batch, len(self.task.X_train))) > STEPWISE_MAX_MACS:
+                    self._fast = None  # step by step beside torch's optimizer only where that is faster (fastpath.py)
         fast = self._fast
         return fast if fast is not None and fast.usable() else None  # type: ignore[return-value]
 
