@@ -47,6 +47,16 @@ MAX_UNITS = 256  # wider layers are arithmetic-bound: autograd over MKL is as fa
 STEPWISE_MAX_MACS = 100_000
 
 
+def _times_act_grad(d: np.ndarray, h: np.ndarray, act: str) -> None:
+    """d *= act'(z), written with the activation's output h = act(z) (linear: nothing to do)."""
+    if act == "tanh":
+        d *= 1 - h * h
+    elif act == "relu":
+        d *= h > 0
+    elif act == "sigmoid":
+        d *= h * (1 - h)
+
+
 def _hooked(model: nn.Module) -> bool:
     """True when any module has a forward (pre-)hook, or a global one is registered."""
     from torch.nn.modules import module as M
@@ -166,13 +176,7 @@ class FastMLP:
             if i == 0:
                 return
             d = d @ W[i]
-            act = self.acts[i - 1]
-            if act == "tanh":
-                d *= 1 - h * h
-            elif act == "relu":
-                d *= h > 0
-            elif act == "sigmoid":
-                d *= h * (1 - h)
+            _times_act_grad(d, h, self.acts[i - 1])
 
     def targets(self, y: np.ndarray) -> np.ndarray:
         """Labels or targets as the loss's gradient reads them (computed once for a whole training set)."""
@@ -343,13 +347,7 @@ class FastMLP:
                         break
                     d = d @ E[i][:, :-1]
                     hv = hs[i][:, :-1]
-                    act = acts[i - 1]
-                    if act == "tanh":
-                        d *= 1 - hv * hv
-                    elif act == "relu":
-                        d *= hv > 0
-                    elif act == "sigmoid":
-                        d *= hv * (1 - hv)
+                    _times_act_grad(d, hv, acts[i - 1])
                 if additive:
                     for a, g in zip(A, GA, strict=True):
                         w = a[:, :-1]
