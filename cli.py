@@ -176,10 +176,13 @@ def _catalog() -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from netarium.training.budget import budgets, limits_text
+
     catalog = _catalog()
     if args.json:
-        print(json.dumps(catalog, indent=2, default=str))
+        print(json.dumps({**catalog, "budgets": budgets()}, indent=2, default=str))
         return 0
+    print(f"budgets: {limits_text()}")
     for kind, items in catalog.items():
         print(f"{kind}:")
         for item in items:
@@ -216,9 +219,11 @@ class ProgressBar:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from netarium.training.budget import check_cli, estimate
     from netarium.training.runs_io import json_number, jsonable
 
     exp, config = experiment_config(args)
+    check_cli(estimate(config))  # over NETARIUM_CLI_MEMORY_MB: exit 2, one line, nothing built
     progress: Any = ProgressBar(exp.id, enabled=not args.quiet)
     store = writer = None
     if args.save:  # written as it trains: a killed process leaves the run 'interrupted' up to the last flush
@@ -304,6 +309,7 @@ def sweep_table(result: Any) -> str:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from netarium.training.budget import check_cli, estimate_all
     from netarium.training.pool import default_workers
     from netarium.training.sweep import sweep_from_specs
     from netarium.training.sweep_run import run_sweep
@@ -315,7 +321,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError("--ray-address: ray is not installed here (pip install 'netarium[ray]')")
     exp, config = experiment_config(args)
     sweep = sweep_from_specs(config, args.axes, seeds=args.seeds, samples=args.random)
-    size = len(sweep.members())  # every member validated before anything trains
+    members = sweep.members()  # every member validated before anything trains
+    size = len(members)
+    check_cli(estimate_all(m.config for m in members), "this sweep")
     where = f"on Ray at {args.ray_address}" if args.ray_address else ""
     print(f"{exp.id}: sweeping {size} member{'s' * (size != 1)} {where}".rstrip(), file=sys.stderr)
     try:

@@ -197,7 +197,7 @@ class RNN(Capable, nn.Module):
                               "a token task: reber, sort, reverse, copy, running-sum, chars, modular with encoding=tokens")
         self.spec = spec
         self.per_position = spec.per_position
-        seed = int(torch.randint(0, 2**31 - 1, (1,)))  # from the global RNG: seeded runs repeat
+        seed = int(torch.randint(0, 2**31 - 1, (1,), device="cpu"))  # from the global RNG: seeded runs repeat
         self.embed = nn.Embedding(spec.vocab_size, p.embed)
         self.inp = Tap("in")
         self.rnn = MaskedRNN(p.cell, p.embed, p.hidden, recurrent_mask(p, seed))

@@ -28,7 +28,7 @@ class Masked:
 
     def _store_mask(self, mask: torch.Tensor) -> None:
         """Copy a mask of the right shape in after checking its values, and zero the weights it removes."""
-        if not bool(((mask == 0) | (mask == 1)).all()):
+        if mask.device.type != "meta" and not bool(((mask == 0) | (mask == 1)).all()):
             raise ValueError("mask values must be 0 or 1")
         with torch.no_grad():
             self.mask.copy_(mask.to(self.mask))
@@ -77,7 +77,7 @@ def _rng(seed: Seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     if isinstance(seed, torch.Generator):
-        return np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=seed)))
+        return np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=seed, device="cpu")))
     return np.random.default_rng(int(seed))
 
 
@@ -105,7 +105,7 @@ def random_mask(out_f: int, in_f: int, density: float, seed: Seed = 0) -> torch.
 def ensemble_ids(n: int, groups: int) -> torch.Tensor:
     """Ensemble id of each of `n` units split into `groups` contiguous, as even as possible blocks
     (sizes differ by at most one; some are empty when n < groups)."""
-    return torch.arange(n) * groups // n
+    return torch.arange(n, device="cpu") * groups // n
 
 
 def g2g_mask(out_f: int, in_f: int, groups: int, k: int, seed: Seed = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -122,7 +122,7 @@ def g2g_mask(out_f: int, in_f: int, groups: int, k: int, seed: Seed = 0) -> tupl
         raise ValueError(f"groups ({groups}) must be at most the input width ({in_f}), and out_f positive")
     rng = _rng(seed)
     in_ids, out_ids = ensemble_ids(in_f, groups), ensemble_ids(out_f, groups)
-    blocks = torch.zeros(groups, groups)  # blocks[i, j] = 1: output ensemble i reads input ensemble j
+    blocks = torch.zeros(groups, groups, device="cpu")  # blocks[i, j] = 1: output ensemble i reads input ensemble j
     for i in range(groups):
         others = [j for j in range(groups) if j != i]
         chosen = [i, *rng.choice(others, size=k - 1, replace=False).tolist()]
@@ -197,7 +197,7 @@ def _mask_for(p: SparseMLPParams, out_f: int, in_f: int, seed: int) -> tuple[tor
         return mask, out_ids
     if p.connectivity == "random":
         return random_mask(out_f, in_f, p.density, seed), None
-    return torch.ones(out_f, in_f), None
+    return torch.ones(out_f, in_f, device="cpu"), None
 
 
 class SparseMLP(Capable, nn.Module):
@@ -215,7 +215,7 @@ class SparseMLP(Capable, nn.Module):
         self.spec = spec
         self.inp = Tap("in")
         widths = list(p.hidden)
-        seeds = torch.randint(0, 2**31 - 1, (len(widths) + 1,)).tolist()  # from the global RNG: seeded runs repeat
+        seeds = torch.randint(0, 2**31 - 1, (len(widths) + 1,), device="cpu").tolist()  # from the global RNG: seeded runs repeat
         layers: list[Layer] = []
         for i, w in enumerate(widths):
             if i == 0:

@@ -25,7 +25,10 @@ from torch import nn
 from netarium.models.gate import FORWARD_GATE
 from netarium.models.masks import changed_edges, edge_turnover
 from netarium.schema import SchemaError
+from netarium.tasks import make_task
+from netarium.training.budget import LEDGER, Cost, estimate
 from netarium.training.config import Config
+from netarium.training.optim import resolve_loss
 from netarium.training.run import Run, Snapshot
 from netarium.training.worker import Worker
 
@@ -88,22 +91,36 @@ class LiveRun:
         self.on_replace: list[Callable[[], None]] = []  # called when the Run is replaced (a saved run's end)
         self._copy_lock = threading.Lock()
         self._model_copy: tuple[int, int, nn.Module] | None = None
+        self.cost: Cost | None = None  # the current run's estimate, as reserved in the ledger
         self.config, self.run, self.worker, self.note = self._build(config)
 
     def _build(self, config: Config) -> tuple[Config, Run, Worker, str]:
         """(the config adopted, its Run, a started Worker, a note): a loss that cannot serve the task
         (tfp or bce on more than 2 classes or a sequence) goes back to auto, and the note says so;
-        another SchemaError (e.g. a bad CSV path) is raised: the caller keeps the old run."""
+        another SchemaError (e.g. a bad CSV path) is raised: the caller keeps the old run. The run's
+        estimated cost is reserved in the server's ledger before its model is built (training/budget.py):
+        over a session's or the server's budget, BudgetError, and nothing is allocated but the data."""
         note = ""
+        task = make_task(config.task.name, config.task, seed=config.task_seed)
         try:
-            run = Run(config)
+            resolve_loss(config.loss, task.kind, task.n_classes, task.n_outputs)
         except SchemaError as e:
             if e.key != "loss" or config.loss == "auto":
                 raise
-            fitted = config.model_copy(update={"loss": "auto"})
-            run = Run(fitted)
             note = f" The loss {config.loss} cannot serve {config.task.name} ({e.problem}), so it is auto now."
-            config = fitted
+            config = config.model_copy(update={"loss": "auto"})
+        cost = estimate(config, task)
+        previous = getattr(self, "cost", None)
+        LEDGER.reserve(self, "run", cost)
+        try:
+            run = Run(config, task=task)
+        except BaseException:
+            if previous is None:
+                LEDGER.release(self, "run")
+            else:
+                LEDGER.put(self, "run", previous)
+            raise
+        self.cost = cost
         run.early_loss_points = True  # watched: curves get train-loss points before the first evaluation
         worker = Worker(run)
         worker.idle_pause_seconds = self.idle_pause_seconds
@@ -257,6 +274,7 @@ class LiveRun:
 
     def close(self) -> None:
         self.worker.stop()
+        LEDGER.release(self)
         for callback in self.on_close:
             callback()
 

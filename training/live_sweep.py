@@ -12,7 +12,9 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from netarium.training.budget import LEDGER, Cost, estimate_all
 from netarium.training.run import Run
 from netarium.training.sweep import Sweep
 from netarium.training.sweep_run import (
@@ -60,10 +62,18 @@ class LiveSweep:
     """
 
     def __init__(self, sweep: Sweep, builders: Sequence[GroupBuilder] | None = None, *,
-                 idle_pause_seconds: float | None = 120.0):
+                 idle_pause_seconds: float | None = 120.0, owner: Any = None):
         self.sweep = sweep
-        # validates every member first (SchemaError); $NETARIUM_RAY_ADDRESS sends the app's sweeps to a cluster
-        self.run = SweepRun(sweep, builders, ray_address=os.environ.get(RAY_ADDRESS_ENV, "").strip() or None)
+        # its members' estimated cost is reserved for `owner` (the session's LiveRun in the app) before
+        # anything is built: over a budget, BudgetError (training/budget.py)
+        self.owner = self if owner is None else owner
+        self.cost = estimate_all(m.config for m in sweep.members())
+        LEDGER.reserve(self.owner, "sweep", self.cost)
+        try:  # validates every member first (SchemaError); $NETARIUM_RAY_ADDRESS sends the app's sweeps to a cluster
+            self.run = SweepRun(sweep, builders, ray_address=os.environ.get(RAY_ADDRESS_ENV, "").strip() or None)
+        except BaseException:
+            LEDGER.release(self.owner, "sweep")
+            raise
         self.worker = Worker(self.run, until=self.run.steps)
         self.worker.idle_pause_seconds = idle_pause_seconds  # as a live run: nobody watching, nothing trains
         self.worker.start()
@@ -99,6 +109,7 @@ class LiveSweep:
     def close(self) -> None:
         self.stop()
         self.run.close()
+        LEDGER.release(self.owner, "sweep")
 
     @property
     def playing(self) -> bool:
@@ -198,18 +209,23 @@ class Estimate:
     members: int
     steps: int
     rate: float
+    cost: Cost | None = None  # the members' memory and arithmetic (training/budget.py)
 
     @property
     def seconds(self) -> float:
         return self.members * self.steps / self.rate
 
 
-def estimate(sweep: Sweep, measured_steps: int = 20, warmup: int = 2) -> Estimate:
-    """Time `measured_steps` steps (after `warmup`) of the sweep's first member trained alone."""
+def estimate(sweep: Sweep, measured_steps: int = 20, warmup: int = 2, owner: Any = None) -> Estimate:
+    """Time `measured_steps` steps (after `warmup`) of the sweep's first member trained alone. With an
+    `owner`, the members' cost is checked against its budgets first (BudgetError, nothing built)."""
     members = sweep.members()
+    cost = estimate_all(m.config for m in members)
+    if owner is not None:
+        LEDGER.check(owner, "sweep", cost)
     run = Run(member_config(members[0].config))
     run.step(warmup)
     t0 = time.perf_counter()
     run.step(measured_steps)
     rate = measured_steps / max(time.perf_counter() - t0, 1e-9)
-    return Estimate(len(members), sweep.base.steps, rate)
+    return Estimate(len(members), sweep.base.steps, rate, cost)

@@ -17,6 +17,8 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from netarium.schema import SchemaError, browser_settable
+from netarium.training.budget import MB, SESSION_MEMORY, limit
+from netarium.training.budget import size as memory_size
 from netarium.training.config import Config
 from netarium.training.live_sweep import Estimate, LiveSweep, StoredSweep, estimate
 from netarium.training.runs_io import load_sweep_result, save_sweep_result, sweep_rows
@@ -262,7 +264,7 @@ def cached_estimate(sweep: Sweep) -> Estimate:
     if key not in cache:
         if len(cache) > 32:
             cache.clear()
-        cache[key] = estimate(sweep)
+        cache[key] = estimate(sweep, owner=live_run())
     return cache[key]
 
 
@@ -272,7 +274,7 @@ def _start(sweep: Sweep) -> None:
         live.pause()
         flash("Paused the session's run so that the sweep has the CPU.", "info")
     try:
-        new = LiveSweep(sweep)
+        new = LiveSweep(sweep, owner=live_run())
     except (SchemaError, RuntimeError, ValueError, MemoryError) as e:
         flash(f"The sweep could not start: {e}", "error")
         return
@@ -290,6 +292,8 @@ def start_panel(sweep: Sweep | None) -> None:
     try:
         est = cached_estimate(sweep)
         guess = f"about **{duration(est.seconds)}** (an estimate: one member alone ran {est.rate:,.0f} steps/s here)"
+        if est.cost is not None:
+            guess += f" · memory about {memory_size(est.cost.bytes)} of the session's {memory_size(limit(SESSION_MEMORY) * MB)}"
     except (SchemaError, RuntimeError, ValueError, MemoryError) as e:
         guess = f"no estimate ({e})"
     left.markdown(f"**{size:,} member{'s' if size != 1 else ''}** × {steps:,} steps: {guess}")
