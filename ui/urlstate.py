@@ -396,17 +396,32 @@ def decode_field(kind: FieldKind, raw: str, current: Any, key: str, notices: lis
     if len(items) > limit:
         notices.append(f"{key} has {len(items)} items; kept the first {limit}")
         items = items[:limit]
-    out = []
+    out, dropped, changed = [], [], []
     for part in items:
         try:
             value, note = read_scalar(kind.item or FieldKind("other"), part)
         except Unusable as why:
-            notices.append(f"{key}: dropped item {show_value(part)} ({why})")
+            dropped.append((show_value(part), str(why)))
             continue
         if note:
-            notices.append(f"{key} item {show_value(part)} {note}")
+            changed.append(f"{show_value(part)} {note}")
         out.append(value)
+    # one notice per kind of change, however many items: a link of 60 bad items is one sentence, not 60
+    if len({why for _, why in dropped}) == 1:
+        notices.append(f"{key}: dropped item{'s' * (len(dropped) > 1)} {_series([p for p, _ in dropped])} ({dropped[0][1]})")
+    elif dropped:
+        notices.append(f"{key}: dropped items {_series([f'{p} ({why})' for p, why in dropped])}")
+    if len(changed) == 1:
+        notices.append(f"{key} item {changed[0]}")
+    elif changed:
+        notices.append(f"{key}: {len(changed)} items changed: {_series(changed, 2, '; ')}")
     return out
+
+
+def _series(parts: list[str], limit: int = 3, sep: str = ", ") -> str:
+    """"a, b, c and 4 more": at most `limit` of `parts`."""
+    shown = sep.join(parts[:limit])
+    return shown + (f" and {len(parts) - limit} more" if len(parts) > limit else "")
 
 
 def _probe_int_items(schema: type[BaseModel], values: dict[str, Any], name: str, ref: Any, key: str,
@@ -424,7 +439,7 @@ def _probe_int_items(schema: type[BaseModel], values: dict[str, Any], name: str,
 
     if not good or not ok(good[0]):
         return None
-    fixed = []
+    fixed, clamped = [], []
     for x in items:
         if ok(x):
             fixed.append(x)
@@ -433,8 +448,12 @@ def _probe_int_items(schema: type[BaseModel], values: dict[str, Any], name: str,
         while abs(hi - lo) > 1:
             mid = (lo + hi) // 2
             lo, hi = (mid, hi) if ok(mid) else (lo, mid)
-        notices.append(f"{key} item {show_value(str(x))} clamped to {lo}")
+        clamped.append((show_value(str(x)), str(lo)))
         fixed.append(lo)
+    if len(clamped) == 1:
+        notices.append(f"{key} item {clamped[0][0]} clamped to {clamped[0][1]}")
+    elif clamped:
+        notices.append(f"{key} items clamped: {_series([f'{x} to {lo}' for x, lo in clamped], 8)}")
     return fixed
 
 

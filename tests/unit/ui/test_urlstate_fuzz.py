@@ -95,6 +95,7 @@ def check_notices(notices, params):
         assert "internal error" not in notice, notice  # the decoders' catch-all: an unexpected exception
         assert not any(c in notice for c in "\n\r\x00\x1b\u2028\u2029\x85\u202e"), repr(notice)
         assert not re.search(r"(kept|used)\s*($|[;,.)])", notice), notice  # says what it kept
+    assert len(notices) <= 3 * len(params) + 2, notices  # a sentence or three per key, however long its value
     said = "\n".join(notices)
     for text in texts_of(params):
         for start in range(0, max(len(text) - MAX_QUOTED, 0), MAX_QUOTED):
@@ -169,6 +170,13 @@ def test_notices_escape_control_characters_of_the_link():
     assert d.notices[0] == "link version v=\\x1b[31m is unknown (this app writes v=1); read it as well as it could"
     assert d.notices[1].startswith("task=\\u202eevil\\x07x is not a registered task")
     assert d.notices[2] == "ignored unknown key(s): bogus\\x00key"
+
+
+def test_a_list_of_bad_items_is_one_notice():
+    d = query_to_config({"task.features": ",".join(f"b{i}" for i in range(40)), "model.hidden": "0,5000,-3,4"})
+    assert d.notices == ["task.features: dropped items b0, b1, b2 and 37 more (is not one of x1, x2, x1^2, x2^2, x1*x2, "
+                         "sin(x1), sin(x2))", "task.features: choose at least one feature; kept x1,x2",
+                         "model.hidden items clamped: 0 to 1, 5000 to 1024, -3 to 1"]
 
 
 def test_a_blank_kept_value_is_named():
