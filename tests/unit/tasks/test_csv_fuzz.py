@@ -100,6 +100,8 @@ def check_task(task):
 @example(data=b"1e39,0\n2,1\n")  # was: accepted, and the float32 tensor held inf
 @example(data=b"1,2\r3,4\r5,6\r")  # was: "new-line character seen in unquoted field - do you need to open the file..."
 @example(data=b"1,\x002\n3,4\n")  # row 1 is taken for a header: the message says so
+@example(data=b"\xef\xbb\xbfa,a,a\r\n1,2,0\r\n3,4,1\r\n")  # a BOM and duplicated headers: a task
+@example(data=b"a,b,y\n")  # only a header
 def test_any_bytes_give_a_task_or_a_csv_error_that_says_where(data):
     try:
         task = load_csv_task(data)
