@@ -79,7 +79,10 @@ class MLPParams(Params):
     @model_validator(mode="after")
     def _per_layer(self) -> MLPParams:
         if len(self.activation) not in (1, max(len(self.hidden), 1)):
-            raise ValueError(f"activation needs 1 or {len(self.hidden)} entries, got {len(self.activation)}")
+            need = f"1 or {len(self.hidden)} entries" if len(self.hidden) > 1 else "1 entry"
+            raise ValueError(f"activation needs {need}, got {len(self.activation)}")
+        if self.readout == "fixed-signs" and not self.hidden:
+            raise ValueError("readout fixed-signs needs a hidden layer (without one, no weight would learn)")
         return self
 
     def activations(self) -> list[str]:

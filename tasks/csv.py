@@ -27,6 +27,8 @@ from netarium.tasks.base import TASKS, Task, as_tensors, split_indices
 MAX_AUTO_CLASSES = 20
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # an uploaded CSV file is refused above this size
 MAX_SHOWN_CHARS = 20  # at most this much of a cell's text appears (escaped) in an error message
+MAX_MAGNITUDE = float(np.finfo(np.float32).max)  # a task's tensors are float32: a larger number would become inf
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 UPLOAD_ID_PATTERN = r"^[0-9a-f]{64}$"  # the sha256 of an upload's bytes, lower-case hex
 UPLOADS_DIR = "uploads"
 
@@ -81,8 +83,9 @@ def _shown(cell: str) -> str:
 
 def _not_utf8(data: bytes, err: UnicodeDecodeError) -> CSVError:
     """Where the first byte that is not UTF-8 sits (row, and column counted by commas), and its value."""
-    line_start = data.rfind(b"\n", 0, err.start) + 1
-    row = data.count(b"\n", 0, err.start) + 1
+    breaks = list(_LINE_BREAK.finditer(data, 0, err.start))
+    line_start = breaks[-1].end() if breaks else 0
+    row = len(breaks) + 1
     col = data.count(b",", line_start, err.start) + 1
     return CSVError(f"row {row}, column {col}: byte 0x{data[err.start]:02x} is not UTF-8 text; save the file as UTF-8")
 
@@ -124,7 +127,7 @@ def _where(row: int, col: int, names: list[str] | None) -> str:
 
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
     """(row number, stripped cells) of each CSV record; a record the csv module cannot read is a CSVError."""
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))  # "": rows may end in \n, \r\n or a lone \r
     row_no = 0
     while True:
         try:
@@ -132,7 +135,9 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as err:  # e.g. a cell over the csv module's field size limit
-            raise CSVError(f"row {row_no + 1}: {err}") from None
+            limit = csv.field_size_limit()
+            why = f"a cell is longer than {limit:,} characters" if "field limit" in str(err) else str(err)
+            raise CSVError(f"row {row_no + 1}: {why}") from None
         row_no += 1
         yield row_no, [c.strip() for c in raw]
 
@@ -155,7 +160,7 @@ def load_csv_task(
             if width > max_cols:
                 raise CSVError(f"row {row_no}: {width} columns, more than the limit of {max_cols}")
             if width < 2:
-                raise CSVError(f"row {row_no}: only {width} column; need at least one feature column and a label column")
+                raise CSVError(f"row {row_no}: only {width} column; need at least one feature column and a label column, separated by commas")
             if any(_number(c) is None for c in cells):
                 names = cells
                 continue
@@ -170,12 +175,20 @@ def load_csv_task(
                 raise CSVError(f"{_where(row_no, col, names)}: {_shown(cell)} is not a number")
             if not math.isfinite(v):
                 raise CSVError(f"{_where(row_no, col, names)}: {_shown(cell)} is not a finite number (NaN or infinity)")
+            if abs(v) > MAX_MAGNITUDE:
+                raise CSVError(f"{_where(row_no, col, names)}: {_shown(cell)} is too large (at most ±{MAX_MAGNITUDE:.3g}, "
+                               "what a 32-bit float holds)")
             values.append(v)
         rows.append(values)
     if not width:
         raise CSVError("the file is empty: no rows with cells")
     if len(rows) < 2:
-        raise CSVError(f"need at least 2 data rows, found {len(rows)}")
+        header = ""
+        if names:  # say why the first row does not count: a file of numbers with one odd cell reads as a header
+            col = next(i for i, c in enumerate(names, start=1) if _number(c) is None)
+            what = f"holds {_shown(names[col - 1])}, not a number" if names[col - 1] else "is empty"
+            header = f" (row {first_row} is the header: its column {col} {what})"
+        raise CSVError(f"need at least 2 data rows, found {len(rows)}{header}")
     data = np.array(rows, dtype=np.float64)
     X, labels = data[:, :-1], data[:, -1]
     distinct = np.unique(labels)

@@ -236,6 +236,14 @@ class DigitsParams(Params):
     standardize: bool = Field(False, description="Standardize each pixel with the training mean and std.")
     n_samples: int = Field(0, ge=0, le=1797, description="Use at most this many images (0 = all 1797).")
 
+    @field_validator("n_samples")
+    @classmethod
+    def _two_at_least(cls, n: int) -> int:
+        """One image cannot be split into a training and a test set (the training set would be empty)."""
+        if n == 1:
+            raise ValueError("n_samples must be 0 (all 1797) or at least 2 (one to train on, one to test)")
+        return n
+
 
 @functools.lru_cache(maxsize=1)
 def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,7 @@ from netarium.training.config import parse_config
 from netarium.training.history import History
 from netarium.training.live import LiveRun
 from netarium.training.run import Run, Snapshot
-from netarium.training.store import RunRecord, RunStore, SweepRecord
+from netarium.training.store import CheckpointError, RunRecord, RunStore, SweepRecord
 from netarium.training.sweep_run import MemberResult, SweepResult
 
 Series = tuple[list[int], list[float]]
@@ -249,13 +249,56 @@ class LiveSaver:
             self.writer.store.close()
 
 
+def checkpoint_misfit(model: nn.Module, tensors: dict[str, torch.Tensor], limit: int = 3) -> str:
+    """Why `tensors` do not fit `model` ("" when they do): missing and unexpected names, other shapes or
+    dtypes, a few of each. A `<layer>.mask` the checkpoint holds for a plain linear layer fits (load_weights
+    adds the mask); nothing is changed here."""
+    expected = {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}
+    modules = dict(model.named_modules())
+    for key in tensors:
+        layer = modules.get(key.removesuffix(".mask")) if key.endswith(".mask") else None
+        if key not in expected and type(layer) is nn.Linear:
+            expected[key] = (tuple(layer.weight.shape), layer.weight.dtype)
+
+    def names(keys: list[str]) -> str:
+        shown = ", ".join(_one_line(k) for k in keys[:limit])
+        return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+
+    problems = []
+    missing = [k for k in expected if k not in tensors]
+    unexpected = [k for k in tensors if k not in expected]
+    if missing:
+        problems.append(f"it lacks {names(missing)}")
+    if unexpected:
+        problems.append(f"it has {names(unexpected)}, which the model does not")
+    odd = [k for k in expected if k in tensors and (tuple(tensors[k].shape), tensors[k].dtype) != expected[k]]
+    for k in odd[:limit]:
+        got, want = (tuple(tensors[k].shape), tensors[k].dtype), expected[k]
+        what = (f"shape {got[0]}, the model's {want[0]}" if got[0] != want[0]
+                else f"dtype {str(got[1]).removeprefix('torch.')}, the model's {str(want[1]).removeprefix('torch.')}")
+        problems.append(f"{_one_line(k)} has {what}")
+    if len(odd) > limit:
+        problems.append(f"{len(odd) - limit} more tensors differ")
+    return "; ".join(problems)
+
+
+def _one_line(name: str, limit: int = 60) -> str:
+    """A tensor name from a file, escaped and cut."""
+    text = name.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def load_weights(model: nn.Module, tensors: dict[str, torch.Tensor]) -> list[str]:
     """Load a checkpoint into a model built from the run's Config; return the layers that got masks.
 
     A run pruned live (LiveRun.prune) has masks on layers its Config builds dense: every plain linear
     map whose mask buffer the checkpoint holds gets one first (models/masks.py's add_masks), so the
     Config stays the dense description and the checkpoint carries the sparsity. Strict otherwise:
-    RuntimeError when the tensors do not fit the model."""
+    CheckpointError (checkpoint_misfit's sentence) when the tensors do not fit the model, which is then
+    left as it was."""
+    misfit = checkpoint_misfit(model, tensors)
+    if misfit:
+        raise CheckpointError(f"the checkpoint does not fit the model: {misfit}")
     added = add_masks(model, only={key.removesuffix(".mask") for key in tensors if key.endswith(".mask")})
     model.load_state_dict(tensors)
     return added

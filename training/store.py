@@ -33,11 +33,12 @@ from types import TracebackType
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from netarium.tasks.csv import check_upload, store_home, upload_file, upload_id
 
-__all__ = ["STATUSES", "MemberRecord", "RunRecord", "RunStore", "SweepRecord", "default_store_path", "save_upload"]
+__all__ = ["STATUSES", "CheckpointError", "MemberRecord", "RunRecord", "RunStore", "SweepRecord", "default_store_path", "save_upload"]
 
 DB_NAME = "netarium.db"
 STATUSES = ("running", "done", "paused", "diverged", "failed", "stopped")
@@ -106,6 +107,17 @@ _MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read back (missing, damaged, NaN) or does not fit its model; the
+    message is one sentence for the page or the terminal."""
+
+
+def _short(error: BaseException, limit: int = 120) -> str:
+    """An error's text on one line, escaped and cut (a damaged file's header may hold any bytes)."""
+    text = " ".join(str(error).split()).encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def default_store_path() -> Path:
@@ -538,19 +550,32 @@ class RunStore:
         return [(int(step), self.home / path) for step, path in rows]
 
     def load_checkpoint(self, run_id: int, step: int | None = None) -> dict[str, torch.Tensor]:
-        """Load a run's checkpoint at ``step`` (the latest when None) as CPU tensors; never unpickles."""
+        """Load a run's checkpoint at ``step`` (the latest when None) as CPU tensors; never unpickles.
+        KeyError when there is none; CheckpointError when its file is missing or damaged or holds
+        NaN or infinity (reading never writes to the store)."""
         available = self.checkpoints(run_id)
         if not available:
             raise KeyError(f"run {run_id} has no checkpoints in {self.path}")
         if step is None:
-            path = available[-1][1]
+            step, path = available[-1]
         else:
             matches = [p for s, p in available if s == int(step)]
             if not matches:
                 steps = [s for s, _ in available]
                 raise KeyError(f"run {run_id} has no checkpoint at step {step}; steps saved: {steps}")
             path = matches[0]
-        return load_file(str(path), device="cpu")
+        which = f"run {run_id}'s checkpoint at step {step}"
+        try:
+            tensors = load_file(str(path), device="cpu")
+        except FileNotFoundError:
+            raise CheckpointError(f"{which} is missing: its file is no longer in the store") from None
+        except (SafetensorError, OSError) as e:
+            raise CheckpointError(f"{which} cannot be read, its file is damaged ({_short(e)})") from None
+        for name, tensor in tensors.items():
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor.float()).all()):
+                shown = _short(ValueError(name), 60)
+                raise CheckpointError(f"{which} holds NaN or infinite values (in {shown}); it cannot be used")
+        return tensors
 
     # ---- reads -----------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from netarium.ui.urlstate import (
     field_kind,
     known_keys,
     query_to_config,
+    show_value,
 )
 
 # ------------------------------------------------------------------------------- TFP's vocabulary
@@ -116,12 +117,9 @@ def apply_known(config: Config, overrides: Mapping[str, Any]) -> tuple[Config, d
 # ------------------------------------------------------------------------------------ reading values
 
 
-def _show(raw: str, limit: int = 40) -> str:
-    return raw if len(raw) <= limit else raw[: limit - 1] + "…"
-
-
 def _fmt(x: float) -> str:
-    return f"{x:g}"
+    """A number as a notice writes it: a whole one in full (1000000, not 1e+06), another by %g."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 class _Reader:
@@ -145,7 +143,7 @@ class _Reader:
         folded = [c for c in choices if c.lower() == raw.lower()]
         if len(folded) == 1:
             return folded[0]
-        self.notices.append(f"{name}={_show(raw)} is not one of {', '.join(choices)}; used {default}")
+        self.notices.append(f"{name}={show_value(raw)} is not one of {', '.join(choices)}; used {default}")
         return default
 
     def boolean(self, name: str) -> bool:
@@ -155,7 +153,7 @@ class _Reader:
         if low in ("false", "0", "no", "off"):
             return False
         if low not in TRUE_WORDS:
-            self.notices.append(f"{name}={_show(raw)} is not true or false; read as true, as TensorFlow Playground does")
+            self.notices.append(f"{name}={show_value(raw)} is not true or false; read as true, as TensorFlow Playground does")
         return True
 
     def number(self, name: str, info: FieldInfo, scale: float = 1.0, integer: bool = False, floor: float | None = None) -> float:
@@ -169,7 +167,7 @@ class _Reader:
         except ValueError:
             x = math.nan
         if math.isnan(x):
-            self.notices.append(f"{name}={_show(raw)} is not a number; used {_fmt(default)}")
+            self.notices.append(f"{name}={show_value(raw)} is not a number; used {_fmt(default)}")
             return default
         kind = field_kind(info)
         lo = None if kind.lo is None else round(kind.lo * scale, 9)
@@ -178,15 +176,15 @@ class _Reader:
             lo = floor if lo is None else max(lo, floor)
         if lo is not None and (x < lo or (kind.lo_open and x <= lo and floor is None)):
             if kind.lo_open and floor is None:
-                self.notices.append(f"{name}={_show(raw)} must be above {_fmt(lo)}; used {_fmt(default)}")
+                self.notices.append(f"{name}={show_value(raw)} must be above {_fmt(lo)}; used {_fmt(default)}")
                 return default
-            self.notices.append(f"{name}={_show(raw)} is below {_fmt(lo)}; used {_fmt(lo)}")
+            self.notices.append(f"{name}={show_value(raw)} is below {_fmt(lo)}; used {_fmt(lo)}")
             x = lo
         if hi is not None and x > hi:
-            self.notices.append(f"{name}={_show(raw)} is above {_fmt(hi)}; used {_fmt(hi)}")
+            self.notices.append(f"{name}={show_value(raw)} is above {_fmt(hi)}; used {_fmt(hi)}")
             x = hi
         if integer and not float(x).is_integer():
-            self.notices.append(f"{name}={_show(raw)} is not a whole number; used {round(x)}")
+            self.notices.append(f"{name}={show_value(raw)} is not a whole number; used {round(x)}")
             x = round(x)
         return x
 
@@ -203,7 +201,7 @@ class _Reader:
         if re.fullmatch(r"\d{1,10}", raw) and int(raw) <= top:
             return int(raw)
         value = zlib.crc32(raw.encode()) % (top + 1)
-        self.notices.append(f"seed={_show(raw)} is not one of TensorFlow Playground's own seeds (0.00000 to 0.99999); "
+        self.notices.append(f"seed={show_value(raw)} is not one of TensorFlow Playground's own seeds (0.00000 to 0.99999); "
                             f"used seed {value}, the same for the same text")
         return value
 
@@ -282,7 +280,7 @@ def _tfp_to_config(flat: dict[str, str], base: Config) -> DecodedURL:
         read.notices.append("collectStats=true: Netarium has no equivalent (its curves always show train and "
                             "test loss); ignored")
     if read.has("tutorial"):
-        read.notices.append(f"tutorial={_show(flat['tutorial'].strip())}: TensorFlow Playground's tutorial pages are not "
+        read.notices.append(f"tutorial={show_value(flat['tutorial'].strip())}: TensorFlow Playground's tutorial pages are not "
                             "part of Netarium; ignored (a lesson link carries a title and text instead)")
     init_zero = read.boolean("initZero")
     show_test, discretize, hide_text = read.boolean("showTestData"), read.boolean("discretize"), read.boolean("hideText")
@@ -314,11 +312,11 @@ def _tfp_to_config(flat: dict[str, str], base: Config) -> DecodedURL:
         hidden.add("lesson.text")
     query.update({f"{key}{HIDE_SUFFIX}": "true" for key in sorted(hidden)})
     if unknown:
-        read.notices.append(f"ignored key(s) a TensorFlow Playground link does not have: {', '.join(_show(k) for k in unknown[:10])}"
+        read.notices.append(f"ignored key(s) a TensorFlow Playground link does not have: {', '.join(show_value(k) for k in unknown[:10])}"
                             + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""))
     if unknown_hides:
         read.notices.append("ignored hide flag(s) for controls TensorFlow Playground does not hide: "
-                            + ", ".join(_show(k) for k in sorted(unknown_hides)[:10]))
+                            + ", ".join(show_value(k) for k in sorted(unknown_hides)[:10]))
 
     decoded = query_to_config(query, start)
     config, _, pending = apply_known(decoded.config, tfp_training(seed, init_zero))
@@ -363,7 +361,7 @@ def link_params(text: str) -> tuple[dict[str, str], str]:
             return {}, "the link has no settings (no key=value after its ? or #)"
         pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except ValueError as e:
-        return {}, f"the link could not be read ({_show(str(e), 120)})"
+        return {}, f"the link could not be read ({show_value(str(e), 120)})"
     if not pairs:
         return {}, "the link has no settings (no key=value after its ? or #)"
     return dict(pairs), ""

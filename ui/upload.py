@@ -51,6 +51,8 @@ def csv_upload(task: Params, *, key: str, container: Any = None) -> Params:
             done[key] = (file.file_id, save_upload(file.getvalue()), None)
         except CSVError as e:
             done[key] = (file.file_id, None, str(e))
+        except OSError as e:  # the store's folder cannot be written: a sentence, never a traceback (nor a server path)
+            done[key] = (file.file_id, None, f"the file could not be kept on the server ({e.strerror or type(e).__name__})")
     _, upload, error = done[key]
     if error is not None:
         container.error(f"Not used, the previous data stays: {literal(error)}")

@@ -256,8 +256,24 @@ def _message(error: Any) -> str:
 # ---------------------------------------------------------------------------------------- decoding
 
 
-def _show(raw: str, limit: int = 40) -> str:
-    return raw if len(raw) <= limit else raw[: limit - 1] + "…"
+def _escaped(c: str) -> str:
+    """A character as a notice may show it: itself, or its escape for a control, format or line-break
+    character (a newline, an ANSI escape, a bidi override) that would break or disguise the sentence."""
+    if unicodedata.category(c)[0] != "C" and c not in "\u2028\u2029":
+        return c
+    return c.encode("unicode_escape").decode("ascii")
+
+
+def show_value(raw: str, limit: int = 40) -> str:
+    """At most `limit` characters of untrusted text (cut with …), control characters escaped."""
+    cut = raw if len(raw) <= limit else raw[: limit - 1] + "…"
+    return "".join(_escaped(c) for c in cut)
+
+
+def shown_setting(value: Any) -> str:
+    """A field's value as a notice says what it kept: its link text, "none" or "(empty)" when that is blank."""
+    text = encode_value(value)
+    return show_value(text) if text else "none" if value is None else "(empty)"
 
 
 def _parse_bool(raw: str) -> bool | None:
@@ -368,10 +384,10 @@ def decode_field(kind: FieldKind, raw: str, current: Any, key: str, notices: lis
         try:
             value, note = read_scalar(kind, raw)
         except Unusable as why:
-            notices.append(f"{key}={_show(raw)} {why}; kept {_show(encode_value(current))}")
+            notices.append(f"{key}={show_value(raw)} {why}; kept {shown_setting(current)}")
             return current
         if note:
-            notices.append(f"{key}={_show(raw)} {note}")
+            notices.append(f"{key}={show_value(raw)} {note}")
         return value
     if kind.optional and raw.strip().lower() in ("none", "null"):
         return None
@@ -380,17 +396,32 @@ def decode_field(kind: FieldKind, raw: str, current: Any, key: str, notices: lis
     if len(items) > limit:
         notices.append(f"{key} has {len(items)} items; kept the first {limit}")
         items = items[:limit]
-    out = []
+    out, dropped, changed = [], [], []
     for part in items:
         try:
             value, note = read_scalar(kind.item or FieldKind("other"), part)
         except Unusable as why:
-            notices.append(f"{key}: dropped item {_show(part)} ({why})")
+            dropped.append((show_value(part), str(why)))
             continue
         if note:
-            notices.append(f"{key} item {_show(part)} {note}")
+            changed.append(f"{show_value(part)} {note}")
         out.append(value)
+    # one notice per kind of change, however many items: a link of 60 bad items is one sentence, not 60
+    if len({why for _, why in dropped}) == 1:
+        notices.append(f"{key}: dropped item{'s' * (len(dropped) > 1)} {_series([p for p, _ in dropped])} ({dropped[0][1]})")
+    elif dropped:
+        notices.append(f"{key}: dropped items {_series([f'{p} ({why})' for p, why in dropped])}")
+    if len(changed) == 1:
+        notices.append(f"{key} item {changed[0]}")
+    elif changed:
+        notices.append(f"{key}: {len(changed)} items changed: {_series(changed, 2, '; ')}")
     return out
+
+
+def _series(parts: list[str], limit: int = 3, sep: str = ", ") -> str:
+    """"a, b, c and 4 more": at most `limit` of `parts`."""
+    shown = sep.join(parts[:limit])
+    return shown + (f" and {len(parts) - limit} more" if len(parts) > limit else "")
 
 
 def _probe_int_items(schema: type[BaseModel], values: dict[str, Any], name: str, ref: Any, key: str,
@@ -408,7 +439,7 @@ def _probe_int_items(schema: type[BaseModel], values: dict[str, Any], name: str,
 
     if not good or not ok(good[0]):
         return None
-    fixed = []
+    fixed, clamped = [], []
     for x in items:
         if ok(x):
             fixed.append(x)
@@ -417,8 +448,12 @@ def _probe_int_items(schema: type[BaseModel], values: dict[str, Any], name: str,
         while abs(hi - lo) > 1:
             mid = (lo + hi) // 2
             lo, hi = (mid, hi) if ok(mid) else (lo, mid)
-        notices.append(f"{key} item {_show(str(x))} clamped to {lo}")
+        clamped.append((show_value(str(x)), str(lo)))
         fixed.append(lo)
+    if len(clamped) == 1:
+        notices.append(f"{key} item {clamped[0][0]} clamped to {clamped[0][1]}")
+    elif clamped:
+        notices.append(f"{key} items clamped: {_series([f'{x} to {lo}' for x, lo in clamped], 8)}")
     return fixed
 
 
@@ -439,7 +474,7 @@ def settle(schema: type[BaseModel], values: dict[str, Any], start: dict[str, Any
         except ValidationError as err:
             errors = err.errors()
         except Exception as err:  # a validator that raised something else: nothing here can be trusted
-            notices.append(f"{prefix or 'config'}: {_show(str(err), 120)}; kept the previous values")
+            notices.append(f"{prefix or 'config'}: {show_value(str(err), 120)}; kept the previous values")
             return dict(start)
         bad = {}
         for e in errors:
@@ -448,7 +483,7 @@ def settle(schema: type[BaseModel], values: dict[str, Any], start: dict[str, Any
                 bad[loc[0]] = _message(e)
         if not bad or all(values[n] == start.get(n) for n in bad):
             problem = _message(errors[0]) if errors else "invalid"
-            notices.append(f"{prefix or 'config'}: {_show(problem, 120)}; kept the previous {prefix or 'values'}")
+            notices.append(f"{prefix or 'config'}: {show_value(problem, 120)}; kept the previous {prefix or 'values'}")
             return dict(start)
         for name, problem in bad.items():
             if name not in probed:
@@ -458,7 +493,7 @@ def settle(schema: type[BaseModel], values: dict[str, Any], start: dict[str, Any
                     values[name] = fixed
                     continue
             if values[name] != start.get(name):
-                notices.append(f"{key(name)}: {_show(problem, 120)}; kept {_show(encode_value(start.get(name)))}")
+                notices.append(f"{key(name)}: {show_value(problem, 120)}; kept {shown_setting(start.get(name))}")
                 values[name] = start.get(name)
     notices.append(f"{prefix or 'config'}: could not be settled; kept the previous {prefix or 'values'}")
     return dict(start)
@@ -477,7 +512,7 @@ def _flatten(params: Mapping[str, Any], notices: list[str]) -> dict[str, str]:
             key = key[:MAX_CHARS]
         limit = LESSON_LIMITS.get(key, MAX_CHARS)
         if len(value) > limit:
-            notices.append(f"{_show(key)} is longer than {limit} characters; cut to {limit}")
+            notices.append(f"{show_value(key)} is longer than {limit} characters; cut to {limit}")
             value = value[:limit]
         flat[key] = value
     return flat
@@ -490,7 +525,7 @@ def _decode_lesson(flat: dict[str, str]) -> Lesson:
 
 def _name_list(keys: Iterable[str], limit: int = 10) -> str:
     keys = sorted(keys)
-    text = ", ".join(_show(k) for k in keys[:limit])
+    text = ", ".join(show_value(k) for k in keys[:limit])
     return text + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
@@ -505,7 +540,7 @@ def _decode_section(section: str, flat: dict[str, str], start: dict[str, Any], n
     elif raw_name in registry:
         begin = SECTIONS[section].params(raw_name).section()
     else:
-        text = f"{section}={_show(raw_name)} is not a registered {registry.kind} (allowed: {', '.join(registry.names())}); kept {start['name']}"
+        text = f"{section}={show_value(raw_name)} is not a registered {registry.kind} (allowed: {', '.join(registry.names())}); kept {start['name']}"
         if sub:
             text += f" and ignored {_name_list(sub)}"
         notices.append(text)
@@ -542,7 +577,7 @@ def _decode(params: Mapping[str, Any], base: Config, notices: list[str]) -> Deco
     flat = _flatten(params, notices)
     version = flat.pop(VERSION_KEY, None)
     if version is not None and version.strip() != CODEC_VERSION:
-        notices.append(f"link version {VERSION_KEY}={_show(version)} is unknown (this app writes {VERSION_KEY}={CODEC_VERSION}); read it as well as it could")
+        notices.append(f"link version {VERSION_KEY}={show_value(version)} is unknown (this app writes {VERSION_KEY}={CODEC_VERSION}); read it as well as it could")
     lesson = _decode_lesson(flat)
     hide: dict[str, str] = {}
     for key in [k for k in flat if k.endswith(HIDE_SUFFIX)]:
@@ -566,7 +601,7 @@ def _decode(params: Mapping[str, Any], base: Config, notices: list[str]) -> Deco
         if key not in allowed:
             bad_hide.append(key + HIDE_SUFFIX)
         elif flag is None:
-            notices.append(f"{key}{HIDE_SUFFIX}={_show(raw)} is not true or false; {key} stays visible")
+            notices.append(f"{key}{HIDE_SUFFIX}={show_value(raw)} is not true or false; {key} stays visible")
         elif flag:
             hidden.add(key)
     if bad_hide:
@@ -631,9 +666,9 @@ def query_to_sweep(text: str) -> tuple[Sweep | None, str]:
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "sweep"
-        return None, f"the link's sweep is not valid ({_show(where, 60)}: {_show(_message(first), 160)})"
+        return None, f"the link's sweep is not valid ({show_value(where, 60)}: {show_value(_message(first), 160)})"
     except SchemaError as e:
-        return None, f"the link's sweep is not valid ({_show(str(e), 160)})"
+        return None, f"the link's sweep is not valid ({show_value(str(e), 160)})"
     except Exception as e:  # noqa: BLE001 - whatever the text does, the page goes on
         return None, failure_sentence("the link's sweep could not be read", e)
     refused = sorted({key for m in members for key in _browser_unsettable(m.config)})

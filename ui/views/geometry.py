@@ -28,6 +28,7 @@ from netarium.training.jobs import Progress
 from netarium.training.live import LiveRun
 from netarium.training.run import Run
 from netarium.training.runs_io import load_weights
+from netarium.training.store import CheckpointError
 from netarium.ui.cache import generation_store, per_generation
 from netarium.ui.errors import failure_sentence
 from netarium.ui.jobs import forget_job, job_progress, live_job, start_live_job
@@ -93,10 +94,12 @@ def load_stored(live: LiveRun, run_id: int) -> nn.Module:
 
     _, template = live.model_copy()
     model = copy.deepcopy(template)
+    tensors = run_store().load_checkpoint(run_id)  # CheckpointError (a ValueError) when its file is damaged
     try:
-        load_weights(model, run_store().load_checkpoint(run_id))  # a run pruned live brings its masks
-    except RuntimeError as e:
-        raise ValueError(f"run #{run_id} has another architecture than the live model: {str(e).splitlines()[0]}") from None
+        load_weights(model, tensors)  # a run pruned live brings its masks
+    except (RuntimeError, CheckpointError) as e:
+        why = str(e).removeprefix("the checkpoint does not fit the model: ").splitlines()[0]
+        raise ValueError(f"run #{run_id} has another architecture than the live model: {why}") from None
     return model.eval()
 
 

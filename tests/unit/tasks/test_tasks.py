@@ -312,7 +312,7 @@ def test_csv_regression_detection():
         (b"", "the file is empty: no rows with cells"),
         (b"\n \n,,\n", "the file is empty: no rows with cells"),
         (b"a,b,y\n1,2,0\n3,\xff4,1\n", "row 3, column 2: byte 0xff is not UTF-8 text"),
-        (b'1,2,0\n3,"' + b"9" * 200_000 + b'",1\n', "row 2: field larger than field limit"),
+        (b'1,2,0\n3,"' + b"9" * 200_000 + b'",1\n', "row 2: a cell is longer than 131,072 characters"),
         ("1,2,0\n3,4\x00,1\n", "row 2, column 2: '4\\x00' is not a number"),
     ],
 )
@@ -366,7 +366,7 @@ LONG_NUMBER = "9" * 400  # parses as a float overflowing to inf
         (f"{SECRET},{SECRET},{SECRET},{SECRET}\n1,2,3,0\n", "row 1: 4 columns, more than the limit of 3", ""),
         (f"a,{SECRET}\n1,0\n", "need at least 2 data rows, found 1", ""),
         (SECRET.encode() + b",\xfe\n1,0\n", "row 1, column 2: byte 0xfe is not UTF-8 text", ""),
-        (f'a,y\n1,"{SECRET * 4000}"\n', "row 2: field larger than field limit", ""),
+        (f'a,y\n1,"{SECRET * 4000}"\n', "row 2: a cell is longer than 131,072 characters", ""),
     ],
 )
 def test_csv_errors_name_the_cell_but_show_at_most_a_short_escaped_piece(source, where, shown):

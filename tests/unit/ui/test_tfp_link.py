@@ -214,10 +214,10 @@ def test_keys_without_an_equivalent_say_so():
     ("percTrainData", "95", lambda c: c.task.train_ratio == 0.9, "percTrainData=95 is above 90; used 90"),
     ("batchSize", "0", lambda c: c.batch_size == 1, "batchSize=0 is below 1; used 1"),
     ("batchSize", "7.6", lambda c: c.batch_size == 8, "batchSize=7.6 is not a whole number; used 8"),
-    ("batchSize", "1e9", lambda c: c.batch_size == 1_000_000, "batchSize=1e9 is above 1e+06; used 1e+06"),
+    ("batchSize", "1e9", lambda c: c.batch_size == 1_000_000, "batchSize=1e9 is above 1000000; used 1000000"),
     ("x", "maybe", lambda c: c.task.features == ["x1", "x2"], "x=maybe is not true or false; read as true, as TensorFlow Playground does"),
     ("networkShape", "4,x", lambda c: c.model.hidden == [4], "model.hidden: dropped item x (is not a whole number)"),
-    ("networkShape", "0,5000", lambda c: c.model.hidden == [1, 1024], "model.hidden item 0 clamped to 1"),
+    ("networkShape", "0,5000", lambda c: c.model.hidden == [1, 1024], "model.hidden items clamped: 0 to 1, 5000 to 1024"),
     ("networkShape", ",".join(["3"] * 12), lambda c: c.model.hidden == [3] * 8, "model.hidden has 12 items; kept the first 8"),
 ])
 def test_garbage_is_clamped_with_a_notice(key, raw, check, notice):

@@ -196,7 +196,7 @@ def test_list_items_are_validated_one_by_one():
     d = decode({"model.hidden": "8,2000,0,x,16"})
     assert d.config.model.hidden == [8, 1024, 1, 16]
     assert any("model.hidden" in n and "2000" in n and "1024" in n for n in d.notices)
-    assert any("model.hidden" in n and "clamped to 1" in n for n in d.notices)
+    assert any("model.hidden" in n and "0 to 1" in n for n in d.notices)
     assert any("model.hidden" in n and "dropped item x" in n for n in d.notices)
 
 
