@@ -94,21 +94,27 @@ class Cost:
     parts: dict[str, int] = field(default_factory=dict)
     step_flops: float = 0.0
     members: int = 1  # runs trained together (a sweep's batch): every part counts this many times
+    runs: int = 1  # runs this cost covers (members, or runs of several shapes added up): for the summary
 
     @property
     def bytes(self) -> int:
         return self.members * sum(self.parts.values())
 
+    @property
+    def flops(self) -> float:
+        """One step of every member."""
+        return self.members * self.step_flops
+
     def times(self, members: int) -> Cost:
-        return Cost(self.parameters, dict(self.parts), self.step_flops, self.members * members)
+        return Cost(self.parameters, dict(self.parts), self.step_flops, self.members * members, self.runs * members)
 
     def summary(self) -> str:
         """One line: the total, its largest parts, the step's arithmetic."""
         top = sorted(self.parts.items(), key=lambda kv: -kv[1])[:3]
-        runs = f" for {self.members} runs" if self.members > 1 else ""
+        runs = f" for {self.runs} runs" if self.runs > 1 else ""
         parts = ", ".join(f"{name} {size(self.members * b)}" for name, b in top if b)
         return (f"about {size(self.bytes)}{runs} ({parts}); {self.parameters:,} parameters, "
-                f"{flops_text(self.members * self.step_flops)} a step")
+                f"{flops_text(self.flops)} a step")
 
 
 def _task_bytes(task: Any) -> int:
@@ -166,23 +172,18 @@ def estimate_all(configs: Any) -> Cost:
     seeds are estimated once."""
     from netarium.training.config import Config
 
-    total: Cost | None = None
-    seen: dict[str, Cost] = {}
+    shapes: dict[str, tuple[Config, int]] = {}
     for config in configs:
         key = Config.model_validate(config.model_dump() | {"seed": 0, "data_seed": None}).model_dump_json()
-        if key not in seen:
-            seen[key] = estimate(config)
-        cost = seen[key]
-        total = cost if total is None else _plus(total, cost)
-    if total is None:
+        shapes[key] = (shapes[key][0] if key in shapes else config, shapes.get(key, (None, 0))[1] + 1)
+    if not shapes:
         raise ValueError("no configs to estimate")
-    return total
-
-
-def _plus(a: Cost, b: Cost) -> Cost:
-    """Two costs held together, as one Cost (parts added; the step's arithmetic too)."""
-    parts = {k: a.members * a.parts.get(k, 0) + b.members * b.parts.get(k, 0) for k in a.parts | b.parts}
-    return Cost(a.parameters * a.members + b.parameters * b.members, parts, a.members * a.step_flops + b.members * b.step_flops)
+    costs = [estimate(config).times(n) for config, n in shapes.values()]
+    if len(costs) == 1:
+        return costs[0]
+    parts = {k: sum(c.members * c.parts.get(k, 0) for c in costs) for k in costs[0].parts}
+    return Cost(sum(c.members * c.parameters for c in costs), parts, sum(c.members * c.step_flops for c in costs),
+                runs=sum(c.runs for c in costs))
 
 
 class _Peak(TorchDispatchMode):
@@ -247,11 +248,11 @@ class Ledger:
         mine = [c for k, c in self._costs.get(owner, {}).items() if k != slot]
         session_total = cost.bytes + sum(c.bytes for c in mine)
         if session_total > session_memory:
-            held = f" besides the {size(session_total - cost.bytes)} this session holds already" if mine else ""
-            raise BudgetError("budget", f"{what} needs {cost.summary()}{held}, more than a session's memory budget "
+            held = f"; with the {size(session_total - cost.bytes)} this session holds already, that is" if mine else ","
+            raise BudgetError("budget", f"{what} needs {cost.summary()}{held} more than a session's memory budget "
                               f"of {size(session_memory)} ({SESSION_MEMORY}); make the model, batch or data smaller")
-        if cost.members * cost.step_flops > step_flops:
-            raise BudgetError("budget", f"one training step of {what} would take {flops_text(cost.members * cost.step_flops)}, "
+        if cost.flops > step_flops:
+            raise BudgetError("budget", f"one training step of {what} would take {flops_text(cost.flops)}, "
                               f"more than a session's budget of {flops_text(step_flops)} a step ({SESSION_GFLOP}); "
                               "make the model, batch or data smaller")
         others = sum(c.bytes for o, slots in self._costs.items() if o is not owner for c in slots.values())

@@ -322,7 +322,7 @@ class RunStore:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise RuntimeError(
-                f"{self.path} has schema version {version}, newer than this netarium ({SCHEMA_VERSION})"
+                f"the run store (under NETARIUM_HOME) has schema version {version}, newer than this netarium ({SCHEMA_VERSION})"
             )
         for index in range(version, SCHEMA_VERSION):
             # executescript would commit on its own; run statements inside one explicit transaction.
@@ -486,7 +486,7 @@ class RunStore:
         with self._lock, self._conn:
             cur = self._conn.execute(sql, params)
             if cur.rowcount == 0:
-                raise KeyError(f"no run with id {run_id} in {self.path}")
+                raise KeyError(f"no run with id {run_id} in the run store")
 
     # ---- checkpoints -----------------------------------------------------------------------
 
@@ -508,7 +508,7 @@ class RunStore:
         with self._lock:
             exists = self._conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone()
         if exists is None:
-            raise KeyError(f"no run with id {run_id} in {self.path}")
+            raise KeyError(f"no run with id {run_id} in the run store")
         cpu = {str(k): v.detach().to("cpu").contiguous() for k, v in tensors.items()}
         folder = self._run_dir(run_id)
         folder.mkdir(parents=True, exist_ok=True)
@@ -555,7 +555,7 @@ class RunStore:
         NaN or infinity (reading never writes to the store)."""
         available = self.checkpoints(run_id)
         if not available:
-            raise KeyError(f"run {run_id} has no checkpoints in {self.path}")
+            raise KeyError(f"run {run_id} has no checkpoints in the run store")
         if step is None:
             step, path = available[-1]
         else:
@@ -584,7 +584,7 @@ class RunStore:
         with self._lock:
             row = self._conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
-            raise KeyError(f"no run with id {run_id} in {self.path}")
+            raise KeyError(f"no run with id {run_id} in the run store")
         return _record(row)
 
     def list_runs(self, experiment: str | None = None, limit: int = 200) -> list[RunRecord]:
@@ -639,7 +639,7 @@ class RunStore:
             row = self._conn.execute(
                 "SELECT id, created, name, seconds, size, sweep_json, notes FROM sweeps WHERE id = ?", (sweep_id,)).fetchone()
             if row is None:
-                raise KeyError(f"no sweep with id {sweep_id} in {self.path}")
+                raise KeyError(f"no sweep with id {sweep_id} in the run store")
             runs = self._conn.execute(
                 f"SELECT {_RUN_COLUMNS}, member, point_json FROM runs WHERE sweep_id = ? ORDER BY member",
                 (sweep_id,)).fetchall()
@@ -652,7 +652,7 @@ class RunStore:
         with self._lock, self._conn:
             cur = self._conn.execute("DELETE FROM sweeps WHERE id = ?", (sweep_id,))
             if cur.rowcount == 0:
-                raise KeyError(f"no sweep with id {sweep_id} in {self.path}")
+                raise KeyError(f"no sweep with id {sweep_id} in the run store")
 
     def history(self, run_id: int) -> dict[str, list[tuple[int, float]]]:
         """A run's metric history: metric -> [(step, value)] sorted by step (NaN survives)."""

@@ -36,11 +36,13 @@ def warm_up() -> float:
         import netarium.ui.playground_controls  # noqa: F401
         import netarium.ui.sidebar  # noqa: F401
         from netarium.analysis.playground import decision_surface, network_weights, neuron_maps
+        from netarium.training.budget import estimate
         from netarium.training.run import Run
         from netarium.ui.session import default_config
         from netarium.viz.boundary import boundary_figure
         from netarium.viz.network import network_figure
 
+        estimate(default_config())  # the cost model's first use imports PyTorch's meta kernels and FLOP counter
         run = Run(default_config())
         task = run.task
         surface = decision_surface(run.model, task, loss_name=run.loss.name)

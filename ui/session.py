@@ -12,6 +12,7 @@ import streamlit as st
 
 from netarium.experiments import EXPERIMENTS
 from netarium.schema import SchemaError
+from netarium.training.budget import BudgetError
 from netarium.training.config import Config
 from netarium.training.live import Change, LiveRun
 from netarium.training.live_sweep import LiveSweep, StoredSweep
@@ -53,6 +54,9 @@ def live_run() -> LiveRun:
             decoded.config = decoded.config.model_copy(update={"task": default_config().task})
         try:
             st.session_state[LIVE] = LiveRun(decoded.config)
+        except BudgetError as e:  # nothing of it was allocated
+            decoded.notices.append(f"The link's run does not fit this server: {e.problem}. Loaded the default instead.")
+            st.session_state[LIVE] = LiveRun(default_config())
         except SchemaError as e:  # a config the codec accepted that still cannot be built
             decoded.notices.append(f"The link's settings could not be used ({e}); loaded the default instead.")
             st.session_state[LIVE] = LiveRun(default_config())

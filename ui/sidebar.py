@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import streamlit as st
 from pydantic import create_model
@@ -10,6 +11,7 @@ from pydantic import create_model
 from netarium.models import MODELS
 from netarium.schema import Params
 from netarium.tasks import TASKS
+from netarium.training.budget import MB, SESSION_MEMORY, flops_text, limit, limits_text, size
 from netarium.training.config import Config
 from netarium.training.live import LiveRun
 from netarium.training.optim import OPTIMIZERS
@@ -41,8 +43,9 @@ def task_names(problem: str) -> list[str]:
     return [e.name for e in TASKS if problem == PROBLEMS[2] or problem in e.tags or "user" in e.tags]
 
 
-def config_editor(config: Config, hidden: set[str]) -> Config:
-    """Widgets for every section; returns the edited Config (each part validated by its widgets)."""
+def config_editor(config: Config, hidden: set[str], cost_slot: list[Any] | None = None) -> Config:
+    """Widgets for every section; returns the edited Config (each part validated by its widgets). A place
+    under the network's widgets is appended to `cost_slot`, for the run's cost once the edit is applied."""
     with st.expander("Data", expanded=True):
         current = problem_of(config.task.name)
         problem = current if {"task", "problem"} & hidden else st.radio(
@@ -51,11 +54,23 @@ def config_editor(config: Config, hidden: set[str]) -> Config:
         task = csv_upload(task, key="sidebar.upload")
     with st.expander("Network", expanded=True):
         model = section_picker("model", MODELS, config.model, key="sidebar.model", hidden=hidden)
+        if cost_slot is not None:
+            cost_slot.append(st.empty())
     with st.expander("Training", expanded=False):
         optimizer = section_picker("optimizer", OPTIMIZERS, config.optimizer, key="sidebar.optimizer", hidden=hidden)
         run = params_widgets(run_schema(), {k: getattr(config, k) for k in RUN_FIELDS}, key="sidebar.run", hidden=hidden)
         trainer = section_picker("trainer", TRAINERS, config.trainer, key="sidebar.trainer", hidden=hidden)
     return config.model_copy(update={"task": task, "model": model, "optimizer": optimizer, "trainer": trainer, **run})
+
+
+def cost_line(live: LiveRun, place: Any) -> None:
+    """The current run's estimated memory and arithmetic against the session's budget (training/budget.py)."""
+    cost = live.cost
+    if cost is None:
+        return
+    budget = limit(SESSION_MEMORY) * MB
+    place.caption(f"{cost.parameters:,} parameters · about {size(cost.bytes)} of the session's {size(budget)} · "
+               f"{flops_text(cost.flops)} a step", help=limits_text())
 
 
 def share_box(config: Config) -> None:
@@ -75,7 +90,10 @@ def sidebar(live: LiveRun) -> Config:
     with st.sidebar:
         transport(live)
         status_line(live)
-        apply_config(config_editor(live.config, hidden))
+        slot: list[Any] = []
+        apply_config(config_editor(live.config, hidden, slot))
+        if slot:
+            cost_line(live, slot[0])
         share_box(live.config)
     sync_url(live.config)
     return live.config

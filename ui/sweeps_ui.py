@@ -39,7 +39,7 @@ from netarium.ui.sidebar import RUN_FIELDS
 from netarium.ui.text import plain_markdown
 from netarium.ui.transport import TICK_SECONDS
 from netarium.ui.urlstate import field_kind, query_to_sweep, sweep_share_url
-from netarium.ui.widgets import LOG_SLIDER_FIELDS, pretty_label
+from netarium.ui.widgets import LOG_SLIDER_FIELDS, clamped_int, pretty_label
 from netarium.viz.sweeps import SweepMember, members_of
 
 AXES = "sweeps.axes"  # ids of the draft's axes, in order; each axis's text is in f"sweeps.axis.{id}"
@@ -226,12 +226,12 @@ def sweep_editor(config: Config) -> Sweep | None:
     for name, default in ((SEEDS, 1), (MODE, "grid"), (SAMPLES, 8), (STEPS, config.steps), (EVALS, DEFAULT_EVALS)):
         st.session_state.setdefault(name, default)
     c1, c2, c3, c4, c5 = st.columns(5)
-    seeds = c1.number_input("Seeds per point", 1, MAX_MEMBERS, key=SEEDS, help="Every point trains with seeds base + 0, 1, ...")
+    seeds = clamped_int(c1, "Seeds per point", 1, MAX_MEMBERS, key=SEEDS, help="Every point trains with seeds base + 0, 1, ...")
     mode = c2.segmented_control("Points", ["grid", "random"], key=MODE, help="grid: every combination; random: N draws") or "grid"
-    samples = c3.number_input("Random draws", 1, MAX_MEMBERS, key=SAMPLES, disabled=mode != "random")
-    steps = c4.number_input("Steps per member", 1, 100_000_000, key=STEPS)
-    evals = c5.number_input("Evaluations", 1, MEMBER_HISTORY_POINTS, key=EVALS,
-                            help="How often each member measures its train and test numbers: the points of its curves")
+    samples = clamped_int(c3, "Random draws", 1, MAX_MEMBERS, key=SAMPLES, disabled=mode != "random")
+    steps = clamped_int(c4, "Steps per member", 1, 100_000_000, key=STEPS)
+    evals = clamped_int(c5, "Evaluations", 1, MEMBER_HISTORY_POINTS, key=EVALS,
+                        help="How often each member measures its train and test numbers: the points of its curves")
     base = config.model_copy(update={"steps": int(steps), "eval_every": max(1, int(steps) // int(evals))})
     sweep, errors, problem = build_sweep(base, texts, seeds=int(seeds), mode=mode, samples=int(samples))
     for i, n in enumerate(axis_ids()):

@@ -151,6 +151,26 @@ def _number(container: Any, label: str, value: Any, kind: FieldKind, wkey: str, 
     return out
 
 
+def clamped_int(container: Any, label: str, lo: int, hi: int, *, key: str, value: int | None = None,
+                help: str | None = None, **kwargs: Any) -> int:
+    """A whole-number input outside the schema (a page's own control) that, like the schema's fields,
+    takes any number and clamps it into [lo, hi] with a notice under it, instead of the browser's silent
+    refusal. `value` seeds it when its key is not in the session yet."""
+    kind = FieldKind("int", lo=lo, hi=hi)
+    if key not in st.session_state:
+        st.session_state[key] = min(max(int(lo if value is None else value), lo), hi)
+    else:  # a bound that moved (e.g. fewer test samples) pulls the kept value in
+        st.session_state[key] = min(max(int(st.session_state[key]), lo), hi)
+    allowed = f"Allowed: {allowed_range(kind)}."
+    out = container.number_input(label, key=key, step=1, format="%d", help=f"{help} {allowed}" if help else allowed,
+                                 on_change=_clamp_typed, args=(key, kind, label), min_value=-JS_MAX_INT,
+                                 max_value=JS_MAX_INT, **kwargs)
+    notice = st.session_state.get(CLAMPED, {}).pop(key, None)
+    if notice:
+        container.warning(plain_markdown(notice), icon=":material/straighten:")
+    return int(out)
+
+
 def hints(info: Any) -> dict[str, Any]:
     """The widget hints of a field: its json_schema_extra when that is a dict (see the module doc)."""
     extra = getattr(info, "json_schema_extra", None)
@@ -226,11 +246,24 @@ def _checked_text(container: Any, label: str, shown: str, wkey: str, help: str |
     return True, parsed
 
 
-def _widget(container: Any, schema: type[Params], values: dict[str, Any], name: str, wkey: str) -> Any:
-    """Render the control of one field; return its new value."""
+def budget_help() -> str:
+    """What the help of a size field adds: the session's budgets (training/budget.py)."""
+    from netarium.training.budget import MB, SESSION_GFLOP, SESSION_MEMORY, flops_text, limit, size
+
+    return (f"A run here must fit the session's budget of {size(limit(SESSION_MEMORY) * MB)} of memory and "
+            f"{flops_text(limit(SESSION_GFLOP) * 1e9)} a step; a bigger one is refused and the current run stays.")
+
+
+SIZED_SECTIONS = frozenset({"model", "task"})  # their whole-number fields size the run: their help names the budget
+
+
+def _widget(container: Any, schema: type[Params], values: dict[str, Any], name: str, wkey: str, note: str = "") -> Any:
+    """Render the control of one field (`note` added to the help of whole-number fields); return its new value."""
     info = schema.model_fields[name]
     kind = field_kind(info)
     label, help, value = info.title or pretty_label(name), info.description or None, values[name]
+    if note and (kind.kind == "int" or (kind.kind == "list" and kind.item is not None and kind.item.kind == "int")):
+        help = f"{help} {note}" if help else note
     hint = hints(info)
     per_item = hint.get("per_item_of")
     if kind.kind == "list" and kind.item is not None and kind.item.kind == "choice" and per_item in values:
@@ -283,10 +316,11 @@ def params_widgets(schema: type[Params], values: dict[str, Any], *, key: str, se
     container = st if container is None else container
     old = {name: values.get(name, info.get_default(call_default_factory=True)) for name, info in schema.model_fields.items()}
     new = dict(old)
+    note = budget_help() if section in SIZED_SECTIONS else ""
     for name, info in schema.model_fields.items():
         if (f"{section}.{name}" if section else name) in hidden or not browser_settable(info):
             continue
-        new[name] = _widget(container, schema, new, name, f"{key}.{name}")
+        new[name] = _widget(container, schema, new, name, f"{key}.{name}", note)
     if new == old:
         return old
     try:

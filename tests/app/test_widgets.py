@@ -317,3 +317,32 @@ def test_absurd_numbers_are_clamped_to_the_range_with_a_notice_naming_the_field(
     assert result(at)["init_scale"] == 0.0
     assert [w.value for w in at.warning] == ["Init scale: -3.0 is outside the allowed range (from 0.0 to 10.0); "
                                              "clamped to 0.0"]
+
+
+def test_size_fields_help_names_the_session_budget(monkeypatch):
+    monkeypatch.setenv("NETARIUM_SESSION_MEMORY_MB", "512")
+    at = run(task_app)
+    help_text = at.sidebar.number_input(key="t.n_samples").help
+    assert "512 MB of memory" in help_text and "20.0 GFLOP a step" in help_text
+    at = run(optimizer_app)  # the optimizer's fields size nothing
+    assert all("budget" not in (w.help or "") for w in at.number_input)
+
+
+def pages_own_number_app():
+    import streamlit as st
+
+    from netarium.ui.widgets import clamped_int
+
+    st.code(str(clamped_int(st, "Seeds per point", 1, 64, key="seeds", value=3)))
+
+
+def test_a_pages_own_number_field_clamps_with_a_notice():
+    at = run(pages_own_number_app)
+    assert at.code[0].value == "3"
+    at.number_input(key="seeds").set_value(1000).run()
+    assert at.code[0].value == "64" and at.number_input(key="seeds").value == 64
+    assert [w.value for w in at.warning] == ["Seeds per point: 1000 is outside the allowed range (from 1 to 64); clamped to 64"]
+    at.number_input(key="seeds").set_value(-5).run()
+    assert at.code[0].value == "1"
+    at.run()
+    assert not at.warning and at.code[0].value == "1"

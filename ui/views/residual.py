@@ -19,6 +19,7 @@ from netarium.analysis.residual import (
 from netarium.models.base import capabilities
 from netarium.training.live import LiveRun
 from netarium.ui.views.base import VIEWS, Place, View, ViewContext, draw_chart, heavy_result
+from netarium.ui.widgets import clamped_int
 from netarium.viz import residual as rviz
 
 PROBE = 256  # test inputs the residual views measure on
@@ -97,7 +98,7 @@ def draw_logit_lens(ctx: ViewContext) -> None:
 def draw_attention(ctx: ViewContext) -> None:
     """Attention weights per block and head for one test sample (query rows, key columns)."""
     n = int(min(PROBE, ctx.live.run.task.X_test.shape[0]))
-    sample = st.number_input("test sample", 0, max(n - 1, 0), 0, key=f"{ctx.key}.sample")
+    sample = clamped_int(st, "test sample", 0, max(n - 1, 0), key=f"{ctx.key}.sample")
 
     def compute():
         _, model = ctx.live.model_copy()
