@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -9,16 +10,19 @@ from pathlib import Path
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli as streamlit_cli
 
+from netarium.tasks.csv import MAX_UPLOAD_BYTES
+
 APP = Path(__file__).resolve().parents[1] / "app.py"
+MAX_UPLOAD_MB = math.ceil(MAX_UPLOAD_BYTES / 2**20)  # Streamlit's own cap on any upload: a CSV file's
 
 
 def streamlit_args(port: int, address: str | None = None) -> list[str]:
     """Headless, no file watcher, XSRF protection on (a page on another site cannot post uploads or
-    widget changes into a session), and no gc.collect(2) after every script run (it held the GIL for
+    widget changes into a session), uploads capped at a CSV file's limit, and no gc.collect(2) after every script run (it held the GIL for
     two thirds of each tick and starved the training thread). The options of the repository's
     .streamlit/config.toml, given here so that an installed `netarium app` runs the same from any folder."""
     args = ["run", str(APP), "--server.headless", "true", "--server.port", str(port), "--server.fileWatcherType", "none",
-            "--server.enableXsrfProtection", "true",
+            "--server.enableXsrfProtection", "true", "--server.maxUploadSize", str(MAX_UPLOAD_MB),
             "--runner.postScriptGC", "false", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
     return args + (["--server.address", address] if address else [])
 

@@ -23,6 +23,12 @@ def test_the_app_command_turns_xsrf_protection_on():
     assert opts.get("server.enableCORS", "true") == "true"  # Streamlit turns XSRF off when CORS is off
 
 
+def test_the_server_takes_no_upload_larger_than_a_csv_file_may_be():
+    from netarium.tasks.csv import MAX_UPLOAD_BYTES
+
+    assert int(options(streamlit_args(8501))["server.maxUploadSize"]) * 2**20 == MAX_UPLOAD_BYTES
+
+
 def test_the_options_are_streamlits_and_the_config_file_agrees():
     opts = options(streamlit_args(8501))
     for key in opts:
