@@ -289,6 +289,10 @@ def _eigsh(probe: HessianProbe, q0: torch.Tensor, k: int, tol: float,
     return vals[order], vectors, probe.n_hvps - before, converged
 
 
+LANCZOS_BASIS_BYTES = 256 * 2**20  # the most Lanczos's basis (float64 vectors, one per step) may hold
+LANCZOS_MIN_BASIS = 40  # steps Lanczos gets at least; a model too large for that many uses power iteration (O(n) memory)
+
+
 def top_eigenvalues(probe: HessianProbe, k: int = 1, method: Method = "lanczos", tol: float = 1e-3,
                     max_iter: int | None = None, seed: int = 0, v0: Any = None,
                     return_vectors: bool = True) -> Eigen:
@@ -301,7 +305,9 @@ def top_eigenvalues(probe: HessianProbe, k: int = 1, method: Method = "lanczos",
     eigsh: scipy's ARPACK (which="LA", the same residual rule); at least its 20 Lanczos vectors.
     power: power iteration with projection deflation for k > 1; power iteration converges to the
       largest |λ|, so when that is negative it is rerun on H − λ_neg I, whose top eigenvalue is
-      λ_max − λ_neg (see _power). Several times the products of Lanczos.
+      λ_max − λ_neg (see _power). Several times the products of Lanczos. Lanczos's basis is kept
+      under LANCZOS_BASIS_BYTES (fewer steps); a model too large for LANCZOS_MIN_BASIS steps in it
+      gets power iteration instead (`method` of the result says which ran).
     `v0` warm-starts from a flat vector (θ in `model.parameters()` order), e.g. `vectors[0]` of a
     tracker's previous call; `seed` seeds the random start otherwise. `iterations` counts solver steps.
     """
@@ -315,8 +321,11 @@ def top_eigenvalues(probe: HessianProbe, k: int = 1, method: Method = "lanczos",
     def op(x: torch.Tensor) -> torch.Tensor:
         return probe.hvp(x).to(torch.float64)
 
+    if method == "lanczos" and 8 * probe.n_params * LANCZOS_MIN_BASIS > LANCZOS_BASIS_BYTES:
+        method = "power"  # Lanczos keeps every vector of its basis: on a large model that is gigabytes
     if method == "lanczos":
         limit = max_iter if max_iter is not None else 300
+        limit = min(limit, max(LANCZOS_MIN_BASIS, LANCZOS_BASIS_BYTES // (8 * probe.n_params)))
         values, vectors, iterations, converged = _lanczos(op, q0, k, tol, limit)
     elif method == "power":
         limit = max_iter if max_iter is not None else 2000

@@ -47,6 +47,7 @@ HISTORY_POINT_BYTES = 2 * 32 * 2  # a step and a value as Python objects in list
 # 1.5x its counted one, a transformer's 1.2x
 WORKSPACE = 0.5
 VIEW_COPIES = 2  # views hold a private copy of the model (LiveRun.model_copy) and curvature a gradient's worth
+CURVATURE_VECTORS = 4  # power iteration's and Hutchinson's float64 vectors (analysis/hessian.py)
 
 
 class BudgetError(SchemaError):
@@ -162,7 +163,9 @@ def estimate(config: Any, task: Any = None) -> Cost:
         "data": _task_bytes(task),
         "snapshots": int(snapshots),
         "history": int(config.history_points * HISTORY_METRICS * HISTORY_POINT_BYTES),
-        "views": int(VIEW_COPIES * param_bytes),
+        # a private copy of the model, and the curvature's Hessian-vector products: a double backward pass
+        # (about a training step more) and a few float64 vectors as long as the parameters
+        "views": int(VIEW_COPIES * param_bytes + training.peak + CURVATURE_VECTORS * 8 * params),
     }
     return Cost(int(params), parts, step_flops)
 

@@ -305,3 +305,20 @@ def test_a_diverged_model_raises_instead_of_returning_nan():
     x, y = toy_data()
     with pytest.raises(ValueError, match="not finite"):
         top_eigenvalues(HessianProbe(model, MSE3, x, y))
+
+
+def test_lanczos_keeps_its_basis_under_the_memory_cap_and_hands_large_models_to_power_iteration(setup, monkeypatch):
+    import netarium.analysis.hessian as hessian
+
+    _, _, _, probe, H = setup
+    exact = torch.linalg.eigvalsh(torch.as_tensor(H)).numpy()[::-1][0]
+    monkeypatch.setattr(hessian, "LANCZOS_BASIS_BYTES", 8 * probe.n_params * 39)  # room for 39 vectors, not 40
+    eig = top_eigenvalues(probe, k=1, method="lanczos", tol=1e-3, seed=0)
+    assert eig.method == "power" and eig.converged and abs(eig.values[0] - exact) <= 1e-2 * exact
+    monkeypatch.setattr(hessian, "LANCZOS_BASIS_BYTES", 8 * probe.n_params * 45)
+    made = []
+    real_empty = torch.empty
+    monkeypatch.setattr(torch, "empty", lambda *a, **kw: made.append(a) or real_empty(*a, **kw))
+    eig = top_eigenvalues(probe, k=1, method="lanczos", tol=1e-3, seed=0)
+    assert eig.method == "lanczos" and abs(eig.values[0] - exact) <= 1e-2 * exact
+    assert max(a[0] for a in made if len(a) == 2 and a[1] == probe.n_params) <= 45  # the basis: at most 45 rows
