@@ -226,21 +226,27 @@ class SessionLog:
 
 # ---- the run ----
 
+class HardTimeout(BaseException):
+    """The bench's hard limit passed (a BaseException, so that no `except Exception` on the way swallows it)."""
+
+
 @contextlib.contextmanager
 def hard_timeout(seconds: float) -> Iterator[None]:
-    """Raise TimeoutError in the main thread after `seconds` (SIGALRM; a no-op off the main thread), so
-    that a stuck browser cannot hold the bench: the context managers around it still stop the server."""
+    """Raise TimeoutError after `seconds` (SIGALRM in the main thread; a no-op off it), so that a stuck browser
+    cannot hold the bench: the context managers inside still stop Chromium and the server."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
 
     def _expire(signum, frame):
-        raise TimeoutError(f"the load bench passed its hard limit of {seconds:.0f} s")
+        raise HardTimeout
 
     previous = signal.signal(signal.SIGALRM, _expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
+    except HardTimeout:
+        raise TimeoutError(f"the load bench passed its hard limit of {seconds:.0f} s") from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -395,6 +401,9 @@ def run_load_bench(quick: bool = False) -> dict[str, Any]:
     env = server_env(len(plans))
     print(f"netarium bench load: {len(plans)} sessions x {seconds:.0f} s on one server, then {settle:.0f} s with "
           f"the tabs closed; " + ", ".join(f"{k}={v}" for k, v in env.items()))
-    out = run_load(plans, seconds, settle, env=env)
+    try:
+        out = run_load(plans, seconds, settle, env=env)
+    except TimeoutError as e:
+        raise SystemExit(f"netarium bench load: {e} (server and browser stopped)") from None
     report(out)
     return out
