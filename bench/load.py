@@ -312,6 +312,9 @@ def _run(ctx, url: ServerURL, plans: list[Plan], seconds: float, settle: float, 
                 tabs.append(None)
             log.opened_seconds = time.monotonic() - t
             say(f"  opened {log.plan.label} in {log.opened_seconds:.1f} s{' — ' + log.open_error if log.open_error else ''}")
+            for seen_log, tab in zip(logs, tabs, strict=False):  # what the tabs open so far show meanwhile
+                if tab is not None:
+                    seen_log.record(sampler.now(), observe(tab), in_window=False)
         t_window = sampler.now()
         end = time.monotonic() + seconds
         while True:
@@ -322,9 +325,8 @@ def _run(ctx, url: ServerURL, plans: list[Plan], seconds: float, settle: float, 
                 break
             time.sleep(max(0.0, min(1.0, end - time.monotonic())))
         t_close = sampler.now()
-        for tab in tabs:
-            if tab is not None:
-                tab.close()
+        for tab in list(ctx.pages):  # every tab, those of sessions that failed to open too
+            tab.close()
         say(f"  closed the tabs after {t_close - t_window:.0f} s; watching the server for up to {settle:.0f} s")
         stop = time.monotonic() + settle
         while time.monotonic() < stop:
