@@ -19,6 +19,7 @@ tabs closing RSS back under baseline + 50 MB and the thread count back to its ba
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import statistics
 import tempfile
@@ -99,6 +100,15 @@ def proc_status(pid: int) -> tuple[float, int] | None:
         return None
 
 
+def proc_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system, all threads) a process has used, from /proc/<pid>/stat; None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14 and 15 of stat
+
+
 @dataclass
 class ProcSampler:
     """A thread that samples a process's RSS (MB) and threads every `every` s: (seconds since start, MB, threads)."""
@@ -106,6 +116,7 @@ class ProcSampler:
     pid: int
     every: float = SAMPLE_SECONDS
     samples: list[tuple[float, float, int]] = field(default_factory=list)
+    cpu: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, CPU seconds used)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _t0: float = field(default_factory=time.monotonic)
@@ -117,9 +128,11 @@ class ProcSampler:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            got = proc_status(self.pid)
+            got, used = proc_status(self.pid), proc_cpu_seconds(self.pid)
             if got is not None:
                 self.samples.append((time.monotonic() - self._t0, *got))
+            if used is not None:
+                self.cpu.append((time.monotonic() - self._t0, used))
             self._stop.wait(self.every)
 
     def now(self) -> float:
@@ -127,6 +140,13 @@ class ProcSampler:
 
     def between(self, t0: float, t1: float = float("inf")) -> list[tuple[float, float, int]]:
         return [s for s in list(self.samples) if t0 <= s[0] <= t1]
+
+    def cores_used(self, t0: float, t1: float) -> float | None:
+        """The process's average CPU use between t0 and t1, in cores (1.0: one core busy all the time)."""
+        inside = [c for c in list(self.cpu) if t0 <= c[0] <= t1]
+        if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+            return None
+        return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
 
     def stop(self) -> None:
         self._stop.set()
@@ -325,6 +345,7 @@ def _run(ctx, url: ServerURL, plans: list[Plan], seconds: float, settle: float, 
                 break
             time.sleep(max(0.0, min(1.0, end - time.monotonic())))
         t_close = sampler.now()
+        load_average = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         for tab in list(ctx.pages):  # every tab, those of sessions that failed to open too
             tab.close()
         say(f"  closed the tabs after {t_close - t_window:.0f} s; watching the server for up to {settle:.0f} s")
@@ -351,6 +372,10 @@ def _run(ctx, url: ServerURL, plans: list[Plan], seconds: float, settle: float, 
         "baseline": {"rss_mb": baseline_mb, "threads": baseline_threads},
         "peak": {"rss_mb": max((mb for _, mb, _ in during), default=float("nan")),
                  "threads": max((n for _, _, n in during), default=-1)},
+        "server_cores_used": {"opening": sampler.cores_used(t_open, t_window), "window": sampler.cores_used(t_window, t_close),
+                              "after_close": sampler.cores_used(t_close, t_end)},
+        "machine": {"cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+                    "load_average_1min_at_close": load_average},
         "peak_growth_mb": max((mb for _, mb, _ in during), default=baseline_mb) - baseline_mb,
         "after_close": {"seconds": final[0] - t_close, "rss_mb": final[1], "threads": final[2],
                         "settled_after_seconds": settled_at(sampler.samples, t_close, baseline_mb + SETTLED_MB, baseline_threads),
@@ -366,6 +391,10 @@ def _run(ctx, url: ServerURL, plans: list[Plan], seconds: float, settle: float, 
         "samples": [[round(t, 2), round(mb, 1), n] for t, mb, n in sampler.samples],
         "marks": {"sessions_open": t_open, "window": t_window, "tabs_closed": t_close, "end": t_end},
     }
+
+
+def fmt(x: float | None) -> str:
+    return f"{x:.2f}" if x is not None else "-"
 
 
 def report(out: dict[str, Any], say=print) -> None:
@@ -387,6 +416,10 @@ def report(out: dict[str, Any], say=print) -> None:
     say(f"exception elements {out['exception_elements']} (target 0); error boxes {len(out['errors'])}")
     for text in out["exceptions"] + out["errors"]:
         say(f"  > {' '.join(text.split())[:300]}")
+    cores, machine = out["server_cores_used"], out["machine"]
+    say(f"server CPU in cores: {fmt(cores['opening'])} while the tabs opened, {fmt(cores['window'])} while all played, "
+        f"{fmt(cores['after_close'])} after they closed (machine: {machine['cores']} cores, load average "
+        f"{fmt(machine['load_average_1min_at_close'])} when the tabs closed; Chromium runs on the same cores)")
     say(f"server RSS baseline {base['rss_mb']:,.0f} MB, peak {out['peak']['rss_mb']:,.0f} MB: growth "
         f"{out['peak_growth_mb']:,.0f} MB (target < {PEAK_GROWTH_MB:.0f}); threads baseline {base['threads']}, "
         f"peak {out['peak']['threads']}")

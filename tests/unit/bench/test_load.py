@@ -15,6 +15,7 @@ from netarium.bench.load import (
     Plan,
     ProcSampler,
     SessionLog,
+    proc_cpu_seconds,
     proc_status,
     server_env,
     settled_at,
@@ -97,3 +98,18 @@ def test_plans_and_server_settings() -> None:
     assert env == {"NETARIUM_SESSION_PAUSE_SECONDS": "6", "NETARIUM_SESSION_FREE_SECONDS": "20",
                    "NETARIUM_MAX_SESSIONS": "12"}
     assert server_env(20)["NETARIUM_MAX_SESSIONS"] == "22"  # room for every tab of the bench
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs Linux /proc")
+def test_cpu_seconds_grow_with_work_and_cores_used_reads_the_samples() -> None:
+    before = proc_cpu_seconds(os.getpid())
+    end = time.process_time() + 0.3
+    while time.process_time() < end:  # busy for 0.3 s of CPU
+        pass
+    assert proc_cpu_seconds(os.getpid()) - before >= 0.25  # /proc counts in clock ticks (10 ms)
+    assert proc_cpu_seconds(2**22 + 12345) is None
+    sampler = ProcSampler(os.getpid())
+    sampler.cpu = [(0.0, 10.0), (1.0, 10.5), (2.0, 12.0), (4.0, 13.0)]
+    assert sampler.cores_used(0.0, 2.0) == pytest.approx(1.0)  # 2 CPU seconds in 2 s
+    assert sampler.cores_used(1.0, 4.0) == pytest.approx(2.5 / 3.0)
+    assert sampler.cores_used(3.0, 4.0) is None  # one sample: no rate
