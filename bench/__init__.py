@@ -52,7 +52,13 @@ def _sweep(quick: bool = False) -> dict[str, Any]:
     return run_sweep_bench(quick=quick)
 
 
+def _load(quick: bool = False) -> dict[str, Any]:
+    from netarium.bench.load import run_load_bench
+
+    return run_load_bench(quick=quick)
+
+
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "engine": _engine, "ui": _ui, "ui-dynamics": _ui_dynamics, "diagram": _diagram, "cka": _cka, "hessian": _hessian,
-    "sparse": _sparse, "sweep": _sweep,
+    "sparse": _sparse, "sweep": _sweep, "load": _load,
 }

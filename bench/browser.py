@@ -45,15 +45,28 @@ class ServerFailed(RuntimeError):
     """The Streamlit server exited or never became healthy; the message holds its stderr."""
 
 
+class ServerURL(str):
+    """The app's URL (a plain str to every caller) that also names the server process: `pid`, and `home`."""
+
+    pid: int
+    home: Path
+
+    def __new__(cls, url: str, pid: int, home: Path) -> ServerURL:
+        obj = super().__new__(cls, url)
+        obj.pid, obj.home = pid, home
+        return obj
+
+
 @contextlib.contextmanager
-def app_server(home: Path, timeout: float = 60.0, cores: set[int] | None = None) -> Iterator[str]:
-    """`netarium app` on a free port with NETARIUM_HOME=home; yields its URL, stops it after.
-    `cores`: pin the server process to these CPU cores."""
+def app_server(home: Path, timeout: float = 60.0, cores: set[int] | None = None,
+               env: dict[str, str] | None = None) -> Iterator[ServerURL]:
+    """`netarium app` on a free port with NETARIUM_HOME=home; yields its URL (with the process id as `.pid`),
+    stops it after. `cores`: pin the server process to these CPU cores; `env`: more environment variables."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "netarium.cli", "app", "--port", str(port), "--address", "127.0.0.1"]
-    env = {**os.environ, "NETARIUM_HOME": str(home / "store")}
+    env = {**os.environ, "NETARIUM_HOME": str(home / "store"), **(env or {})}
     with open(home / "stdout.log", "wb") as out, open(home / "stderr.log", "wb") as err:
         proc = subprocess.Popen(cmd, cwd=home, env=env, stdout=out, stderr=err)
     if cores and hasattr(os, "sched_setaffinity"):
@@ -65,7 +78,7 @@ def app_server(home: Path, timeout: float = 60.0, cores: set[int] | None = None)
                 why = f"exited with {proc.returncode}" if proc.returncode is not None else f"not healthy after {timeout} s"
                 raise ServerFailed(f"streamlit server {why}; stderr:\n{(home / 'stderr.log').read_text(errors='replace')}")
             time.sleep(0.25)
-        yield url
+        yield ServerURL(url, proc.pid, home)
     finally:
         proc.terminate()
         try:
