@@ -315,8 +315,15 @@ def drop_curve(
         raise ValueError(f"k_max must be between 0 and {len(candidates)}, got {k_max}")
     ks = np.arange(k_max + 1)
 
+    measured: dict[frozenset[int], float] = {}  # random orders share sets (none, all, ...): each is measured once
+
+    def accuracy(dropped: frozenset[int]) -> float:
+        if dropped not in measured:
+            measured[dropped] = accuracy_with_dropped(model, x, y, {kind: set(dropped)})
+        return measured[dropped]
+
     def curve(sequence: list[int]) -> np.ndarray:
-        return np.array([accuracy_with_dropped(model, x, y, {kind: set(sequence[:k])}) for k in ks])
+        return np.array([accuracy(frozenset(sequence[:k])) for k in ks])
 
     if order == "random":
         rng = np.random.default_rng(seed)

@@ -13,7 +13,8 @@ import torch
 from netarium.models.gate import FORWARD_GATE
 from netarium.training.run import Run, Snapshot, torch_threads
 
-ACK_SECONDS = 2.0  # how long pause / step wait for the worker to publish what they did
+ACK_SECONDS = 2.0
+RATE_WINDOW = 1.0  # seconds over which the published steps/s is measured  # how long pause / step wait for the worker to publish what they did
 
 
 class Worker:
@@ -44,6 +45,8 @@ class Worker:
         self.idle_pause_seconds: float | None = None  # pause when nobody called touch() for this long
         self.paused_because = ""
         self._last_touch = time.monotonic()
+        self._rate_mark: tuple[float, int] | None = None  # (time, step) where the wall-clock rate's window began
+        self._wall_rate: float | None = None
         self.listeners: list[Callable[[Snapshot], None]] = []
 
     # ---- control (any thread) ----
@@ -140,10 +143,32 @@ class Worker:
             snap = self.run.snapshot()
         if snap.state not in ("diverged", "failed"):
             snap.state = "playing" if self._playing else ("ready" if snap.step == 0 else "paused")
+        snap.steps_per_sec = self._steps_per_second(snap)
         with self._latest_lock:
             self._latest = snap
         for fn in list(self.listeners):  # a listener may remove itself
             fn(snap)
+
+    def _steps_per_second(self, snap: Snapshot) -> float:
+        """Steps per second of wall-clock time while playing, over windows of RATE_WINDOW seconds (the Run's
+        own rate counts only the time spent in steps: a speed limit's waits and other sessions' turns
+        are left out of it, so a page asking 3 steps/s read 1,193). Before the first window ends, the
+        Run's rate, held under the speed limit; paused, the last rate measured."""
+        now = time.perf_counter()
+        if not self._playing:
+            self._rate_mark = None
+            return self._wall_rate if self._wall_rate is not None else snap.steps_per_sec
+        if self._rate_mark is None or snap.step < self._rate_mark[1]:
+            self._rate_mark = (now, snap.step)
+            self._wall_rate = None
+        elapsed = now - self._rate_mark[0]
+        if elapsed >= RATE_WINDOW:
+            self._wall_rate = (snap.step - self._rate_mark[1]) / elapsed
+            self._rate_mark = (now, snap.step)
+        if self._wall_rate is not None:
+            return self._wall_rate
+        limit = self.max_steps_per_sec
+        return min(snap.steps_per_sec, limit) if limit else snap.steps_per_sec
 
     def _apply(self, command: str, arg: Any) -> None:
         self.paused_because = ""

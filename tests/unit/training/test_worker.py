@@ -112,3 +112,20 @@ def test_an_error_in_training_pauses_with_the_reason():
     snap = w.wait_for(lambda s: s.state == "failed")
     assert "boom" in snap.reason and "boom" in w.error
     w.stop()
+
+
+def test_the_published_rate_is_steps_per_second_of_wall_time_under_a_speed_limit():
+    """The Run's own rate counts only time spent stepping (thousands a second here); the status line must
+    show what the page gets: at most the 20 steps/s asked for (plus one window's rounding)."""
+    w = Worker(Run(Config(steps=100_000))).start()
+    try:
+        w.max_steps_per_sec = 20.0
+        w.play()
+        snap = w.wait_for(lambda s: s.step >= 50, timeout=30)  # more than two 1 s windows at 20 steps/s
+        assert w.run.steps_per_sec > 200  # the burst rate, which the status line used to show
+        assert 0 < snap.steps_per_sec <= 25
+        w.pause()
+        paused = w.wait_for(lambda s: s.state == "paused")
+        assert paused.steps_per_sec <= 25  # paused: the last measured rate
+    finally:
+        w.stop()
