@@ -12,6 +12,7 @@ import torch
 
 from netarium.models.gate import FORWARD_GATE
 from netarium.training.run import Run, Snapshot, torch_threads
+from netarium.training.sessions import SLOTS, idle_reason
 
 ACK_SECONDS = 2.0  # how long pause / step wait for the worker to publish what they did
 
@@ -19,8 +20,9 @@ ACK_SECONDS = 2.0  # how long pause / step wait for the worker to publish what t
 class Worker:
     """Play / pause / single step / stop / live learning rate for one Run.
 
-    The thread trains in chunks sized to take about `chunk_seconds`, applies queued commands
-    between chunks, and publishes a Snapshot at most every `publish_seconds`. `lock` guards the
+    The thread trains in chunks sized to take about `chunk_seconds`, each holding one of the server's core
+    slots (training/sessions.py SLOTS, FIFO), applies queued commands between chunks, and publishes a
+    Snapshot at most every `publish_seconds`. `lock` guards the
     Run: hold it to read the model from another thread (the wait is at most one chunk).
     """
 
@@ -160,7 +162,7 @@ class Worker:
                 self.run.set_live_config(arg)
         elif command == "step":
             self._playing = False
-            with FORWARD_GATE.shared(), self.lock:  # gate before lock, everywhere (no lock-order cycle)
+            with SLOTS.slot(), FORWARD_GATE.shared(), self.lock:  # slot, gate, lock: this order everywhere
                 self.run.step(int(arg))
 
     def _loop(self) -> None:
@@ -182,7 +184,7 @@ class Worker:
                 idle = self.idle_pause_seconds
                 if self._playing and idle and time.monotonic() - self._last_touch > idle:
                     self._playing = False
-                    self.paused_because = f"nobody watched for {idle:.0f} s"
+                    self.paused_because = idle_reason(idle)
                     dirty = True
                 if not self._playing:
                     if dirty:
@@ -194,10 +196,11 @@ class Worker:
                 rate = self.max_steps_per_sec
                 if rate:
                     n = max(1, min(n, int(rate * 0.05)))
-                t0 = time.perf_counter()
-                with FORWARD_GATE.shared(), self.lock:
-                    self.run.step(n)
-                dt = time.perf_counter() - t0
+                with SLOTS.slot():  # the server's cores, shared in turn with other sessions' training threads
+                    t0 = time.perf_counter()
+                    with FORWARD_GATE.shared(), self.lock:
+                        self.run.step(n)
+                    dt = time.perf_counter() - t0
                 if rate and n / rate > dt:  # hold the speed limit; commands still wake us
                     self._wake.wait(n / rate - dt)
                     self._wake.clear()

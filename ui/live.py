@@ -31,6 +31,9 @@ def live_fragment(live: LiveRun, body: Callable[[Snapshot], None], *, heavy: boo
 
     @st.fragment(run_every=every if playing else None)
     def _tick() -> None:
+        live.touch()
+        if live.freed:  # the server freed the run while this page was away: redraw it all (live_run revives it)
+            st.rerun()
         body(live.snapshot())
 
     _tick()

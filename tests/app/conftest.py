@@ -29,6 +29,10 @@ def open_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callab
     at `url` when given), then on `page` ("pages/playground.py") when given. Every session's live run
     is stopped after the test."""
     monkeypatch.setenv("NETARIUM_HOME", str(tmp_path))
+    # AppTest runs no fragment by itself (no heartbeat between two runs): a test waiting on a training
+    # run must not see it paused or freed as a closed tab's would be (training/sessions.py)
+    monkeypatch.setenv("NETARIUM_SESSION_PAUSE_SECONDS", "600")
+    monkeypatch.setenv("NETARIUM_SESSION_FREE_SECONDS", "3600")
     monkeypatch.setattr(app_test_module, "PagesManager", NavigationPages)
     made: list[AppTest] = []
 
