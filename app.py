@@ -8,7 +8,7 @@ import streamlit as st
 from netarium.ui.heartbeat import heartbeat
 from netarium.ui.lesson import hash_hop
 from netarium.ui.navigation import navigation
-from netarium.ui.session import live_run
+from netarium.ui.session import live_run, watched
 from netarium.ui.sidebar import sidebar
 
 PAGES = Path(__file__).parent / "pages"
@@ -29,7 +29,8 @@ page = navigation([
 ])
 hash_hop()  # a TensorFlow Playground link's #hash becomes a query the server can read
 live = live_run()  # a server at NETARIUM_MAX_SESSIONS says it is busy here, and nothing else
-sidebar(live)
-with st.sidebar:
-    heartbeat(live)  # every page keeps the session alive while it is open (training/sessions.py)
-page.run()
+with watched(live):  # drawing the page counts as watching, however long it takes
+    sidebar(live)
+    with st.sidebar:
+        heartbeat(live)  # every page keeps the session alive while it is open (training/sessions.py)
+    page.run()

@@ -17,7 +17,8 @@ import math
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -126,6 +127,7 @@ class LiveRun:
         self.freed_after = 0.0  # seconds untouched when it was freed
         self._speed: float | None = None
         self.last_touch = time.monotonic()
+        self._watch = sessions.Watch()
         self.config, self.run, self.worker, self.note = self._build(config)
         SESSIONS.track(self)
 
@@ -159,6 +161,7 @@ class LiveRun:
         run.early_loss_points = True  # watched: curves get train-loss points before the first evaluation
         worker = Worker(run)
         worker.idle_pause_seconds = self.idle_pause_seconds
+        worker.watch = self._watch
         if self._stopper is not None:
             self._stopper.detach()
         # a LiveRun collected without close() (a session Streamlit dropped) still ends its thread
@@ -348,8 +351,19 @@ class LiveRun:
                 self.worker.touch()
 
     def idle_seconds(self) -> float:
-        """Seconds since a page last touched it."""
-        return time.monotonic() - self.last_touch
+        """Seconds since a page last touched it (0 while a page is drawing it)."""
+        return 0.0 if self._watch.count > 0 else time.monotonic() - self.last_touch
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        """A page of the session is being drawn: touched when it starts and ends, and watched meanwhile."""
+        self.touch()
+        self._watch.add(1)
+        try:
+            yield
+        finally:
+            self._watch.add(-1)
+            self.touch()
 
     def free_if_idle(self) -> bool:
         """Free it if untouched for longer than free_seconds (the reaper's call); whether it did."""

@@ -11,7 +11,8 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +97,8 @@ class LiveSweep:
             LEDGER.release(self.owner, "sweep")
             raise
         self.worker = Worker(self.run, until=self.run.steps)
+        self._watch = sessions.Watch()
+        self.worker.watch = self._watch
         self.worker.idle_pause_seconds = idle_pause_seconds  # as a live run: nobody watching, nothing trains
         self.worker.start()
         self._stopper = weakref.finalize(self, _shut, self.worker, self.run)
@@ -155,7 +158,19 @@ class LiveSweep:
                 self.worker.touch()
 
     def idle_seconds(self) -> float:
-        return time.monotonic() - self.last_touch
+        """Seconds since a page last touched it (0 while a page is drawing it)."""
+        return 0.0 if self._watch.count > 0 else time.monotonic() - self.last_touch
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        """A page of the session is being drawn: touched when it starts and ends, and watched meanwhile."""
+        self.touch()
+        self._watch.add(1)
+        try:
+            yield
+        finally:
+            self._watch.add(-1)
+            self.touch()
 
     def free_if_idle(self) -> bool:
         """Free it if untouched for longer than free_seconds (the reaper's call); whether it did."""

@@ -80,6 +80,20 @@ def sessions_text() -> str:
             f"a server ({MAX_SESSIONS})")
 
 
+class Watch:
+    """How many of a session's script runs are drawing it right now: while one is (a page under load can
+    take longer than the pause time to draw), the session counts as watched. Shared by a LiveRun or
+    LiveSweep with its worker, which holds no reference to them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.count += n
+
+
 class Tracked(Protocol):
     """What the registry needs of a LiveRun or LiveSweep."""
 

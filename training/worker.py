@@ -44,6 +44,7 @@ class Worker:
         self.error: str = ""
         self.max_steps_per_sec: float | None = None  # a speed limit for watching slowly (None: as fast as it goes)
         self.idle_pause_seconds: float | None = None  # pause when nobody called touch() for this long
+        self.watch: Any = None  # a sessions.Watch: while its count is above 0 a page is drawing, which counts as touched
         self.paused_because = ""
         self._last_touch = time.monotonic()
         self.listeners: list[Callable[[Snapshot], None]] = []
@@ -182,6 +183,8 @@ class Worker:
                     self.paused_because = f"reached step {self.until}"
                     dirty = True
                 idle = self.idle_pause_seconds
+                if self.watch is not None and self.watch.count > 0:
+                    self._last_touch = time.monotonic()
                 if self._playing and idle and time.monotonic() - self._last_touch > idle:
                     self._playing = False
                     self.paused_because = idle_reason(idle)

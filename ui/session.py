@@ -4,7 +4,8 @@ applies a config to the run, flash messages, URL sync."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from typing import TypeVar
 
 # plotly reads sys.modules["pandas"] while it builds a figure: a half-imported pandas (another
@@ -120,6 +121,15 @@ def session_sweep() -> LiveSweep | StoredSweep | None:
               "start it again on the Sweeps page.", "warning")
         return None
     return sweep
+
+
+@contextmanager
+def watched(live: LiveRun) -> Iterator[None]:
+    """While a page (or a fragment) of the session draws, its run and live sweep count as watched: a page
+    that takes long to draw under load never lets them pause as a closed tab's would (training/sessions.py)."""
+    sweep = st.session_state.get(SWEEP)
+    with live.watching(), (sweep.watching() if isinstance(sweep, LiveSweep) and not sweep.freed else nullcontext()):
+        yield
 
 
 def set_session_sweep(sweep: LiveSweep | StoredSweep | None) -> None:

@@ -269,3 +269,17 @@ def test_core_slots_share_chunks_fairly_among_fake_workers():
     for t in threads:
         t.join(30)
     assert sum(counts) >= 400 and max(counts) - min(counts) <= 3, counts
+
+
+def test_a_page_still_drawing_counts_as_watching():
+    """A page that takes longer than the pause time to draw (a loaded server) does not pause its run."""
+    live = LiveRun(CFG, idle_pause_seconds=0.3, free_seconds=0.3)
+    try:
+        live.play()
+        with live.watching():
+            assert live.idle_seconds() == 0.0
+            time.sleep(1.0)  # no touch meanwhile
+            assert live.playing and live.worker.latest().state == "playing" and not live.freed
+        wait_until(lambda: live.freed)  # no page after it: freed
+    finally:
+        live.close()
