@@ -5,9 +5,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from netarium.ui.heartbeat import heartbeat
 from netarium.ui.lesson import hash_hop
 from netarium.ui.navigation import navigation
-from netarium.ui.session import live_run
+from netarium.ui.session import live_run, watched
 from netarium.ui.sidebar import sidebar
 
 PAGES = Path(__file__).parent / "pages"
@@ -27,5 +28,9 @@ page = navigation([
     st.Page(PAGES / "runs.py", title="Runs", icon=":material/history:"),
 ])
 hash_hop()  # a TensorFlow Playground link's #hash becomes a query the server can read
-sidebar(live_run())
-page.run()
+live = live_run()  # a server at NETARIUM_MAX_SESSIONS says it is busy here, and nothing else
+with watched(live):  # drawing the page counts as watching, however long it takes
+    sidebar(live)
+    with st.sidebar:
+        heartbeat(live)  # every page keeps the session alive while it is open (training/sessions.py)
+    page.run()

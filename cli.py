@@ -177,12 +177,14 @@ def _catalog() -> dict[str, Any]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from netarium.training.budget import budgets, limits_text
+    from netarium.training.sessions import sessions_text
 
     catalog = _catalog()
     if args.json:
         print(json.dumps({**catalog, "budgets": budgets()}, indent=2, default=str))
         return 0
     print(f"budgets: {limits_text()}")
+    print(f"sessions: {sessions_text()}")
     for kind, items in catalog.items():
         print(f"{kind}:")
         for item in items:

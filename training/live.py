@@ -15,7 +15,10 @@ from __future__ import annotations
 import copy
 import math
 import threading
-from collections.abc import Callable
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,10 +29,12 @@ from netarium.models.gate import FORWARD_GATE
 from netarium.models.masks import changed_edges, edge_turnover
 from netarium.schema import SchemaError
 from netarium.tasks import make_task
+from netarium.training import sessions
 from netarium.training.budget import LEDGER, Cost, estimate
 from netarium.training.config import Config
 from netarium.training.optim import resolve_loss
 from netarium.training.run import Run, Snapshot
+from netarium.training.sessions import SESSIONS
 from netarium.training.worker import Worker
 
 LIVE_KEYS = frozenset({"optimizer.lr", "steps", "history_points"})
@@ -81,18 +86,50 @@ class Change:
     message: str
 
 
-class LiveRun:
-    """Config + Run + Worker, rebuilt when the config needs it. Thread-safe for one UI session."""
+FROM_ENV = -1.0  # idle_pause_seconds / free_seconds: read NETARIUM_SESSION_PAUSE_SECONDS / _FREE_SECONDS
 
-    def __init__(self, config: Config, *, idle_pause_seconds: float | None = 120.0):
-        self.idle_pause_seconds = idle_pause_seconds
+
+FREED = "this session's run was freed (no page asked for it for a while); reload the page to start it again"
+
+
+def freed_notice(idle: float) -> str:
+    """What a session whose run was freed is told when it comes back."""
+    return (f"This session's run was freed after {sessions.seconds_text(idle)} without a page open; it starts again "
+            "from step 0 with the same settings.")
+
+
+class LiveRun:
+    """Config + Run + Worker, rebuilt when the config needs it. Thread-safe for one UI session.
+
+    The session's pages `touch()` it while they are open (snapshot() does too). Untouched for
+    `idle_pause_seconds` it pauses (its status says why); untouched for `free_seconds` the server's reaper
+    (training/sessions.py) frees it: closed, its Run, model, snapshots and threads let go, only the config
+    kept, so that `revive()` can start it again at step 0. None: never. By default both come from the
+    environment (NETARIUM_SESSION_PAUSE_SECONDS, NETARIUM_SESSION_FREE_SECONDS).
+    """
+
+    kind = "run"
+
+    def __init__(self, config: Config, *, idle_pause_seconds: float | None = FROM_ENV,
+                 free_seconds: float | None = FROM_ENV):
+        self.idle_pause_seconds = sessions.pause_seconds() if idle_pause_seconds == FROM_ENV else idle_pause_seconds
+        self.free_seconds = sessions.free_seconds() if free_seconds == FROM_ENV else free_seconds
         self.generation = 0  # bumps on every re-initialisation (views cache on it)
         self.on_close: list[Callable[[], None]] = []  # helpers' threads that must end with the run
         self.on_replace: list[Callable[[], None]] = []  # called when the Run is replaced (a saved run's end)
         self._copy_lock = threading.Lock()
+        self._life_lock = threading.RLock()  # touch() against free(): a page that just touched finds its run
         self._model_copy: tuple[int, int, nn.Module] | None = None
+        self._stopper: weakref.finalize | None = None
         self.cost: Cost | None = None  # the current run's estimate, as reserved in the ledger
+        self.closed = False
+        self.freed = False
+        self.freed_after = 0.0  # seconds untouched when it was freed
+        self._speed: float | None = None
+        self.last_touch = time.monotonic()
+        self._watch = sessions.Watch()
         self.config, self.run, self.worker, self.note = self._build(config)
+        SESSIONS.track(self)
 
     def _build(self, config: Config) -> tuple[Config, Run, Worker, str]:
         """(the config adopted, its Run, a started Worker, a note): a loss that cannot serve the task
@@ -124,6 +161,11 @@ class LiveRun:
         run.early_loss_points = True  # watched: curves get train-loss points before the first evaluation
         worker = Worker(run)
         worker.idle_pause_seconds = self.idle_pause_seconds
+        worker.watch = self._watch
+        if self._stopper is not None:
+            self._stopper.detach()
+        # a LiveRun collected without close() (a session Streamlit dropped) still ends its thread
+        self._stopper = weakref.finalize(self, worker.stop, 0.0)
         return config, run, worker.start(), note
 
     # ---- config ----
@@ -131,7 +173,7 @@ class LiveRun:
         """Adopt `new`: live where only live keys changed, else a fresh Run (play state kept); the
         Change's message says which and why (change_message)."""
         keys = changed_keys(self.config, new)
-        if not keys:
+        if not keys or self.freed:  # freed: a page left open calls in; live_run() revives it first
             return Change("none", (), "")
         kind, message = change_message(keys, self.config, new, self.worker.latest().step)
         if kind == "live":
@@ -162,6 +204,8 @@ class LiveRun:
     def reset(self) -> Change:
         """TensorFlow Playground's reset: the same data, new initial weights (the next seed, with the
         data seed pinned to the data's), step 0, paused."""
+        if self.freed:
+            return Change("none", (), "")
         c = self.config
         new = c.model_copy(update={"seed": (c.seed + 1) % SEED_LIMIT, "data_seed": c.task_seed})
         self._replace(new, play=False)
@@ -170,6 +214,8 @@ class LiveRun:
 
     def restart(self) -> Change:
         """The very same run again: same config, so the same data and the same initial weights; step 0, paused."""
+        if self.freed:
+            return Change("none", (), "")
         self._replace(self.config, play=False)
         return Change("reinit", (), f"Restarted: the same data and the same initial weights (seed {self.config.seed}), "
                       "step 0, paused.")
@@ -177,6 +223,8 @@ class LiveRun:
     def regenerate(self) -> Change:
         """TensorFlow Playground's Regenerate: new data (the next data seed), the same initial weights
         (same seed), step 0; the play state is kept."""
+        if self.freed:
+            return Change("none", (), "")
         c = self.config
         new = c.model_copy(update={"data_seed": (c.task_seed + 1) % SEED_LIMIT})
         self._replace(new)
@@ -193,6 +241,8 @@ class LiveRun:
         from netarium.models.masks import add_masks
         from netarium.models.pruning import magnitude_prune
 
+        if self.freed:
+            raise ValueError(FREED)
         if not 0.0 < fraction < 1.0:
             raise ValueError(f"the fraction to prune must be between 0 and 1, got {fraction}")
         with FORWARD_GATE.shared(), self.worker.lock:
@@ -228,6 +278,8 @@ class LiveRun:
         self._edit(layer, "bias", (i,), value)
 
     def _edit(self, layer: int, what: str, index: tuple[int, ...], value: float) -> None:
+        if self.freed:
+            raise ValueError(FREED)
         if not math.isfinite(float(value)):
             raise ValueError(f"a {what} must be a finite number, got {value}")
         with FORWARD_GATE.shared(), self.worker.lock:
@@ -251,32 +303,108 @@ class LiveRun:
             self._model_copy = None
             self.generation += 1  # views recompute from the edited weights
 
-    # ---- transport ----
+    # ---- transport (a freed run ignores a page left open: live_run() revives it first) ----
     def play(self) -> None:
-        self.worker.play()
+        if not self.freed:
+            self.touch()
+            self.worker.play()
 
     def pause(self) -> None:
         """Pause; returns once the worker has published the paused state (at most ACK_SECONDS)."""
-        self.worker.acked(self.worker.pause)
+        if not self.freed:
+            self.worker.acked(self.worker.pause)
 
     def step(self, n: int = 1) -> None:
         """Train n steps and pause; returns once they are published (at most ACK_SECONDS)."""
-        self.worker.acked(self.worker.step_once, n)
+        if not self.freed:
+            self.worker.acked(self.worker.step_once, n)
 
     def step_epoch(self) -> None:
         """Train one epoch (Run.steps_per_epoch steps) and pause: TensorFlow Playground's Step button."""
-        self.step(self.run.steps_per_epoch)
-
+        if not self.freed:
+            self.step(self.run.steps_per_epoch)
 
     def set_speed(self, steps_per_sec: float | None) -> None:
         """Limit the training speed (None: as fast as it goes)."""
-        self.worker.max_steps_per_sec = steps_per_sec
+        self._speed = steps_per_sec
+        if not self.freed:
+            self.worker.max_steps_per_sec = steps_per_sec
 
     def close(self) -> None:
-        self.worker.stop()
-        LEDGER.release(self)
-        for callback in self.on_close:
+        """Stop training for good: the worker's thread ends, the ledger lets go of the run's reservation
+        (a sweep of the session keeps its own), and helpers' threads (on_close) end. Once."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.worker is not None:
+            self.worker.stop()
+        LEDGER.release(self, "run")
+        for callback in list(self.on_close):  # a callback may remove itself
             callback()
+
+    # ---- the session's life ----
+    def touch(self) -> None:
+        """A page of the session is open and asking for updates."""
+        with self._life_lock:
+            self.last_touch = time.monotonic()
+            if not self.freed:
+                self.worker.touch()
+
+    def idle_seconds(self) -> float:
+        """Seconds since a page last touched it (0 while a page is drawing it)."""
+        return 0.0 if self._watch.count > 0 else time.monotonic() - self.last_touch
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        """A page of the session is being drawn: touched when it starts and ends, and watched meanwhile."""
+        self.touch()
+        self._watch.add(1)
+        try:
+            yield
+        finally:
+            self._watch.add(-1)
+            self.touch()
+
+    def free_if_idle(self) -> bool:
+        """Free it if untouched for longer than free_seconds (the reaper's call); whether it did."""
+        with self._life_lock:
+            if self.freed or self.free_seconds is None or self.idle_seconds() <= self.free_seconds:
+                return False
+            self.free()
+            return True
+
+    def free(self) -> None:
+        """Close it and let go of the Run (model, optimizer, data, weight snapshots), the worker and the model
+        copy, so that the collector can take them; the config stays for revive()."""
+        with self._life_lock:
+            if self.freed:
+                return
+            self.freed_after = self.idle_seconds()
+            self.close()
+            with self._copy_lock:
+                self._model_copy = None
+            if self._stopper is not None:
+                self._stopper.detach()
+            self.on_close.clear()
+            self.on_replace.clear()
+            self.run = None  # type: ignore[assignment]
+            self.worker = None  # type: ignore[assignment]
+            self.cost = None
+            self.freed = True
+
+    def revive(self) -> str:
+        """Build a freed run again from its config: step 0, paused, the speed limit kept (a new generation).
+        Returns the notice that says so; a BudgetError (the server is full) leaves it freed."""
+        with self._life_lock:
+            if not self.freed:
+                return ""
+            self.config, self.run, self.worker, self.note = self._build(self.config)
+            self.worker.max_steps_per_sec = self._speed
+            self.generation += 1
+            self.freed = self.closed = False
+            self.last_touch = time.monotonic()
+        SESSIONS.track(self)
+        return freed_notice(self.freed_after)
 
     def snapshot_models(self, limit: int = 16) -> list[tuple[int, nn.Module]]:
         """(step, model) for up to `limit` weight snapshots spread over training, the last one the model now."""
@@ -290,15 +418,20 @@ class LiveRun:
     # ---- reading ----
     def snapshot(self) -> Snapshot:
         """The latest published snapshot; counts as the session still watching."""
-        self.worker.touch()
+        self.touch()
+        if self.freed:
+            raise RuntimeError(FREED)
         return self.worker.latest()
 
     @property
     def playing(self) -> bool:
-        return self.worker.playing
+        return not self.freed and self.worker.playing
 
     def status(self) -> dict[str, Any]:
         """What the status line shows: step, epoch, steps/s, state and why it paused."""
+        if self.freed:
+            return {"step": 0, "epoch": 0.0, "steps_per_sec": 0.0, "state": "freed",
+                    "why": f"freed after {sessions.seconds_text(self.freed_after)} without a page open", "generation": self.generation}
         snap = self.worker.latest()
         why = snap.reason or self.worker.paused_because
         return {"step": snap.step, "epoch": snap.epoch, "steps_per_sec": snap.steps_per_sec,
@@ -306,6 +439,8 @@ class LiveRun:
 
     def model_copy(self) -> tuple[int, nn.Module]:
         """(step, a private copy of the model) for heavy views; copied at most once per step."""
+        if self.freed:
+            raise RuntimeError(FREED)
         with self._copy_lock:
             cached = self._model_copy
             step = self.run.step_count

@@ -10,12 +10,16 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from netarium.training import sessions
 from netarium.training.budget import LEDGER, Cost, estimate_all
 from netarium.training.run import Run
+from netarium.training.sessions import SESSIONS
 from netarium.training.sweep import Sweep
 from netarium.training.sweep_run import (
     GroupBuilder,
@@ -54,15 +58,33 @@ class SweepProgress:
 RAY_ADDRESS_ENV = "NETARIUM_RAY_ADDRESS"  # the app's --ray-address
 
 
+FROM_ENV = -1.0  # idle_pause_seconds / free_seconds: read NETARIUM_SESSION_PAUSE_SECONDS / _FREE_SECONDS
+FREED = "this sweep was freed (no page asked for it for a while)"
+
+
+def _shut(worker: Worker, run: SweepRun) -> None:
+    """End a sweep's thread and pool (a LiveSweep collected without close())."""
+    worker.stop(0.0)
+    run.close()
+
+
 class LiveSweep:
     """Sweep + SweepRun + Worker (play, pause, step, stop). Thread-safe for one UI session.
 
     The worker stops playing at the sweep's steps. `stop()` ends training for good; what was trained
-    stays readable (`current()`, `result()`), so a stopped sweep can still be saved.
+    stays readable (`current()`, `result()`), so a stopped sweep can still be saved. Like a LiveRun, it
+    pauses when no page touched it for `idle_pause_seconds` and the server's reaper frees it after
+    `free_seconds` (training/sessions.py): closed, its members let go; the session then drops it.
     """
 
+    kind = "sweep"
+
     def __init__(self, sweep: Sweep, builders: Sequence[GroupBuilder] | None = None, *,
-                 idle_pause_seconds: float | None = 120.0, owner: Any = None):
+                 idle_pause_seconds: float | None = FROM_ENV, free_seconds: float | None = FROM_ENV,
+                 owner: Any = None):
+        if idle_pause_seconds == FROM_ENV:
+            idle_pause_seconds = sessions.pause_seconds()
+        self.free_seconds = sessions.free_seconds() if free_seconds == FROM_ENV else free_seconds
         self.sweep = sweep
         # its members' estimated cost is reserved for `owner` (the session's LiveRun in the app) before
         # anything is built: over a budget, BudgetError (training/budget.py)
@@ -75,54 +97,119 @@ class LiveSweep:
             LEDGER.release(self.owner, "sweep")
             raise
         self.worker = Worker(self.run, until=self.run.steps)
+        self._watch = sessions.Watch()
+        self.worker.watch = self._watch
         self.worker.idle_pause_seconds = idle_pause_seconds  # as a live run: nobody watching, nothing trains
         self.worker.start()
+        self._stopper = weakref.finalize(self, _shut, self.worker, self.run)
         self.stopped = False
+        self.closed = False
+        self.freed = False
+        self.freed_after = 0.0
+        self.last_touch = time.monotonic()
+        self._life_lock = threading.RLock()
         self._cache_lock = threading.Lock()
         self._current: tuple[tuple[int, bool], SweepResult] | None = None
+        SESSIONS.track(self)
 
     @property
     def size(self) -> int:
-        return len(self.run.members)
+        return len(self.sweep.members()) if self.freed else len(self.run.members)
 
-    # ---- transport ----
+    # ---- transport (a freed sweep ignores a page left open) ----
     def play(self) -> None:
         if not self.stopped:
+            self.touch()
             self.worker.play()
 
     def pause(self) -> None:
         """Pause; returns once the worker has published the paused state (at most ACK_SECONDS)."""
-        self.worker.acked(self.worker.pause)
+        if not self.freed:
+            self.worker.acked(self.worker.pause)
 
     def step(self, n: int = 1) -> None:
         """Train n lockstep steps and pause; returns once they are published (at most ACK_SECONDS)."""
         if not self.stopped:
             self.worker.acked(self.worker.step_once, n)
 
-
     def stop(self) -> None:
         """End training for good (the members keep what they learned and can be read and saved)."""
         self.stopped = True
-        self.worker.pause()
-        self.worker.stop()
+        if not self.freed:
+            self.worker.pause()
+            self.worker.stop()
 
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         self.stop()
-        self.run.close()
+        if not self.freed:
+            self._stopper.detach()
+            self.run.close()
         LEDGER.release(self.owner, "sweep")
+
+    # ---- the session's life ----
+    def touch(self) -> None:
+        """A page of the session is open and asking for updates."""
+        with self._life_lock:
+            self.last_touch = time.monotonic()
+            if not self.freed:
+                self.worker.touch()
+
+    def idle_seconds(self) -> float:
+        """Seconds since a page last touched it (0 while a page is drawing it)."""
+        return 0.0 if self._watch.count > 0 else time.monotonic() - self.last_touch
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        """A page of the session is being drawn: touched when it starts and ends, and watched meanwhile."""
+        self.touch()
+        self._watch.add(1)
+        try:
+            yield
+        finally:
+            self._watch.add(-1)
+            self.touch()
+
+    def free_if_idle(self) -> bool:
+        """Free it if untouched for longer than free_seconds (the reaper's call); whether it did."""
+        with self._life_lock:
+            if self.freed or self.free_seconds is None or self.idle_seconds() <= self.free_seconds:
+                return False
+            self.free()
+            return True
+
+    def free(self) -> None:
+        """Close it and let go of its members (models, data), its worker and its cached result."""
+        with self._life_lock:
+            if self.freed:
+                return
+            self.freed_after = self.idle_seconds()
+            self.close()
+            with self._cache_lock:
+                self._current = None
+            self.run = None  # type: ignore[assignment]
+            self.worker = None  # type: ignore[assignment]
+            self.freed = True
 
     @property
     def playing(self) -> bool:
-        return self.worker.playing and not self.stopped
+        return not self.stopped and not self.freed and self.worker.playing
 
     # ---- reading ----
     def snapshot(self) -> SweepSnapshot:
         """The latest published snapshot (every member's state, step and latest metrics); counts as the
         session still watching."""
-        self.worker.touch()
+        self.touch()
+        if self.freed:
+            raise RuntimeError(FREED)
         return self.worker.latest()  # type: ignore[return-value]
 
     def progress(self) -> SweepProgress:
+        if self.freed:
+            self.touch()
+            return SweepProgress(self.size, 0, 0, 0, self.sweep.base.steps, 0.0, 0.0, None, "freed")
         snap = self.snapshot()
         steps = self.run.steps
         finished = sum(m.state in FINISHED or m.step >= steps for m in snap.members)
@@ -143,6 +230,8 @@ class LiveSweep:
         """The sweep as of now. While it trains, without evaluating: each member's latest recorded metrics
         as its final numbers; once it is paused, finished or stopped, every member evaluated at its step.
         Cached per step, so redrawing a paused sweep costs nothing."""
+        if self.freed:
+            raise RuntimeError(FREED)
         key = (self.worker.latest().step, not self.playing)
         with self._cache_lock:
             if self._current is not None and self._current[0] == key:
@@ -161,6 +250,8 @@ class LiveSweep:
 
     def result(self) -> SweepResult:
         """Evaluate every member now and gather the result (under the worker's lock: between two steps)."""
+        if self.freed:
+            raise RuntimeError(FREED)
         with self.worker.lock:
             return self.run.result()
 

@@ -12,6 +12,7 @@ import torch
 
 from netarium.models.gate import FORWARD_GATE
 from netarium.training.run import Run, Snapshot, torch_threads
+from netarium.training.sessions import SLOTS, idle_reason
 
 ACK_SECONDS = 2.0
 RATE_WINDOW = 1.0  # seconds over which the published steps/s is measured  # how long pause / step wait for the worker to publish what they did
@@ -20,8 +21,9 @@ RATE_WINDOW = 1.0  # seconds over which the published steps/s is measured  # how
 class Worker:
     """Play / pause / single step / stop / live learning rate for one Run.
 
-    The thread trains in chunks sized to take about `chunk_seconds`, applies queued commands
-    between chunks, and publishes a Snapshot at most every `publish_seconds`. `lock` guards the
+    The thread trains in chunks sized to take about `chunk_seconds`, each holding one of the server's core
+    slots (training/sessions.py SLOTS, FIFO), applies queued commands between chunks, and publishes a
+    Snapshot at most every `publish_seconds`. `lock` guards the
     Run: hold it to read the model from another thread (the wait is at most one chunk).
     """
 
@@ -43,6 +45,7 @@ class Worker:
         self.error: str = ""
         self.max_steps_per_sec: float | None = None  # a speed limit for watching slowly (None: as fast as it goes)
         self.idle_pause_seconds: float | None = None  # pause when nobody called touch() for this long
+        self.watch: Any = None  # a sessions.Watch: while its count is above 0 a page is drawing, which counts as touched
         self.paused_because = ""
         self._last_touch = time.monotonic()
         self._rate_mark: tuple[float, int] | None = None  # (time, step) where the wall-clock rate's window began
@@ -185,7 +188,7 @@ class Worker:
                 self.run.set_live_config(arg)
         elif command == "step":
             self._playing = False
-            with FORWARD_GATE.shared(), self.lock:  # gate before lock, everywhere (no lock-order cycle)
+            with SLOTS.slot(), FORWARD_GATE.shared(), self.lock:  # slot, gate, lock: this order everywhere
                 self.run.step(int(arg))
 
     def _loop(self) -> None:
@@ -205,9 +208,11 @@ class Worker:
                     self.paused_because = f"reached step {self.until}"
                     dirty = True
                 idle = self.idle_pause_seconds
+                if self.watch is not None and self.watch.count > 0:
+                    self._last_touch = time.monotonic()
                 if self._playing and idle and time.monotonic() - self._last_touch > idle:
                     self._playing = False
-                    self.paused_because = f"nobody watched for {idle:.0f} s"
+                    self.paused_because = idle_reason(idle)
                     dirty = True
                 if not self._playing:
                     if dirty:
@@ -219,10 +224,11 @@ class Worker:
                 rate = self.max_steps_per_sec
                 if rate:
                     n = max(1, min(n, int(rate * 0.05)))
-                t0 = time.perf_counter()
-                with FORWARD_GATE.shared(), self.lock:
-                    self.run.step(n)
-                dt = time.perf_counter() - t0
+                with SLOTS.slot():  # the server's cores, shared in turn with other sessions' training threads
+                    t0 = time.perf_counter()
+                    with FORWARD_GATE.shared(), self.lock:
+                        self.run.step(n)
+                    dt = time.perf_counter() - t0
                 if rate and n / rate > dt:  # hold the speed limit; commands still wake us
                     self._wake.wait(n / rate - dt)
                     self._wake.clear()

@@ -9,7 +9,7 @@ import streamlit as st
 
 from netarium.training.live import LiveRun
 from netarium.training.run import Snapshot
-from netarium.ui.session import session_sweep
+from netarium.ui.session import session_sweep, watched
 from netarium.ui.transport import TICK_SECONDS
 from netarium.ui.views import SWEEP, Section, View, ViewContext, draw_view
 
@@ -31,7 +31,11 @@ def live_fragment(live: LiveRun, body: Callable[[Snapshot], None], *, heavy: boo
 
     @st.fragment(run_every=every if playing else None)
     def _tick() -> None:
-        body(live.snapshot())
+        live.touch()
+        if live.freed:  # the server freed the run while this page was away: redraw it all (live_run revives it)
+            st.rerun()
+        with watched(live):  # a heavy view drawing slowly under load still counts as watching
+            body(live.snapshot())
 
     _tick()
 

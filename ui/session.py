@@ -4,6 +4,9 @@ applies a config to the run, flash messages, URL sync."""
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from typing import TypeVar
 
 # plotly reads sys.modules["pandas"] while it builds a figure: a half-imported pandas (another
 # thread importing it) broke the first draw when Streamlit ran the page's fragments in parallel.
@@ -16,6 +19,7 @@ from netarium.training.budget import BudgetError
 from netarium.training.config import Config
 from netarium.training.live import Change, LiveRun
 from netarium.training.live_sweep import LiveSweep, StoredSweep
+from netarium.training.sessions import SESSIONS, SessionsFull, seconds_text
 from netarium.ui.errors import failure_sentence
 from netarium.ui.text import plain_markdown
 from netarium.ui.tfp_link import decode_link
@@ -29,6 +33,7 @@ SHARED_SWEEP = "netarium.shared_sweep"  # a link's `sweep` parameter, as text, u
 SWEEP_PARAM = "sweep"
 LESSON = "netarium.lesson"  # the lesson's title and text (ui/urlstate.py Lesson), from the link
 PRESETS = "netarium.presets"  # view toggles a link set: {"values": {control: bool}, "applied": {widget keys}}
+T = TypeVar("T")
 HOP = "netarium.hop"  # set on the run that sends the hash-hop script (ui/lesson.py): the URL is left alone
 
 
@@ -43,27 +48,54 @@ def default_config() -> Config:
 
 
 def live_run() -> LiveRun:
-    """The session's LiveRun, created on first use from the URL (validated) or the default."""
-    if LIVE not in st.session_state:
-        params = dict(st.query_params.to_dict())
-        if SWEEP_PARAM in params:  # a sweep link: the Sweeps page decodes it (ui/sweeps_ui.py)
-            st.session_state[SHARED_SWEEP] = params.pop(SWEEP_PARAM)
-        decoded, tfp = decode_link(params, base=default_config())
-        if decoded.config.task.name == "csv":  # a link carries no file (urlstate refuses path and upload)
-            decoded.notices.append("A link cannot carry a CSV file; choose the csv task and upload the file in the sidebar.")
-            decoded.config = decoded.config.model_copy(update={"task": default_config().task})
-        try:
-            st.session_state[LIVE] = LiveRun(decoded.config)
-        except BudgetError as e:  # nothing of it was allocated
-            decoded.notices.append(f"The link's run does not fit this server: {e.problem}. Loaded the default instead.")
-            st.session_state[LIVE] = LiveRun(default_config())
-        except SchemaError as e:  # a config the codec accepted that still cannot be built
-            decoded.notices.append(f"The link's settings could not be used ({e}); loaded the default instead.")
-            st.session_state[LIVE] = LiveRun(default_config())
-        if st.session_state[LIVE].note:  # the link's loss could not serve its task: it went back to auto
-            decoded.notices.append(st.session_state[LIVE].note.strip())
-        adopt_link(decoded, tfp)
-    return st.session_state[LIVE]
+    """The session's LiveRun, created on first use from the URL (validated) or the default; one the server
+    freed (no page open for NETARIUM_SESSION_FREE_SECONDS) is built again from its config, at step 0, and
+    the session is told so once. A server holding NETARIUM_MAX_SESSIONS live runs already builds nothing:
+    the page says it is busy and stops there."""
+    live = st.session_state.get(LIVE)
+    if live is not None:
+        if live.freed:
+            try:
+                flash(admitted(live.revive), "warning")
+            except SchemaError as e:  # the server's memory budget is taken (BudgetError)
+                busy(f"This session's run was freed and cannot start again now: {e}")
+        return live
+    params = dict(st.query_params.to_dict())
+    if SWEEP_PARAM in params:  # a sweep link: the Sweeps page decodes it (ui/sweeps_ui.py)
+        st.session_state[SHARED_SWEEP] = params.pop(SWEEP_PARAM)
+    decoded, tfp = decode_link(params, base=default_config())
+    if decoded.config.task.name == "csv":  # a link carries no file (urlstate refuses path and upload)
+        decoded.notices.append("A link cannot carry a CSV file; choose the csv task and upload the file in the sidebar.")
+        decoded.config = decoded.config.model_copy(update={"task": default_config().task})
+    try:
+        live = admitted(lambda: LiveRun(decoded.config))
+    except BudgetError as e:  # nothing of it was allocated
+        decoded.notices.append(f"The link's run does not fit this server: {e.problem}. Loaded the default instead.")
+        live = admitted(lambda: LiveRun(default_config()))
+    except SchemaError as e:  # a config the codec accepted that still cannot be built
+        decoded.notices.append(f"The link's settings could not be used ({e}); loaded the default instead.")
+        live = admitted(lambda: LiveRun(default_config()))
+    st.session_state[LIVE] = live
+    if live.note:  # the link's loss could not serve its task: it went back to auto
+        decoded.notices.append(live.note.strip())
+    adopt_link(decoded, tfp)
+    return live
+
+
+def admitted(build: Callable[[], T]) -> T:
+    """build() a session's run if the server takes one more live session (training/sessions.py); else the
+    page says the server is busy, and nothing else."""
+    try:
+        return SESSIONS.admit(build)
+    except SessionsFull as e:
+        busy(str(e))
+        raise  # not reached: busy() stops the script
+
+
+def busy(message: str) -> None:
+    """Say why this page cannot train now, plainly, and stop the script there."""
+    st.warning(plain_markdown(message), icon=":material/hourglass_top:")
+    st.stop()
 
 
 def adopt_link(decoded: DecodedURL, tfp: bool = False) -> None:
@@ -84,8 +116,24 @@ def session_lesson() -> Lesson:
 
 
 def session_sweep() -> LiveSweep | StoredSweep | None:
-    """The session's sweep: the one started on the Sweeps page, or a saved one reopened there."""
-    return st.session_state.get(SWEEP)
+    """The session's sweep: the one started on the Sweeps page, or a saved one reopened there. A live
+    sweep the server freed (no page open for a while) is dropped, and the session told so once."""
+    sweep = st.session_state.get(SWEEP)
+    if isinstance(sweep, LiveSweep) and sweep.freed:
+        st.session_state[SWEEP] = None
+        flash(f"This session's sweep was freed after {seconds_text(sweep.freed_after)} without a page open; "
+              "start it again on the Sweeps page.", "warning")
+        return None
+    return sweep
+
+
+@contextmanager
+def watched(live: LiveRun) -> Iterator[None]:
+    """While a page (or a fragment) of the session draws, its run and live sweep count as watched: a page
+    that takes long to draw under load never lets them pause as a closed tab's would (training/sessions.py)."""
+    sweep = st.session_state.get(SWEEP)
+    with live.watching(), (sweep.watching() if isinstance(sweep, LiveSweep) and not sweep.freed else nullcontext()):
+        yield
 
 
 def set_session_sweep(sweep: LiveSweep | StoredSweep | None) -> None:

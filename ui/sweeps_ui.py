@@ -346,6 +346,8 @@ def sweep_header(sweep: LiveSweep | StoredSweep) -> None:
 
     @st.fragment(run_every=TICK_SECONDS if sweep.playing else None)
     def _progress() -> None:
+        if getattr(sweep, "freed", False):  # freed while this page was away: redraw it all (the session drops it)
+            st.rerun()
         p = sweep.progress()
         st.progress(p.fraction, text=progress_text(sweep))
         if sweep.playing != st.session_state.get(DRAWN_PLAYING, sweep.playing):

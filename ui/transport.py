@@ -25,8 +25,10 @@ def _apply_speed(live: LiveRun) -> None:
 
 
 def _say(action: Callable[[], Change]) -> None:
-    """Run a reset / restart / regenerate and toast what it did."""
-    flash(action().message, "reinit")
+    """Run a reset / restart / regenerate and toast what it did (nothing, on a freed run: the rerun revives it)."""
+    message = action().message
+    if message:
+        flash(message, "reinit")
 
 
 def transport(live: LiveRun) -> None:
@@ -75,7 +77,9 @@ def status_line(live: LiveRun) -> None:
 
     @st.fragment(run_every=TICK_SECONDS if live.playing else None)
     def _status() -> None:
-        live.snapshot()  # also tells the watchdog someone is watching
+        live.touch()  # tells the watchdog someone is watching
+        if live.freed:  # a page left open while the server freed its run: redraw it all (live_run revives it)
+            st.rerun()
         s = live.status()
         text = status_text(live)
         if s["state"] in ("diverged", "failed"):

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 LIVE = "netarium.live"
+SWEEP = "netarium.sweep"
 
 
 class NavigationPages(PagesManager):
@@ -27,8 +28,12 @@ class NavigationPages(PagesManager):
 def open_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., AppTest]]:
     """open_app(page, url=None, **query) -> the app run once (with these URL query parameters, opened
     at `url` when given), then on `page` ("pages/playground.py") when given. Every session's live run
-    is stopped after the test."""
+    and sweep are stopped after the test."""
     monkeypatch.setenv("NETARIUM_HOME", str(tmp_path))
+    # AppTest runs no fragment by itself (no heartbeat between two runs): a test waiting on a training
+    # run must not see it paused or freed as a closed tab's would be (training/sessions.py)
+    monkeypatch.setenv("NETARIUM_SESSION_PAUSE_SECONDS", "120")
+    monkeypatch.setenv("NETARIUM_SESSION_FREE_SECONDS", "3600")
     monkeypatch.setattr(app_test_module, "PagesManager", NavigationPages)
     made: list[AppTest] = []
 
@@ -48,3 +53,5 @@ def open_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callab
     for at in made:
         if LIVE in at.session_state:
             at.session_state[LIVE].close()
+        if SWEEP in at.session_state and at.session_state[SWEEP] is not None:
+            at.session_state[SWEEP].close()  # a sweep left playing would train on past the test

@@ -33,6 +33,7 @@ def test_list_text(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "tasks:" in out and "playground" in out and "noise=0.0" in out
+    assert "NETARIUM_MAX_SESSIONS" in out and "NETARIUM_SESSION_FREE_SECONDS" in out
 
 
 @pytest.mark.parametrize("args,needle", [
