@@ -351,8 +351,16 @@ class LiveRun:
                 self.worker.touch()
 
     def idle_seconds(self) -> float:
-        """Seconds since a page last touched it (0 while a page is drawing it)."""
-        return 0.0 if self._watch.count > 0 else time.monotonic() - self.last_touch
+        """Seconds since a page last touched it (0 while a page is drawing it or the browser is connected)."""
+        if self._watch.watched():
+            self.last_touch = time.monotonic()
+            return 0.0
+        return time.monotonic() - self.last_touch
+
+    def follow_connection(self, connected: Callable[[], bool] | None) -> None:
+        """Let the browser's connection count: open, the session is watched; closed, it pauses at once
+        (training/sessions.py Watch)."""
+        self._watch.connected = connected
 
     @contextmanager
     def watching(self) -> Iterator[None]:

@@ -12,7 +12,7 @@ import torch
 
 from netarium.models.gate import FORWARD_GATE
 from netarium.training.run import Run, Snapshot, torch_threads
-from netarium.training.sessions import SLOTS, idle_reason
+from netarium.training.sessions import GONE_REASON, SLOTS, idle_reason
 
 ACK_SECONDS = 2.0
 RATE_WINDOW = 1.0  # seconds over which the published steps/s is measured  # how long pause / step wait for the worker to publish what they did
@@ -208,7 +208,11 @@ class Worker:
                     self.paused_because = f"reached step {self.until}"
                     dirty = True
                 idle = self.idle_pause_seconds
-                if self.watch is not None and self.watch.count > 0:
+                if self.watch is not None and self._playing and self.watch.gone():
+                    self._playing = False
+                    self.paused_because = GONE_REASON
+                    dirty = True
+                elif self.watch is not None and self.watch.watched():
                     self._last_touch = time.monotonic()
                 if self._playing and idle and time.monotonic() - self._last_touch > idle:
                     self._playing = False

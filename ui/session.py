@@ -12,6 +12,8 @@ from typing import TypeVar
 # thread importing it) broke the first draw when Streamlit ran the page's fragments in parallel.
 import pandas  # noqa: F401
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from netarium.experiments import EXPERIMENTS
 from netarium.schema import SchemaError
@@ -75,11 +77,22 @@ def live_run() -> LiveRun:
     except SchemaError as e:  # a config the codec accepted that still cannot be built
         decoded.notices.append(f"The link's settings could not be used ({e}); loaded the default instead.")
         live = admitted(lambda: LiveRun(default_config()))
+    live.follow_connection(browser_connection())
     st.session_state[LIVE] = live
     if live.note:  # the link's loss could not serve its task: it went back to auto
         decoded.notices.append(live.note.strip())
     adopt_link(decoded, tfp)
     return live
+
+
+def browser_connection() -> Callable[[], bool] | None:
+    """Whether this session's browser is still connected (Streamlit's runtime, callable from any thread);
+    None where there is no runtime (AppTest): the pages' ticks alone then say it."""
+    ctx = get_script_run_ctx()
+    if ctx is None or not Runtime.exists():
+        return None
+    runtime, session_id = Runtime.instance(), ctx.session_id
+    return lambda: runtime.is_active_session(session_id)
 
 
 def admitted(build: Callable[[], T]) -> T:

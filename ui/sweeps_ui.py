@@ -30,6 +30,7 @@ from netarium.ui.session import (
     SHARED_SWEEP,
     SWEEP_PARAM,
     apply_config,
+    browser_connection,
     flash,
     live_run,
     session_sweep,
@@ -275,6 +276,7 @@ def _start(sweep: Sweep) -> None:
         flash("Paused the session's run so that the sweep has the CPU.", "info")
     try:
         new = LiveSweep(sweep, owner=live_run())
+        new.follow_connection(browser_connection())
     except (SchemaError, RuntimeError, ValueError, MemoryError) as e:
         flash(f"The sweep could not start: {e}", "error")
         return

@@ -283,3 +283,55 @@ def test_a_page_still_drawing_counts_as_watching():
         wait_until(lambda: live.freed)  # no page after it: freed
     finally:
         live.close()
+
+
+def test_a_connected_browser_counts_as_watching_and_a_closed_one_pauses_at_once_then_frees():
+    """Under load a page's ticks can come later than the pause time: while the browser's connection is
+    open the run trains on untouched; when it closes, the run pauses at once and is freed in due time."""
+    from netarium.training.sessions import GONE_REASON
+
+    connected = [True]
+    live = LiveRun(CFG, idle_pause_seconds=0.2, free_seconds=0.6)
+    try:
+        live.follow_connection(lambda: connected[0])
+        live.play()
+        start = live.worker.latest().step
+        time.sleep(1.0)  # five pause times and more than the free time without a touch
+        assert live.playing and not live.freed and live.worker.latest().step > start
+        assert live.idle_seconds() == 0.0
+        connected[0] = False
+        wait_until(lambda: not live.playing)
+        assert live.status()["why"] == GONE_REASON == "the browser closed the page"
+        wait_until(lambda: live.freed)  # the reaper frees it once the free time has passed
+    finally:
+        live.close()
+
+
+def test_freed_memory_goes_back_to_the_system():
+    """glibc keeps freed heap for reuse (training keeps up to 1 GB); after sessions are freed, malloc_trim
+    hands it back: RSS falls by most of a 200 MB block freed on the heap."""
+    import ctypes
+    import sys
+
+    from netarium.training.run import keep_freed_memory
+    from netarium.training.sessions import give_back_memory
+
+    if not sys.platform.startswith("linux") or not keep_freed_memory():
+        pytest.skip("needs glibc")
+
+    def rss() -> int:
+        return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS")) * 1024
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    blocks = [libc.malloc(1 << 20) for _ in range(200)]  # 1 MB blocks: on the heap (below the mmap threshold)
+    for b in blocks:
+        ctypes.memset(b, 1, 1 << 20)
+    held = rss()
+    for b in blocks:
+        libc.free(b)
+    kept = rss()
+    assert held - kept < 50 << 20  # kept by glibc for reuse
+    assert give_back_memory()
+    assert kept - rss() > 150 << 20
