@@ -10,7 +10,7 @@ import streamlit as st
 from netarium.training.live import LiveRun
 from netarium.training.run import Snapshot
 from netarium.ui.session import session_sweep, watched
-from netarium.ui.transport import TICK_SECONDS
+from netarium.ui.transport import refresh_seconds
 from netarium.ui.views import SWEEP, Section, View, ViewContext, draw_view
 
 HEAVY_TICKS = 6  # heavy views (boundary, graph, ...) redraw every this many ticks while training
@@ -22,7 +22,7 @@ def live_fragment(live: LiveRun, body: Callable[[Snapshot], None], *, heavy: boo
     `heavy` parts refresh every HEAVY_TICKS ticks, so drawing never starves the training thread.
     `sweep` parts follow the session's sweep instead of the live run (they refresh while it trains).
     """
-    every = TICK_SECONDS * (HEAVY_TICKS if heavy else 1)
+    every = refresh_seconds() * (HEAVY_TICKS if heavy else 1)
     if sweep:
         source = session_sweep()
         playing = source is not None and source.playing

@@ -38,7 +38,7 @@ from netarium.ui.session import (
 )
 from netarium.ui.sidebar import RUN_FIELDS
 from netarium.ui.text import plain_markdown
-from netarium.ui.transport import TICK_SECONDS
+from netarium.ui.transport import refresh_seconds
 from netarium.ui.urlstate import field_kind, query_to_sweep, sweep_share_url
 from netarium.ui.widgets import LOG_SLIDER_FIELDS, clamped_int, pretty_label
 from netarium.viz.sweeps import SweepMember, members_of
@@ -346,7 +346,7 @@ def sweep_header(sweep: LiveSweep | StoredSweep) -> None:
             c3.button(":material/stop:", key="sweeps.stop", on_click=sweep.stop, width="stretch",
                       help="Stop for good (what was trained stays: you can still save it)")
 
-    @st.fragment(run_every=TICK_SECONDS if sweep.playing else None)
+    @st.fragment(run_every=refresh_seconds() if sweep.playing else None)
     def _progress() -> None:
         if getattr(sweep, "freed", False):  # freed while this page was away: redraw it all (the session drops it)
             st.rerun()

@@ -4,15 +4,34 @@ data, same weights), plus restart: the same run again, to reproduce it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import streamlit as st
 
 from netarium.training.live import Change, LiveRun
+from netarium.training.sessions import SESSIONS
 from netarium.ui.session import flash, hidden_controls
 
 TICK_SECONDS = 0.35  # how often live parts of a page refresh while training
 SPEEDS: list[int | str] = [1, 10, 100, 1000, "max"]
+MAX_SLOWDOWN = 4.0  # a busy server refreshes pages at most this many times slower than TICK_SECONDS
+
+
+def refresh_seconds() -> float:
+    """How often live parts of pages refresh now: every TICK_SECONDS, slower while more sessions train than
+    the server has cores (each refresh runs Python under the one interpreter lock the training threads
+    need too: 8 sessions refreshing every 0.35 s on 2 cores left their runs a few steps a second). A
+    session's speed (steps per tick) still means steps per TICK_SECONDS."""
+    playing = sum(1 for obj in SESSIONS.live("run") if getattr(obj, "playing", False))
+    return TICK_SECONDS * min(max(1.0, playing / server_cores()), MAX_SLOWDOWN)
+
+
+def server_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def steps_per_tick() -> int | str:
@@ -75,7 +94,7 @@ def status_text(live: LiveRun) -> str:
 def status_line(live: LiveRun) -> None:
     """The status line; refreshes itself every tick while training."""
 
-    @st.fragment(run_every=TICK_SECONDS if live.playing else None)
+    @st.fragment(run_every=refresh_seconds() if live.playing else None)
     def _status() -> None:
         live.touch()  # tells the watchdog someone is watching
         if live.freed:  # a page left open while the server freed its run: redraw it all (live_run revives it)
