@@ -117,6 +117,7 @@ class LiveRun:
         self.generation = 0  # bumps on every re-initialisation (views cache on it)
         self.on_close: list[Callable[[], None]] = []  # helpers' threads that must end with the run
         self.on_replace: list[Callable[[], None]] = []  # called when the Run is replaced (a saved run's end)
+        self.on_free: list[Callable[[], None]] = []  # called (on the reaper's thread) once it has been freed
         self._copy_lock = threading.Lock()
         self._life_lock = threading.RLock()  # touch() against free(): a page that just touched finds its run
         self._model_copy: tuple[int, int, nn.Module] | None = None
@@ -399,6 +400,11 @@ class LiveRun:
             self.worker = None  # type: ignore[assignment]
             self.cost = None
             self.freed = True
+        for callback in list(self.on_free):  # e.g. the app closes the browser session it belonged to
+            try:
+                callback()
+            except Exception:  # noqa: BLE001  (freeing must finish for every session)
+                pass
 
     def revive(self) -> str:
         """Build a freed run again from its config: step 0, paused, the speed limit kept (a new generation).

@@ -4,6 +4,7 @@ applies a config to the run, flash messages, URL sync."""
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import TypeVar
@@ -21,7 +22,7 @@ from netarium.training.budget import BudgetError
 from netarium.training.config import Config
 from netarium.training.live import Change, LiveRun
 from netarium.training.live_sweep import LiveSweep, StoredSweep
-from netarium.training.sessions import SESSIONS, SessionsFull, seconds_text
+from netarium.training.sessions import SESSIONS, SessionsFull, give_back_memory, seconds_text
 from netarium.ui.errors import failure_sentence
 from netarium.ui.text import plain_markdown
 from netarium.ui.tfp_link import decode_link
@@ -78,6 +79,7 @@ def live_run() -> LiveRun:
         decoded.notices.append(f"The link's settings could not be used ({e}); loaded the default instead.")
         live = admitted(lambda: LiveRun(default_config()))
     live.follow_connection(browser_connection())
+    live.on_free.append(session_closer())
     st.session_state[LIVE] = live
     if live.note:  # the link's loss could not serve its task: it went back to auto
         decoded.notices.append(live.note.strip())
@@ -93,6 +95,29 @@ def browser_connection() -> Callable[[], bool] | None:
         return None
     runtime, session_id = Runtime.instance(), ctx.session_id
     return lambda: runtime.is_active_session(session_id)
+
+
+def session_closer() -> Callable[[], None]:
+    """What the server does once it has freed this session's run: if the browser is gone, Streamlit's own
+    state of the session (widgets, cached figures) is dropped too, instead of waiting for a reconnection
+    that only a page reload would attempt (Streamlit keeps a disconnected session until a later connection
+    happens to evict it), and the memory goes back to the system."""
+    ctx = get_script_run_ctx()
+    if ctx is None or not Runtime.exists():
+        return lambda: None
+    runtime, session_id = Runtime.instance(), ctx.session_id
+
+    def close_if_gone() -> None:
+        if not runtime.is_active_session(session_id):
+            runtime.close_session(session_id)
+            threading.Timer(1.0, give_back_memory).start()
+
+    def close() -> None:
+        # Runtime.close_session must run on the server's event loop; Streamlit has no public handle on it
+        loop = runtime._get_async_objs().eventloop  # noqa: SLF001
+        loop.call_soon_threadsafe(close_if_gone)
+
+    return close
 
 
 def admitted(build: Callable[[], T]) -> T:

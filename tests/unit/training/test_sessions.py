@@ -335,3 +335,13 @@ def test_freed_memory_goes_back_to_the_system():
     assert held - kept < 50 << 20  # kept by glibc for reuse
     assert give_back_memory()
     assert kept - rss() > 150 << 20
+
+
+def test_freeing_calls_the_on_free_callbacks_once_and_survives_a_failing_one():
+    calls = []
+    live = LiveRun(CFG, idle_pause_seconds=None, free_seconds=None)
+    live.on_free.append(lambda: 1 / 0)
+    live.on_free.append(lambda: calls.append(live.freed))
+    live.free()
+    live.free()
+    assert calls == [True]
