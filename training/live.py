@@ -358,6 +358,10 @@ class LiveRun:
             return 0.0
         return time.monotonic() - self.last_touch
 
+    def browser_gone(self) -> bool:
+        """Its browser's connection is known to be closed (and no page is drawing it)."""
+        return self._watch.gone()
+
     def follow_connection(self, connected: Callable[[], bool] | None) -> None:
         """Let the browser's connection count: open, the session is watched; closed, it pauses at once
         (training/sessions.py Watch)."""

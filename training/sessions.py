@@ -131,6 +131,10 @@ class Tracked(Protocol):
 
     def free_if_idle(self) -> bool: ...
 
+    def browser_gone(self) -> bool: ...
+
+    def free(self) -> None: ...
+
 
 class SessionsFull(Exception):
     """The server already holds its most live sessions."""
@@ -176,6 +180,13 @@ class Sessions:
             live = len(self.live("run"))
             if live >= limit:
                 gc.collect()  # sessions Streamlit let go of but the collector has not yet
+                live = len(self.live("run"))
+            if live >= limit:  # a session whose browser has closed its page gives its place up now
+                gone = [o for o in self.live("run") if o.browser_gone()]
+                for o in gone:
+                    o.free()
+                if gone:
+                    give_back_memory()
                 live = len(self.live("run"))
             if live >= limit:
                 raise SessionsFull(live, limit)

@@ -194,6 +194,14 @@ class Fake:
             return True
         return False
 
+    gone = False
+
+    def browser_gone(self) -> bool:
+        return self.gone
+
+    def free(self) -> None:
+        self.freed = True
+
 
 def test_the_reaper_starts_when_needed_and_ends_when_nothing_is_live():
     sessions = Sessions(max_wait=0.05)
@@ -222,8 +230,12 @@ def test_admission_refuses_past_the_cap():
     assert str(e.value) == ("The server is busy: 2 people are training here now, the most it takes "
                             "(NETARIUM_MAX_SESSIONS=2). Try again in a few minutes.")
     held[0].freed = True  # a freed session no longer counts
+    newcomer = sessions.admit(lambda: Fake(None), limit=2)
+    sessions.track(newcomer)
+    held[1].gone = True  # its browser closed the page: it gives its place up to the next one at once
     assert isinstance(sessions.admit(lambda: Fake(None), limit=2), Fake)
-    held[1].closed = True
+    assert held[1].freed and not newcomer.freed
+    held[1].closed = newcomer.closed = True
 
 
 def test_core_slots_are_handed_out_first_come_first_served():
@@ -268,7 +280,9 @@ def test_core_slots_share_chunks_fairly_among_fake_workers():
     slots.release(), slots.release()
     for t in threads:
         t.join(30)
-    assert sum(counts) >= 400 and max(counts) - min(counts) <= 3, counts
+    # FIFO gives each worker a turn in rotation (a barging semaphore let one thread take most of them); a
+    # worker the OS is slow to reschedule can miss a few turns, so within 20% rather than exactly even
+    assert sum(counts) >= 400 and min(counts) >= 0.8 * max(counts), counts
 
 
 def test_a_page_still_drawing_counts_as_watching():
