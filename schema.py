@@ -7,6 +7,8 @@ sweep axes all read these declarations. This module imports only pydantic.
 
 from __future__ import annotations
 
+import math
+import os
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -296,3 +298,18 @@ def schema_summary(schema: type[Params]) -> list[dict[str, Any]]:
         default = info.get_default(call_default_factory=True)
         out.append({"name": name, "default": default, "allowed": describe_allowed(info), "help": info.description or ""})
     return out
+
+
+def env_number(name: str, default: float, key: str, *, whole: bool = False, unit: str = "") -> float:
+    """A positive finite number from environment variable `name` (`default` when unset or empty); a bad
+    value is a SchemaError under `key` that names the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SchemaError(key, f"{name}={raw!r} is not a number{f' ({unit})' if unit else ''}") from None
+    if not value > 0 or not math.isfinite(value) or (whole and not value.is_integer()):
+        raise SchemaError(key, f"{name}={raw!r} must be a positive {'whole ' * whole}number")
+    return value

@@ -19,8 +19,6 @@ exits 2 with one line) naming the setting, the budget and what would have been n
 
 from __future__ import annotations
 
-import math
-import os
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -31,7 +29,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode
 
-from netarium.schema import SchemaError
+from netarium.schema import SchemaError, env_number
 
 MB = 2**20
 SESSION_MEMORY = "NETARIUM_SESSION_MEMORY_MB"
@@ -60,18 +58,12 @@ class BudgetError(SchemaError):
 
 
 def limit(name: str) -> float:
-    """A budget from its environment variable (MB or GFLOP), else its default; a bad value is an error
-    that names the variable."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return DEFAULTS[name]
+    """A budget from its environment variable (MB or GFLOP), else its default; a bad value is a
+    BudgetError that names the variable."""
     try:
-        value = float(raw)
-    except ValueError:
-        raise BudgetError("budget", f"{name}={raw!r} is not a number (megabytes, or GFLOP for {SESSION_GFLOP})") from None
-    if not value > 0 or not math.isfinite(value):
-        raise BudgetError("budget", f"{name}={raw!r} must be a positive number")
-    return value
+        return env_number(name, DEFAULTS[name], "budget", unit=f"megabytes, or GFLOP for {SESSION_GFLOP}")
+    except SchemaError as e:
+        raise BudgetError("budget", e.problem) from None
 
 
 def size(n_bytes: float) -> str:

@@ -17,8 +17,7 @@ import math
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -98,7 +97,7 @@ def freed_notice(idle: float) -> str:
             "from step 0 with the same settings.")
 
 
-class LiveRun:
+class LiveRun(sessions.SessionLife):
     """Config + Run + Worker, rebuilt when the config needs it. Thread-safe for one UI session.
 
     The session's pages `touch()` it while they are open (snapshot() does too). Untouched for
@@ -342,49 +341,6 @@ class LiveRun:
         LEDGER.release(self, "run")
         for callback in list(self.on_close):  # a callback may remove itself
             callback()
-
-    # ---- the session's life ----
-    def touch(self) -> None:
-        """A page of the session is open and asking for updates."""
-        with self._life_lock:
-            self.last_touch = time.monotonic()
-            if not self.freed:
-                self.worker.touch()
-
-    def idle_seconds(self) -> float:
-        """Seconds since a page last touched it (0 while a page is drawing it or the browser is connected)."""
-        if self._watch.watched():
-            self.last_touch = time.monotonic()
-            return 0.0
-        return time.monotonic() - self.last_touch
-
-    def browser_gone(self) -> bool:
-        """Its browser's connection is known to be closed (and no page is drawing it)."""
-        return self._watch.gone()
-
-    def follow_connection(self, connected: Callable[[], bool] | None) -> None:
-        """Let the browser's connection count: open, the session is watched; closed, it pauses at once
-        (training/sessions.py Watch)."""
-        self._watch.connected = connected
-
-    @contextmanager
-    def watching(self) -> Iterator[None]:
-        """A page of the session is being drawn: touched when it starts and ends, and watched meanwhile."""
-        self.touch()
-        self._watch.add(1)
-        try:
-            yield
-        finally:
-            self._watch.add(-1)
-            self.touch()
-
-    def free_if_idle(self) -> bool:
-        """Free it if untouched for longer than free_seconds (the reaper's call); whether it did."""
-        with self._life_lock:
-            if self.freed or self.free_seconds is None or self.idle_seconds() <= self.free_seconds:
-                return False
-            self.free()
-            return True
 
     def free(self) -> None:
         """Close it and let go of the Run (model, optimizer, data, weight snapshots), the worker and the model

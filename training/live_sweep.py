@@ -11,8 +11,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +67,7 @@ def _shut(worker: Worker, run: SweepRun) -> None:
     run.close()
 
 
-class LiveSweep:
+class LiveSweep(sessions.SessionLife):
     """Sweep + SweepRun + Worker (play, pause, step, stop). Thread-safe for one UI session.
 
     The worker stops playing at the sweep's steps. `stop()` ends training for good; what was trained
@@ -148,49 +147,6 @@ class LiveSweep:
             self._stopper.detach()
             self.run.close()
         LEDGER.release(self.owner, "sweep")
-
-    # ---- the session's life ----
-    def touch(self) -> None:
-        """A page of the session is open and asking for updates."""
-        with self._life_lock:
-            self.last_touch = time.monotonic()
-            if not self.freed:
-                self.worker.touch()
-
-    def idle_seconds(self) -> float:
-        """Seconds since a page last touched it (0 while a page is drawing it or the browser is connected)."""
-        if self._watch.watched():
-            self.last_touch = time.monotonic()
-            return 0.0
-        return time.monotonic() - self.last_touch
-
-    def browser_gone(self) -> bool:
-        """Its browser's connection is known to be closed (and no page is drawing it)."""
-        return self._watch.gone()
-
-    def follow_connection(self, connected: Callable[[], bool] | None) -> None:
-        """Let the browser's connection count: open, the session is watched; closed, it pauses at once
-        (training/sessions.py Watch)."""
-        self._watch.connected = connected
-
-    @contextmanager
-    def watching(self) -> Iterator[None]:
-        """A page of the session is being drawn: touched when it starts and ends, and watched meanwhile."""
-        self.touch()
-        self._watch.add(1)
-        try:
-            yield
-        finally:
-            self._watch.add(-1)
-            self.touch()
-
-    def free_if_idle(self) -> bool:
-        """Free it if untouched for longer than free_seconds (the reaper's call); whether it did."""
-        with self._life_lock:
-            if self.freed or self.free_seconds is None or self.idle_seconds() <= self.free_seconds:
-                return False
-            self.free()
-            return True
 
     def free(self) -> None:
         """Close it and let go of its members (models, data), its worker and its cached result."""

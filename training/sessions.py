@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import math
 import os
 import sys
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
-from netarium.schema import SchemaError
+from netarium.schema import env_number
 
 PAUSE = "NETARIUM_SESSION_PAUSE_SECONDS"
 FREE = "NETARIUM_SESSION_FREE_SECONDS"
@@ -39,16 +39,7 @@ T = TypeVar("T")
 def setting(name: str) -> float:
     """A session setting from its environment variable, else its default; a bad value is an error that
     names the variable."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return DEFAULTS[name]
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SchemaError("sessions", f"{name}={raw!r} is not a number") from None
-    if not value > 0 or not math.isfinite(value) or (name == MAX_SESSIONS and not value.is_integer()):
-        raise SchemaError("sessions", f"{name}={raw!r} must be a positive {'whole ' * (name == MAX_SESSIONS)}number")
-    return value
+    return env_number(name, DEFAULTS[name], "sessions", whole=name == MAX_SESSIONS)
 
 
 def pause_seconds() -> float:
@@ -117,6 +108,64 @@ class Watch:
     def gone(self) -> bool:
         """The browser's connection is known to be closed and no page is drawing."""
         return self.count == 0 and self._is_connected() is False
+
+
+class SessionLife:
+    """What a LiveRun and a LiveSweep share of a session's life: touches from its pages, the browser's
+    connection, idleness, and freeing by the reaper. The class sets `_life_lock` (an RLock), `last_touch`,
+    `_watch` (a Watch), `freed`, `free_seconds`, `worker` and `free()`."""
+
+    _life_lock: threading.RLock
+    _watch: Watch
+    last_touch: float
+    freed: bool
+    free_seconds: float | None
+    worker: Any
+
+    def free(self) -> None:
+        raise NotImplementedError
+
+    def touch(self) -> None:
+        """A page of the session is open and asking for updates."""
+        with self._life_lock:
+            self.last_touch = time.monotonic()
+            if not self.freed:
+                self.worker.touch()
+
+    def idle_seconds(self) -> float:
+        """Seconds since a page last touched it (0 while a page is drawing it or the browser is connected)."""
+        if self._watch.watched():
+            self.last_touch = time.monotonic()
+            return 0.0
+        return time.monotonic() - self.last_touch
+
+    def browser_gone(self) -> bool:
+        """Its browser's connection is known to be closed (and no page is drawing it)."""
+        return self._watch.gone()
+
+    def follow_connection(self, connected: Callable[[], bool] | None) -> None:
+        """Let the browser's connection count: open, the session is watched; closed, it pauses at once
+        (training/sessions.py Watch)."""
+        self._watch.connected = connected
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        """A page of the session is being drawn: touched when it starts and ends, and watched meanwhile."""
+        self.touch()
+        self._watch.add(1)
+        try:
+            yield
+        finally:
+            self._watch.add(-1)
+            self.touch()
+
+    def free_if_idle(self) -> bool:
+        """Free it if untouched for longer than free_seconds (the reaper's call); whether it did."""
+        with self._life_lock:
+            if self.freed or self.free_seconds is None or self.idle_seconds() <= self.free_seconds:
+                return False
+            self.free()
+            return True
 
 
 class Tracked(Protocol):
