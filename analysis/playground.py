@@ -286,8 +286,13 @@ def confusion_matrix(model: nn.Module, X: torch.Tensor, y: torch.Tensor, n_class
 def network_weights(model: nn.Module) -> NetworkWeights:
     """The (out, in) weight matrices and biases of an MLP (`layers[i].linear`, then `readout`), in order.
 
-    A TokenLinear first layer counts as the Linear on one-hot tokens it stands for.
+    A TokenLinear first layer counts as the Linear on one-hot tokens it stands for. A model whose neurons
+    are not a Linear and an activation (a KAN edge, a quadratic neuron) says what its links are by a
+    `network_links()` method returning the NetworkWeights to draw (one (out, in) strength per link).
     """
+    links = getattr(model, "network_links", None)
+    if callable(links):
+        return links()
     layers = getattr(model, "layers", None)
     readout = getattr(model, "readout", None)
     if not isinstance(layers, nn.ModuleList) or not isinstance(readout, nn.Linear):

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import ctypes
-import functools
 import math
 import os
 import random
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +20,7 @@ from netarium.schema import SchemaError
 from netarium.tasks import Task, make_task
 from netarium.training.config import Config
 from netarium.training.fastpath import STEPWISE_MAX_MACS, FastMLP, plain_sgd
+from netarium.training.heap import configure_heap
 from netarium.training.history import History
 from netarium.training.optim import build_optimizer, penalty_weights, resolve_loss, tfp_regularize
 from netarium.training.snapshots import Snapshots
@@ -57,23 +55,6 @@ def torch_threads(default: int = 1) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise SchemaError("NETARIUM_THREADS", f"must be a positive whole number, got {raw!r}")
     return int(raw)
-
-
-@functools.cache
-def keep_freed_memory() -> bool:
-    """Ask glibc's malloc (once per process) to keep freed memory for reuse instead of giving it back to
-    the kernel: tensors of a few MB are allocated and freed on every step, and glibc returned them after
-    each free, so every step faulted them in again (modular-grokking's full batch: ~1,000 page faults and
-    ~2.5 ms of a ~17 ms step spent in the kernel). Allocations below 32 MB come from the heap and up to
-    1 GB of free heap is kept. False where there is no glibc (macOS, Windows, musl): nothing changes."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        trim, mmap = -1, -3  # M_TRIM_THRESHOLD, M_MMAP_THRESHOLD (malloc.h)
-        return bool(libc.mallopt(trim, 1 << 30)) and bool(libc.mallopt(mmap, 32 << 20))
-    except (OSError, AttributeError):
-        return False
 
 
 def seed_everything(seed: int) -> None:
@@ -154,7 +135,7 @@ class Run:
     def __init__(self, config: Config, task: Task | None = None):
         self.config = config
         self.device = resolve_device(config.device)
-        keep_freed_memory()
+        configure_heap()  # keep freed memory for the next step, unless a server chose its own policy
         seed_everything(config.seed)
         if task is None:
             task = make_task(config.task.name, config.task, seed=config.task_seed)

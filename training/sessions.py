@@ -14,10 +14,8 @@ play at full speed than there are cores). No Streamlit here.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import os
-import sys
 import threading
 import time
 import weakref
@@ -27,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 from netarium.schema import env_number
+from netarium.training.heap import TRIM_SECONDS, give_back_memory
 
 PAUSE = "NETARIUM_SESSION_PAUSE_SECONDS"
 FREE = "NETARIUM_SESSION_FREE_SECONDS"
@@ -260,9 +259,14 @@ class Sessions:
         return min([self.max_wait, *due]) + 0.01 if due else self.max_wait
 
     def _loop(self) -> None:
+        trimmed = time.monotonic()
         while True:
             try:
-                self.reap()
+                freed = self.reap()  # gives memory back itself when it frees a session
+                if not freed and time.monotonic() - trimmed >= TRIM_SECONDS:
+                    give_back_memory(collect=False)  # what the live sessions' threads freed meanwhile
+                if freed or time.monotonic() - trimmed >= TRIM_SECONDS:
+                    trimmed = time.monotonic()
             except Exception:  # a failing close must not end the reaper for every other session
                 pass
             live = self.live()
@@ -275,19 +279,6 @@ class Sessions:
 
 
 SESSIONS = Sessions()
-
-
-def give_back_memory() -> bool:
-    """Collect garbage and hand glibc's free heap back to the kernel (malloc_trim): training keeps freed
-    memory for reuse (training/run.py keep_freed_memory), so without this a server stayed ~240 MB above
-    its baseline after 8 sessions had closed and been freed. False where there is no glibc."""
-    gc.collect()
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
-    except (OSError, AttributeError):
-        return False
 
 
 # ---- the cores, shared fairly ----

@@ -11,6 +11,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli as streamlit_cli
 
 from netarium.tasks.csv import MAX_UPLOAD_BYTES
+from netarium.training.heap import configure_heap, shared_policy
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 MAX_UPLOAD_MB = math.ceil(MAX_UPLOAD_BYTES / 2**20)  # Streamlit's own cap on any upload: a CSV file's
@@ -35,6 +36,14 @@ def warm_up() -> float:
     a failure here is left for the page to report."""
     start = time.perf_counter()
     try:
+        # the Geometry page's estimators (analysis/geometry.py imports them when first used): scikit-learn,
+        # its part of SciPy and joblib, ~15 MB the server keeps once imported either way
+        import sklearn.decomposition  # noqa: F401
+        import sklearn.manifold  # noqa: F401
+        import sklearn.pipeline  # noqa: F401
+        import sklearn.preprocessing  # noqa: F401
+        import sklearn.svm  # noqa: F401
+
         import netarium.ui.live  # noqa: F401  (imports every view: ui/views/__init__.py)
         import netarium.ui.navigation  # noqa: F401
         import netarium.ui.playground_controls  # noqa: F401
@@ -63,6 +72,7 @@ def serve(port: int, address: str | None = None) -> int:
     app.py; Streamlit would otherwise take it for a legacy pages directory and, when the first
     request of a fresh server is a deep link (/playground?...), run that page without app.py."""
     PagesManager.uses_pages_directory = False
+    configure_heap(shared_policy())  # before the server's threads and the first Run (training/heap.py)
     print(f"netarium: warmed up in {warm_up():.1f} s", flush=True)
     sys.argv = ["streamlit", *streamlit_args(port, address)]
     try:

@@ -20,9 +20,10 @@ from netarium.experiments import EXPERIMENTS
 from netarium.schema import SchemaError
 from netarium.training.budget import BudgetError
 from netarium.training.config import Config
+from netarium.training.heap import give_back_memory
 from netarium.training.live import Change, LiveRun
 from netarium.training.live_sweep import LiveSweep, StoredSweep
-from netarium.training.sessions import SESSIONS, SessionsFull, give_back_memory, seconds_text
+from netarium.training.sessions import SESSIONS, SessionsFull, seconds_text
 from netarium.ui.errors import failure_sentence
 from netarium.ui.text import plain_markdown
 from netarium.ui.tfp_link import decode_link

@@ -203,7 +203,7 @@ def test_mse_on_a_classification_task_regresses_one_hot_targets_and_scores_accur
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
 def test_a_run_asks_glibc_to_keep_freed_memory():
-    """keep_freed_memory (every Run asks for it): modular-grokking's full-batch steps allocate and free tensors of
+    """configure_heap (every Run asks for the ONE_RUN policy unless a server chose another): modular-grokking's full-batch steps allocate and free tensors of
     a few MB; glibc's defaults gave them back to the kernel and faulted them in again on every step. The fault
     counts themselves swing from 0 to ~5,000 per 10 steps from process to process either way (measured), so
     the test checks that the setting is applied and that the run trains under it, not the counts."""
@@ -211,8 +211,9 @@ def test_a_run_asks_glibc_to_keep_freed_memory():
              "import netarium.training.run as R\n"
              "from netarium.experiments import EXPERIMENTS\n"
              "torch.set_num_threads(1)\n"
-             "kept = R.keep_freed_memory() if sys.argv[1] == 'kept' else None\n"
-             "R.keep_freed_memory = lambda: None\n"
+             "kept = R.configure_heap() if sys.argv[1] == 'kept' else None\n"
+             "kept = kept is not None if kept is not None else None\n"
+             "R.configure_heap = lambda: None\n"
              "run = R.Run(EXPERIMENTS.get('modular-grokking').config)\n"
              "run.step(13)\n"
              "print(kept, run.step_count, run.state)\n")

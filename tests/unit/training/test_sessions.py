@@ -327,10 +327,9 @@ def test_freed_memory_goes_back_to_the_system():
     import ctypes
     import sys
 
-    from netarium.training.run import keep_freed_memory
-    from netarium.training.sessions import give_back_memory
+    from netarium.training.heap import configure_heap, give_back_memory
 
-    if not sys.platform.startswith("linux") or not keep_freed_memory():
+    if not sys.platform.startswith("linux") or configure_heap() is None:
         pytest.skip("needs glibc")
 
     def rss() -> int:
