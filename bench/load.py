@@ -11,7 +11,7 @@ worker thread after NETARIUM_SESSION_FREE_SECONDS; the bench sets it short so th
 The baseline is read after a first-use round: every plan's page opened once in a tab of its own, played for
 a few seconds and closed, and the server left until those sessions are freed. A server keeps what a page's
 first visit loads for good (imported modules, library code paged in, Python's and glibc's one-time
-growth: ~+60 MB over a fresh server, measured); the targets are about what sessions take and give back,
+growth: +42 MB over a fresh server in the full run, measured); the targets are about what sessions take and give back,
 so they are judged from there, and the fresh server's RSS and the round's growth are printed beside them
 (`warm=False` skips the round: the baseline is then read after one request for the app's page). The
 server is asked for its page again once a second after the tabs close: Starlette serves files from anyio's thread pool (a thread per concurrent read,

@@ -1,7 +1,8 @@
 """Three sessions at once on one server (the short `netarium bench load`): Playground and Diagram at "max", Dynamics
 at 100 steps per tick, playing together for 15 s; then the tabs close and the server is watched until its thread
 count is back to where it was before the first session (the session lifecycle frees an idle session's worker
-thread after NETARIUM_SESSION_FREE_SECONDS, set to 10 s here)."""
+thread after NETARIUM_SESSION_FREE_SECONDS, set to 10 s here). Before the baseline, every page is opened once
+and its session freed (the bench's first-use round)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from pathlib import Path
 from netarium.bench.load import QUICK_PLANS, run_load, server_env
 env = server_env(len(QUICK_PLANS), pause=4, free=10)
 out = run_load(QUICK_PLANS, seconds=15, settle=30, env=env, stop_when_settled=True, baseline_seconds=2,
-               home=Path(sys.argv[1]), say=lambda *_: None)
+               home=Path(sys.argv[1]), say=lambda *_: None, warm=True)
 Path(sys.argv[2]).write_text(json.dumps(out, default=str))
 """
 
@@ -60,3 +61,10 @@ def test_threads_return_to_baseline_after_the_tabs_close(load: dict) -> None:
         f"threads {after['threads']} (fewest {after['min_threads']}) {after['seconds']:.0f} s after the tabs closed; "
         f"baseline {base['threads']}")
     assert after["threads"] <= base["threads"]
+
+
+def test_the_baseline_is_read_after_the_first_use_sessions_are_freed(load: dict) -> None:
+    first, base = load["first_use"], load["baseline"]
+    assert first["fresh_rss_mb"] > 0 and first["rss_mb"] > 0 and first["seconds"] > 3 * 3.0  # 3 pages, 3 s playing each
+    assert base["threads"] <= first["fresh_threads"]  # the round's worker threads were gone before the baseline
+    assert base["rss_mb"] >= first["fresh_rss_mb"] - 20  # the first use keeps what it loaded, it frees no baseline memory
