@@ -98,6 +98,11 @@ class QuadraticLayer(nn.Module):
         self.post = Tap(f"layer{index}.post")
         self.activation_name = activation
 
+    @property
+    def linear(self) -> nn.Linear:
+        """The linear part (w_r, b_r): what the Playground's graph draws and its link editor sets."""
+        return self.quad.r
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.post(self.act(self.pre(self.quad(x))))
 
@@ -105,7 +110,7 @@ class QuadraticLayer(nn.Module):
 class QuadraticNet(Capable, nn.Module):
     """Hidden layers of quadratic neurons, a Linear readout; taps "in", "layerN.pre", "layerN.post", "logits"."""
 
-    CAPABILITIES = frozenset({"quadratic"})
+    CAPABILITIES = frozenset({"mlp", "quadratic"})  # mlp: layered, layers[i].linear (w_r) and a readout Linear
     CAPABILITY_WORDS = {"quadratic": "a network of quadratic neurons (quadratic)"}
     axis_names = {"stream": "h"}  # the diagram: the + inside a neuron joins hidden values, not a residual stream
 
