@@ -62,7 +62,7 @@ def test_relinear_network_equals_the_mlp_with_the_same_linear_parts():
 def test_random_init_draws_the_quadratic_terms():
     torch.manual_seed(0)
     q = QuadraticLinear(3, 4, init="random")
-    assert float(q.g.weight.abs().sum()) > 0 and float(q.b.weight.abs().sum()) > 0
+    assert float(q.g.weight.detach().abs().sum()) > 0 and float(q.b.weight.detach().abs().sum()) > 0
     assert not torch.equal(q.g.bias, torch.ones(4))
 
 
