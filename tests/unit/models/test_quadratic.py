@@ -145,3 +145,12 @@ def test_diagram_draws_the_product_of_two_learned_maps_and_the_square():
     assert [d.op(o).kind for o in d.outputs_of(sq.id)] == ["learned"]
     assert sum(o.params for o in d.ops) == parameter_count(model)
     assert {w.label for w in d.wires} >= {"m 2", "h 4", "c 2"}
+
+
+def test_diagram_renders_to_dot_with_the_quadratic_glyphs():
+    from netarium.viz.ncd import to_dot
+
+    model = build_model("quadratic", {"hidden": [4, 3]}, SPEC)
+    dot = to_dot(extract(model, torch.randn(8, 2)))
+    assert dot.count('label="⊙"') == 2 and dot.count('label="x⊙x"') == 2  # one product and one square per layer
+    assert dot.count("<B>L</B>") == 7  # w_r, w_g, w_b per layer and the readout
