@@ -37,3 +37,14 @@ def test_an_mlp_is_told_what_the_view_needs(open_app) -> None:
     at = open_app(PAGE, task="circle", model="mlp")
     assert not at.exception
     assert any("Quadratic neurons: needs a network of quadratic neurons" in c.value for c in at.caption)
+
+
+def test_the_geometry_dynamics_and_residual_pages_work_or_decline_for_a_quadratic_net(open_app) -> None:
+    at = open_app("pages/geometry.py", task="circle", model="quadratic", **{"model.hidden": "4,3"})
+    at.session_state["netarium.live"].step(20)
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.get("plotly_chart")  # the geometry views read the taps layer1.post, layer2.post
+    for page in ("pages/dynamics.py", "pages/residual.py", "pages/sparsity.py"):
+        at.switch_page(page).run()
+        assert not at.exception and not at.error, (page, [e.value for e in at.error])
