@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -72,11 +72,44 @@ def make_rmsprop(p: RMSpropParams, params: Iterable[nn.Parameter]) -> torch.opti
     return torch.optim.RMSprop(params, lr=p.lr, alpha=p.alpha, momentum=p.momentum, eps=p.eps, weight_decay=p.weight_decay)
 
 
-def build_optimizer(name: str, params: Params | dict, model_params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
-    """An optimizer over `model_params` from a registered name and its parameters."""
+def build_optimizer(
+    name: str, params: Params | dict, model_params: Iterable[nn.Parameter], lr_factors: Mapping[nn.Parameter, float] | None = None
+) -> torch.optim.Optimizer:
+    """An optimizer over `model_params` from a registered name and its parameters.
+
+    `lr_factors` ({parameter: factor}, from a model's `lr_factors()`, see `model_lr_factors`) moves those
+    parameters into groups of their own whose lr is the group's lr times the factor, tagged `lr_factor`
+    (Run.set_lr keeps the factor); group 0 stays the optimizer's own lr.
+    """
     entry = OPTIMIZERS.get(name)
     params = OPTIMIZERS.params_for(name, params)
-    return entry.factory(params, model_params)
+    optimizer = entry.factory(params, model_params)
+    if lr_factors:
+        split_lr_groups(optimizer, lr_factors)
+    return optimizer
+
+
+def model_lr_factors(model: nn.Module) -> dict[nn.Parameter, float]:
+    """{parameter: learning-rate factor} a model declares with an `lr_factors()` method ({} without one)."""
+    factors = getattr(model, "lr_factors", None)
+    return dict(factors()) if callable(factors) else {}
+
+
+def split_lr_groups(optimizer: torch.optim.Optimizer, lr_factors: Mapping[nn.Parameter, float]) -> None:
+    """Move each parameter with a factor != 1 out of its group into a new group with the same settings
+    and lr = group lr × factor (one new group per (group, factor)); before the first step."""
+    for group in list(optimizer.param_groups):
+        moved: dict[float, list[nn.Parameter]] = {}
+        kept = []
+        for p in group["params"]:
+            f = float(lr_factors.get(p, 1.0))
+            (moved.setdefault(f, []) if f != 1.0 else kept).append(p)
+        if not moved:
+            continue
+        group["params"] = kept
+        for f, ps in moved.items():
+            settings = {k: v for k, v in group.items() if k != "params"}
+            optimizer.add_param_group({**settings, "params": ps, "lr": group["lr"] * f, "lr_factor": f})
 
 
 IGNORE = -100  # the target of a sequence position that is not scored

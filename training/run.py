@@ -22,7 +22,13 @@ from netarium.training.config import Config
 from netarium.training.fastpath import STEPWISE_MAX_MACS, FastMLP, plain_sgd
 from netarium.training.heap import configure_heap
 from netarium.training.history import History
-from netarium.training.optim import build_optimizer, penalty_weights, resolve_loss, tfp_regularize
+from netarium.training.optim import (
+    build_optimizer,
+    model_lr_factors,
+    penalty_weights,
+    resolve_loss,
+    tfp_regularize,
+)
 from netarium.training.snapshots import Snapshots
 from netarium.training.trainers import TRAINERS
 
@@ -143,7 +149,7 @@ class Run:
         self.loss = resolve_loss(config.loss, task.kind, task.n_classes, task.n_outputs)
         spec = ModelSpec.for_task(task, n_outputs=self.loss.n_outputs)
         self.model = build_model(config.model.name, config.model, spec).to(self.device)
-        self.optimizer = build_optimizer(config.optimizer.name, config.optimizer, self.model.parameters())
+        self.optimizer = build_optimizer(config.optimizer.name, config.optimizer, self.model.parameters(), model_lr_factors(self.model))
         self.trainer = TRAINERS.get(config.trainer.name).factory(config.trainer)
         self.penalized = penalty_weights(self.model)
         if config.regularization == "tfp" and config.l1 > 0:
@@ -286,7 +292,7 @@ class Run:
         if not (lr > 0 and math.isfinite(lr)):
             raise SchemaError("optimizer.lr", f"must be a positive number, got {lr}")
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_factor", 1.0)  # a group with a model's lr factor keeps it
 
     # ---- training ----
     def step(self, n: int = 1) -> int:

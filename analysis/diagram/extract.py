@@ -114,10 +114,18 @@ def _params(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 
 
+def _is_product(fn: str, ins: list[str]) -> bool:
+    """An element-wise product of two computed values (not a scale by a constant): drawn as ⊙."""
+    return fn in ("mul", "multiply") and len(ins) == 2
+
+
 def _classify(m: nn.Module) -> tuple[str, str] | None:
-    """(kind, label) of a leaf module; None for pass-throughs (Taps, Identity, Dropout)."""
+    """(kind, label) of a leaf module; None for pass-throughs (Taps, Identity, Dropout). A module may name
+    its own element-wise glyph with a `diagram_label` attribute (the quadratic neuron's x⊙x)."""
     if isinstance(m, (Tap, nn.Identity, nn.Dropout)):
         return None
+    if isinstance(getattr(m, "diagram_label", None), str) and next(m.parameters(), None) is None:
+        return "elementwise", m.diagram_label
     if isinstance(m, nn.Linear):
         return "learned", "L+" if m.bias is not None else "L"
     if isinstance(m, nn.RNNBase):
@@ -231,6 +239,8 @@ def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
                 kind, label = "contract", fn
             elif fn in SCALES and len(ins) == 1:
                 kind, label = "scale", fn
+            elif _is_product(fn, ins):
+                kind, label = "elementwise", "⊙"  # the product of two maps (a quadratic neuron's two learned maps)
             elif fn in MASKS:
                 kind, label = "mask", "mask"
             else:
