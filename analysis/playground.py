@@ -283,16 +283,21 @@ def confusion_matrix(model: nn.Module, X: torch.Tensor, y: torch.Tensor, n_class
     return np.bincount(idx, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
+def _numpy(t: torch.Tensor | np.ndarray) -> np.ndarray:
+    return t.detach().float().cpu().numpy().copy() if isinstance(t, torch.Tensor) else np.array(t, dtype=np.float32)
+
+
 def network_weights(model: nn.Module) -> NetworkWeights:
     """The (out, in) weight matrices and biases of an MLP (`layers[i].linear`, then `readout`), in order.
 
     A TokenLinear first layer counts as the Linear on one-hot tokens it stands for. A model whose neurons
     are not a Linear and an activation (a KAN edge, a quadratic neuron) says what its links are by a
-    `network_links()` method returning the NetworkWeights to draw (one (out, in) strength per link).
+    `network_links()` method returning (weights, biases) in layer order: one (out, in) strength per link.
     """
     links = getattr(model, "network_links", None)
     if callable(links):
-        return links()
+        weights, biases = links()
+        return NetworkWeights([_numpy(w) for w in weights], [None if b is None else _numpy(b) for b in biases], [])
     layers = getattr(model, "layers", None)
     readout = getattr(model, "readout", None)
     if not isinstance(layers, nn.ModuleList) or not isinstance(readout, nn.Linear):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 import torch
 from pydantic import Field, field_validator, model_validator
 from torch import nn
@@ -139,18 +138,13 @@ class QuadraticNet(Capable, nn.Module):
         """The quadratic terms' learning-rate factor, per parameter (training/optim.py build_optimizer reads it)."""
         return {p: self.quadratic_lr for layer in self.layers for p in layer.quad.quadratic_parameters()}
 
-    def network_links(self):
-        """The Playground graph's links: a link's strength is the weight of the linear part w_r (the map the
-        neuron starts as under ReLinear; w_g and w_b are the quadratic corrections, drawn in the
-        Quadratic neurons view); biases are b_r."""
-        from netarium.analysis.playground import NetworkWeights  # noqa: I001  (lazy: analysis sits above models)
-
-        def arr(t: torch.Tensor) -> np.ndarray:
-            return t.detach().float().cpu().numpy().copy()
-
-        weights = [arr(layer.quad.r.weight) for layer in self.layers] + [arr(self.readout.weight)]
-        biases = [arr(layer.quad.r.bias) for layer in self.layers] + [arr(self.readout.bias)]
-        return NetworkWeights(weights, biases, [])
+    def network_links(self) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+        """The Playground graph's links, (weights, biases) in layer order: a link's strength is the weight of
+        the linear part w_r (the map the neuron starts as under ReLinear; w_g and w_b are the quadratic
+        corrections, drawn in the Quadratic neurons view); biases are b_r."""
+        weights = [layer.quad.r.weight for layer in self.layers] + [self.readout.weight]
+        biases = [layer.quad.r.bias for layer in self.layers] + [self.readout.bias]
+        return weights, biases
 
 
 @MODELS.register("quadratic", QuadraticParams, "Quadratic neurons (w_r·x+b_r)(w_g·x+b_g)+w_b·(x⊙x)+c with ReLinear init (Fan et al.)",
