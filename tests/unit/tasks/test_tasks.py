@@ -34,7 +34,7 @@ def build(name: str, seed: int = 0, **overrides) -> Task:
 
 
 def test_registry_holds_all_tasks():
-    expected = {"circle", "xor", "gauss", "spiral", "moons", "blobs", "spirals", "reg-plane", "reg-gauss",
+    expected = {"circle", "xor", "gauss", "spiral", "moons", "blobs", "spirals", "reg-plane", "reg-gauss", "reg-compose",
                 "xor-clusters", "modular", "cube", "digits", "csv"}
     assert expected <= set(TASKS.names())
     assert set(TWO_D) == expected - {"xor-clusters", "modular", "cube", "digits", "csv"}
