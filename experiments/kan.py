@@ -7,7 +7,15 @@ import time
 
 import torch
 
-from netarium.experiments.base import EXPERIMENTS, CheckResult, Experiment, Progress, Result, multi_result, train_all
+from netarium.experiments.base import (
+    EXPERIMENTS,
+    CheckResult,
+    Experiment,
+    Progress,
+    Result,
+    multi_result,
+    train_all,
+)
 from netarium.models import parameter_count
 from netarium.training.config import Config
 

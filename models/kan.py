@@ -212,7 +212,9 @@ class KAN(Capable, nn.Module):
 
     def network_links(self):
         """The Playground graph's links: each edge's mean |phi_ij| over its layer's input range (an L1 norm)."""
-        from netarium.analysis.kan import network_links  # analysis imports models, not the other way at import time
+        from netarium.analysis.kan import (
+            network_links,  # analysis imports models, not the other way at import time
+        )
 
         return network_links(self)
 
