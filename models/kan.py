@@ -181,7 +181,7 @@ class KANBlock(nn.Module):
 class KAN(Capable, nn.Module):
     """A KAN: taps "in", "layerN.pre" (the node sums), "layerN.post" (squashed), "logits" (the last layer)."""
 
-    CAPABILITIES = frozenset({"kan"})
+    CAPABILITIES = frozenset({"kan", "links"})
     CAPABILITY_WORDS = {"kan": "a Kolmogorov-Arnold network (model kan)"}
 
     def __init__(self, p: KANParams, spec: ModelSpec):

@@ -114,10 +114,20 @@ def _params(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 
 
+def _kan_glyph(m: nn.Module) -> tuple[str, str] | None:
+    """A KAN layer (models/kan.py, NCD_GLYPH "kan"): learned, labelled "KAN" (+ with node biases); viz.ncd
+    draws it as a learned function on the wire instead of a linear box."""
+    if getattr(m, "NCD_GLYPH", "") != "kan":
+        return None
+    return "learned", "KAN+" if getattr(m, "bias", None) is not None else "KAN"
+
+
 def _classify(m: nn.Module) -> tuple[str, str] | None:
     """(kind, label) of a leaf module; None for pass-throughs (Taps, Identity, Dropout)."""
     if isinstance(m, (Tap, nn.Identity, nn.Dropout)):
         return None
+    if (kan := _kan_glyph(m)) is not None:
+        return kan
     if isinstance(m, nn.Linear):
         return "learned", "L+" if m.bias is not None else "L"
     if isinstance(m, nn.RNNBase):
@@ -135,6 +145,8 @@ def _classify(m: nn.Module) -> tuple[str, str] | None:
 
 
 def _detail(m: nn.Module) -> str:
+    if callable(getattr(m, "ncd_detail", None)):  # a module that says what it is (a KAN layer)
+        return m.ncd_detail()
     if isinstance(m, nn.Linear):
         return f"{m.in_features} to {m.out_features}"
     if isinstance(m, nn.Embedding):
