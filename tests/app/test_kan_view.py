@@ -32,3 +32,14 @@ def test_kan_view_draws_the_edge_grid_and_an_enlarged_edge(open_app) -> None:
 def test_an_mlp_gets_no_kan_view(open_app) -> None:
     at = open_app(PAGE)
     assert "pg.kan-edges.grid" not in chart_keys(at)
+
+
+PAGES = ["pages/side_by_side.py", "pages/diagram.py", "pages/geometry.py", "pages/residual.py", "pages/dynamics.py",
+         "pages/sparsity.py"]
+
+
+def test_every_page_draws_or_declines_for_a_kan(open_app) -> None:
+    for page in PAGES:
+        at = open_app(page, model="kan", **{"model.hidden": "3"})
+        assert not at.exception, (page, at.exception)
+        assert not [e.value for e in at.error], (page, [e.value for e in at.error])
