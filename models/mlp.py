@@ -122,7 +122,8 @@ def fix_signs(readout: nn.Linear) -> None:
 class MLP(Capable, nn.Module):
     """Fully connected net; taps "in", "layerN.pre", "layerN.post" (N from 1), "logits"."""
 
-    CAPABILITIES = frozenset({"mlp"})
+    CAPABILITIES = frozenset({"mlp", "links"})
+    CAPABILITY_WORDS = {"links": "a model whose links the network graph draws (an MLP, a KAN, a quadratic net)"}
 
     def __init__(self, p: MLPParams, spec: ModelSpec):
         super().__init__()

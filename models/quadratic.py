@@ -109,7 +109,7 @@ class QuadraticLayer(nn.Module):
 class QuadraticNet(Capable, nn.Module):
     """Hidden layers of quadratic neurons, a Linear readout; taps "in", "layerN.pre", "layerN.post", "logits"."""
 
-    CAPABILITIES = frozenset({"mlp", "quadratic"})  # mlp: layered, layers[i].linear (w_r) and a readout Linear
+    CAPABILITIES = frozenset({"mlp", "quadratic", "links"})  # mlp: layered, layers[i].linear (w_r) and a readout Linear
     CAPABILITY_WORDS = {"quadratic": "a network of quadratic neurons (quadratic)"}
     axis_names = {"stream": "h"}  # the diagram: the + inside a neuron joins hidden values, not a residual stream
 

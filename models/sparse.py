@@ -208,7 +208,7 @@ class SparseMLP(Capable, nn.Module):
     capability) when it has a hidden-to-hidden layer or a sparse readout.
     """
 
-    CAPABILITIES = frozenset({"mlp", "sparse"})
+    CAPABILITIES = frozenset({"mlp", "sparse", "links"})
 
     def __init__(self, p: SparseMLPParams, spec: ModelSpec):
         super().__init__()

@@ -2,7 +2,8 @@
 
 Classification: circle, xor, gauss, spiral (two classes, as in the Playground), moons, blobs and
 spirals (k classes). Regression: reg-plane (target (x1 + x2) / 10, in [-1.2, 1.2] without noise,
-unclipped) and reg-gauss (six signed cones, in [-1, 1]).
+unclipped), reg-gauss (six signed cones, in [-1, 1]) and reg-compose (exp(sin(pi x) + y^2) at
+(x, y) = (x1, x2) / 6, the KAN paper's compositional function, in [1/e, e^2]; not TensorFlow Playground's).
 
 circle, xor, gauss, spiral, reg-plane and reg-gauss follow TensorFlow Playground's src/dataset.ts
 (formulas, radii, noise scales; 500 points for classification, 1,200 for regression as in its
@@ -201,6 +202,19 @@ def cones_target(q: np.ndarray) -> np.ndarray:
     return target
 
 
+def compose_target(q: np.ndarray) -> np.ndarray:
+    """reg-compose's target exp(sin(pi x) + y^2) at (x, y) = q / 6 in [-1, 1]^2, in [1/e, e^2] (the
+    compositional example of Liu et al. 2024, KAN, eq. 2.5's f(x, y) = exp(sin(pi x) + y^2))."""
+    x, y = q[:, 0] / REG_RADIUS, q[:, 1] / REG_RADIUS
+    return np.exp(np.sin(np.pi * x) + y * y)
+
+
+def gen_reg_compose(rng: np.random.Generator, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform in [-6, 6]^2; target compose_target at the point's noised copy (the point stays put)."""
+    pts, q = _reg_points(rng, n, noise)
+    return pts, compose_target(q)
+
+
 def gen_reg_plane(rng: np.random.Generator, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
     """Uniform in [-6, 6]^2; target plane_target at the point's noised copy (the point stays put)."""
     pts, q = _reg_points(rng, n, noise)
@@ -272,6 +286,7 @@ _register_binary("spiral", gen_spiral, "Two interleaved spirals.")
 _register_binary("moons", gen_moons, "Two interleaving half circles.", MoonsParams)
 _register_regression("reg-plane", gen_reg_plane, "Regression on a tilted plane, target (x1 + x2) / 10.")
 _register_regression("reg-gauss", gen_reg_gauss, "Regression on six signed cones (the Playground's 'Gaussians'), radius 2.")
+_register_regression("reg-compose", gen_reg_compose, "Regression on exp(sin(pi x) + y^2) at (x, y) = (x1, x2) / 6 (KAN's example).")
 
 
 @TASKS.register("blobs", BlobsParams, "k Gaussian blobs, one class each.", tags=("2d", "classification"))

@@ -124,8 +124,29 @@ def _value_line(scale: Scale, v: float) -> str:
     return f'<BR/><FONT POINT-SIZE="8" COLOR="{scale.ink(v)}">{html.escape(scale.text(v))}</FONT>'
 
 
+KAN_GLYPH = "φ∿"  # a learned 1-D function on every wire of the edge bundle: phi and a curve
+
+
+def _is_kan(op: Op) -> bool:
+    """A KAN layer (analysis/diagram labels it KAN / KAN+): drawn as the learned-function glyph."""
+    return op.kind == "learned" and op.label.rstrip("+") == "KAN"
+
+
+def _kan_attrs(op: Op) -> str:
+    """A KAN layer's glyph: a rounded bold box holding φ over a curve (a learned function on the wire),
+    not the square L box of a linear map."""
+    sub = "<SUB>+</SUB>" if op.label.endswith("+") else ""
+    sup = f"<SUP> {html.escape(op.instance)}</SUP>" if op.instance else ""
+    tip = f"{op.detail or op.module} ({op.params} parameters)" if op.params else (op.detail or op.module)
+    return (f'shape=box, style=rounded, penwidth={LEARNED_PEN}, label=<<B>φ</B>{sub}{sup}<BR/><FONT POINT-SIZE="16">∿</FONT>>, '
+            f"tooltip={_q(tip)}")
+
+
 def _letter(op: Op) -> str:
-    """The bold letter of a learned box: L (linear), E (embedding), RNN / GRU / LSTM with a loop mark."""
+    """The bold letter of a learned box: L (linear), E (embedding), RNN / GRU / LSTM with a loop mark,
+    φ∿ for a KAN layer (a learned function on each wire)."""
+    if _is_kan(op):
+        return KAN_GLYPH
     if op.kind == "embed":
         return op.label[:1] or "E"  # E: a token embedding; P: a learned tensor added (positions)
     if op.label.rstrip("+") in ("RNN", "GRU", "LSTM"):
@@ -162,6 +183,8 @@ def _node_attrs(op: Op, diagram: Diagram, paint: _Paint | None = None) -> str:
         return f"shape=plaintext, label={_q(op.label)}"
     if op.kind == "constant":  # a fixed tensor added in (sinusoidal positions): not learned, no bold box
         return f"shape=box, style=dashed, label={_q(op.label)}, tooltip={_q(op.detail)}"
+    if _is_kan(op):
+        return _kan_attrs(op)
     if op.kind in ("learned", "embed"):
         letter = _letter(op)
         sub = "<SUB>+</SUB>" if op.label.endswith("+") else ""

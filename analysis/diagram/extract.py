@@ -119,6 +119,14 @@ def _is_product(fn: str, ins: list[str]) -> bool:
     return fn in ("mul", "multiply") and len(ins) == 2
 
 
+def _kan_glyph(m: nn.Module) -> tuple[str, str] | None:
+    """A KAN layer (models/kan.py, NCD_GLYPH "kan"): learned, labelled "KAN" (+ with node biases); viz.ncd
+    draws it as a learned function on the wire instead of a linear box."""
+    if getattr(m, "NCD_GLYPH", "") != "kan":
+        return None
+    return "learned", "KAN+" if getattr(m, "bias", None) is not None else "KAN"
+
+
 def _classify(m: nn.Module) -> tuple[str, str] | None:
     """(kind, label) of a leaf module; None for pass-throughs (Taps, Identity, Dropout). A module may name
     its own element-wise glyph with a `diagram_label` attribute (the quadratic neuron's x⊙x)."""
@@ -126,6 +134,8 @@ def _classify(m: nn.Module) -> tuple[str, str] | None:
         return None
     if isinstance(getattr(m, "diagram_label", None), str) and next(m.parameters(), None) is None:
         return "elementwise", m.diagram_label
+    if (kan := _kan_glyph(m)) is not None:
+        return kan
     if isinstance(m, nn.Linear):
         return "learned", "L+" if m.bias is not None else "L"
     if isinstance(m, nn.RNNBase):
@@ -143,6 +153,8 @@ def _classify(m: nn.Module) -> tuple[str, str] | None:
 
 
 def _detail(m: nn.Module) -> str:
+    if callable(getattr(m, "ncd_detail", None)):  # a module that says what it is (a KAN layer)
+        return m.ncd_detail()
     if isinstance(m, nn.Linear):
         return f"{m.in_features} to {m.out_features}"
     if isinstance(m, nn.Embedding):

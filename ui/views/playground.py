@@ -261,7 +261,7 @@ CURVES = VIEWS.register(View("curves", "Training curves", frozenset(), draw_curv
 BOUNDARY = VIEWS.register(View(BOUNDARY_ID, "Decision boundary", frozenset({"2d"}), draw_boundary, heavy=True,
                                description="The model's output over the input plane, with the data",
                                places=(Place("playground", 30, "right"),)))
-NETWORK = VIEWS.register(View("network", "Network graph", frozenset({"mlp"}), draw_network, heavy=True,
+NETWORK = VIEWS.register(View("network", "Network graph", frozenset({"links"}), draw_network, heavy=True,
                               description="Neurons, their maps over the input plane, and the weights",
                               places=(Place("playground", 10, "left"),)))
 CONFUSION = VIEWS.register(View("confusion", "Confusion matrix", frozenset({"classification"}), draw_confusion, heavy=True,

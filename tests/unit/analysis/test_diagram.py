@@ -7,6 +7,7 @@ from torch import nn
 from netarium.analysis.diagram import Diagram, TraceFailed, extract, record_leaf_calls
 from netarium.analysis.diagram.extract import _fx_nodes
 from netarium.models.base import MODELS, ModelSpec, build_model
+from netarium.models.kan import KANLayer
 from netarium.models.mlp import TokenLinear
 from netarium.tasks import make_task
 
@@ -15,7 +16,7 @@ X = torch.randn(8, 2)
 
 
 def n_linear(model: nn.Module) -> int:
-    return sum(isinstance(m, (nn.Linear, TokenLinear, nn.RNNBase)) for m in model.modules())
+    return sum(isinstance(m, (nn.Linear, TokenLinear, nn.RNNBase, KANLayer)) for m in model.modules())
 
 
 TOKENS = torch.randint(0, 5, (8, 4), generator=torch.Generator().manual_seed(0))

@@ -12,11 +12,12 @@ TOKENS = ModelSpec(4, 5, vocab_size=5)
 
 
 @pytest.mark.parametrize(("name", "params", "spec", "expected"), [
-    ("mlp", {"hidden": [4, 3]}, FEATURES, {"mlp"}),
+    ("mlp", {"hidden": [4, 3]}, FEATURES, {"mlp", "links"}),
     ("residual-mlp", {"blocks": 2, "width": 8, "hidden": 8}, FEATURES, {"residual"}),
-    ("sparse-mlp", {"hidden": [8, 8], "groups": 2}, FEATURES, {"mlp", "sparse", "masks"}),
-    ("sparse-mlp", {"hidden": [8], "groups": 2}, FEATURES, {"mlp", "sparse"}),  # one hidden layer: nothing masked
+    ("sparse-mlp", {"hidden": [8, 8], "groups": 2}, FEATURES, {"mlp", "sparse", "links", "masks"}),
+    ("sparse-mlp", {"hidden": [8], "groups": 2}, FEATURES, {"mlp", "sparse", "links"}),  # one hidden layer: nothing masked
     ("transformer", {"layers": 1, "d_model": 8, "heads": 2}, TOKENS, {"residual", "attention", "sequence", "tokens"}),
+    ("kan", {"hidden": [3]}, FEATURES, {"kan", "links"}),
     ("rnn", {"hidden": 6}, TOKENS, {"rnn", "recurrent", "sparse", "sequence", "tokens", "masks"}),
 ])
 def test_each_model_declares_what_it_offers(name, params, spec, expected) -> None:
@@ -30,7 +31,7 @@ def test_a_live_prune_gives_a_plain_mlp_masks_at_runtime() -> None:
     model = build_model("mlp", {"hidden": [4]}, FEATURES)
     assert "masks" not in capabilities(model)
     add_masks(model)
-    assert capabilities(model) == {"mlp", "masks"}
+    assert capabilities(model) == {"mlp", "links", "masks"}
 
 
 def test_a_module_that_is_no_registered_model_offers_only_its_runtime_facts() -> None:

@@ -34,7 +34,7 @@ def build(name: str, seed: int = 0, **overrides) -> Task:
 
 
 def test_registry_holds_all_tasks():
-    expected = {"circle", "xor", "gauss", "spiral", "moons", "blobs", "spirals", "reg-plane", "reg-gauss",
+    expected = {"circle", "xor", "gauss", "spiral", "moons", "blobs", "spirals", "reg-plane", "reg-gauss", "reg-compose",
                 "xor-clusters", "modular", "cube", "digits", "csv"}
     assert expected <= set(TASKS.names())
     assert set(TWO_D) == expected - {"xor-clusters", "modular", "cube", "digits", "csv"}
@@ -66,6 +66,7 @@ def test_builds_with_consistent_shapes(name):
         assert t.kind == "regression" and t.n_classes == 0
         assert t.y_train.dtype == torch.float32 and t.y_train.shape == (len(t.X_train), 1)
         bound = 1.2 if name == "reg-plane" else 1.0  # TFP's plane: (x1 + x2) / 10 on [-6, 6]^2, unclipped
+        bound = 7.39 if name == "reg-compose" else bound  # exp(sin(pi x) + y^2) <= e^2
         assert float(t.y_train.abs().max()) <= bound and float(t.y_train.std()) > 0.1
 
 

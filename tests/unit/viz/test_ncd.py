@@ -13,7 +13,7 @@ from netarium.viz.ncd import columns, render, render_svg, to_dot
 
 SPEC = ModelSpec(2, 2)
 X = torch.randn(8, 2)
-BOLD_BOX = re.compile(r"shape=box, penwidth=2\.6, label=<<B>(?:L|(?:GRU|LSTM|RNN) ↻)</B>")
+BOLD_BOX = re.compile(r"shape=box, (?:style=rounded, )?penwidth=2\.6, label=<<B>(?:L|φ|(?:GRU|LSTM|RNN) ↻)</B>")  # φ: a KAN layer
 
 
 def mlp_dot(**params) -> str:
