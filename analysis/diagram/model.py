@@ -36,6 +36,7 @@ class Op:
     axes_in: tuple[Axis, ...] = ()
     axes_out: tuple[Axis, ...] = ()
     detail: str = ""
+    frozen: bool = False  # a linear map whose weights are fixed, never trained (the hourglass's random lift)
 
 
 @dataclass(frozen=True)
