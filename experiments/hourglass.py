@@ -24,9 +24,9 @@ from netarium.training.config import Config
 
 # (task section, hourglass params, baseline residual-mlp params without its hidden width, steps, batch size)
 SETUPS: dict[str, tuple[dict, dict, dict, int, int]] = {
-    "digits": ({"name": "digits"}, {"wide": 128, "bottleneck": 16, "blocks": 3}, {"width": 16, "blocks": 3, "prenorm": False}, 300, 64),
+    "digits": ({"name": "digits"}, {"wide": 128, "bottleneck": 16, "blocks": 3}, {"width": 16, "blocks": 3, "prenorm": False}, 600, 64),
     "spiral": ({"name": "spiral", "noise": 0.1, "n_samples": 500}, {"wide": 32, "bottleneck": 8, "blocks": 3},
-               {"width": 8, "blocks": 3, "prenorm": False}, 600, 0),
+               {"width": 8, "blocks": 3, "prenorm": False}, 800, 0),
 }
 LEVELS = {"digits": 0.90, "spiral": 0.90}  # test accuracy the hourglass must reach on each task
 MATCH = 0.05  # trainable parameter counts within 5% of each other
@@ -122,9 +122,9 @@ HOURGLASS = EXPERIMENTS.register(Experiment(
     config=Config(
         task={"name": "digits"},
         model={"name": "hourglass", "wide": 128, "bottleneck": 16, "blocks": 3},
-        optimizer={"name": "adam", "lr": 0.01},
+        optimizer={"name": "adam", "lr": 0.003},
         batch_size=64,
-        steps=300,
+        steps=600,
     ),
     check=check_hourglass,
     page="residual",
