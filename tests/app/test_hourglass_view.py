@@ -47,3 +47,14 @@ def test_other_models_are_not_offered_the_view(open_app) -> None:
     at = open_app("pages/playground.py", task="spiral", model="residual-mlp")
     assert not at.exception
     assert not any(k.endswith("hourglass-widths.chart") for k in charts(at))
+
+
+def test_geometry_dynamics_and_diagram_pages_draw_the_hourglass(open_app) -> None:
+    for page in ("pages/geometry.py", "pages/dynamics.py"):
+        at = open_app(page, task="spiral", **HOURGLASS)
+        assert not at.exception and not at.error, (page, [e.value for e in at.error])
+        assert charts(at), page
+    at = open_app("pages/diagram.py", task="spiral", **HOURGLASS)
+    assert not at.exception and not at.error
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "❄ frozen" in dot and 'style="dashed,filled"' in dot
