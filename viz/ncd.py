@@ -154,8 +154,20 @@ def _letter(op: Op) -> str:
     return "L"
 
 
+def _frozen_attrs(op: Op) -> str:
+    """A fixed linear map (not trained): a thin dashed grey box, the letter L not bold, a snowflake and
+    "frozen" under it, so it never reads as one of the bold learned boxes."""
+    sub = "<SUB>+</SUB>" if op.label.endswith("+") else ""
+    sup = f"<SUP> {html.escape(op.instance)}</SUP>" if op.instance else ""
+    tip = (op.detail or op.module) + (f" ({op.params} fixed parameters)" if op.params else "")
+    return (f'shape=box, style="dashed,filled", fillcolor="#eceff3", color="#7a8699", penwidth=1.2, '
+            f'label=<L{sub}{sup}<BR/><FONT POINT-SIZE="8" COLOR="#4a5a70">❄ frozen</FONT>>, tooltip={_q(tip)}')
+
+
 def _node_attrs(op: Op, diagram: Diagram, paint: _Paint | None = None) -> str:
     """The Graphviz attributes of one op's glyph (filled by the live overlay when there is one)."""
+    if op.frozen:
+        return _frozen_attrs(op)
     painted = paint.value(diagram, op) if paint else None
     if painted and op.kind in ("learned", "embed", "elementwise", "component"):
         scale, v = painted

@@ -152,6 +152,12 @@ def _classify(m: nn.Module) -> tuple[str, str] | None:
     return "elementwise", type(m).__name__
 
 
+def _frozen(m: nn.Module | None) -> bool:
+    """A module with parameters none of which is trained (requires_grad off): drawn as frozen."""
+    params = list(m.parameters()) if m is not None else []
+    return bool(params) and not any(p.requires_grad for p in params)
+
+
 def _detail(m: nn.Module) -> str:
     if callable(getattr(m, "ncd_detail", None)):  # a module that says what it is (a KAN layer)
         return m.ncd_detail()
@@ -587,6 +593,7 @@ def extract(
             parent_letters.setdefault(n.module.rpartition(".")[0], set()).add(letters[n.id])
     attention_parents = {p for p, ls in parent_letters.items() if {"Q", "K", "V"} <= ls}
     by_id = {n.id: n for n in nodes}
+    modules = dict(model.named_modules())
     instance = 0
     ops, wires = [], []
     for n in nodes:
@@ -606,7 +613,10 @@ def extract(
             label = _scale_label(n, contracted + list(axes_in[-1:]))
         if n.kind == "reshape":
             detail = f"{label}: {' '.join(map(str, axes_in[1:]))} to {' '.join(map(str, axes[n.id][1:]))}"
-        ops.append(Op(n.id, n.kind, label, n.module, n.params, inst, axes_in, axes[n.id], detail))  # type: ignore[arg-type]
+        frozen = n.kind == "learned" and _frozen(modules.get(n.module))
+        if frozen:
+            detail = f"{detail}; frozen, not trained" if detail else "frozen, not trained"
+        ops.append(Op(n.id, n.kind, label, n.module, n.params, inst, axes_in, axes[n.id], detail, frozen))  # type: ignore[arg-type]
         for i in n.inputs:
             wires.append(Wire(i, n.id, axes[i]))
     return Diagram(title or f"{type(model).__name__} ({how})", tuple(ops), tuple(wires), tuple(regions))

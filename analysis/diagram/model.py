@@ -36,6 +36,7 @@ class Op:
     axes_in: tuple[Axis, ...] = ()
     axes_out: tuple[Axis, ...] = ()
     detail: str = ""
+    frozen: bool = False  # a linear map whose weights are fixed, never trained (the hourglass's random lift)
 
 
 @dataclass(frozen=True)
@@ -100,12 +101,13 @@ class Diagram:
         return [o for o in self.ops if o.kind == kind]
 
     def learned_count(self) -> int:
-        """Learned ops, counting those inside collapsed components once per repetition."""
+        """Learned ops, counting those inside collapsed components once per repetition; a frozen map
+        (not trained) is no learned op."""
         inner = 0
         if self.source is not None:
             for c in self.components:
-                inner += sum(1 for i in c.ops if self.source.op(i).kind == "learned") * c.repeat
-        return len(self.ops_of("learned")) + inner
+                inner += sum(1 for i in c.ops if self.source.op(i).kind == "learned" and not self.source.op(i).frozen) * c.repeat
+        return sum(1 for o in self.ops_of("learned") if not o.frozen) + inner
 
     def parameter_count(self) -> int:
         return sum(o.params for o in self.ops)

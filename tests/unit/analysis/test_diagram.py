@@ -16,7 +16,9 @@ X = torch.randn(8, 2)
 
 
 def n_linear(model: nn.Module) -> int:
-    return sum(isinstance(m, (nn.Linear, TokenLinear, nn.RNNBase, KANLayer)) for m in model.modules())
+    """Learned maps: a frozen one (the hourglass lift) is drawn, but not as a learned op."""
+    return sum(isinstance(m, (nn.Linear, TokenLinear, nn.RNNBase, KANLayer))
+               and any(p.requires_grad for p in m.parameters()) for m in model.modules())
 
 
 TOKENS = torch.randint(0, 5, (8, 4), generator=torch.Generator().manual_seed(0))
