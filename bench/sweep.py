@@ -6,7 +6,9 @@
     histories) vs the bare batched loop. Same steps on both sides, after WARMUP untimed steps on both
     (a fresh group or model allocates on its first steps: steady state is what a sweep of thousands
     of steps runs at); the batched side also evaluates and checks for divergence as a sweep does,
-    which the plain loop does not. Rounds in ABBA order in one process; a ratio is the median of the
+    which the plain loop does not. (d)-(f) models the hand-written nets do not cover (16 KANs on spiral,
+    16 quadratic nets on circle, 16 hourglass MLPs on digits, minibatch Adam): torch.func's FuncGroup
+    against ordinary Runs stepped one after another, what a sweep of them ran as before. Rounds in ABBA order in one process; a ratio is the median of the
     ratios of adjacent pairs; rates are model-steps/s (members x steps / s).
 """
 
@@ -25,9 +27,10 @@ import torch
 from netarium.bench.engine import bare_loop_rate, pin_to_one_core
 from netarium.training import Config, Worker
 from netarium.training.ensemble import BatchedGroup
+from netarium.training.func_ensemble import FuncGroup
 from netarium.training.run import resolve_device, torch_threads
 from netarium.training.sweep import Sweep, sweep_from_specs
-from netarium.training.sweep_run import SweepRun
+from netarium.training.sweep_run import RunGroup, SweepRun
 
 WARMUP = 2
 
@@ -48,6 +51,29 @@ def cases(quick: bool) -> list[Case]:
     scale = 0.5 if quick else 1.0
     return [Case("(a) 64 x 2-64-64-1, full batch 512, SGD", sweep_from_specs(a, ["optimizer.lr=log:1e-3:1e-1:16"], seeds=4), int(40 * scale)),
             Case("(b) 16 x digits 64-128-128-10, batch 64, Adam", sweep_from_specs(b, ["optimizer.lr=log:1e-4:1e-2:4"], seeds=4), int(200 * scale))]
+
+
+def func_cases(quick: bool) -> list[Case]:
+    adam = {"name": "adam", "lr": 0.01}
+    kan = Config(task={"name": "spiral", "n_samples": 400}, model={"name": "kan", "hidden": [5]}, optimizer=adam, batch_size=32)
+    quad = Config(task={"name": "circle", "n_samples": 400}, model={"name": "quadratic", "hidden": [8]}, optimizer=adam, batch_size=32)
+    hour = Config(task={"name": "digits"}, model={"name": "hourglass", "wide": 128, "bottleneck": 16, "blocks": 3},
+                  optimizer={"name": "adam", "lr": 0.003}, batch_size=64)
+    steps = 30 if quick else 60
+    lrs = ["optimizer.lr=log:1e-3:1e-1:4"]
+    return [Case("(d) 16 x kan 2-5-2 on spiral, batch 32, Adam", sweep_from_specs(kan, lrs, seeds=4), steps),
+            Case("(e) 16 x quadratic 2-8-2 on circle, batch 32", sweep_from_specs(quad, lrs, seeds=4), steps),
+            Case("(f) 16 x hourglass 128/16/3 on digits, batch 64", sweep_from_specs(hour, lrs, seeds=4), steps)]
+
+
+def group_rate(make: Callable[[list], Any], sweep: Sweep, steps: int) -> float:
+    """Model-steps/s of a group of the sweep's members (built outside the timing) stepped `steps`."""
+    members = sweep.members()
+    group = make(members)
+    group.step(WARMUP)
+    t0 = time.perf_counter()
+    group.step(steps)
+    return len(members) * steps / (time.perf_counter() - t0)
 
 
 def _sync(device: torch.device) -> None:
@@ -142,6 +168,15 @@ def run_sweep_bench(quick: bool = False, rounds: int = 0) -> dict[str, Any]:
                      "worker_model_steps_per_sec": driven, "ratio": ratio, "ratio_range": [min(ratios), max(ratios)]}
     print(f"(c) Worker-driven sweep of (b) vs the bare batched loop: bare {bare:8,.0f}   worker {driven:8,.0f} model-steps/s   "
           f"ratio {ratio:5.2f} (range {min(ratios):.2f}-{max(ratios):.2f})")
+    out["func"] = []
+    for case in func_cases(quick):
+        runs, bat, ratio, ratios = interleaved(lambda c=case: in_thread(lambda: group_rate(RunGroup, c.sweep, c.steps)),
+                                               lambda c=case: in_thread(lambda: group_rate(FuncGroup, c.sweep, c.steps)), rounds)
+        out["func"].append({"case": case.label, "members": case.sweep.size(), "steps_per_round": case.steps,
+                            "runs_model_steps_per_sec": runs, "batched_model_steps_per_sec": bat, "ratio": ratio,
+                            "ratio_range": [min(ratios), max(ratios)]})
+        print(f"{case.label:<48} as Runs {runs:8,.0f} model-steps/s   torch.func {bat:8,.0f} model-steps/s   "
+              f"ratio {ratio:5.2f} (range {min(ratios):.2f}-{max(ratios):.2f})")
     if pinned is not None:
         os.sched_setaffinity(0, range(os.cpu_count() or 1))
     return out

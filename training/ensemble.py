@@ -477,7 +477,8 @@ class _Prepared:
     full_batch: bool
     eval_every: int
     generator: torch.Generator
-    tokens: bool  # the task gives tokens: the batched path does not take it
+    tokens: bool  # the task gives tokens: the hand-written path does not take it
+    sequence: bool = False  # the task scores every position (y per sample is a sequence)
 
     def shape_key(self) -> tuple[Any, ...]:
         """Members with equal keys (and signatures) train in one program."""
@@ -500,15 +501,22 @@ class DataPool:
         return data
 
 
-def prepare(member: Member, pool: DataPool) -> _Prepared:
-    """Build the member's ordinary Run (its seed, data and initial weights exactly) and keep what the
-    group needs; its data is the pool's copy when an earlier member had the same."""
+def prepare_run(member: Member, pool: DataPool) -> tuple[_Prepared, Run]:
+    """Build the member's ordinary Run (its seed, data and initial weights exactly) and keep what a
+    group needs; its data is the pool's copy when an earlier member had the same. The Run too."""
     run = Run(member_config(member.config), task=member.task)
     t = run.task
     data = pool.canonical((t.X_train, t.y_train, t.X_test, t.y_test))
-    return _Prepared(member, run.config, data,  # type: ignore[arg-type]
+    prep = _Prepared(member, run.config, data,  # type: ignore[arg-type]
                      {n: p.detach() for n, p in run.model.named_parameters()}, run.loss, run.batch_size,
-                     run.full_batch, run.eval_every, run._gen, t.vocab_size is not None)
+                     run.full_batch, run.eval_every, run._gen, t.vocab_size is not None,
+                     getattr(t, "kind", "") == "sequence" or t.y_train.ndim > 1)
+    return prep, run
+
+
+def prepare(member: Member, pool: DataPool) -> _Prepared:
+    """prepare_run() without the Run."""
+    return prepare_run(member, pool)[0]
 
 
 class BatchedGroup:
@@ -526,9 +534,9 @@ class BatchedGroup:
             pool = DataPool()
             prepared = [prepare(m, pool) for m in self.members]
         preps = list(prepared)
-        sigs = {batch_signature(p.config) for p in preps}
+        sigs = {self.signature(p.config) for p in preps}
         keys = {p.shape_key() for p in preps}
-        if None in sigs or len(sigs) != 1 or len(keys) != 1 or any(p.tokens for p in preps):
+        if None in sigs or len(sigs) != 1 or len(keys) != 1 or any(p.tokens and not self.takes_tokens for p in preps):
             raise ValueError("these members cannot train as one batched program")
         p0 = preps[0]
         self.K = K = len(preps)
@@ -538,7 +546,7 @@ class BatchedGroup:
         self.optimizer = p0.config.optimizer.name
         n_in, n_out = int(p0.data[0].shape[1]), p0.loss.n_outputs
         self.n_train = int(p0.data[0].shape[0])
-        self.net: _Net = NETS[p0.config.model.name](self.configs, n_in, n_out, dev, fast_tanh=dev.type == "cpu")
+        self.net: _Net = self.make_net(preps, n_in, n_out)
         self._init_data(preps)
         self._init_params(preps)
         self._init_hyper()
@@ -546,7 +554,7 @@ class BatchedGroup:
         self.fixed = p0.config.order == "fixed"
         self._perm: torch.Tensor | None = None
         self._pos = 0
-        width = max(s.shape[0] for s in self.net.slots)
+        width = max((s.shape[0] if s.shape else 1) for s in self.net.slots)
         self.chunk = K if dev.type != "cpu" else max(1, min(K, CACHE_FLOATS // max(self.batch_size * width, 1)))
         n_eval = max(min(int(self.Xte.shape[1]), EVAL_CAP), min(self.n_train, EVAL_CAP))
         self.eval_chunk = max(1, min(K, 16 * CACHE_FLOATS // max(n_eval * width, 1)))  # bounded memory
@@ -565,6 +573,14 @@ class BatchedGroup:
         self._has_grads = False
 
     # ---- setup ----
+    signature = staticmethod(batch_signature)  # what members must share; None: this group cannot take the Config
+    takes_tokens = False  # the hand-written nets read feature vectors only
+    lr_scale: torch.Tensor | None = None  # (1, P) per-parameter factors of the learning rate (a model's lr_factors)
+    frozen_sq: torch.Tensor | None = None  # (K,) squared norm of each member's frozen parameters (in weight_norm)
+
+    def make_net(self, preps: Sequence[_Prepared], n_in: int, n_out: int) -> _Net:
+        return NETS[preps[0].config.model.name](self.configs, n_in, n_out, self.device, fast_tanh=self.device.type == "cpu")
+
     def _init_data(self, preps: Sequence[_Prepared]) -> None:
         """One copy of each distinct data set: stacks (U, N, ...) and each member's index into them."""
         slot: dict[int, int] = {}  # prepare() gives equal data sets one identity
@@ -632,7 +648,7 @@ class BatchedGroup:
             if self.has_momentum:
                 self.state["buf"] = torch.zeros_like(self.P)
         else:
-            self.fused = self._fused_adam(opts)
+            self.fused = self._fused_adam(opts) if self.lr_scale is None else None  # fused: one lr per row
             self.b1 = col([1 - o.beta1 for o in opts])  # lerp weight, 1 - beta1 as torch computes it
             self.b2 = col([o.beta2 for o in opts])
             self.one_minus_b2 = col([1 - o.beta2 for o in opts])
@@ -773,19 +789,24 @@ class BatchedGroup:
             if self.has_momentum:
                 buf = self.state["buf"].mul_(self.momentum).add_(g)
                 g = torch.where(self.nesterov, torch.mul(buf, self.momentum, out=T2).add_(g), buf, out=T1)
-            P.sub_(torch.mul(g, self.lr64.float(), out=T1))
+            step = torch.mul(g, self.lr64.float(), out=T1)
+            P.sub_(step.mul_(self.lr_scale) if self.lr_scale is not None else step)
             return
         self.adam_steps += 1
         t = self.adam_steps
         if self.optimizer == "adamw" and self.decays:
-            P.mul_((1 - self.lr64 * self.wd64).float())
+            if self.lr_scale is not None:
+                P.mul_(1 - (self.lr64 * self.wd64).float() * self.lr_scale)
+            else:
+                P.mul_((1 - self.lr64 * self.wd64).float())
         m, v = self.state["exp_avg"], self.state["exp_avg_sq"]
         m.lerp_(g, self.b1)
         v.mul_(self.b2).addcmul_(torch.mul(g, self.one_minus_b2, out=T2), g)
         step_size = (self.lr64 / (1 - self.b1_64**t)).float()
         bc2_sqrt = ((1 - self.b2_64**t) ** 0.5).float()
         denom = torch.sqrt(v, out=T2).div_(bc2_sqrt).add_(self.eps)
-        P.sub_(torch.div(m, denom, out=T2).mul_(step_size))
+        update = torch.div(m, denom, out=T2).mul_(step_size)
+        P.sub_(update.mul_(self.lr_scale) if self.lr_scale is not None else update)
 
     def moments(self, name: str) -> torch.Tensor:
         """The optimizer's per-row state `name` (exp_avg, exp_avg_sq, buf) as a (K, P) tensor; zeros
@@ -866,7 +887,10 @@ class BatchedGroup:
             if train_loss is None or train_score is None:
                 train_loss, train_score = self._forward_eval(self.Xtr, self.ytr)
             test_loss, test_score = self._forward_eval(self.Xte, self.yte)
-            columns = [train_loss, train_score, test_loss, test_score, torch.linalg.vector_norm(self.P, dim=1)]
+            norm = torch.linalg.vector_norm(self.P, dim=1)
+            if self.frozen_sq is not None:  # Run's weight_norm counts every parameter, frozen ones too
+                norm = (norm.square() + self.frozen_sq).sqrt()
+            columns = [train_loss, train_score, test_loss, test_score, norm]
             if self._has_grads:
                 columns.append(torch.linalg.vector_norm(self.G, dim=1))
             table = torch.stack(columns, 1).tolist()
@@ -978,3 +1002,6 @@ def build_batched_groups(members: list[Member]) -> tuple[list[MemberGroup], list
 
 
 GROUP_BUILDERS.append(build_batched_groups)
+
+# every other model, batched by torch.func (after the hand-written nets: they take what they can first)
+from netarium.training import func_ensemble as _func_ensemble  # noqa: E402, F401
