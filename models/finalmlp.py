@@ -82,6 +82,8 @@ class FieldEmbedding(nn.Module):
     """(B, F) -> (B, F * E): categorical codes (token inputs, vocabulary C per field) look up a learned vector
     per (field, value); numeric features give x_f w_f + c_f. No child modules: drawn as one embedding."""
 
+    NCD_GLYPH = "embed"
+
     def __init__(self, spec: ModelSpec, dim: int):
         super().__init__()
         self.fields, self.dim, self.vocab = spec.n_inputs, dim, spec.vocab_size

@@ -127,6 +127,12 @@ def _kan_glyph(m: nn.Module) -> tuple[str, str] | None:
     return "learned", "KAN+" if getattr(m, "bias", None) is not None else "KAN"
 
 
+def _field_embedding_glyph(m: nn.Module) -> tuple[str, str] | None:
+    """A module that embeds every input field (models/finalmlp.py FieldEmbedding, NCD_GLYPH "embed"):
+    drawn as an embedding E, like nn.Embedding."""
+    return ("embed", "E") if getattr(m, "NCD_GLYPH", "") == "embed" else None
+
+
 def _classify(m: nn.Module) -> tuple[str, str] | None:
     """(kind, label) of a leaf module; None for pass-throughs (Taps, Identity, Dropout). A module may name
     its own element-wise glyph with a `diagram_label` attribute (the quadratic neuron's x⊙x)."""
@@ -136,6 +142,8 @@ def _classify(m: nn.Module) -> tuple[str, str] | None:
         return "elementwise", m.diagram_label
     if (kan := _kan_glyph(m)) is not None:
         return kan
+    if (embed := _field_embedding_glyph(m)) is not None:
+        return embed
     if isinstance(m, nn.Linear):
         return "learned", "L+" if m.bias is not None else "L"
     if isinstance(m, nn.RNNBase):
