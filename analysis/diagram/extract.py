@@ -185,6 +185,23 @@ def _shape_of(meta: Any) -> tuple[tuple[int, ...], torch.dtype | None]:
     return tuple(int(s) for s in tm.shape), tm.dtype
 
 
+def _learned_operands(n: fx.Node, model: nn.Module, nodes: list[_Node], alias: dict[str, str]) -> list[str]:
+    """The learned tensors a contraction reads directly (FinalMLP's bilinear W3 in an einsum), each added
+    once as a learned-tensor node, so that the contraction draws the weights it contracts with."""
+    ids = []
+    for a in n.args:
+        p = _get_param(model, a.target) if isinstance(a, fx.Node) and a.op == "get_attr" else None
+        if p is None:
+            continue
+        pid = a.target.replace(".", "_")
+        if pid not in alias.values():
+            nodes.append(_Node(pid, "embed", "P", a.target, p.numel(), [], tuple(p.shape), p.dtype,
+                               detail=f"learned tensor {a.target} {tuple(p.shape)}", batched=False))
+            alias[f"param:{pid}"] = pid
+        ids.append(pid)
+    return ids
+
+
 def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
     try:
         with FORWARD_GATE.exclusive():  # fx patches nn.Module.__call__ for every thread while tracing
@@ -255,6 +272,8 @@ def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
                                            batched=False))
                     ins = [*ins, pid]
                     alias[f"param:{pid}"] = pid
+            if fn in CONTRACTIONS:
+                ins = [*ins, *_learned_operands(n, model, nodes, alias)]
             if is_add:
                 kind, label = ("add", "+") if len(ins) == 2 else ("scale", "+ c")
             elif fn in ("softmax", "log_softmax"):
