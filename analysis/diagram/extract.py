@@ -488,7 +488,38 @@ def _name_axes(nodes: list[_Node], axis_names: dict[str, str]) -> dict[str, tupl
         else:
             middle = tuple(Axis(ax("sequence", "s"), s_, "sequence") for s_ in shape[1:-1])
         out[n.id] = (batch,) if len(shape) == 1 else (batch, *middle, last)
+    _name_output_sum(nodes, out, ax)
     return out
+
+
+def _name_output_sum(nodes: list[_Node], out: dict[str, tuple[Axis, ...]], ax: Callable[[str, str], str]) -> None:
+    """An output that is a sum of terms (FinalMLP's logit = b + w1·o1 + w2·o2 + bilinear) is the classes
+    axis c (y for one output), on the adds that make it and on each term they add, not a stream d."""
+    by_id = {n.id: n for n in nodes}
+    output = next((n for n in nodes if n.kind == "output" and n.inputs), None)
+    head = [output.id] if output is not None else []  # the output and a softmax head before it
+    while head and by_id[head[-1]].inputs and by_id[by_id[head[-1]].inputs[0]].kind == "softmax":
+        head.append(by_id[head[-1]].inputs[0])
+    if not head or not by_id[head[-1]].inputs or by_id[by_id[head[-1]].inputs[0]].kind != "add":
+        return
+    output = by_id[head[-1]]
+    adds, terms, stack = [], [], [output.inputs[0]]
+    while stack:
+        n = by_id[stack.pop()]
+        if n.kind == "add" and n.id not in adds:
+            adds.append(n.id)
+            stack.extend(n.inputs)
+        elif n.kind != "add" and n.id not in terms:
+            terms.append(n.id)
+    size = by_id[output.inputs[0]].shape[-1] if by_id[output.inputs[0]].shape else 0
+    if any(not by_id[t].shape or by_id[t].shape[-1] != size for t in terms):
+        return  # not a sum of logit-shaped terms (a residual stream's last add)
+    axis = Axis(ax("output", "y"), size, "output") if size == 1 else Axis(ax("classes", "c"), size, "classes")
+    for nid in [*adds, *terms, *head]:
+        if out.get(nid):
+            out[nid] = (*out[nid][:-1], axis)
+        if by_id[nid].kind == "softmax":
+            by_id[nid].detail = f"softmax over {axis.name}"
 
 
 def _insert_copies(nodes: list[_Node]) -> list[_Node]:

@@ -87,5 +87,8 @@ def test_the_diagram_draws_both_gated_streams_and_the_bilinear_fusion() -> None:
     linear = [o.module for o in d.ops_of("learned")]
     assert {"stream1.layers.0.linear", "stream2.layers.0.linear", "gate1.fc_in", "gate2.fc_out", "w1", "w2"} <= set(linear)
     assert d.parameter_count() == parameter_count(m)
+    # the logit is a sum of three terms and a bias: every wire into and out of those adds is the classes axis
+    adds = {o.id for o in d.ops_of("add")}
+    assert {w.label for w in d.wires if w.dst in adds or w.src in adds} == {"c 2"}
     dot = to_dot(d)
     assert dot.count('label="⊙"') == 2 and "learned tensor w3" in dot
