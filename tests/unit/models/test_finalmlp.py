@@ -30,6 +30,15 @@ def hand_count(F: int, E: int, out: int, s1: list[int], s2: list[int], heads: in
     return n + out * d1 + out * d2 + out + heads * out * (d1 // heads) * (d2 // heads)
 
 
+@pytest.fixture
+def one_thread():
+    """Train on one torch thread (small nets: fastest, and no oversubscription), restored after."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_shapes_taps_and_hand_parameter_count_on_tokens() -> None:
     torch.manual_seed(0)
     model = build_model("finalmlp", PARAMS, CTR)
@@ -131,3 +140,17 @@ def test_schema_errors_name_the_key() -> None:
         build_model("finalmlp", {"gate2_fields": [0]}, CTR)
     with pytest.raises(SchemaError, match="sequence"):
         build_model("finalmlp", {}, ModelSpec(4, 5, vocab_size=5, per_position=True))
+
+
+def test_the_budget_estimates_it_on_the_meta_device_and_it_trains_on_spiral_and_digits(one_thread) -> None:
+    from netarium.training.budget import estimate
+    from netarium.training.config import Config
+    from netarium.training.run import Run
+
+    cost = estimate(Config(task={"name": "ctr"}, model={"name": "finalmlp", **PARAMS}))
+    assert cost.parameters == hand_count(6, 4, 2, [8, 6], [4], 2, 5, 3, 3, 10) and cost.step_flops > 0
+    for task, steps, level in (({"name": "spiral", "noise": 0.1}, 600, 0.9), ({"name": "digits"}, 300, 0.9)):
+        run = Run(Config(task=task, model={"name": "finalmlp"}, optimizer={"name": "adam", "lr": 0.01}, steps=steps, seed=0))
+        first = run.evaluate()["train_loss"]
+        final = run.train().final_metrics()
+        assert run.state != "diverged" and final["train_loss"] < first / 2 and final["test_acc"] >= level, (task, final)

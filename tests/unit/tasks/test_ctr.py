@@ -17,6 +17,15 @@ from netarium.training.config import Config
 from netarium.training.run import Run, binary_scores
 
 
+@pytest.fixture
+def one_thread():
+    """Train on one torch thread (small nets: fastest, and no oversubscription), restored after."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_roc_auc_is_sklearns_with_ties() -> None:
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 500)
@@ -99,8 +108,7 @@ def test_the_planted_interaction_is_recovered_by_logistic_regression_on_the_prod
     assert np.abs(double_centred(learned) - double_centred(table)).mean() < 0.25 * np.abs(double_centred(table)).mean() + 0.1
 
 
-def test_the_bayes_auc_is_above_trained_models_and_runs_report_auc() -> None:
-    torch.set_num_threads(1)
+def test_the_bayes_auc_is_above_trained_models_and_runs_report_auc(one_thread) -> None:
     config = Config(task={"name": "ctr", "n_samples": 6000}, model={"name": "mlp", "hidden": [16]}, optimizer={"name": "adam", "lr": 0.01},
                     steps=300, batch_size=256, seed=0)
     run = Run(config).train()
