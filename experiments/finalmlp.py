@@ -23,6 +23,7 @@ from netarium.tasks.base import make_task
 from netarium.tasks.ctr import bayes_auc, roc_auc
 from netarium.training.config import Config
 from netarium.training.run import binary_scores
+from netarium.viz.finalmlp import auc_figure
 
 BAYES_GAP = 0.04  # FinalMLP's test AUC must come within this of the Bayes AUC
 LR_GAP = 0.05  # logistic regression (no interactions) must stay at least this far below both nets
@@ -94,6 +95,14 @@ def check_finalmlp(result: Result) -> CheckResult:
     return CheckResult(near_bayes and lr_below and bounded and matched, dict(e), reason)
 
 
+def figure_finalmlp(result: Result):
+    """Each variant's test AUC beside the Bayes AUC."""
+    e = result.extra
+    names = {"finalmlp": "FinalMLP", "mlp": "MLP", "logistic": "logistic regression"}
+    return auc_figure({label: e[f"{n}_test_auc"] for n, label in names.items()}, e["bayes_auc"],
+                      {label: int(e[f"{n}_params"]) for n, label in names.items()})
+
+
 FINALMLP_EXPERIMENT = EXPERIMENTS.register(Experiment(
     id="finalmlp",
     title="FinalMLP against an MLP and logistic regression on click-through data",
@@ -105,4 +114,5 @@ FINALMLP_EXPERIMENT = EXPERIMENTS.register(Experiment(
     check=check_finalmlp,
     page="playground",
     runner=run_finalmlp,
+    figure=figure_finalmlp,
 ))

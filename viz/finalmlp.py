@@ -47,3 +47,19 @@ def contributions_figure(c: StreamContributions, bins: int = 40) -> go.Figure:
                       plot_bgcolor="white", margin={"l": 50, "r": 10, "t": 60, "b": 40}, legend={"orientation": "h", "y": -0.25})
     fig.update_yaxes(showgrid=True, gridcolor="#eeeeee")
     return fig
+
+
+def auc_figure(aucs: dict[str, float], bayes: float, params: dict[str, int] | None = None) -> go.Figure:
+    """Test AUC per model as bars (parameter counts in the labels), the Bayes AUC as a dashed line: the
+    most any model can score in expectation."""
+    params = params or {}
+    names = [f"{n} ({params[n]:,} params)" if n in params else n for n in aucs]
+    fig = go.Figure(go.Bar(x=names, y=list(aucs.values()), marker_color="#1f77b4", text=[f"{v:.4f}" for v in aucs.values()],
+                           textposition="outside", hovertemplate="%{x}<br>test AUC %{y:.4f}<extra></extra>"))
+    fig.add_hline(y=bayes, line_dash="dash", line_color="#d62728", annotation_text=f"Bayes AUC {bayes:.4f}",
+                  annotation_position="top left")
+    low = min([*aucs.values(), bayes])
+    fig.update_layout(title="Test AUC against the Bayes AUC", yaxis_title="test AUC", height=340, plot_bgcolor="white",
+                      yaxis_range=[max(0.0, low - 0.05), min(1.0, bayes + 0.04)], margin={"l": 50, "r": 10, "t": 50, "b": 40})
+    fig.update_yaxes(showgrid=True, gridcolor="#eeeeee")
+    return fig

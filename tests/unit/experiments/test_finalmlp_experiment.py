@@ -55,3 +55,12 @@ def test_preset_passes_its_check() -> None:
     assert len(result.runs) == 3 and e["finalmlp_params"] == 7202
     assert e["bayes_auc"] - BAYES_GAP <= e["finalmlp_test_auc"] <= e["bayes_auc"]
     assert e["logistic_test_auc"] <= min(e["finalmlp_test_auc"], e["mlp_test_auc"]) - LR_GAP
+
+
+def test_the_figure_draws_each_variants_auc_under_the_bayes_line() -> None:
+    from netarium.experiments.finalmlp import figure_finalmlp
+
+    fig = figure_finalmlp(with_extra(NUMBERS))
+    assert list(fig.data[0].x) == ["FinalMLP (7,202 params)", "MLP (7,442 params)", "logistic regression (122 params)"]
+    assert list(fig.data[0].y) == [0.897, 0.898, 0.716]
+    assert fig.layout.shapes[0].y0 == 0.915  # the Bayes AUC line
