@@ -39,6 +39,8 @@ def test_finalmlp_on_ctr_and_digits(open_app) -> None:
     assert run.task.name == "ctr" and run.model.__class__.__name__ == "FinalMLP"
     gates = bars(at, "pg.finalmlp-gates.chart")
     assert list(gates[0].x) == [f"field{f}" for f in range(1, 7)]
+    bayes = f"the Bayes AUC (of the true click probabilities) is {run.task.meta['bayes_auc']:.4f}"
+    assert any(bayes in c.value for c in at.caption), [c.value for c in at.caption]
     assert not [e for e in at.error], [e.value for e in at.error]
     at = open_app(PAGE, task="digits", model="finalmlp")
     assert at.session_state[LIVE].run.task.name == "digits"

@@ -44,6 +44,11 @@ def draw_finalmlp_streams(ctx: ViewContext) -> None:
     c = heavy_result(ctx, "finalmlp-streams", compute)
     draw_chart(contributions_figure(c), ctx)
     means = c.mean_abs()
+    task = ctx.live.run.task
+    if "bayes_auc" in task.meta:  # ctr: how far the model is from the best any model can do
+        auc = ctx.snap.metrics.get("test_auc")
+        now = f"the model's test AUC at step {ctx.snap.step:,} is {auc:.4f}, " if auc is not None else ""
+        st.caption(f"On this task {now}the Bayes AUC (of the true click probabilities) is {task.meta['bayes_auc']:.4f}.")
     st.caption(f"logit = b + w1·o1 + w2·o2 + Σ_h o1_hᵀ W3_h o2_h over {len(next(iter(c.terms.values())))} test samples, "
                f"shown for {c.what}. Mean |term|: stream 1 {means['stream1.out']:.3f}, stream 2 {means['stream2.out']:.3f}, "
                f"bilinear {means['fusion.bilinear']:.3f}.")
