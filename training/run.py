@@ -400,7 +400,8 @@ class Run:
         return False
 
     def evaluate(self, train_out: torch.Tensor | None = None, train_loss: torch.Tensor | None = None) -> dict[str, float]:
-        """Loss and accuracy (R^2 for regression) on train and test, weight/gradient norms, lr."""
+        """Loss and accuracy (R^2 for regression) on train and test, weight/gradient norms, lr; and
+        train/test AUC on a task whose meta asks for it (ctr)."""
         with FORWARD_GATE.shared(), torch.no_grad():
             out = self._evaluate(train_out, train_loss)
             if self.task.meta.get("score_auc"):  # a task that asks for AUC (ctr): train_auc and test_auc
