@@ -5,3 +5,5 @@ from netarium.tasks.base import TASKS, Task, make_task
 from netarium.tasks.csv import CSVError, load_csv_task
 
 __all__ = ["TASKS", "Task", "make_task", "load_csv_task", "CSVError"]
+
+from netarium.tasks import ctr  # noqa: E402, F401  (registered after the others: listed last)

@@ -18,6 +18,7 @@ from netarium.models.gate import FORWARD_GATE
 from netarium.models.masks import add_masks, masked_modules
 from netarium.schema import SchemaError
 from netarium.tasks import Task, make_task
+from netarium.tasks.ctr import roc_auc
 from netarium.training.config import Config
 from netarium.training.fastpath import STEPWISE_MAX_MACS, FastMLP, plain_sgd
 from netarium.training.heap import configure_heap
@@ -35,6 +36,27 @@ from netarium.training.trainers import TRAINERS
 EVAL_CAP = 4096  # samples per split used for evaluation metrics
 EARLY_POINTS = 50  # a watched run's train-loss points before its first evaluation, at most
 MODE_SENSITIVE = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._NormBase)
+
+
+def binary_scores(out: torch.Tensor) -> np.ndarray:
+    """A binary classifier's score for class 1 from its outputs: the logit (one output) or the logit
+    difference out[:, 1] - out[:, 0] (two), as a float64 array for an AUC."""
+    score = out[:, 0] if out.shape[-1] == 1 else out[:, 1] - out[:, 0]
+    return score.detach().double().cpu().numpy()
+
+
+def auc_metrics(model: nn.Module, task: Task, cap: int, has_modes: bool = False) -> dict[str, float]:
+    """train_auc and test_auc of a binary classifier on the first `cap` samples of each split."""
+    was_training = model.training
+    if has_modes:
+        model.eval()
+    out = {}
+    for split in ("train", "test"):
+        X, y = getattr(task, f"X_{split}")[:cap], getattr(task, f"y_{split}")[:cap]
+        out[f"{split}_auc"] = roc_auc(binary_scores(model(X)), y.cpu().numpy())
+    if was_training and has_modes:
+        model.train()
+    return out
 
 
 def resolve_device(name: str) -> torch.device:
@@ -378,9 +400,13 @@ class Run:
         return False
 
     def evaluate(self, train_out: torch.Tensor | None = None, train_loss: torch.Tensor | None = None) -> dict[str, float]:
-        """Loss and accuracy (R^2 for regression) on train and test, weight/gradient norms, lr."""
+        """Loss and accuracy (R^2 for regression) on train and test, weight/gradient norms, lr; and
+        train/test AUC on a task whose meta asks for it (ctr)."""
         with FORWARD_GATE.shared(), torch.no_grad():
-            return self._evaluate(train_out, train_loss)
+            out = self._evaluate(train_out, train_loss)
+            if self.task.meta.get("score_auc"):  # a task that asks for AUC (ctr): train_auc and test_auc
+                out.update(auc_metrics(self.model, self.task, EVAL_CAP, self._has_modes))
+            return out
 
     def _evaluate(self, train_out: torch.Tensor | None, train_loss: torch.Tensor | None) -> dict[str, float]:
         fast = self.fast_path()

@@ -127,6 +127,12 @@ def _kan_glyph(m: nn.Module) -> tuple[str, str] | None:
     return "learned", "KAN+" if getattr(m, "bias", None) is not None else "KAN"
 
 
+def _field_embedding_glyph(m: nn.Module) -> tuple[str, str] | None:
+    """A module that embeds every input field (models/finalmlp.py FieldEmbedding, NCD_GLYPH "embed"):
+    drawn as an embedding E, like nn.Embedding."""
+    return ("embed", "E") if getattr(m, "NCD_GLYPH", "") == "embed" else None
+
+
 def _classify(m: nn.Module) -> tuple[str, str] | None:
     """(kind, label) of a leaf module; None for pass-throughs (Taps, Identity, Dropout). A module may name
     its own element-wise glyph with a `diagram_label` attribute (the quadratic neuron's x⊙x)."""
@@ -136,6 +142,8 @@ def _classify(m: nn.Module) -> tuple[str, str] | None:
         return "elementwise", m.diagram_label
     if (kan := _kan_glyph(m)) is not None:
         return kan
+    if (embed := _field_embedding_glyph(m)) is not None:
+        return embed
     if isinstance(m, nn.Linear):
         return "learned", "L+" if m.bias is not None else "L"
     if isinstance(m, nn.RNNBase):
@@ -175,6 +183,23 @@ def _shape_of(meta: Any) -> tuple[tuple[int, ...], torch.dtype | None]:
     if tm is None or not hasattr(tm, "shape"):
         return (), None
     return tuple(int(s) for s in tm.shape), tm.dtype
+
+
+def _learned_operands(n: fx.Node, model: nn.Module, nodes: list[_Node], alias: dict[str, str]) -> list[str]:
+    """The learned tensors a contraction reads directly (FinalMLP's bilinear W3 in an einsum), each added
+    once as a learned-tensor node, so that the contraction draws the weights it contracts with."""
+    ids = []
+    for a in n.args:
+        p = _get_param(model, a.target) if isinstance(a, fx.Node) and a.op == "get_attr" else None
+        if p is None:
+            continue
+        pid = a.target.replace(".", "_")
+        if pid not in alias.values():
+            nodes.append(_Node(pid, "embed", "P", a.target, p.numel(), [], tuple(p.shape), p.dtype,
+                               detail=f"learned tensor {a.target} {tuple(p.shape)}", batched=False))
+            alias[f"param:{pid}"] = pid
+        ids.append(pid)
+    return ids
 
 
 def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
@@ -247,6 +272,8 @@ def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
                                            batched=False))
                     ins = [*ins, pid]
                     alias[f"param:{pid}"] = pid
+            if fn in CONTRACTIONS:
+                ins = [*ins, *_learned_operands(n, model, nodes, alias)]
             if is_add:
                 kind, label = ("add", "+") if len(ins) == 2 else ("scale", "+ c")
             elif fn in ("softmax", "log_softmax"):
@@ -461,7 +488,38 @@ def _name_axes(nodes: list[_Node], axis_names: dict[str, str]) -> dict[str, tupl
         else:
             middle = tuple(Axis(ax("sequence", "s"), s_, "sequence") for s_ in shape[1:-1])
         out[n.id] = (batch,) if len(shape) == 1 else (batch, *middle, last)
+    _name_output_sum(nodes, out, ax)
     return out
+
+
+def _name_output_sum(nodes: list[_Node], out: dict[str, tuple[Axis, ...]], ax: Callable[[str, str], str]) -> None:
+    """An output that is a sum of terms (FinalMLP's logit = b + w1·o1 + w2·o2 + bilinear) is the classes
+    axis c (y for one output), on the adds that make it and on each term they add, not a stream d."""
+    by_id = {n.id: n for n in nodes}
+    output = next((n for n in nodes if n.kind == "output" and n.inputs), None)
+    head = [output.id] if output is not None else []  # the output and a softmax head before it
+    while head and by_id[head[-1]].inputs and by_id[by_id[head[-1]].inputs[0]].kind == "softmax":
+        head.append(by_id[head[-1]].inputs[0])
+    if not head or not by_id[head[-1]].inputs or by_id[by_id[head[-1]].inputs[0]].kind != "add":
+        return
+    output = by_id[head[-1]]
+    adds, terms, stack = [], [], [output.inputs[0]]
+    while stack:
+        n = by_id[stack.pop()]
+        if n.kind == "add" and n.id not in adds:
+            adds.append(n.id)
+            stack.extend(n.inputs)
+        elif n.kind != "add" and n.id not in terms:
+            terms.append(n.id)
+    size = by_id[output.inputs[0]].shape[-1] if by_id[output.inputs[0]].shape else 0
+    if any(not by_id[t].shape or by_id[t].shape[-1] != size for t in terms):
+        return  # not a sum of logit-shaped terms (a residual stream's last add)
+    axis = Axis(ax("output", "y"), size, "output") if size == 1 else Axis(ax("classes", "c"), size, "classes")
+    for nid in [*adds, *terms, *head]:
+        if out.get(nid):
+            out[nid] = (*out[nid][:-1], axis)
+        if by_id[nid].kind == "softmax":
+            by_id[nid].detail = f"softmax over {axis.name}"
 
 
 def _insert_copies(nodes: list[_Node]) -> list[_Node]:
