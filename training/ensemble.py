@@ -479,6 +479,7 @@ class _Prepared:
     generator: torch.Generator
     tokens: bool  # the task gives tokens: the hand-written path does not take it
     sequence: bool = False  # the task scores every position (y per sample is a sequence)
+    asks_auc: bool = False  # the task asks Run.evaluate for train_auc and test_auc (ctr)
 
     def shape_key(self) -> tuple[Any, ...]:
         """Members with equal keys (and signatures) train in one program."""
@@ -510,7 +511,7 @@ def prepare_run(member: Member, pool: DataPool) -> tuple[_Prepared, Run]:
     prep = _Prepared(member, run.config, data,  # type: ignore[arg-type]
                      {n: p.detach() for n, p in run.model.named_parameters()}, run.loss, run.batch_size,
                      run.full_batch, run.eval_every, run._gen, t.vocab_size is not None,
-                     getattr(t, "kind", "") == "sequence" or t.y_train.ndim > 1)
+                     getattr(t, "kind", "") == "sequence" or t.y_train.ndim > 1, bool(t.meta.get("score_auc")))
     return prep, run
 
 

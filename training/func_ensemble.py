@@ -214,7 +214,7 @@ def build_func_groups(members: list[Member]) -> tuple[list[MemberGroup], list[Me
         by_shape: dict[tuple[Any, ...], list[tuple[_Prepared, nn.Module]]] = {}
         for m in ms:
             prep, model = prepare_with_model(m, pool)
-            if prep.sequence:
+            if prep.sequence or prep.asks_auc:  # the group computes no AUC (ctr's Runs do)
                 left.append(m)
             else:
                 by_shape.setdefault(prep.shape_key(), []).append((prep, model))

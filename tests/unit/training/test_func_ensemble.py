@@ -36,6 +36,7 @@ HOURGLASS = Config(task={"name": "xor", "n_samples": 120}, model={"name": "hourg
                    eval_every=5, device="cpu")
 SPARSE = Config(task={"name": "spiral", "n_samples": 120}, model={"name": "sparse-mlp", "hidden": [8, 8], "groups": 4, "k": 2},
                  eval_every=5, device="cpu")
+FINAL = Config(task={"name": "spiral", "n_samples": 120}, model={"name": "finalmlp"}, eval_every=5, device="cpu")
 MODULAR = Config(task={"name": "modular", "M": 7}, model={"name": "transformer", "layers": 1, "d_model": 16, "heads": 2,
                  "d_mlp": 32}, eval_every=5, device="cpu")
 
@@ -55,7 +56,8 @@ def train_both(configs: list[Config], chunks: tuple[int, ...] = CHUNKS) -> tuple
     return group, runs
 
 
-@pytest.mark.parametrize("base", [KAN, QUADRATIC, HOURGLASS, SPARSE], ids=["kan", "quadratic", "hourglass", "sparse-mlp"])
+@pytest.mark.parametrize("base", [KAN, QUADRATIC, HOURGLASS, SPARSE, FINAL],
+                         ids=["kan", "quadratic", "hourglass", "sparse-mlp", "finalmlp"])
 @pytest.mark.parametrize(("optimizer", "changes", "batch_size"), [("sgd", SGD, 32), ("adam", ADAM, 0), ("adamw", ADAM, 32)])
 def test_every_member_trains_exactly_as_its_config_alone(base, optimizer, changes, batch_size):
     check_against_runs(variants(base.with_overrides({"optimizer": optimizer, "batch_size": batch_size}), changes))
@@ -151,3 +153,9 @@ def test_a_sweep_over_a_kan_trains_batched_and_answers_as_the_run_group():
         assert (x.index, x.state, x.step) == (y.index, y.state, y.step) == (x.index, "running", 20)
         assert x.final.keys() == y.final.keys() and all(close(x.final[k], y.final[k], k) for k in y.final)
         assert x.history.steps == y.history.steps
+
+
+def test_members_of_a_task_scored_by_auc_train_as_runs():
+    base = Config(steps=4, eval_every=2, device="cpu", task={"name": "ctr", "n_samples": 400}, model={"name": "finalmlp"})
+    funcs, left = build_func_groups(members_of(variants(base, [{"seed": 0}, {"seed": 1}])))
+    assert funcs == [] and [m.index for m in left] == [0, 1]
