@@ -11,7 +11,7 @@ from netarium.ui.views import VIEWS
 live = live_run()
 show_flashes()
 lesson_header()
-sections = VIEWS.for_page("playground")  # every one, saying what it needs where the run lacks it
+sections = VIEWS.shown("playground", live)  # saying what it needs where the run lacks it; a model family's own view only for it
 
 left, right = st.columns([3, 2], gap="medium")
 with left:

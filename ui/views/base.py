@@ -61,13 +61,15 @@ class ViewContext:
 class Place:
     """Where a view sits on a page: its order there; a full-width row, or the left or right column of a
     row that it shares with the neighbouring column views; what it needs there on top of its own needs;
-    and whether "as of step N" is written above it."""
+    and whether "as of step N" is written above it; `quiet`: left out (rather than saying what it needs)
+    where the run lacks it, as a view of one model family is on the Playground."""
 
     page: str
     order: int
     column: Literal["full", "left", "right"] = "full"
     needs: frozenset[str] = frozenset()
     stamp: bool = False
+    quiet: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,11 @@ class ViewRegistry(Catalog[View]):
         """The sections of `page` in their order; with `live`, only those whose needs it meets."""
         sections = sorted((Section(v, p) for v in self for p in v.places if p.page == page), key=lambda s: s.place.order)
         return [s for s in sections if live is None or not unmet_need(live, s.needs)]
+
+    def shown(self, page: str, live: LiveRun) -> list[Section]:
+        """The sections of `page` a page draws for `live`: every one (those it cannot draw say what they
+        need), except quiet places whose needs the run does not meet."""
+        return [s for s in self.for_page(page) if not (s.place.quiet and unmet_need(live, s.needs))]
 
 
 VIEWS = ViewRegistry("view")

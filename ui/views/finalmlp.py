@@ -57,8 +57,8 @@ def draw_finalmlp_streams(ctx: ViewContext) -> None:
 FINALMLP_GATES = VIEWS.register(View(
     "finalmlp-gates", "FinalMLP gates", frozenset({"finalmlp"}), draw_finalmlp_gates, heavy=True,
     description="The mean feature-gate weight each of the two streams gives every input field",
-    places=(Place("playground", 50),)))
+    places=(Place("playground", 50, quiet=True),)))
 FINALMLP_STREAMS = VIEWS.register(View(
     "finalmlp-streams", "FinalMLP stream contributions", frozenset({"finalmlp"}), draw_finalmlp_streams, heavy=True,
     description="Each stream's linear term and the bilinear term of the logit, over a batch",
-    places=(Place("playground", 50),)))
+    places=(Place("playground", 50, quiet=True),)))

@@ -37,5 +37,5 @@ HOURGLASS_VIEW = VIEWS.register(View(
     "hourglass-widths", "Hourglass widths", frozenset({"hourglass"}), draw_hourglass, heavy=True,
     description="Stream width vs bottleneck per block, each block's update relative to the stream over training, "
                 "and the frozen lift's singular values beside the blocks' learned maps",
-    places=(Place("playground", 50), Place("residual", 60)),
+    places=(Place("playground", 50, quiet=True), Place("residual", 60)),
 ))

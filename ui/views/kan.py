@@ -33,4 +33,4 @@ def draw_kan_edges(ctx: ViewContext) -> None:
 KAN_EDGES = VIEWS.register(View("kan-edges", "KAN edge functions", frozenset({"kan"}), draw_kan_edges, heavy=True,
                                 description="Every edge's learned 1-D function per layer, line strength by its L1 norm; "
                                             "pick an edge to enlarge it",
-                                places=(Place("playground", 50),)))
+                                places=(Place("playground", 50, quiet=True),)))

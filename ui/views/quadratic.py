@@ -43,4 +43,4 @@ def draw_quadratic_neurons(ctx: ViewContext) -> None:
 QUADRATIC_NEURONS = VIEWS.register(View(
     "quadratic-neurons", "Quadratic neurons", frozenset({"quadratic"}), draw_quadratic_neurons, heavy=True,
     description="Each quadratic neuron's response over the input plane (a conic) beside its linear part",
-    places=(Place("playground", 50),)))
+    places=(Place("playground", 50, quiet=True),)))

@@ -98,3 +98,13 @@ def test_side_by_side_order_is_registration_order() -> None:
     assert VIEWS.ids()[:5] == ["curves", "boundary", "network", "confusion", "diagram"]
     assert VIEWS.ids().index("embedding") < VIEWS.ids().index("contributions") < VIEWS.ids().index("sharpness") \
         < VIEWS.ids().index("sparsity-summary")
+
+
+def test_the_playground_shows_a_model_familys_own_view_only_for_that_family():
+    always = ["network", "confusion", "boundary", "curves"]
+    assert ids(VIEWS.shown("playground", live_of(*CIRCLE_MLP))) == always
+    kan = live_of("circle", {"n_samples": 100}, "kan", {"hidden": [3]})
+    assert ids(VIEWS.shown("playground", kan)) == [*always, "kan-edges"]
+    final = live_of("digits", {}, "finalmlp", {})  # not 2-D: the boundary stays and says what it needs
+    assert ids(VIEWS.shown("playground", final)) == [*always, "finalmlp-gates", "finalmlp-streams"]
+    assert unmet_need(final, VIEWS.get("boundary").needs) and unmet_need(final, VIEWS.get("network").needs)
