@@ -96,6 +96,9 @@ class NetworkWeights:
     weights: list[np.ndarray]
     biases: list[np.ndarray | None]
     masks: list[np.ndarray | None] = field(default_factory=list)  # 0/1 per weight where a layer is masked
+    # per layer, (P, out, in): each link's learned 1-D function sampled over its input range (a KAN edge),
+    # drawn as the link's thumbnail; empty for links that are plain weights
+    curves: list[np.ndarray] = field(default_factory=list)
 
     @property
     def layer_sizes(self) -> list[int]:
@@ -292,12 +295,15 @@ def network_weights(model: nn.Module) -> NetworkWeights:
 
     A TokenLinear first layer counts as the Linear on one-hot tokens it stands for. A model whose neurons
     are not a Linear and an activation (a KAN edge, a quadratic neuron) says what its links are by a
-    `network_links()` method returning (weights, biases) in layer order: one (out, in) strength per link.
+    `network_links()` method returning (weights, biases) in layer order: one (out, in) strength per link;
+    one whose links are functions (a KAN) gives them by `network_link_curves()`, (P, out, in) per layer.
     """
     links = getattr(model, "network_links", None)
     if callable(links):
         weights, biases = links()
-        return NetworkWeights([_numpy(w) for w in weights], [None if b is None else _numpy(b) for b in biases], [])
+        curves = getattr(model, "network_link_curves", None)
+        return NetworkWeights([_numpy(w) for w in weights], [None if b is None else _numpy(b) for b in biases], [],
+                              [_numpy(c) for c in curves()] if callable(curves) else [])
     layers = getattr(model, "layers", None)
     readout = getattr(model, "readout", None)
     if not isinstance(layers, nn.ModuleList) or not isinstance(readout, nn.Linear):

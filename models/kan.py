@@ -210,16 +210,21 @@ class KAN(Capable, nn.Module):
             h = block(h)
         return self.logits(self.readout(h))
 
-    def network_links(self, points: int = 64) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
-        """The Playground graph's links, (weights, biases) in layer order: each edge's L1 norm, the mean
-        |phi_ij(x)| over `points` evenly spaced inputs of its layer's range, and the nodes' biases."""
-        weights, biases = [], []
+    def network_link_curves(self, points: int = 64) -> list[torch.Tensor]:
+        """Each layer's edge functions phi_ij at `points` evenly spaced inputs of its range: (P, out, in)."""
+        curves = []
         with torch.no_grad():
             for layer in self.kan_layers():
                 r = float(layer.input_range)
                 xs = torch.linspace(-r, r, points, device=layer.weight.device, dtype=layer.weight.dtype)
-                weights.append(layer.edge_functions(xs).abs().mean(0))
-                biases.append(None if layer.bias is None else layer.bias.detach())
+                curves.append(layer.edge_functions(xs))
+        return curves
+
+    def network_links(self, points: int = 64) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+        """The Playground graph's links, (weights, biases) in layer order: each edge's L1 norm, the mean
+        |phi_ij(x)| over `points` evenly spaced inputs of its layer's range, and the nodes' biases."""
+        weights = [c.abs().mean(0) for c in self.network_link_curves(points)]
+        biases = [None if layer.bias is None else layer.bias.detach() for layer in self.kan_layers()]
         return weights, biases
 
 

@@ -40,6 +40,7 @@ SELECTED = "#111111"
 DEAD = "#b0b0b0"
 MAX_NODES = 16  # neurons drawn per layer; wider layers show their strongest
 MAX_LINKS = 64  # links drawn between two columns when one of them is summarized
+MAX_CURVES = 48  # links of one layer that show their function (a KAN edge) as a small curve
 W_DOMAIN, WIDTH_PX = 5.0, (1.0, 10.0)  # the Playground's linkWidthScale: |w| in [0, 5] -> [1, 10] px, clamped
 INACTIVE_OPACITY = 0.35
 # customdata[0] of the clickable markers
@@ -161,6 +162,40 @@ def _geometry(rows: Sequence[int], label_pad: float, height: int,
     return dx, x_range, y_range, px_per_unit
 
 
+def _curve_traces(curves: Sequence[np.ndarray], links: Sequence[list[float]], at_x: Sequence[float],
+                  at_y: Sequence[float], dx: float) -> list[dict[str, Any]]:
+    """Each drawn link's function as a small curve in a white box at its hover point: x over the link's
+    input range, y scaled by the largest |phi| of its layer (so curves of one layer compare). Layers
+    drawing more than MAX_CURVES links keep plain lines."""
+    by_layer: dict[int, list[int]] = {}
+    for k, (_, c, *_rest) in enumerate(links):
+        by_layer.setdefault(int(c), []).append(k)
+    w, h = min(0.5, 0.25 * dx), 0.32
+    box_x: list[float] = []
+    box_y: list[float] = []
+    line_x: list[float] = []
+    line_y: list[float] = []
+    for c, ks in by_layer.items():
+        if c >= len(curves) or len(ks) > MAX_CURVES:
+            continue
+        ys_all = np.nan_to_num(np.asarray(curves[c], dtype=np.float64))
+        scale = float(np.abs(ys_all).max()) or 1.0
+        u = np.linspace(-w / 2, w / 2, ys_all.shape[0])
+        for k in ks:
+            _, _, i, j, _ = links[k]
+            cx, cy = at_x[k], at_y[k]
+            box_x.extend([cx - w / 2 - 0.02, cx + w / 2 + 0.02, cx + w / 2 + 0.02, cx - w / 2 - 0.02, cx - w / 2 - 0.02, math.nan])
+            box_y.extend([cy - h / 2, cy - h / 2, cy + h / 2, cy + h / 2, cy - h / 2, math.nan])
+            line_x.extend([*(cx + u), math.nan])
+            line_y.extend([*(cy + ys_all[:, int(j), int(i)] / scale * (h / 2 - 0.02)), math.nan])
+    if not line_x:
+        return []
+    return [dict(type="scatter", x=np.array(box_x), y=np.array(box_y), mode="lines", fill="toself", fillcolor="rgba(255,255,255,0.9)",
+                 line=dict(color="#bbbbbb", width=0.5), hoverinfo="skip", showlegend=False, name="link curve boxes"),
+            dict(type="scatter", x=np.array(line_x), y=np.array(line_y), mode="lines", line=dict(color="#333333", width=1.2),
+                 hoverinfo="skip", showlegend=False, name="link curves")]
+
+
 def network_figure(
     layer_sizes: Sequence[int],
     weights: Sequence[np.ndarray],
@@ -175,6 +210,7 @@ def network_figure(
     discretize: bool = False,
     height: int = 450,
     max_nodes: int = MAX_NODES,
+    link_curves: Sequence[np.ndarray] | None = None,
 ) -> go.Figure:
     """The network graph: node (col, i) in column col, links weights[c] (sizes[c+1], sizes[c]) from c to c + 1.
 
@@ -184,6 +220,8 @@ def network_figure(
     feature the input column offers, in display order (input_names, the network's inputs, among them);
     the others are drawn greyed without links, with thumbnails from input_maps[name] when given.
     discretize: every thumbnail in its sign's full colour (TFP's "Discretize output" applies to the node maps too).
+    link_curves[c]: (P, sizes[c+1], sizes[c]), each link's learned function (a KAN edge) over its input
+    range, drawn as a small curve on the link (where a layer draws at most MAX_CURVES links).
     `selected` (column, neuron) gets a dark frame. Markers carry customdata [kind, col, a, b, value]:
     NODE [0, col, i, 0, 0], LINK [1, col, i, j, w] (node i of col -> node j of col + 1), BIAS
     [2, col, i, 0, b], INPUT [3, 0, row in all_inputs, 1 if used else 0, 0].
@@ -299,6 +337,8 @@ def network_figure(
         customdata=np.array(custom, dtype=np.float64).reshape(-1, 5), text=text,
         showlegend=False, marker=dict(size=8, color="rgba(0,0,0,0)"), hovertemplate="%{text}<extra></extra>",
     ))
+    if link_curves:  # on top of the lines; the link hover markers still answer clicks (the curves skip hover)
+        traces[-1:-1] = _curve_traces(link_curves, custom, hover_x, hover_y, dx)
 
     # nodes: thumbnails (images under the traces), outlines (one line trace per style), bias squares and
     # hover/selection markers (marker traces): plotly draws a trace of many rectangles far faster than as

@@ -121,7 +121,8 @@ def draw_network(ctx: ViewContext) -> None:
     fig = network_figure(weights.layer_sizes, weights.weights, maps.columns() if maps else None,
                          input_names=task.input_names, selected=selected, biases=weights.biases, masks=weights.masks,
                          all_inputs=offered if offered and set(task.input_names) <= set(offered) else None,
-                         input_maps=extra, discretize=toggle_state(boundary_key(ctx, "disc"), "boundary.disc"))
+                         input_maps=extra, discretize=toggle_state(boundary_key(ctx, "disc"), "boundary.disc"),
+                         link_curves=weights.curves or None)
     # Each click is handled once, then the chart gets a fresh key: plotly's selection would otherwise flip
     # between the clicked point and nothing as the figure is redrawn, and a second click on the same
     # marker (to deselect a node, to toggle an input back) would not register as a new selection.

@@ -47,6 +47,33 @@ def test_network_links_are_the_l1_norms_and_the_graph_uses_them() -> None:
     assert network_weights(m).weights[1][0, 1] == 0
 
 
+def test_the_network_graph_draws_each_edge_function_on_its_link() -> None:
+    from netarium.viz.network import MAX_CURVES, network_figure
+
+    m = model()
+    links = network_weights(m)
+    assert [c.shape for c in links.curves] == [(64, 3, 2), (64, 2, 3)]
+    assert np.allclose(links.curves[0], edge_curves(m)[0].ys, atol=1e-6)
+    fig = network_figure(links.layer_sizes, links.weights, input_names=["x1", "x2"], biases=links.biases,
+                         link_curves=links.curves)
+    names = [t.name for t in fig.data]
+    assert names.index("link curves") > max(i for i, n in enumerate(names) if n.startswith("links "))  # on top
+    curve = next(t for t in fig.data if t.name == "link curves")
+    ys = np.array(curve.y, dtype=float).reshape(-1, 65)[:, :64]  # 64 points and a NaN per link
+    assert ys.shape[0] == 2 * 3 + 3 * 2
+    hover = next(t for t in fig.data if t.name == "link hover")
+    for k, (_, c, i, j, _) in enumerate(np.asarray(hover.customdata)):
+        phi = links.curves[int(c)][:, int(j), int(i)]  # the link's own curve, centred on its hover point
+        drawn = ys[k] - hover.y[k]
+        assert np.allclose(drawn * np.abs(links.curves[int(c)]).max() / np.abs(drawn).max(),
+                           phi * np.abs(links.curves[int(c)]).max() / np.abs(phi).max(), atol=1e-6)
+    assert MAX_CURVES < 7 * 7  # the middle layer of a 2-7-7-2 KAN has too many links for curves: plain lines
+    many = network_weights(build_model("kan", {"hidden": [7, 7]}, ModelSpec(2, 2)))
+    fig = network_figure(many.layer_sizes, many.weights, input_names=["x1", "x2"], link_curves=many.curves)
+    curve = next(t for t in fig.data if t.name == "link curves")
+    assert np.isnan(np.array(curve.y, dtype=float)).sum() == 2 * 7 + 7 * 2
+
+
 def test_layer_grid_has_one_subplot_per_edge_with_width_by_strength() -> None:
     m = model()
     with torch.no_grad():
