@@ -33,10 +33,12 @@ def test_on_digits_the_view_says_it_needs_a_2d_input(open_app) -> None:
     assert "pg.quadratic-neurons.chart" not in charts(at)
 
 
-def test_an_mlp_is_told_what_the_view_needs(open_app) -> None:
-    at = open_app(PAGE, task="circle", model="mlp")
+def test_an_mlp_does_not_list_the_quadratic_view(open_app) -> None:
+    at = open_app(PAGE, task="circle", model="mlp")  # a model family's own view shows only for that family
     assert not at.exception
-    assert any("Quadratic neurons: needs a network of quadratic neurons" in c.value for c in at.caption)
+    assert not any("Quadratic neurons" in c.value for c in at.caption)
+    figs = charts(at)
+    assert "pg.network.chart" in figs and "pg.quadratic-neurons.chart" not in figs
 
 
 def test_the_geometry_dynamics_and_residual_pages_work_or_decline_for_a_quadratic_net(open_app) -> None:
