@@ -226,7 +226,7 @@ def _problem(X, y, D, lam):
 
 def admm(X, y, D, lam: float, rho: float = 0.1, max_iter: int = 5000, eps_abs: float = 1e-7, eps_rel: float = 1e-6,
          adapt_every: int = 10, mu: float = 10.0, tau: float = 2.0, gscale: float = 1.0,
-         alpha: float = 1.0, balance: str = "boyd", threads: int | None = 1) -> Solution:
+         alpha: float = 1.0, balance: str = "boyd", accelerate: bool = True, threads: int | None = 1) -> Solution:
     """The constrained program by ADMM, scaled form (Bai, Gautam & Sojoudi 2022, Alg. 1):
 
         min (1/2n)|F x - y|^2 + lam sum_g |z_g|   s.t.  x = z,  G x = s,  s >= 0
@@ -240,13 +240,15 @@ def admm(X, y, D, lam: float, rho: float = 0.1, max_iter: int = 5000, eps_abs: f
     residuals fall below eps_abs sqrt(size) + eps_rel * scale (Boyd et al. 3.3.1) or at max_iter.
     The returned u, v are the z iterate (exactly group-sparse); `objective` is evaluated there.
     `alpha` > 1 over-relaxes; `balance` "osqp" adapts rho by the ratio of the relative residuals instead;
-    `gscale` multiplies the cone constraints' rows (scaled by 1/|X1|_2 so both splittings weigh alike).
+    `gscale` multiplies the cone constraints' rows (scaled by 1/|X1|_2 so both splittings weigh alike);
+    `accelerate` extrapolates (z, s) and the duals with Nesterov momentum, restarted whenever the combined
+    residual fails to fall (Goldstein et al. 2014): about half the iterations on small problems.
     """
     with _threads(threads):
-        return _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, gscale, alpha, balance)
+        return _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, gscale, alpha, balance, accelerate)
 
 
-def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, gscale, alpha, balance) -> Solution:
+def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, gscale, alpha, balance, accelerate) -> Solution:
     X1, y, Df = _problem(X, y, D, lam)
     n, d = X1.shape
     P = Df.shape[1]
@@ -285,15 +287,30 @@ def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, g
     sol = Solution(z[0], z[1], method="admm")
     t0 = time.perf_counter()
     size_p, size_d = math.sqrt(x.numel() + s.numel()), math.sqrt(x.numel())
+    zh, sh, lzh, lsh = z, s, lz, ls  # the points the next x-update starts from (Nesterov-extrapolated)
+    mom, c_prev = 1.0, math.inf
     for it in range(1, max_iter + 1):
-        x = solve(Fty + rho * (z - lz) + rho * Gt(s - ls), rho, L)
+        x = solve(Fty + rho * (zh - lzh) + rho * Gt(sh - lsh), rho, L)
         Gx = G(x)
-        z_old, s_old = z, s
-        xh, Gxh = alpha * x + (1 - alpha) * z_old, alpha * Gx + (1 - alpha) * s_old  # over-relaxation
-        z = _group_shrink(xh + lz, lam / rho)
-        s = (Gxh + ls).clamp(min=0)
-        lz = lz + xh - z
-        ls = ls + Gxh - s
+        z_old, s_old, lz_old, ls_old = z, s, lz, ls
+        xh, Gxh = alpha * x + (1 - alpha) * zh, alpha * Gx + (1 - alpha) * sh  # over-relaxation
+        z = _group_shrink(xh + lzh, lam / rho)
+        s = (Gxh + lsh).clamp(min=0)
+        lz = lzh + xh - z
+        ls = lsh + Gxh - s
+        if accelerate:  # fast ADMM with restart (Goldstein, O'Donoghue, Setzer & Baraniuk 2014, Alg. 8)
+            c = float((lz - lzh).pow(2).sum() + (ls - lsh).pow(2).sum() + (z - zh).pow(2).sum() + (s - sh).pow(2).sum())
+            if c < 0.999 * c_prev:
+                mom_new = (1 + math.sqrt(1 + 4 * mom * mom)) / 2
+                beta = (mom - 1) / mom_new
+                zh, sh = z + beta * (z - z_old), s + beta * (s - s_old)
+                lzh, lsh = lz + beta * (lz - lz_old), ls + beta * (ls - ls_old)
+                mom, c_prev = mom_new, c
+            else:
+                mom, c_prev = 1.0, c_prev / 0.999
+                zh, sh, lzh, lsh = z, s, lz, ls
+        else:
+            zh, sh, lzh, lsh = z, s, lz, ls
         r_pri = math.sqrt(float((x - z).pow(2).sum() + (Gx - s).pow(2).sum()))
         r_dual = rho * float((z - z_old + Gt(s - s_old)).norm())
         r = F(z) - y
@@ -318,6 +335,7 @@ def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, g
             if new != rho:
                 lz, ls = lz * (rho / new), ls * (rho / new)  # scaled duals y/rho
                 rho, L = new, factor(new)
+                zh, sh, lzh, lsh, mom, c_prev = z, s, lz, ls, 1.0, math.inf
     sol.u, sol.v = z[0].clone(), z[1].clone()
     return sol
 

@@ -201,8 +201,18 @@ def test_to_network_balanced_scaling_on_an_exact_solution():
         objective(u, v, X, y, D, 0.1), rel=1e-12)
 
 
-def sgd_regularized_loss(X, y, lam, width, seed, steps=3000):
-    """A plain two-layer ReLU net without readout bias (as in the convex program), Adam then its loss."""
+def sgd_net(X, y, lam, width, seed, steps=3000):
+    """A plain two-layer ReLU net without readout bias (as in the convex program), trained by full-batch Adam
+    (one torch thread: small ops on a shared machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _train(X, y, lam, width, seed, steps)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(X, y, lam, width, seed, steps):
     torch.manual_seed(seed)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     W1 = torch.nn.Parameter(torch.randn(width, 2, dtype=torch.float64))
@@ -215,7 +225,11 @@ def sgd_regularized_loss(X, y, lam, width, seed, steps=3000):
         loss = 0.5 * r.pow(2).mean() + 0.5 * lam * (W1.pow(2).sum() + b1.pow(2).sum() + a.pow(2).sum())
         loss.backward()
         opt.step()
-    return network_objective(W1.detach(), b1.detach(), a.detach(), X, y, lam)
+    return W1.detach(), b1.detach(), a.detach()
+
+
+def sgd_regularized_loss(X, y, lam, width, seed, steps=3000):
+    return network_objective(*sgd_net(X, y, lam, width, seed, steps), X, y, lam)
 
 
 def test_global_optimum_is_below_sgd():
@@ -230,3 +244,18 @@ def test_global_optimum_is_below_sgd():
     # the mapped network attains the optimum (within the solver's tolerance)
     net = to_network(sol, D)
     assert network_objective(net["W1"], net["b1"], net["a"], X, y, lam) == pytest.approx(sol.value, rel=1e-4)
+
+
+def test_sampled_plus_sgd_patterns_are_never_above_sgd():
+    """Beyond enumeration: the program over sampled patterns pooled with an SGD net's own is <= that net's loss
+    (the net is a feasible point of it), and the gated relaxation is <= the constrained program."""
+    X, y = xor_data(40, 6)
+    lam = 1e-2
+    W1, b1, a = sgd_net(X, y, lam, width=8, seed=0, steps=1500)
+    sgd = network_objective(W1, b1, a, X, y, lam)
+    D = unique_patterns(patterns(X, 40, seed=0), patterns_of_network(W1, b1, X))
+    sol = admm(X, y, D, lam, max_iter=3000)
+    assert constraint_violation(sol.u, sol.v, X, D) < 1e-4
+    assert sol.value <= sgd, (sol.value, sgd)
+    gated = fista_gated(X, y, D, lam, max_iter=2000)
+    assert gated.value <= sol.value * (1 + 1e-4)
