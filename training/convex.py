@@ -174,7 +174,7 @@ def _group_shrink(z: torch.Tensor, kappa: float) -> torch.Tensor:
 class Solution:
     """A solver's answer and trace: u, v (P, k+1) (v zero for the gated problem), per iteration the
     objective, primal and dual residuals (ADMM; for FISTA the primal entry is the gradient-mapping norm),
-    cumulative seconds and rho."""
+    cumulative seconds, and rho (ADMM's penalty; FISTA's step 1/L)."""
 
     u: torch.Tensor
     v: torch.Tensor
@@ -227,20 +227,20 @@ def _problem(X, y, D, lam):
 def admm(X, y, D, lam: float, rho: float = 0.1, max_iter: int = 5000, eps_abs: float = 1e-7, eps_rel: float = 1e-6,
          adapt_every: int = 10, mu: float = 10.0, tau: float = 2.0, gscale: float = 1.0,
          alpha: float = 1.0, balance: str = "boyd", accelerate: bool = True, threads: int | None = 1) -> Solution:
-    """The constrained program by ADMM, scaled form (Bai, Gautam & Sojoudi 2022, Alg. 1):
+    """The constrained program by ADMM in scaled form, the splitting of Bai, Gautam & Sojoudi (2022):
 
         min (1/2n)|F x - y|^2 + lam sum_g |z_g|   s.t.  x = z,  G x = s,  s >= 0
 
-    with x = (u, v) (2, P, d), F x = sum_i D_i X1 (u_i - v_i), G x = ((2D_i - I) X1 u_i, (2D_i - I) X1 v_i).
+    with x = (u, v) (2, P, d), F x = sum_i D_i X1 (u_i - v_i), G x = c ((2D_i - I) X1 u_i, (2D_i - I) X1 v_i)
+    (c = gscale / |X1|_2 > 0 leaves the cones as they are and balances the two splittings).
     x-update: (F^T F/n + rho I + rho G^T G) x = F^T y/n + rho (z - lam_) + rho G^T (s - nu); since
-    G^T G = I ⊗ X1^T X1, the matrix is rho (I ⊗ M) + F^T F/n with M = I + X1^T X1, solved by Woodbury
+    G^T G = c^2 I ⊗ X1^T X1, the matrix is rho (I ⊗ M) + F^T F/n with M = I + c^2 X1^T X1, solved by Woodbury
     through the n x n matrix n rho I + 2 K ∘ D D^T (K = X1 M^-1 X1^T), Cholesky-factored once per rho.
     z-update: group soft-thresholding at lam/rho; s-update: projection onto s >= 0; rho adapts by residual
     balancing (Boyd et al. 2011, 3.4.1) every `adapt_every` iterations. Stops when the primal and dual
     residuals fall below eps_abs sqrt(size) + eps_rel * scale (Boyd et al. 3.3.1) or at max_iter.
     The returned u, v are the z iterate (exactly group-sparse); `objective` is evaluated there.
     `alpha` > 1 over-relaxes; `balance` "osqp" adapts rho by the ratio of the relative residuals instead;
-    `gscale` multiplies the cone constraints' rows (scaled by 1/|X1|_2 so both splittings weigh alike);
     `accelerate` extrapolates (z, s) and the duals with Nesterov momentum, restarted whenever the combined
     residual fails to fall (Goldstein et al. 2014): about half the iterations on small problems.
     """
@@ -250,6 +250,10 @@ def admm(X, y, D, lam: float, rho: float = 0.1, max_iter: int = 5000, eps_abs: f
 
 def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, gscale, alpha, balance, accelerate) -> Solution:
     X1, y, Df = _problem(X, y, D, lam)
+    if balance not in ("boyd", "osqp"):
+        raise ValueError(f"balance must be 'boyd' or 'osqp', got {balance!r}")
+    if rho <= 0 or not 0 < alpha < 2:
+        raise ValueError(f"ADMM needs rho > 0 and 0 < alpha < 2, got rho={rho}, alpha={alpha}")
     n, d = X1.shape
     P = Df.shape[1]
     S = (2 * Df - 1) * (gscale / float(torch.linalg.matrix_norm(X1, 2)))  # cone constraints, rows scaled by 1/|X1|_2
@@ -441,3 +445,14 @@ def to_network(solution, D=None, tol: float = 0.0) -> dict:
 def network_predict(net: dict, X) -> torch.Tensor:
     """f(x) = sum_j a_j relu(w_j . x + b_j) of a `to_network` result."""
     return torch.relu(_t(X) @ net["W1"].T + net["b1"]) @ net["a"]
+
+
+def time_to_gap(solution: Solution, optimum: float, gap: float) -> tuple[int, float] | None:
+    """(iterations, seconds) at which a solver's relative objective gap |f_k - f*| / |f*| falls to `gap` and
+    stays there for the rest of its trace; None when the trace ends outside it."""
+    f = np.asarray(solution.objective, dtype=float)
+    if not len(f):
+        return None
+    outside = np.flatnonzero(np.abs(f - optimum) > gap * abs(optimum))
+    k = 0 if not len(outside) else int(outside[-1]) + 1
+    return (k + 1, float(solution.seconds[k])) if k < len(f) else None

@@ -17,6 +17,7 @@ from netarium.training.convex import (
     patterns,
     patterns_of_network,
     predict,
+    time_to_gap,
     to_network,
     unique_patterns,
     with_ones,
@@ -120,6 +121,11 @@ def test_admm_agrees_with_cvxpy(seed, n, gates, lam):
     assert sol.value == pytest.approx(objective(sol.u, sol.v, X, y, D, lam), rel=1e-12)
     assert len(sol.primal) == len(sol.dual) == len(sol.seconds) == sol.iterations
     assert np.all(np.diff(sol.seconds) >= 0)
+    k, secs = time_to_gap(sol, ref, 1e-4)
+    assert 1 <= k <= sol.iterations and secs == sol.seconds[k - 1]
+    assert all(abs(f - ref) <= 1e-4 * ref for f in sol.objective[k - 1:])
+    assert abs(sol.objective[k - 2] - ref) > 1e-4 * ref
+    assert time_to_gap(sol, 2 * ref, 1e-4) is None
 
 
 @pytest.mark.parametrize("seed,n,gates,lam", [(0, 25, 30, 1e-2), (1, 30, 20, 3e-3)])
@@ -152,6 +158,10 @@ def test_bad_input_is_named():
         admm(X, y, D, 0.0)
     with pytest.raises(ValueError, match="disagree on n"):
         fista_gated(X, y[:5], D, 1e-2)
+    with pytest.raises(ValueError, match="balance must be"):
+        admm(X, y, D, 1e-2, balance="nope")
+    with pytest.raises(ValueError, match="alpha"):
+        admm(X, y, D, 1e-2, alpha=2.5)
 
 
 # ----------------------------------------------------------------------------------------- the network
