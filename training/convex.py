@@ -200,8 +200,9 @@ class Solution:
 
 @contextlib.contextmanager
 def _threads(n: int | None):
-    """torch's intra-op threads set to n for the block (the iterations are many small ops: on a busy machine
-    one thread is several times faster than two that wait on each other), then restored."""
+    """torch's intra-op threads set to n for the block, then restored (the iterations are many small ops: on a
+    busy machine one thread is several times faster than two that wait on each other). Off by default:
+    the setting is process-wide, so a caller that owns the process (a CLI run, a benchmark) opts in."""
     before = torch.get_num_threads()
     if n:
         torch.set_num_threads(n)
@@ -226,7 +227,7 @@ def _problem(X, y, D, lam):
 
 def admm(X, y, D, lam: float, rho: float = 0.1, max_iter: int = 5000, eps_abs: float = 1e-7, eps_rel: float = 1e-6,
          adapt_every: int = 10, mu: float = 10.0, tau: float = 2.0, gscale: float = 1.0,
-         alpha: float = 1.0, balance: str = "boyd", accelerate: bool = True, threads: int | None = 1) -> Solution:
+         alpha: float = 1.0, balance: str = "boyd", accelerate: bool = True, threads: int | None = None) -> Solution:
     """The constrained program by ADMM in scaled form, the splitting of Bai, Gautam & Sojoudi (2022):
 
         min (1/2n)|F x - y|^2 + lam sum_g |z_g|   s.t.  x = z,  G x = s,  s >= 0
@@ -348,7 +349,7 @@ def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, g
 # FISTA on the gated-ReLU program
 # ---------------------------------------------------------------------------------------------------------
 
-def fista_gated(X, y, D, lam: float, max_iter: int = 20000, tol: float = 1e-10, threads: int | None = 1) -> Solution:
+def fista_gated(X, y, D, lam: float, max_iter: int = 20000, tol: float = 1e-10, threads: int | None = None) -> Solution:
     """The gated-ReLU program min (1/2n)|sum_i D_i X1 w_i - y|^2 + lam sum_i |w_i| by FISTA (Beck & Teboulle
     2009) with function-value restarts (O'Donoghue & Candès 2015). Step 1/L with L the exact largest
     eigenvalue of F F^T / n = (X1 X1^T ∘ D D^T) / n. Stops when the relative objective change and the
