@@ -28,8 +28,9 @@ from netarium.training.store import CheckpointError, RunRecord, RunStore, SweepR
 from netarium.training.sweep_run import MemberResult, SweepResult
 
 Series = tuple[list[int], list[float]]
-TEST_METRICS = ("test_acc", "test_r2", "test_loss")  # the headline number of a run, first found wins
-HIGHER_IS_BETTER = ("test_acc", "test_r2")
+# the headline number of a run, first found wins: AUC where the task asks for it (ctr), else accuracy, R², loss
+TEST_METRICS = ("test_auc", "test_acc", "test_r2", "test_loss")
+HIGHER_IS_BETTER = ("test_auc", "test_acc", "test_r2")
 LOG = logging.getLogger(__name__)
 CSV_COLUMNS = ("run_id", "name", "experiment", "metric", "step", "value")
 SAVE_EVERY_S = 5.0  # a streamed save's flush interval; $NETARIUM_SAVE_EVERY (seconds) changes it
@@ -319,7 +320,7 @@ def history_series(store: RunStore, run_id: int) -> dict[str, Series]:
 
 
 def headline_metric(final: dict[str, float]) -> tuple[str, float]:
-    """The run's headline number: (name, value) of test accuracy, R² or loss; ("", nan) if none."""
+    """The run's headline number: (name, value) of test AUC, accuracy, R² or loss; ("", nan) if none."""
     for name in TEST_METRICS:
         if name in final:
             return name, float(final[name])

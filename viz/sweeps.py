@@ -113,9 +113,9 @@ def metrics_of(members: Sequence[SweepMember]) -> list[str]:
 
 
 def default_metric(members: Sequence[SweepMember]) -> str:
-    """The test score (accuracy, R²) when there is one, else the test loss."""
+    """The test score (AUC where the task reports it, accuracy, R²) when there is one, else the test loss."""
     names = metrics_of(members)
-    score = [n for n in names if n.startswith("test_") and n != "test_loss"]
+    score = sorted((n for n in names if n.startswith("test_") and n != "test_loss"), key=lambda n: n != "test_auc")
     return score[0] if score else ("test_loss" if "test_loss" in names else (names[0] if names else "test_loss"))
 
 

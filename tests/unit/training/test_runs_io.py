@@ -190,6 +190,7 @@ def test_rows_labels_and_headline_metric(store: RunStore) -> None:
     assert rows[1]["steps"] == 10 and rows[1]["seconds"] == 1.25 and rows[1]["created"].startswith("today ")
     assert rows[0]["test metric"] == "test_r2" and rows[0]["notes"] == "regression" and rows[0]["experiment"] == ""
     assert headline_metric({"train_loss": 1.0}) == ("", pytest.approx(math.nan, nan_ok=True))
+    assert headline_metric({"test_acc": 0.7, "test_auc": 0.85}) == ("test_auc", 0.85)  # a ctr run ranks by AUC
     assert run_label(store.get_run(a)) == f"#{a} alpha" and run_label(store.get_run(b)) == f"#{b}"
 
 

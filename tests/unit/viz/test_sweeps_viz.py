@@ -3,6 +3,7 @@ spread, the heatmap's cell means, parallel coordinates, and diverged members sho
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from statistics import fmean
 
@@ -50,6 +51,8 @@ def test_members_carry_their_point_seed_state_and_curves(grid):
     assert all(m.value("test_r2") is None for m in grid if m.diverged)  # never a number, stale or NaN
     assert all(m.value("test_r2") is not None and m.series["test_loss"][0] for m in grid if not m.diverged)
     assert default_metric(grid) == "test_r2"
+    auc = [dataclasses.replace(m, final={**m.final, "test_acc": 0.5, "test_auc": 0.7}) for m in grid]
+    assert default_metric(auc) == "test_auc"  # a task scored by AUC (ctr) is shown by it
 
 
 def test_heatmap_cells_are_seed_means_and_diverged_cells_say_so(grid):
