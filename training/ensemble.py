@@ -42,6 +42,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from netarium.models.base import make_activation
 from netarium.models.masks import masked_modules
@@ -975,29 +976,37 @@ class BatchedGroup:
         self.ws = _Workspace(self.device)
 
 
-def build_batched_groups(members: list[Member]) -> tuple[list[MemberGroup], list[Member]]:
-    """The GROUP_BUILDERS entry: members grouped by batch signature and data shapes train batched (a
-    group of one too); the rest (other models, trainers, optimizers, token tasks) are left."""
+def split_members(members: list[Member], signature: Any, takes: Any) -> tuple[list[list[tuple[_Prepared, nn.Module]]], list[Member]]:
+    """Members grouped by `signature(config)` (None: left), each prepared (one data pool) and grouped again by
+    data shapes; a prepared member that `takes(prep)` refuses is left too. Returns (the groups as (prep, the
+    member's built model: its parameters are the prep's), the left)."""
     by_signature: dict[tuple[Any, ...], list[Member]] = {}
     left: list[Member] = []
     for m in members:
-        sig = batch_signature(m.config)
+        sig = signature(m.config)
         if sig is None:
             left.append(m)
         else:
             by_signature.setdefault(sig, []).append(m)
-    groups: list[MemberGroup] = []
     pool = DataPool()
+    groups: list[list[tuple[_Prepared, nn.Module]]] = []
     for ms in by_signature.values():
-        by_shape: dict[tuple[Any, ...], list[_Prepared]] = {}
+        by_shape: dict[tuple[Any, ...], list[tuple[_Prepared, nn.Module]]] = {}
         for m in ms:
-            p = prepare(m, pool)
-            if p.tokens:
-                left.append(m)
+            prep, run = prepare_run(m, pool)
+            if takes(prep):
+                by_shape.setdefault(prep.shape_key(), []).append((prep, run.model))
             else:
-                by_shape.setdefault(p.shape_key(), []).append(p)
-        for preps in by_shape.values():
-            groups.append(BatchedGroup([p.member for p in preps], preps))
+                left.append(m)
+        groups.extend(by_shape.values())
+    return groups, left
+
+
+def build_batched_groups(members: list[Member]) -> tuple[list[MemberGroup], list[Member]]:
+    """The GROUP_BUILDERS entry: members grouped by batch signature and data shapes train batched (a
+    group of one too); the rest (other models, trainers, optimizers, token tasks) are left."""
+    found, left = split_members(members, batch_signature, lambda p: not p.tokens)
+    groups: list[MemberGroup] = [BatchedGroup([p.member for p, _ in pairs], [p for p, _ in pairs]) for pairs in found]
     left.sort(key=lambda m: m.index)
     return groups, left
 

@@ -38,6 +38,7 @@ from netarium.training.ensemble import (
     _Workspace,
     batch_signature,
     prepare_run,
+    split_members,
 )
 from netarium.training.optim import model_lr_factors
 from netarium.training.run import MODE_SENSITIVE, resolve_device
@@ -191,45 +192,24 @@ def _built(p: _Prepared) -> nn.Module:
     return prepare_run(p.member, DataPool())[1].model
 
 
-def prepare_with_model(member: Member, pool: DataPool) -> tuple[_Prepared, nn.Module]:
-    """prepare() that also keeps the member's built model (its frozen parameters and buffers)."""
-    prep, run = prepare_run(member, pool)
-    return prep, run.model
-
-
 def build_func_groups(members: list[Member]) -> tuple[list[MemberGroup], list[Member]]:
     """The GROUP_BUILDERS entry after the hand-written one: members grouped by func_signature and data
     shapes train as FuncGroups (two or more); a lone member and what the probe refuses are left to Runs."""
-    by_signature: dict[tuple[Any, ...], list[Member]] = {}
-    left: list[Member] = []
-    for m in members:
-        sig = func_signature(m.config)
-        if sig is None:
-            left.append(m)
-        else:
-            by_signature.setdefault(sig, []).append(m)
+    # per-position outputs are not rows of logits; the group computes no AUC (ctr's Runs do)
+    found, left = split_members(members, func_signature, lambda p: not (p.sequence or p.asks_auc))
     groups: list[MemberGroup] = []
-    pool = DataPool()
-    for ms in by_signature.values():
-        by_shape: dict[tuple[Any, ...], list[tuple[_Prepared, nn.Module]]] = {}
-        for m in ms:
-            prep, model = prepare_with_model(m, pool)
-            if prep.sequence or prep.asks_auc:  # the group computes no AUC (ctr's Runs do)
-                left.append(m)
-            else:
-                by_shape.setdefault(prep.shape_key(), []).append((prep, model))
-        for pairs in by_shape.values():
-            preps = [p for p, _ in pairs]
-            if len(preps) == 1:  # vmap's dispatch costs more than it saves for one model: a Run is faster
-                left.append(preps[0].member)
-                continue
-            try:
-                group = FuncGroup([p.member for p in preps], preps, [m for _, m in pairs])
-                group.probe()
-            except Exception:  # noqa: BLE001  (any model torch.func cannot stack trains as ordinary Runs)
-                left.extend(p.member for p in preps)
-                continue
-            groups.append(group)
+    for pairs in found:
+        preps = [p for p, _ in pairs]
+        if len(preps) == 1:  # vmap's dispatch costs more than it saves for one model: a Run is faster
+            left.append(preps[0].member)
+            continue
+        try:
+            group = FuncGroup([p.member for p in preps], preps, [model for _, model in pairs])
+            group.probe()
+        except Exception:  # noqa: BLE001  (any model torch.func cannot stack trains as ordinary Runs)
+            left.extend(p.member for p in preps)
+            continue
+        groups.append(group)
     left.sort(key=lambda m: m.index)
     return groups, left
 
