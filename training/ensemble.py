@@ -976,9 +976,10 @@ class BatchedGroup:
         self.ws = _Workspace(self.device)
 
 
-def split_members(members: list[Member], signature: Any, takes: Any) -> tuple[list[list[tuple[_Prepared, nn.Module]]], list[Member]]:
+def split_members(members: list[Member], signature: Any, takes: Any,
+                  key: Any = _Prepared.shape_key) -> tuple[list[list[tuple[_Prepared, nn.Module]]], list[Member]]:
     """Members grouped by `signature(config)` (None: left), each prepared (one data pool) and grouped again by
-    data shapes; a prepared member that `takes(prep)` refuses is left too. Returns (the groups as (prep, the
+    `key(prep)` (the data shapes); a prepared member that `takes(prep)` refuses is left too. Returns (the groups as (prep, the
     member's built model: its parameters are the prep's), the left)."""
     by_signature: dict[tuple[Any, ...], list[Member]] = {}
     left: list[Member] = []
@@ -995,7 +996,7 @@ def split_members(members: list[Member], signature: Any, takes: Any) -> tuple[li
         for m in ms:
             prep, run = prepare_run(m, pool)
             if takes(prep):
-                by_shape.setdefault(prep.shape_key(), []).append((prep, run.model))
+                by_shape.setdefault(key(prep), []).append((prep, run.model))
             else:
                 left.append(m)
         groups.extend(by_shape.values())

@@ -56,15 +56,13 @@ def func_signature(config: Config) -> tuple[Any, ...] | None:
     if config.regularization == "tfp":
         return None  # TensorFlow Playground's L1 kills links by adding masks to the Run's model: Runs do it
     arch = config.model.model_dump_json()
-    return (config.task.name, config.task.model_dump_json() if _shapes_follow_task(config) else None, arch,
-            config.loss, config.batch_size, config.order, config.regularization, config.optimizer.name,
-            str(resolve_device(config.device)), config.eval_every)
+    return (config.task.name, arch, config.loss, config.batch_size, config.order, config.regularization,
+            config.optimizer.name, str(resolve_device(config.device)), config.eval_every)
 
 
-def _shapes_follow_task(config: Config) -> bool:
-    """Whether the task's own settings may change the model's shapes (a token task's vocabulary): then
-    members must share them; the data shapes are compared besides (_Prepared.shape_key)."""
-    return config.task.name != "csv"
+def _shapes(prep: _Prepared) -> tuple[Any, ...]:
+    """What stacks: the data shapes and every parameter's shape (a token task's vocabulary sizes them)."""
+    return prep.shape_key(), tuple((name, tuple(t.shape)) for name, t in prep.params.items())
 
 
 class _FuncNet(_Net):
@@ -120,13 +118,17 @@ class FuncGroup(BatchedGroup):
 
     def __init__(self, members: Sequence[Member], prepared: Sequence[_Prepared] | None = None,
                  templates: Sequence[nn.Module] | None = None):
-        self._templates = list(templates) if templates is not None else None
+        if prepared is None or templates is None:  # each member's Run built once: its data, weights and model
+            pool = DataPool()
+            built = [prepare_run(m, pool) for m in members]
+            prepared, templates = [p for p, _ in built], [run.model for _, run in built]
+        self._templates = list(templates)
         super().__init__(members, prepared)
         self.chunk = self.K  # one vmapped call for all: its cost is per call, not per member
-        self._templates = None
+        self._templates = []
 
     def make_net(self, preps: Sequence[_Prepared], n_in: int, n_out: int) -> _Net:
-        models = self._templates if self._templates is not None else [_built(p) for p in preps]
+        models = self._templates
         template = models[0]
         if any(isinstance(m, MODE_SENSITIVE) for m in template.modules()):
             raise ValueError("the model's maths depends on train/eval mode (dropout, batch norm)")
@@ -187,16 +189,11 @@ def _tensor(model: nn.Module, name: str) -> torch.Tensor:
     return getattr(model.get_submodule(module_name) if module_name else model, leaf)
 
 
-def _built(p: _Prepared) -> nn.Module:
-    """A member's model built again from its Config (its Run's seed: the same frozen parts)."""
-    return prepare_run(p.member, DataPool())[1].model
-
-
 def build_func_groups(members: list[Member]) -> tuple[list[MemberGroup], list[Member]]:
     """The GROUP_BUILDERS entry after the hand-written one: members grouped by func_signature and data
     shapes train as FuncGroups (two or more); a lone member and what the probe refuses are left to Runs."""
     # per-position outputs are not rows of logits; the group computes no AUC (ctr's Runs do)
-    found, left = split_members(members, func_signature, lambda p: not (p.sequence or p.asks_auc))
+    found, left = split_members(members, func_signature, lambda p: not (p.sequence or p.asks_auc), key=_shapes)
     groups: list[MemberGroup] = []
     for pairs in found:
         preps = [p for p, _ in pairs]

@@ -50,10 +50,12 @@ def assert_member_is_its_run(group: BatchedGroup, i: int, run: Run, rtol: float 
         assert diff <= rtol * max(p.detach().norm().item(), 1e-6), (name, diff)
 
 
-def train_both(configs: list[Config]) -> tuple[BatchedGroup, list[Run]]:
-    group = BatchedGroup(members_of(configs))
+def train_both(configs: list[Config], chunks: tuple[int, ...] = CHUNKS,
+               group_class: type[BatchedGroup] = BatchedGroup) -> tuple[BatchedGroup, list[Run]]:
+    """The configs as one group and each alone, stepped alike in calls of `chunks` steps."""
+    group = group_class(members_of(configs))
     runs = [Run(member_config(c)) for c in configs]
-    for n in CHUNKS:
+    for n in chunks:
         group.step(n)
         for run in runs:
             run.step(n)

@@ -18,6 +18,7 @@ from netarium.training.sweep_run import RunGroup, SweepRun, member_config, plan_
 from tests.unit.training.test_ensemble import CHUNKS, members_of, variants
 from tests.unit.training.test_ensemble import assert_member_is_its_run as _same
 from tests.unit.training.test_ensemble import close as _close
+from tests.unit.training.test_ensemble import train_both as _train_both
 
 RTOL = 1e-4
 
@@ -47,13 +48,7 @@ ADAM = [{"optimizer.lr": 0.01}, {"optimizer.lr": 0.003, "seed": 2, "optimizer.be
 
 
 def train_both(configs: list[Config], chunks: tuple[int, ...] = CHUNKS) -> tuple[FuncGroup, list[Run]]:
-    group = FuncGroup(members_of(configs))
-    runs = [Run(member_config(c)) for c in configs]
-    for n in chunks:
-        group.step(n)
-        for run in runs:
-            run.step(n)
-    return group, runs
+    return _train_both(configs, chunks, FuncGroup)  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize("base", [KAN, QUADRATIC, HOURGLASS, SPARSE, FINAL],
