@@ -23,6 +23,7 @@ page = navigation([
     st.Page(PAGES / "residual.py", title="Residual stream", icon=":material/stacked_line_chart:"),
     st.Page(PAGES / "dynamics.py", title="Dynamics", icon=":material/ssid_chart:"),
     st.Page(PAGES / "sparsity.py", title="Connectivity", icon=":material/lan:"),
+    st.Page(PAGES / "convex.py", title="Convex", icon=":material/landscape:"),
     st.Page(PAGES / "sweeps.py", title="Sweeps", icon=":material/tune:"),
     st.Page(PAGES / "experiments.py", title="Experiments", icon=":material/science:"),
     st.Page(PAGES / "runs.py", title="Runs", icon=":material/history:"),

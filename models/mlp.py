@@ -66,6 +66,8 @@ class MLPParams(Params):
     activation: list[Activation] = Field(["tanh"], min_length=1, max_length=8, json_schema_extra={"per_item_of": "hidden"},
                                          description="Activation per hidden layer; one value applies to all")
     bias: bool = Field(True, description="Linear maps have a bias")
+    readout_bias: bool = Field(True, description="The readout has a bias too (off: f(x) = Σ a_j h_j, the network of the "
+                               "convex program of a two-layer ReLU net); only matters when bias is on")
     init: InitScheme = Field("default", description="Weight initialisation scheme (tfp: TensorFlow Playground's "
                              "U(-0.5, 0.5) weights and 0.1 biases; zero: all 0)")
     init_scale: float = Field(1.0, ge=0.0, le=10.0, description="Multiplies the initial weights")
@@ -135,7 +137,8 @@ class MLP(Capable, nn.Module):
             lin = input_layer(spec, w, p.bias) if i == 0 else nn.Linear(widths[i - 1], w, bias=p.bias)
             layers.append(Layer(lin, act, i + 1))
         self.layers = nn.ModuleList(layers)
-        self.readout = input_layer(spec, spec.n_outputs, p.bias) if not widths else nn.Linear(widths[-1], spec.n_outputs, bias=p.bias)
+        out_bias = p.bias and p.readout_bias
+        self.readout = input_layer(spec, spec.n_outputs, out_bias) if not widths else nn.Linear(widths[-1], spec.n_outputs, bias=out_bias)
         self.logits = Tap("logits")
         for m in self.modules():
             if isinstance(m, nn.Linear):

@@ -76,7 +76,7 @@ def batch_signature(config: Config) -> tuple[Any, ...] | None:
     if m.name == "mlp":
         if m.readout != "trained":
             return None
-        arch: tuple[Any, ...] = (len(m.hidden), tuple(m.activations()), m.bias)
+        arch: tuple[Any, ...] = (len(m.hidden), tuple(m.activations()), m.bias, m.readout_bias)
     elif m.name == "residual-mlp":
         # a LayerNorm normalises the stream over its width: that width cannot be padded
         arch = (m.blocks, m.activation, m.prenorm, m.bias, m.layout, m.width if m.prenorm else None)
@@ -282,9 +282,10 @@ class _MLPNet(_Net):
         dims = [n_in, *widths, n_out]
         self.layers = [f"layers.{i}.linear" for i in range(depth)] + ["readout"]
         shapes: list[tuple[str, tuple[int, ...]]] = []
+        out_bias = self.bias and ps[0].readout_bias
         for i, name in enumerate(self.layers):
             shapes.append((f"{name}.weight", (dims[i + 1], dims[i])))
-            if self.bias:
+            if self.bias and (out_bias or name != "readout"):
                 shapes.append((f"{name}.bias", (dims[i + 1],)))
         self._add_slots(shapes)
         self._unit_masks(device, [(str(i), self.acts[i], [p.hidden[i] for p in ps]) for i in range(depth)])
