@@ -299,7 +299,7 @@ def compare(X, y, lam: float, D, runs: list[RunTrace], *, exact: bool, fista: bo
     sampled ones) and set the runs beside it; FISTA's gated relaxation over the same D when `fista`."""
     X, y = cx._t(X), cx._t(y).reshape(-1)
     D = torch.as_tensor(D).bool()
-    start = _start_columns(D, X, runs) if D.shape[1] > 300 else None
+    start = _start_columns(D, X, runs) if runs else None  # ADMM over every pattern at once is far slower
     solve = solve_global(X, y, lam, D, start=start, **solve_kw)
     gated = cx.fista_gated(X, y, D, lam, max_iter=fista_iter, tol=1e-12, threads=solve_kw.get("threads", 1)) if fista else None
     return ConvexComparison(lam, len(y), exact, solve, runs, gated, scale)
@@ -334,3 +334,67 @@ def net_surface(net: dict, task: Any, resolution: int = 60) -> Any:
     feats = task.featurize(points).double()
     f = cx.network_predict(net, feats) + float(net.get("c", 0.0))
     return Surface(xs, ys, f.reshape(resolution, resolution).numpy(), "regression", box)
+
+
+def live_objective(net: dict, X, y, lam: float) -> float:
+    """J of a net that may have an output bias c (a live Playground net): (1/2n)|f + c - y|^2 + (lam/2)(|W1|^2 +
+    |b1|^2 + |a|^2); c is not decayed (the program's network has none, so with c != 0 it is not the same class)."""
+    f = cx.network_predict(net, X) + float(net.get("c", 0.0))
+    r = f - cx._t(y).reshape(-1)
+    reg = net["W1"].pow(2).sum() + net["b1"].pow(2).sum() + net["a"].pow(2).sum()
+    return float(0.5 * (r @ r) / len(r) + 0.5 * lam * reg)
+
+
+def run_lam(config: Any, default: float) -> tuple[float, str]:
+    """The lam of J that a run's regularization stands for, and where it came from: the optimizer's weight
+    decay lam (the gradient of (lam/2)|theta|^2), else its L2 rate (penalty l2 |W|^2: lam = 2 l2; tfp's update
+    lr l2 w: lam = l2; both on weight matrices only, not biases), else `default`."""
+    wd = float(getattr(config.optimizer, "weight_decay", 0.0) or 0.0)
+    if wd > 0 and config.optimizer.name != "adamw":
+        return wd, f"the optimizer's weight decay {wd:g}"
+    if config.l2 > 0:
+        lam = 2 * config.l2 if config.regularization == "penalty" else config.l2
+        return lam, f"the run's L2 rate {config.l2:g} ({config.regularization}: λ = {lam:g}; it decays weight matrices only, not biases)"
+    return default, f"a default λ = {default:g} (the run has no L2 or weight decay)"
+
+
+@dataclass
+class LiveSolve:
+    """The program solved on a live run's training data beside the live net: J of both (the same J), the
+    solve, how many points and patterns were used and whether they were every pattern."""
+
+    live: dict
+    live_objective: float
+    solve: GlobalSolve
+    lam: float
+    n: int
+    n_total: int
+    exact: bool
+    step: int = 0
+
+    @property
+    def optimum(self) -> float:
+        return self.solve.upper
+
+    def live_neurons(self, X) -> int:
+        """Hidden units of the live net with a nonzero output weight that fire on some training point."""
+        H = torch.relu(cx._t(X) @ self.live["W1"].T + self.live["b1"])
+        return int(((self.live["a"].abs() > 0) & (H.sum(0) > 0)).sum())
+
+
+def solve_for_model(model: torch.nn.Module, X, labels, lam: float, n_cap: int = 200, exact_max: int = 60,
+                    sampled: int = 60, max_iter: int = 3000, deadline: float = 4.0, step: int = 0) -> LiveSolve:
+    """The program on the first `n_cap` training points (X, class labels 0/1 as y = ±1) of a live one-hidden-layer
+    ReLU mlp, over every pattern when the inputs are 2-D and n <= exact_max, else `sampled` gates pooled with the
+    live net's own patterns; ADMM bounded by `max_iter` per round and `deadline` seconds, on one torch thread
+    (the app trains on one too; two threads that wait on each other made it 40x slower on this machine)."""
+    live = mlp_weights(model)
+    X = cx._t(X)[:n_cap]
+    y = (cx._t(labels).reshape(-1)[:n_cap] * 2 - 1)
+    n_total = int(cx._t(labels).reshape(-1).shape[0])
+    exact = X.shape[1] == 2 and len(y) <= exact_max
+    D = pattern_set(X, [live], exact=exact, n_sampled=sampled)
+    start = _start_columns(D, X, [RunTrace("live", 0, "", [], [], [], 0.0, 0, 0, live)])
+    solve = solve_global(X, y, lam, D, start=start, max_iter=max_iter, eps_abs=1e-9, eps_rel=1e-8, threads=1,
+                         deadline=deadline, max_rounds=3)
+    return LiveSolve(live, live_objective(live, X, y, lam), solve, lam, len(y), n_total, exact, step)

@@ -125,7 +125,8 @@ class MLP(Capable, nn.Module):
     """Fully connected net; taps "in", "layerN.pre", "layerN.post" (N from 1), "logits"."""
 
     CAPABILITIES = frozenset({"mlp", "links"})
-    CAPABILITY_WORDS = {"links": "a model whose links the network graph draws (an MLP, a KAN, a quadratic net)"}
+    CAPABILITY_WORDS = {"links": "a model whose links the network graph draws (an MLP, a KAN, a quadratic net)",
+                        "two-layer-relu": "an MLP with one hidden ReLU layer"}
 
     def __init__(self, p: MLPParams, spec: ModelSpec):
         super().__init__()
@@ -145,6 +146,11 @@ class MLP(Capable, nn.Module):
                 init_linear(m, p.init, p.init_scale)
         if p.readout == "fixed-signs":
             fix_signs(self.readout)
+
+    def runtime_capabilities(self) -> frozenset[str]:
+        """Also "two-layer-relu" for one hidden ReLU layer (the network of the convex program, analysis/convex.py)."""
+        one = len(self.layers) == 1 and self.layers[0].activation_name == "relu"
+        return super().runtime_capabilities() | ({"two-layer-relu"} if one else frozenset())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.inp(x)

@@ -79,7 +79,8 @@ if result is not None:
                 + ", ".join(f"{r.label}: {r.final:.6f} ({r.neurons} neurons)" for r in result.runs) + ".")
     st.plotly_chart(cviz.objective_figure(result), key="cvx.objective", config={"displayModeBar": False})
     st.plotly_chart(cviz.gap_figure(result), key="cvx.gap", config={"displayModeBar": False})
-    st.caption("Runs' J per evaluation as they recorded it (train loss + (λ/2)|θ|²), their final J from the weights as a point; "
+    st.caption("Runs' J per evaluation as they recorded it: the training loss of that step's forward pass (the weights one step "
+               "earlier) + (λ/2)|θ|² after it; their final J, from the final weights, as a point; "
                "their seconds are the batched program's time divided by the number of runs. FISTA solves the gated "
                "relaxation: its value may fall below J*.")
     panels = [("global optimum" if result.exact else "program's optimum", s.network)] + [(r.label, r.net) for r in result.runs]
