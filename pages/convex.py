@@ -21,15 +21,15 @@ st.caption("J = (1/2n)|f(X) − y|² + (λ/2)(|W1|² + |b1|² + |a|²), f(x) = �
 with st.form("cvx.form"):
     c1, c2, c3, c4 = st.columns(4)
     task = c1.selectbox("task", TASKS, key="cvx.task")
-    n = c2.slider("training points n", 20, 200, 40, 10, key="cvx.n")
+    n = c2.slider("training points n", 20, 200, 30, 10, key="cvx.n")
     lam = c3.select_slider("λ (weight decay)", [0.01, 0.02, 0.05, 0.1, 0.2], 0.05, key="cvx.lam")
     width = c4.slider("width cap (neurons of each run)", 4, 64, 40, 4, key="cvx.width")
     c5, c6, c7, c8 = st.columns(4)
     seeds = c5.slider("seeds", 1, 5, 3, key="cvx.seeds")
     optimizer = c6.segmented_control("optimizer", ["adam", "sgd"], default="adam", key="cvx.opt")
-    exact = c7.segmented_control("patterns", ["every pattern", "sampled + runs'"], default="every pattern", key="cvx.patterns",
+    exact = c7.segmented_control("patterns", ["every pattern", "sampled"], default="every pattern", key="cvx.patterns",
                                  help=f"every pattern: exact enumeration, n ≤ {EXACT_MAX}; the optimum is the global one")
-    steps = c8.select_slider("steps per run", [500, 1000, 2000, 4000], 2000, key="cvx.steps")
+    steps = c8.select_slider("steps per run", [500, 1000, 2000, 4000], 1000, key="cvx.steps")
     solve = st.form_submit_button("Solve", type="primary")
 st.caption(f"Limits: n ≤ 200, every pattern only for n ≤ {EXACT_MAX}; ADMM stops after 15 s of working-set rounds "
            "(the certified gap says how close it got), FISTA after 2,000 iterations.")
@@ -37,10 +37,10 @@ st.caption(f"Limits: n ≤ 200, every pattern only for n ≤ {EXACT_MAX}; ADMM s
 
 def compute():
     """Train the runs and solve; a clear message (never a traceback) when the input cannot be solved."""
-    use_exact = exact != "sampled + runs'"
+    use_exact = exact != "sampled"
     if use_exact and n > EXACT_MAX:
         st.error(f"Every pattern is enumerated only for n ≤ {EXACT_MAX} (n = {n} has about {n * n - n:,} patterns): "
-                 "lower n or choose “sampled + runs'”.")
+                 "lower n or choose “sampled”.")
         return
     opt = optimizer or "adam"
     config = ex.page_config(task, lam, width, opt, LRS[opt], steps)

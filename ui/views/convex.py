@@ -58,9 +58,14 @@ def draw_convex(ctx: ViewContext) -> None:
     if not same:
         notes.append(f"the live run trains the {loss.replace('_', '-')} loss, not J, so this is not a like-for-like race: "
                      "J only measures where its weights sit on the program's objective")
+    two = run.model.readout.out_features == 2
+    if two:
+        notes.append("the live net's two outputs are read as f = z1 − z0")
+    elif run.loss.squash:
+        notes.append("the live net's output is read before its tanh")
     if abs(result.live.get("c", 0.0)) > 0:
-        notes.append(f"the live net has an output bias c = {result.live['c']:+.3f} (read as f = z1 − z0 for two outputs), "
-                     "which the program's network lacks; J counts it in f and does not decay it")
+        notes.append(f"the live net has an output bias c = {result.live['c']:+.3f}, which the program's network lacks; "
+                     "J counts it in f and does not decay it")
     st.caption("; ".join(notes) + ".")
     pts, y = run.task.meta["points_train"][: result.n], run.task.y_train.cpu()[: result.n].float() * 2 - 1
     left, right = st.columns(2)
