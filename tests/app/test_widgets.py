@@ -106,7 +106,8 @@ def run(fn, **state) -> AppTest:
 
 def test_mlp_widgets_have_the_right_kinds_and_defaults():
     at = run(mlp_app)
-    assert result(at) == {"hidden": [8, 8], "activation": ["tanh"], "bias": True, "init": "default", "init_scale": 1.0, "readout": "trained"}
+    assert result(at) == {"hidden": [8, 8], "activation": ["tanh"], "bias": True, "readout_bias": True, "init": "default",
+                          "init_scale": 1.0, "readout": "trained"}
     assert at.text_input(key="m.hidden").value == "8,8"
     assert at.text_input(key="m.hidden").label == "Hidden"
     assert at.selectbox(key="m.activation.all").value == "tanh"  # one activation for all layers, as the Playground
@@ -129,7 +130,7 @@ def test_changing_widgets_changes_the_returned_values():
     at.toggle(key="m.bias").set_value(False).run()
     at.text_input(key="m.hidden").input("16, 4,2").run()
     at.selectbox(key="m.activation.all").set_value("relu").run()
-    assert result(at) == {"hidden": [16, 4, 2], "activation": ["relu"], "bias": False, "init": "xavier",
+    assert result(at) == {"hidden": [16, 4, 2], "activation": ["relu"], "bias": False, "readout_bias": True, "init": "xavier",
                           "init_scale": 2.5, "readout": "trained"}
     assert not at.error
 
