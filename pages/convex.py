@@ -83,12 +83,13 @@ if result is not None:
                "earlier) + (λ/2)|θ|² after it; their final J, from the final weights, as a point; "
                "their seconds are the batched program's time divided by the number of runs. FISTA solves the gated "
                "relaxation: its value may fall below J*.")
-    panels = [("global optimum" if result.exact else "program's optimum", s.network)] + [(r.label, r.net) for r in result.runs]
+    panels = [("global optimum" if result.exact else "program's optimum", s.network, s.neurons)]
+    panels += [(r.label, r.net, r.neurons) for r in result.runs]
     pts, signs = result.task.meta["points_train"], result.task.y_train
     cols = st.columns(3)
-    for i, (title, net) in enumerate(panels):
+    for i, (title, net, used) in enumerate(panels):
         with cols[i % 3]:
-            fig = cviz.boundary_panel(ex.acx.net_surface(net, result.task), pts, signs, f"{title}: {int(len(net['a']))} neurons")
+            fig = cviz.boundary_panel(ex.acx.net_surface(net, result.task), pts, signs, f"{title}: {used} of {len(net['a'])} neurons used")
             st.plotly_chart(fig, key=f"cvx.boundary.{i}", config={"displayModeBar": False})
     robust_section(result)
 else:
