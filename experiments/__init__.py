@@ -3,7 +3,17 @@
 from netarium.experiments import playground  # noqa: F401  (registration; the gallery keeps this order)
 
 # isort: split
-from netarium.experiments import dynamics, finalmlp, geometry, hourglass, kan, quadratic, residual, sparsity  # noqa: F401
+from netarium.experiments import (  # noqa: F401
+    convex_adversarial,
+    dynamics,
+    finalmlp,
+    geometry,
+    hourglass,
+    kan,
+    quadratic,
+    residual,
+    sparsity,
+)
 from netarium.experiments.base import (
     EXPERIMENTS,
     CheckResult,

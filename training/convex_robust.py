@@ -39,7 +39,16 @@ import scipy.sparse.linalg as spla
 import torch
 from threadpoolctl import threadpool_limits
 
-from netarium.training.convex import DTYPE, Solution, _t, _threads, network_predict, to_network, with_ones
+from netarium.training.convex import (
+    DTYPE,
+    Solution,
+    _t,
+    _threads,
+    network_predict,
+    to_network,
+    unique_patterns,
+    with_ones,
+)
 
 LOSSES = ("hinge", "squared")
 
@@ -106,6 +115,26 @@ def certified_margin(net: dict, X, y, eps: float) -> torch.Tensor:
     margin = y * lin - eps * slope.abs().sum(1)
     extra = torch.clamp(y[:, None] * a[None, :] * hi.clamp(min=0), max=0) * unstable
     return margin + extra.sum(1)
+
+
+def robust_patterns(X, eps: float, n_dirs: int = 200, seed: int = 0) -> torch.Tensor:
+    """Patterns that the robust program can use with a nonzero group: for each of `n_dirs` random directions w
+    (seeded), every gap between consecutive projections w . x_j wider than 2 eps |w|_1 (the l_inf ball's width
+    along w) gives the split at its midpoint, 1[w . x >= t] and its complement. A split with points inside that
+    strip has no neuron with the eps-margin the robust constraints ask for, so random gates through data points
+    are mostly lost at large eps; these are not. Deduplicated, all-zero dropped, (n, P) bool."""
+    X = _t(X)
+    gen = torch.Generator().manual_seed(int(seed))
+    W = torch.randn(n_dirs, X.shape[1], generator=gen, dtype=DTYPE)
+    proj, _ = torch.sort(X @ W.T, dim=0)  # (n, dirs)
+    gaps = proj[1:] - proj[:-1]
+    mid = (proj[1:] + proj[:-1]) / 2
+    wide = gaps > 2 * eps * W.abs().sum(1)[None, :]
+    rows, cols = torch.nonzero(wide, as_tuple=True)
+    if not len(rows):
+        return torch.zeros(X.shape[0], 0, dtype=torch.bool)
+    D = (X @ W[cols].T) >= mid[rows, cols][None, :]
+    return unique_patterns(torch.cat([D, ~D], 1))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -420,43 +449,50 @@ def margins(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def pgd_attack(model, X, y, eps: float, steps: int = 20, step_size: float | None = None, seed: int = 0,
-               restarts: int = 1, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+               restarts: int = 1, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
     """Madry et al. (2018): l_inf projected gradient ascent from a uniform random start in the eps-ball,
-    x <- clip(x + step_size sign(grad), x0 - eps, x0 + eps), `steps` times, `restarts` times; returns per
-    point the perturbed input with the smallest margin seen (the strongest). `model` is any callable or torch
-    module returning class logits or one output (see `margins`), or a `to_network` dict. The ascent maximizes
-    `loss(out, y)` when given (adversarial training passes the run's loss), else the negative margin.
-    step_size defaults to 2.5 eps / steps (Madry et al.)."""
+    x <- clip(x + step_size sign(grad), x0 - eps, x0 + eps), `steps` times, `restarts` times. `model` is any
+    callable or torch module returning class logits or one output (see `margins`), or a `to_network` dict.
+
+    Without `loss` it is an attack: the ascent is on the negative margin and each point keeps the input with the
+    smallest margin seen over all steps and restarts (the strongest). With `loss(out, y)` (adversarial training
+    passes the run's loss) the ascent is on that loss and the last iterate is returned (Madry's training).
+    step_size defaults to 2.5 eps / steps (Madry et al.); the random start draws from `generator` when given,
+    else from a generator seeded with `seed`. The model's parameters get no gradient; its mode is restored."""
     fn = _as_fn(model)
     X0 = torch.as_tensor(X).detach()
     y = torch.as_tensor(y)
     if eps <= 0:
         return X0.clone()
-    alpha = step_size if step_size is not None else 2.5 * eps / max(steps, 1)
-    gen = torch.Generator(device=X0.device).manual_seed(int(seed))
+    alpha = step_size if step_size else 2.5 * eps / max(steps, 1)
+    gen = generator if generator is not None else torch.Generator().manual_seed(int(seed))
     best, best_m = X0.clone(), torch.full((X0.shape[0],), math.inf, dtype=X0.dtype, device=X0.device)
-    was_training = getattr(fn, "training", None)
-    params = [p for p in fn.parameters() if p.requires_grad] if hasattr(fn, "parameters") else []
+    was_training = bool(getattr(fn, "training", False))
+    params = [p for p in fn.parameters() if p.requires_grad] if isinstance(fn, torch.nn.Module) else []
     for p in params:
         p.requires_grad_(False)
     if was_training:
         fn.eval()
     try:
         for _ in range(restarts):
-            noise = torch.rand(X0.shape, generator=gen, dtype=X0.dtype, device=X0.device)
+            noise = torch.rand(X0.shape, generator=gen, dtype=X0.dtype).to(X0.device)
             Xa = (X0 + (2 * noise - 1) * eps).detach()
             for step in range(steps + 1):
                 Xa.requires_grad_(True)
                 with torch.enable_grad():
                     out = fn(Xa)
-                    m = margins(out, y).detach()
-                    better = m < best_m
-                    best[better], best_m[better] = Xa.detach()[better], m[better]
+                    if loss is None:
+                        m = margins(out, y).detach()
+                        better = m < best_m
+                        best[better], best_m[better] = Xa.detach()[better], m[better]
                     if step == steps:
                         break
                     objective = loss(out, y) if loss is not None else -margins(out, y).sum()
                     (grad,) = torch.autograd.grad(objective, Xa)
-                Xa = (Xa.detach() + alpha * grad.sign()).clamp(X0 - eps, X0 + eps).detach()
+                Xa = torch.max(torch.min(Xa.detach() + alpha * grad.sign(), X0 + eps), X0 - eps)
+            if loss is not None:
+                best = Xa.detach()
     finally:
         for p in params:
             p.requires_grad_(True)
