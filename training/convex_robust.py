@@ -108,11 +108,14 @@ def certified_margin(net: dict, X, y, eps: float) -> torch.Tensor:
     pre = X @ W1.T + b1  # (n, m)
     spread = eps * W1.abs().sum(1)  # (m,)
     lo, hi = pre - spread, pre + spread
-    on, off = lo >= 0, hi <= 0
+    tol = 1e-5 * (pre.abs() + spread + 1)  # a constraint the program holds tight sits at lo = 0 up to rounding
+    on, off = lo >= -tol, (hi <= tol) & ~(lo >= -tol)
     unstable = ~(on | off)
     lin = (pre * on) @ a  # the stable active neurons' clean output
     slope = (on.to(DTYPE) * a) @ W1  # (n, k): their joint input slope
     margin = y * lin - eps * slope.abs().sum(1)
+    # treating a neuron within tol of stable as stable errs by at most |a_j| times how far it is off: subtract it
+    margin = margin - (a.abs() * ((-lo).clamp(min=0) * on + hi.clamp(min=0) * off)).sum(1)
     extra = torch.clamp(y[:, None] * a[None, :] * hi.clamp(min=0), max=0) * unstable
     return margin + extra.sum(1)
 
@@ -305,7 +308,8 @@ def _ruiz(A: sp.csr_matrix, n_lin: int, cone: int, iters: int = 10) -> tuple[np.
 
 def robust_solve(X, y, D, lam: float, eps: float, loss: str = "hinge", rho: float = 0.1, sigma: float = 1e-6,
                  alpha: float = 1.6, max_iter: int = 20000, eps_abs: float = 1e-8, eps_rel: float = 1e-8,
-                 adapt_every: int = 25, time_limit: float | None = None, threads: int | None = 1) -> Solution:
+                 adapt_every: int = 25, time_limit: float | None = None, threads: int | None = 1,
+                 zero_tol: float = 1e-4) -> Solution:
     """The robust convex program (module docstring) for inputs X (n, k), targets y (n,) (±1 for the hinge),
     patterns D (n, P) bool, by OSQP's ADMM on its conic form, after Ruiz equilibration:
 
@@ -316,14 +320,18 @@ def robust_solve(X, y, D, lam: float, eps: float, loss: str = "hinge", rho: floa
     eps_abs + eps_rel * scale, at max_iter or after `time_limit` seconds. Returns a convex.Solution whose u, v are
     the groups (v_i the negative neurons) and whose objective trace is `robust_objective` at each iterate;
     `to_network(solution)` gives the network. eps = 0 is the standard program (with `loss`).
+    Groups below `zero_tol` times the largest norm are set to zero at the end (ADMM leaves them near zero, not at
+    it, and such dust need not satisfy its cone); the objective's last entry is the returned point's.
     `threads` caps torch's and the BLAS's threads for the solve (restored after): its products are small, and
     on a busy machine one thread is several times faster than two; None leaves them as they are."""
     limits = threadpool_limits(threads) if threads else contextlib.nullcontext()
     with _threads(threads), limits:
-        return _robust_solve(X, y, D, lam, eps, loss, rho, sigma, alpha, max_iter, eps_abs, eps_rel, adapt_every, time_limit)
+        return _robust_solve(X, y, D, lam, eps, loss, rho, sigma, alpha, max_iter, eps_abs, eps_rel, adapt_every, time_limit,
+                             zero_tol)
 
 
-def _robust_solve(X, y, D, lam, eps, loss, rho, sigma, alpha, max_iter, eps_abs, eps_rel, adapt_every, time_limit) -> Solution:
+def _robust_solve(X, y, D, lam, eps, loss, rho, sigma, alpha, max_iter, eps_abs, eps_rel, adapt_every, time_limit,
+                  zero_tol) -> Solution:
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     if lam <= 0 or eps < 0:
@@ -409,17 +417,27 @@ def _robust_solve(X, y, D, lam, eps, loss, rho, sigma, alpha, max_iter, eps_abs,
         if time_limit is not None and sol.seconds[-1] > time_limit:
             break
         if adapt_every and it % adapt_every == 0:
-            ratio = math.sqrt((r_p / max(s_p, 1e-300)) / max(r_d / max(s_d, 1e-300), 1e-300))
+            # OSQP's estimate, on the scaled problem: sqrt of (relative primal / relative dual residual)
+            rel_p = float(np.abs(Ax - z).max()) / max(float(np.abs(Ax).max()), float(np.abs(z).max()), 1e-300)
+            rel_d = float(np.abs(Qx + q + Aty).max()) / max(float(np.abs(Qx).max()), float(np.abs(Aty).max()),
+                                                             float(np.abs(q).max()), 1e-300)
+            ratio = math.sqrt(rel_p / max(rel_d, 1e-300))
             if ratio > 5 or ratio < 0.2:
                 rho = float(np.clip(rho * ratio, 1e-6, 1e6))
                 F = factor(rho)
-    sol.u, sol.v = (torch.from_numpy(g.copy()) for g in groups(x))
+    u, v = (g.copy() for g in groups(x))
+    norms = np.concatenate([np.linalg.norm(u, axis=1), np.linalg.norm(v, axis=1)])
+    dust = zero_tol * float(norms.max()) if norms.size else 0.0
+    u[np.linalg.norm(u, axis=1) <= dust] = 0.0  # ADMM leaves dropped groups near zero, not at it (and infeasible)
+    v[np.linalg.norm(v, axis=1) <= dust] = 0.0
+    if sol.objective:
+        sol.objective[-1] = value(u, v)  # the returned point's
+    sol.u, sol.v = torch.from_numpy(u), torch.from_numpy(v)
     return sol
 
 
-def robust_network(solution: Solution, D=None, tol: float = 1e-6) -> dict:
-    """`convex.to_network` of a robust solution, dropping the groups below tol * the largest (ADMM leaves them
-    near zero rather than at it)."""
+def robust_network(solution: Solution, D=None, tol: float = 0.0) -> dict:
+    """`convex.to_network` of a robust solution (its zero groups dropped: no neuron)."""
     return to_network(solution, D, tol=tol)
 
 
