@@ -13,6 +13,7 @@ from netarium.training.convex_robust import (
     clean_accuracy,
     pgd_attack,
     robust_accuracy,
+    robust_curve,
     robust_network,
     robust_objective,
     robust_patterns,
@@ -183,3 +184,15 @@ def test_adversarial_sweep_members_train_as_alone():
         alone = Run(config).train()
         assert type(run.trainer).__name__ == "Adversarial"
         assert run.final_metrics()["train_loss"] == pytest.approx(alone.final_metrics()["train_loss"], rel=1e-6)
+
+
+def test_robust_curve_orders_clean_attacked_and_certified():
+    X, y = xor_data(24, 5)
+    D = patterns(X, 16, seed=5)
+    curve = robust_curve(X, y, D, 0.01, [0.0, 0.05, 0.1], max_iter=1500)
+    assert curve.eps_grid == [0.0, 0.05, 0.1]
+    assert len(curve.clean) == len(curve.pgd) == len(curve.certified) == len(curve.neurons) == 3
+    assert curve.pgd[0] == curve.clean[0] == curve.certified[0]  # no attack at eps = 0
+    for clean, pgd, cert in zip(curve.clean, curve.pgd, curve.certified, strict=True):
+        assert 0.0 <= cert <= pgd <= clean <= 1.0
+    assert curve.clean[0] >= 0.9 and min(curve.neurons) >= 1
