@@ -196,3 +196,26 @@ def test_robust_curve_orders_clean_attacked_and_certified():
     for clean, pgd, cert in zip(curve.clean, curve.pgd, curve.certified, strict=True):
         assert 0.0 <= cert <= pgd <= clean <= 1.0
     assert curve.clean[0] >= 0.9 and min(curve.neurons) >= 1
+
+
+@pytest.mark.parametrize("model", ["mlp", "residual-mlp", "finalmlp", "hourglass", "kan", "quadratic", "sparse-mlp"])
+def test_adversarial_trainer_takes_any_model_on_a_2d_task(model):
+    run = Run(ADV.with_overrides({"model": {"name": model}, "steps": 4, "eval_every": 4})).train()
+    assert run.step_count == 4 and run.state != "diverged"
+    assert np.isfinite(run.final_metrics()["train_loss"])
+    assert run.trainer.last_batch is not None and run.trainer.last_batch.shape == (16, 2)
+
+
+def test_cli_runs_with_the_adversarial_trainer(tmp_path):
+    import json
+
+    from netarium.cli import main
+
+    out = tmp_path / "r.json"
+    code = main(["run", "playground-spiral", "--steps", "20", "--set", "trainer.name=adversarial", "--set", "trainer.eps=0.2",
+                 "--set", "eval_every=10", "--json", str(out), "--quiet"])
+    data = json.loads(out.read_text())
+    assert code == 0
+    assert data["config"]["trainer"] == {"name": "adversarial", "grad_clip": 0.0, "eps": 0.2, "steps": 5, "step_size": 0.0}
+    assert data["steps"] == 20 and np.isfinite(data["final"]["train_loss"])
+    assert main(["run", "playground-spiral", "--steps", "2", "--set", "trainer.name=adversarial", "--set", "trainer.eps=-1"]) == 2
