@@ -484,7 +484,8 @@ def pgd_attack(model, X, y, eps: float, steps: int = 20, step_size: float | None
     smallest margin seen over all steps and restarts (the strongest). With `loss(out, y)` (adversarial training
     passes the run's loss) the ascent is on that loss and the last iterate is returned (Madry's training).
     step_size defaults to 2.5 eps / steps (Madry et al.); the random start draws from `generator` when given,
-    else from a generator seeded with `seed`. The model's parameters get no gradient; its mode is restored."""
+    else from a generator seeded with `seed`. The model's parameters get no gradient (.grad untouched); it runs
+    in eval mode and its mode is restored."""
     fn = _as_fn(model)
     X0 = torch.as_tensor(X).detach()
     y = torch.as_tensor(y)
@@ -493,11 +494,8 @@ def pgd_attack(model, X, y, eps: float, steps: int = 20, step_size: float | None
     alpha = step_size if step_size else 2.5 * eps / max(steps, 1)
     gen = generator if generator is not None else torch.Generator().manual_seed(int(seed))
     best, best_m = X0.clone(), torch.full((X0.shape[0],), math.inf, dtype=X0.dtype, device=X0.device)
-    was_training = bool(getattr(fn, "training", False))
-    params = [p for p in fn.parameters() if p.requires_grad] if isinstance(fn, torch.nn.Module) else []
-    for p in params:
-        p.requires_grad_(False)
-    if was_training:
+    was_training = bool(getattr(fn, "training", False))  # parameters keep requires_grad (another thread may be
+    if was_training:  # reading the live model); autograd.grad below takes the input's gradient only
         fn.eval()
     try:
         for _ in range(restarts):
@@ -519,8 +517,6 @@ def pgd_attack(model, X, y, eps: float, steps: int = 20, step_size: float | None
             if loss is not None:
                 best = Xa.detach()
     finally:
-        for p in params:
-            p.requires_grad_(True)
         if was_training:
             fn.train()
     return best
