@@ -5,6 +5,7 @@ from netarium.experiments import playground  # noqa: F401  (registration; the ga
 # isort: split
 from netarium.experiments import (  # noqa: F401
     convex,
+    convex_adversarial,
     dynamics,
     finalmlp,
     geometry,

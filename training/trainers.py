@@ -13,6 +13,7 @@ from torch import nn
 from netarium.models.masks import masked_modules, reset_optimizer_state
 from netarium.models.taps import ForwardHook, forward_hooks
 from netarium.schema import Params, Registry, SchemaError
+from netarium.training.convex_robust import pgd_attack
 from netarium.training.dst import DSTLog, DSTSchedule
 from netarium.training.optim import regularization, tfp_regularization_terms
 
@@ -174,3 +175,45 @@ class DynamicSparse(Supervised):
 @TRAINERS.register("dst", DSTParams, "Back-propagation with dynamic sparse training of the masked layers")
 def make_dst(p: DSTParams) -> DynamicSparse:
     return DynamicSparse(p)
+
+
+class AdversarialParams(SupervisedParams):
+    eps: float = Field(0.3, gt=0.0, le=10.0,
+                       description="Radius of the l_inf ball around each input that the attack searches, in input units")
+    steps: int = Field(5, ge=1, le=100, description="PGD ascent steps per training step (Madry et al. 2018)")
+    step_size: float = Field(0.0, ge=0.0, le=10.0, description="PGD step per ascent step; 0 = 2.5 eps / steps")
+
+
+class Adversarial(Supervised):
+    """PGD adversarial training (Madry et al. 2018): every step moves each input of the batch by an l_inf PGD
+    attack on the run's loss (a uniform random start in the eps-ball, `steps` signed-gradient ascent steps,
+    each projected back to the ball), then takes the ordinary step on the moved batch. The attack leaves the
+    model's gradients alone and runs in eval mode (dropout off). `last_batch` holds the last moved batch."""
+
+    def __init__(self, p: AdversarialParams):
+        super().__init__(p)
+        self.p = p
+        self.last_batch: torch.Tensor | None = None
+        self._gen: torch.Generator | None = None
+
+    def attach(self, run: Run) -> None:
+        """Refuse a task whose inputs cannot be perturbed (tokens); seed the attack's random starts."""
+        task = run.task
+        if task.vocab_size is not None or task.kind == "sequence" or not torch.is_floating_point(task.X_train):
+            raise SchemaError("trainer", f"adversarial training perturbs real-valued inputs; {task.name} has token inputs",
+                              "a task with real-valued inputs (the 2-D tasks, regression, CSV), or trainer supervised")
+        self._gen = torch.Generator().manual_seed(run.config.seed + 7919)
+
+    def step(self, run: Run, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._gen is None:
+            self.attach(run)
+        x_adv = pgd_attack(run.model, x, y, self.p.eps, steps=self.p.steps, step_size=self.p.step_size or None,
+                           loss=run.loss, generator=self._gen)
+        self.last_batch = x_adv
+        return super().step(run, x_adv, y)
+
+
+@TRAINERS.register("adversarial", AdversarialParams,
+                   "PGD adversarial training: back-propagation on inputs moved by an l_inf attack of radius eps")
+def make_adversarial(p: AdversarialParams) -> Adversarial:
+    return Adversarial(p)
