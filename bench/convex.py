@@ -36,8 +36,10 @@ def spiral_problem(n_train: int = 200, n_patterns: int = 100, seed: int = 0) -> 
     return X, y, convex.patterns(X, n_patterns, seed)
 
 
-def clarabel_solve(X, y, D, lam: float, gated: bool = False, loss: str = "squared") -> dict[str, float] | None:
-    """The program by cvxpy + CLARABEL at tolerances 1e-10: {value, total_s, solver_s}; None without cvxpy."""
+def reference_solve(X, y, D, lam: float, gated: bool = False, loss: str = "squared") -> dict[str, Any] | None:
+    """The program by cvxpy + CLARABEL at tolerances 1e-10: {value, u, v, mu (the cone rows' multipliers, (2, n, P)),
+    total_s, solver_s, solver}; None without cvxpy. CLARABEL stalls on the constrained program with the logistic loss (its exponential cones: status
+    InsufficientProgress); there SCS at eps 1e-10 answers instead (`solver` says which)."""
     try:
         import cvxpy as cp
     except ImportError:
@@ -45,6 +47,7 @@ def clarabel_solve(X, y, D, lam: float, gated: bool = False, loss: str = "square
     t0 = time.perf_counter()
     X1 = convex.with_ones(X).numpy()
     Dn = torch.as_tensor(D).numpy().astype(float)
+    y = np.asarray(y, dtype=float)
     n, P, d = len(y), Dn.shape[1], X1.shape[1]
     U = cp.Variable((P, d))
     V = None if gated else cp.Variable((P, d))
@@ -56,9 +59,16 @@ def clarabel_solve(X, y, D, lam: float, gated: bool = False, loss: str = "square
     S = 2 * Dn - 1
     cons = [] if gated else [cp.multiply(S, X1 @ U.T) >= 0, cp.multiply(S, X1 @ V.T) >= 0]
     prob = cp.Problem(cp.Minimize(data + lam * reg), cons)
-    prob.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    solver = "CLARABEL"
+    try:
+        prob.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    except cp.error.SolverError:
+        solver = "SCS"
+        prob.solve(solver="SCS", eps_abs=1e-10, eps_rel=1e-10, max_iters=200_000)
     total = time.perf_counter() - t0
-    return {"value": float(prob.value), "total_s": total, "solver_s": float(prob.solver_stats.solve_time)}
+    mu = None if gated else np.stack([cons[0].dual_value, cons[1].dual_value])
+    return {"value": float(prob.value), "u": U.value, "v": None if gated else V.value, "mu": mu, "total_s": total,
+            "solver_s": float(prob.solver_stats.solve_time), "solver": solver}
 
 
 def _timed(run, optimum: float, repeats: int) -> dict[str, Any]:
@@ -85,8 +95,8 @@ def convex_figures(n_train: int = 200, n_patterns: int = 100, lam: float = 1e-3,
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        ref_c = [clarabel_solve(X, y, D, lam) for _ in range(repeats)]
-        ref_g = [clarabel_solve(X, y, D, lam, gated=True) for _ in range(repeats)]
+        ref_c = [reference_solve(X, y, D, lam) for _ in range(repeats)]
+        ref_g = [reference_solve(X, y, D, lam, gated=True) for _ in range(repeats)]
         have_cvxpy = ref_c[0] is not None
         if have_cvxpy:
             opt_c, opt_g = ref_c[0]["value"], ref_g[0]["value"]
