@@ -71,9 +71,10 @@ def reference_solve(X, y, D, lam: float, gated: bool = False, loss: str = "squar
             "solver_s": float(prob.solver_stats.solve_time), "solver": solver}
 
 
-def _timed(run, optimum: float, repeats: int) -> dict[str, Any]:
-    """Median seconds (and the iterations) to the GAP over `repeats` runs (one untimed warm-up first)."""
-    run()
+def _timed(run, optimum: float, repeats: int, warmup: bool) -> dict[str, Any]:
+    """Median seconds (and the iterations) to the GAP over `repeats` runs (after one untimed warm-up run)."""
+    if warmup:
+        run()
     secs, iters, values, last = [], [], [], None
     for _ in range(repeats):
         last = run()
@@ -83,14 +84,16 @@ def _timed(run, optimum: float, repeats: int) -> dict[str, Any]:
         values.append(last.value)
     return {"s": statistics.median(secs), "iterations": iters[len(iters) // 2] if None not in iters else None,
             "total_iterations": last.iterations, "value": values[-1], "converged": last.converged,
-            "per_iteration_ms": 1e3 * last.seconds_per_iteration()}
+            "per_iteration_ms": 1e3 * last.seconds_per_iteration(), "polished": last.polished}
 
 
 def convex_figures(n_train: int = 200, n_patterns: int = 100, lam: float = 1e-3, repeats: int = 5,
-                   seed: int = 0, admm_kwargs: dict | None = None, fista_kwargs: dict | None = None) -> dict[str, Any]:
-    """The bench's figures on the spiral problem (a smaller one for the tests): times, iterations, ratios."""
+                   seed: int = 0, admm_kwargs: dict | None = None, fista_kwargs: dict | None = None,
+                   warmup: bool = True) -> dict[str, Any]:
+    """The bench's figures on the spiral problem (a smaller one for the tests): times, iterations, ratios.
+    ADMM runs to 20,000 iterations (it needs about 10,000 for the gap here), FISTA with its defaults."""
     X, y, D = spiral_problem(n_train, n_patterns, seed)
-    admm_kwargs = dict(admm_kwargs or {})
+    admm_kwargs = {"max_iter": 20_000, **(admm_kwargs or {})}
     fista_kwargs = dict(fista_kwargs or {})
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -103,8 +106,8 @@ def convex_figures(n_train: int = 200, n_patterns: int = 100, lam: float = 1e-3,
         else:  # each solver against its own long run
             opt_c = convex.admm(X, y, D, lam, eps_abs=1e-10, eps_rel=1e-10, max_iter=50_000).value
             opt_g = convex.fista_gated(X, y, D, lam, tol=1e-13, max_iter=100_000).value
-        a = _timed(lambda: convex.admm(X, y, D, lam, **admm_kwargs), opt_c, repeats)
-        f = _timed(lambda: convex.fista_gated(X, y, D, lam, **fista_kwargs), opt_g, repeats)
+        a = _timed(lambda: convex.admm(X, y, D, lam, **admm_kwargs), opt_c, repeats, warmup)
+        f = _timed(lambda: convex.fista_gated(X, y, D, lam, **fista_kwargs), opt_g, repeats, warmup)
     finally:
         torch.set_num_threads(threads)
     out: dict[str, Any] = {
@@ -114,7 +117,7 @@ def convex_figures(n_train: int = 200, n_patterns: int = 100, lam: float = 1e-3,
         "admm_value": a["value"], "admm_converged": a["converged"], "admm_ms_per_iteration": a["per_iteration_ms"],
         "fista_s": f["s"], "fista_iterations": f["iterations"], "fista_total_iterations": f["total_iterations"],
         "fista_value": f["value"], "fista_converged": f["converged"], "fista_ms_per_iteration": f["per_iteration_ms"],
-        "target_ratio": TARGET_RATIO,
+        "target_ratio": TARGET_RATIO, "admm_polished": a["polished"], "fista_polished": f["polished"],
     }
     if have_cvxpy:
         for key, ref in (("clarabel", ref_c), ("clarabel_gated", ref_g)):
@@ -133,7 +136,7 @@ def _iters(k) -> str:
 
 
 def run_convex_bench(quick: bool = False) -> dict[str, Any]:
-    out = convex_figures(repeats=3 if quick else 7)
+    out = convex_figures(repeats=1 if quick else 5, warmup=not quick)
     head = (f"netarium bench convex: 2-D spiral, n = {out['n']}, P = {out['patterns']} sampled patterns, "
             f"lambda {out['lam']:g}; time to {GAP:g} relative objective gap, median of {out['repeats']} runs, "
             f"1 torch thread (set for the measurement)")
@@ -159,7 +162,7 @@ def run_convex_bench(quick: bool = False) -> dict[str, Any]:
                  f"final value {out['fista_value']:.8g})")
     if out["cvxpy"]:
         lines.append(f"    ratio FISTA / CLARABEL {out['fista_ratio']:.2f} (solver only {out['fista_ratio_solver']:.2f}); "
-                     f"target {'met' if out['target_met'] else 'not met'} by "
-                     f"{'ADMM' if out['admm_ratio'] <= TARGET_RATIO else 'FISTA' if out['fista_ratio'] <= TARGET_RATIO else 'neither'}")
+                     f"target {'met by ' if out['target_met'] else 'not met: '}"
+                     f"{'ADMM' if out['admm_ratio'] <= TARGET_RATIO else 'FISTA' if out['fista_ratio'] <= TARGET_RATIO else 'neither ratio is <= 0.5'}")
     print("\n".join(lines))
     return out

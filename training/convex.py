@@ -511,7 +511,7 @@ def admm(X, y, D, lam: float, rho: float = 0.1, max_iter: int = 5000, eps_abs: f
          adapt_every: int = 10, mu: float = 10.0, tau: float = 2.0, gscale: float = 1.0,
          alpha: float = 1.0, balance: str = "boyd", accelerate: bool = True, threads: int | None = None,
          loss: str = "squared", inner: int = 2, polish: bool = True, polish_every: int = 50,
-         eps_gap: float = 1e-6) -> Solution:
+         eps_gap: float = 1e-6, check_every: int = 10) -> Solution:
     """The constrained program by ADMM in scaled form, the splitting of Bai, Gautam & Sojoudi (2022):
 
         min L(F x) + lam sum_g |z_g|   s.t.  x = z,  G x = s,  s >= 0
@@ -527,7 +527,9 @@ def admm(X, y, D, lam: float, rho: float = 0.1, max_iter: int = 5000, eps_abs: f
     (curvature 1/4 for the logistic loss: n rho / kappa in the Woodbury matrix, kappa = 1/4).
     z-update: group soft-thresholding at lam/rho; s-update: projection onto s >= 0; rho adapts by residual
     balancing (Boyd et al. 2011, 3.4.1) every `adapt_every` iterations. Stops when the primal and dual
-    residuals fall below eps_abs sqrt(size) + eps_rel * scale (Boyd et al. 3.3.1) or at max_iter.
+    residuals fall below eps_abs sqrt(size) + eps_rel * scale (Boyd et al. 3.3.1) or at max_iter; the dual
+    residual and the thresholds (three more G^T products) are computed every `check_every` iterations and at
+    each adaptation, and the trace repeats the last dual residual in between.
     `alpha` > 1 over-relaxes; `balance` "osqp" adapts rho by the ratio of the relative residuals instead;
     `accelerate` extrapolates (z, s) and the duals with Nesterov momentum, restarted whenever the combined
     residual fails to fall (Goldstein et al. 2014): about half the iterations on small problems.
@@ -546,14 +548,14 @@ def admm(X, y, D, lam: float, rho: float = 0.1, max_iter: int = 5000, eps_abs: f
     """
     with _threads(threads):
         return _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, gscale, alpha, balance,
-                     accelerate, loss, inner, polish_every if polish else 0, eps_gap, polish)
+                     accelerate, loss, inner, polish_every if polish else 0, eps_gap, polish, check_every)
 
 
 POLISH_FEASIBLE = 1e-9  # a polished point counts as feasible at this relative constraint violation
 
 
 def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, gscale, alpha, balance, accelerate,
-          loss, inner, polish_every, eps_gap, final_polish) -> Solution:
+          loss, inner, polish_every, eps_gap, final_polish, check_every) -> Solution:
     t0 = time.perf_counter()
     X1, y, Df = _problem(X, y, D, lam)
     _check_loss(loss, y)
@@ -561,6 +563,8 @@ def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, g
         raise ValueError(f"balance must be 'boyd' or 'osqp', got {balance!r}")
     if rho <= 0 or not 0 < alpha < 2:
         raise ValueError(f"ADMM needs rho > 0 and 0 < alpha < 2, got rho={rho}, alpha={alpha}")
+    if check_every < 1:
+        raise ValueError(f"check_every must be >= 1, got {check_every}")
     n, d = X1.shape
     P = Df.shape[1]
     kappa = CURVATURE[loss]
@@ -622,6 +626,8 @@ def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, g
         sol.seconds.append(time.perf_counter() - t0)
         return True
 
+    r_dual = eps_dual = math.inf
+    relax = alpha != 1.0
     for it in range(1, max_iter + 1):
         prox = rho * (zh - lzh) + rho * Gt(sh - lsh)
         if loss == "squared":
@@ -632,13 +638,19 @@ def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, g
                 x = solve(Ft(kappa * fx - _loss_grad(fx, y, loss)) / n + prox, rho, L)
         Gx = G(x)
         z_old, s_old, lz_old, ls_old = z, s, lz, ls
-        xh, Gxh = alpha * x + (1 - alpha) * zh, alpha * Gx + (1 - alpha) * sh  # over-relaxation
-        z = _group_shrink(xh + lzh, lam / rho)
+        xh, Gxh = (alpha * x + (1 - alpha) * zh, alpha * Gx + (1 - alpha) * sh) if relax else (x, Gx)  # over-relaxation
+        v = xh + lzh
+        vn = v.norm(dim=-1, keepdim=True)
+        zn = (vn - lam / rho).clamp(min=0)  # group soft-thresholding, its norms kept for the objective
+        z = v * (zn / vn.clamp(min=1e-300))
         s = (Gxh + lsh).clamp(min=0)
-        lz = lzh + xh - z
-        ls = lsh + Gxh - s
+        dlz, dls = xh - z, Gxh - s
+        lz, ls = lzh + dlz, lsh + dls
+        sq_dlz, sq_dls = float(dlz.pow(2).sum()), float(dls.pow(2).sum())
+        # the primal residual |x - z|^2 + |Gx - s|^2 (without over-relaxation, the dual steps themselves)
+        r_pri = math.sqrt(sq_dlz + sq_dls) if not relax else math.sqrt(float((x - z).pow(2).sum() + (Gx - s).pow(2).sum()))
         if accelerate:  # fast ADMM with restart (Goldstein, O'Donoghue, Setzer & Baraniuk 2014, Alg. 8)
-            c = float((lz - lzh).pow(2).sum() + (ls - lsh).pow(2).sum() + (z - zh).pow(2).sum() + (s - sh).pow(2).sum())
+            c = sq_dlz + sq_dls + float((z - zh).pow(2).sum() + (s - sh).pow(2).sum())
             if c < 0.999 * c_prev:
                 mom_new = (1 + math.sqrt(1 + 4 * mom * mom)) / 2
                 beta = (mom - 1) / mom_new
@@ -650,18 +662,19 @@ def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, g
                 zh, sh, lzh, lsh = z, s, lz, ls
         else:
             zh, sh, lzh, lsh = z, s, lz, ls
-        r_pri = math.sqrt(float((x - z).pow(2).sum() + (Gx - s).pow(2).sum()))
-        r_dual = rho * float((z - z_old + Gt(s - s_old)).norm())
-        obj = float(loss_value(F(z), y, loss) + lam * z.norm(dim=-1).sum())
+        check = it % check_every == 0 or (adapt_every and it % adapt_every == 0)
+        if check:  # the dual residual and the stopping thresholds, every check_every iterations
+            r_dual = rho * float((z - z_old + Gt(s - s_old)).norm())
+            eps_pri = size_p * eps_abs + eps_rel * max(math.sqrt(float(x.pow(2).sum() + Gx.pow(2).sum())),
+                                                       math.sqrt(float(z.pow(2).sum() + s.pow(2).sum())))
+            eps_dual = size_d * eps_abs + eps_rel * rho * float((lz + Gt(ls)).norm())
+        obj = float(loss_value(F(z), y, loss) + lam * zn.sum())
         sol.objective.append(obj)
         sol.primal.append(r_pri)
         sol.dual.append(r_dual)
         sol.rho.append(rho)
         sol.seconds.append(time.perf_counter() - t0)
-        eps_pri = size_p * eps_abs + eps_rel * max(math.sqrt(float(x.pow(2).sum() + Gx.pow(2).sum())),
-                                                   math.sqrt(float(z.pow(2).sum() + s.pow(2).sum())))
-        eps_dual = size_d * eps_abs + eps_rel * rho * float((lz + Gt(ls)).norm())
-        if r_pri <= eps_pri and r_dual <= eps_dual:
+        if check and r_pri <= eps_pri and r_dual <= eps_dual:
             sol.converged = True
             break
         if polish_every and it >= next_check:
@@ -702,9 +715,10 @@ def fista_gated(X, y, D, lam: float, max_iter: int = 20000, tol: float = 1e-10, 
     "logistic": (1/n) sum log(1 + exp(-y_i f_i)), y in ±1). Step 1/L with L = kappa lambda_max(F F^T) / n
     (F F^T = X1 X1^T ∘ D D^T, its exact top eigenvalue; kappa = 1 squared, 1/4 logistic). Stops when the
     relative objective change and the relative gradient-mapping norm |w - prox(y)| / max(1, |w|) both fall
-    below `tol`, or at max_iter. `polish_every` > 0: every that many iterations `polish_gated` solves the
-    problem on the iterate's support by Newton with working-set corrections; when its certified duality gap
-    is <= `eps_gap` the polished point is returned (one extra trace entry; `gap` and `polished` set).
+    below `tol`, or at max_iter. `polish_every` > 0: whenever the iterate's support is the same as that many
+    iterations before, `polish_gated` solves the problem on it by Newton with working-set corrections; when
+    its certified duality gap is <= `eps_gap` the polished point is returned (one extra trace entry; `gap`
+    and `polished` set), else the next try waits 1.5 times longer than the last.
     `seconds` count from the call. Returns u = w, v = 0 (no cone constraint: a gated net, not a ReLU net)."""
     with _threads(threads):
         return _fista_gated(X, y, D, lam, max_iter, tol, loss, polish_every, eps_gap)
@@ -730,6 +744,7 @@ def _fista_gated(X, y, D, lam, max_iter, tol, loss, polish_every, eps_gap) -> So
     prev = value(w, F(w))
     sol = Solution(w, torch.zeros_like(w), method="fista-gated")
     it = 0
+    last_support, next_check, polish_wait = None, polish_every, float(polish_every)
     for _ in range(max_iter):
         grad = (Df * _loss_grad(F(yk), y, loss)[:, None]).T @ X1 / n
         w_new = _group_shrink(yk - step * grad, lam * step)
@@ -751,8 +766,15 @@ def _fista_gated(X, y, D, lam, max_iter, tol, loss, polish_every, eps_gap) -> So
         if change < tol and gmap < tol:
             sol.converged = True
             break
-        if polish_every and it % polish_every == 0 and bool((w.norm(dim=1) > 0).any()):
+        if polish_every and it >= next_check:
+            support = w.norm(dim=1) > 0
+            stable = last_support is not None and torch.equal(support, last_support) and bool(support.any())
+            last_support, next_check = support, it + polish_every
+            if not stable:  # polish once the support held since the last check
+                continue
             wp, cert = polish_gated(X1[:, :-1], y, Df, lam, w, loss=loss)
+            next_check = it + int(polish_wait)
+            polish_wait *= 1.5  # a failed polish waits longer before the next
             if cert.gap <= eps_gap and cert.primal <= obj:
                 sol.u, sol.v = wp, torch.zeros_like(wp)
                 sol.gap, sol.lower, sol.polished, sol.converged = cert.gap, cert.lower, it, True
