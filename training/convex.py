@@ -455,9 +455,12 @@ def polish(X, y, D, lam: float, u, v, active=None, mu=None, loss: str = "squared
     where no alpha_i is 0: damped Newton with backtracking. Then a primal-dual active-set round: rows the new
     point violates join the active set, rows whose multiplier (least squares on the active rows) is negative
     leave it; at most `rounds` rounds. `active` (2, n, P) bool: the rows to start from (default: rows with
-    |R_i w_i| <= active_tol max |X1 w_i|), groups with |w_i| <= support_tol max |w_j| are dropped; `mu` (2, n, P): the solver's multipliers, used for the dropped groups'
-    part of the certificate. Returns (u, v, Certificate) of the polished point: callers accept it only when it
-    is feasible (its `violation`) and better, as `admm` does.
+    |R_i w_i| <= active_tol max |X1 w_i|); groups with |w_i| <= support_tol max |w_j| are dropped; `mu`
+    (2, n, P): the solver's multipliers, used for the dropped groups' part of the certificate. Returns
+    (u, v, Certificate) of the polished point: callers accept it only when it is feasible (its `violation`)
+    and better, as `admm` does. It needs the right support and active rows: from ADMM iterates of the tests'
+    small problems it is exact (certified gaps ~1e-12) after 2-10x fewer iterations than ADMM's own stop; on
+    the bench's n = 200 spiral with 100 patterns the iterates of 1,000-20,000 iterations do not give them.
     """
     _check_loss(loss)
     X1, y, Df = _problem(X, y, D, lam)
@@ -508,7 +511,7 @@ def polish(X, y, D, lam: float, u, v, active=None, mu=None, loss: str = "squared
 # ---------------------------------------------------------------------------------------------------------
 
 def admm(X, y, D, lam: float, rho: float = 0.1, max_iter: int = 5000, eps_abs: float = 1e-7, eps_rel: float = 1e-6,
-         adapt_every: int = 10, mu: float = 10.0, tau: float = 2.0, gscale: float = 1.0,
+         adapt_every: int = 10, mu: float = 3.0, tau: float = 2.0, gscale: float = 1.0,
          alpha: float = 1.0, balance: str = "boyd", accelerate: bool = True, threads: int | None = None,
          loss: str = "squared", inner: int = 2, polish: bool = True, polish_every: int = 50,
          eps_gap: float = 1e-6, check_every: int = 10) -> Solution:
@@ -526,7 +529,9 @@ def admm(X, y, D, lam: float, rho: float = 0.1, max_iter: int = 5000, eps_abs: f
     the linear solve above with the loss replaced by its quadratic upper bound at the current point
     (curvature 1/4 for the logistic loss: n rho / kappa in the Woodbury matrix, kappa = 1/4).
     z-update: group soft-thresholding at lam/rho; s-update: projection onto s >= 0; rho adapts by residual
-    balancing (Boyd et al. 2011, 3.4.1) every `adapt_every` iterations. Stops when the primal and dual
+    balancing (Boyd et al. 2011, 3.4.1) every `adapt_every` iterations: times or over `tau` when one residual
+    is over `mu` times the other (mu = 3 rather than Boyd's 10: 5,822 instead of 10,751 iterations to a 1e-3
+    gap on the bench's spiral, 10-50% fewer to convergence on the tests' problems). Stops when the primal and dual
     residuals fall below eps_abs sqrt(size) + eps_rel * scale (Boyd et al. 3.3.1) or at max_iter; the dual
     residual and the thresholds (three more G^T products) are computed every `check_every` iterations and at
     each adaptation, and the trace repeats the last dual residual in between.
@@ -537,9 +542,8 @@ def admm(X, y, D, lam: float, rho: float = 0.1, max_iter: int = 5000, eps_abs: f
     Polish (OSQP's idea, `polish`; off with polish=False): at the end, and on the way (`polish_every` > 0)
     whenever the iterate's nonzero groups are the same as `polish_every` iterations before (after a failed
     polish the next waits 1.5 times longer than the one before), those groups and the clamped cone rows
-    (s = 0) are taken as the support and the active set, the reduced
-    smooth problem is solved by Newton, and the result's optimality is proven by `certificate` (a duality
-    gap from ADMM's multipliers). A polished point is accepted when it is feasible (violation <= 1e-9) and its
+    (s = 0) are taken as the support and the active set, the reduced smooth problem is solved by Newton, and
+    the result's optimality is proven by `certificate` (a duality gap from ADMM's multipliers). A polished point is accepted when it is feasible (violation <= 1e-9) and its
     certified relative gap is <= `eps_gap` (then ADMM stops there, converged), or, at the end, when it is
     feasible and not worse than the iterate. The returned u, v are the z iterate (exactly group-sparse) or the
     accepted polished point; `objective` is evaluated there. An accepted polish appends one entry to the

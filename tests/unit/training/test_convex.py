@@ -151,7 +151,7 @@ def test_fista_gated_agrees_with_cvxpy(seed, n, gates, lam):
 def test_admm_polish_is_certified_feasible_and_agrees_with_cvxpy():
     """ADMM stopped early (300 iterations) then polished: feasible to rounding, better than the iterate, within 1e-6
     of cvxpy, and its certificate's lower bound is below cvxpy's optimum; with the polish on the way ADMM stops
-    there by itself."""
+    by itself once the certified gap is <= 1e-6."""
     X, y = xor_data(40, 5)
     lam = 1e-2
     D = patterns(X, 40, seed=5)
@@ -163,11 +163,11 @@ def test_admm_polish_is_certified_feasible_and_agrees_with_cvxpy():
     assert constraint_violation(sol.u, sol.v, X, D) <= 1e-9
     assert sol.value == pytest.approx(objective(sol.u, sol.v, X, y, D, lam), rel=1e-12)
     assert sol.value < rough.value and abs(sol.value - ref) <= 1e-6 * ref
-    assert sol.gap <= 1e-6 and sol.lower <= ref * (1 + 1e-9)
+    assert sol.lower <= ref * (1 + 1e-9)  # a valid bound (tight only with good multipliers: see `auto`)
     # with the polish on the way (every 50 iterations, once the support holds) it stops by itself
     auto = admm(X, y, D, lam)
     assert auto.converged and auto.polished is not None and auto.polished < 1000
-    assert auto.gap <= 1e-6 and abs(auto.value - ref) <= 1e-6 * ref
+    assert auto.gap <= 1e-6 and auto.lower <= ref * (1 + 1e-9) and abs(auto.value - ref) <= 1e-6 * ref
     # polish on its own (active rows found geometrically) refines cvxpy's answer, feasible and not worse; with
     # cvxpy's multipliers its certificate proves the gap
     from netarium.bench.convex import reference_solve
