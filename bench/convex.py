@@ -104,7 +104,7 @@ def convex_figures(n_train: int = 200, n_patterns: int = 100, lam: float = 1e-3,
         if have_cvxpy:
             opt_c, opt_g = ref_c[0]["value"], ref_g[0]["value"]
         else:  # each solver against its own long run
-            opt_c = convex.admm(X, y, D, lam, eps_abs=1e-10, eps_rel=1e-10, max_iter=50_000).value
+            opt_c = convex.admm(X, y, D, lam, eps_abs=1e-10, eps_rel=1e-10, max_iter=30_000).value
             opt_g = convex.fista_gated(X, y, D, lam, tol=1e-13, max_iter=100_000).value
         a = _timed(lambda: convex.admm(X, y, D, lam, **admm_kwargs), opt_c, repeats, warmup)
         f = _timed(lambda: convex.fista_gated(X, y, D, lam, **fista_kwargs), opt_g, repeats, warmup)
@@ -137,15 +137,19 @@ def _iters(k) -> str:
 
 def run_convex_bench(quick: bool = False) -> dict[str, Any]:
     out = convex_figures(repeats=1 if quick else 5, warmup=not quick)
+    print(report(out))
+    return out
+
+
+def report(out: dict[str, Any]) -> str:
+    """The bench's printout of a `convex_figures` dict."""
     head = (f"netarium bench convex: 2-D spiral, n = {out['n']}, P = {out['patterns']} sampled patterns, "
             f"lambda {out['lam']:g}; time to {GAP:g} relative objective gap, median of {out['repeats']} runs, "
             f"1 torch thread (set for the measurement)")
+    lines = [head]
     if not out["cvxpy"]:
-        print(head + "\n  cvxpy is not installed (pip install -e '.[dev]'): no CLARABEL reference; each solver "
-              "is timed against its own long-run optimum")
-    else:
-        print(head)
-    lines = []
+        lines.append("  cvxpy is not installed (pip install -e '.[dev]'): no CLARABEL reference; each solver "
+                     "is timed against its own long-run optimum")
     if out["cvxpy"]:
         lines.append(f"  constrained: CLARABEL {out['clarabel_s']:.3f} s with cvxpy's compile "
                      f"({out['clarabel_solver_s']:.3f} s in the solver), optimum {out['optimum_constrained']:.8g}")
@@ -164,5 +168,4 @@ def run_convex_bench(quick: bool = False) -> dict[str, Any]:
         lines.append(f"    ratio FISTA / CLARABEL {out['fista_ratio']:.2f} (solver only {out['fista_ratio_solver']:.2f}); "
                      f"target {'met by ' if out['target_met'] else 'not met: '}"
                      f"{'ADMM' if out['admm_ratio'] <= TARGET_RATIO else 'FISTA' if out['fista_ratio'] <= TARGET_RATIO else 'neither ratio is <= 0.5'}")
-    print("\n".join(lines))
-    return out
+    return "\n".join(lines)

@@ -389,9 +389,11 @@ def test_sampled_plus_sgd_patterns_are_never_above_sgd():
 
 def test_bench_figures_on_a_tiny_problem():
     pytest.importorskip("cvxpy")
-    from netarium.bench.convex import convex_figures
+    from netarium.bench.convex import convex_figures, report
 
     out = convex_figures(n_train=20, n_patterns=10, lam=1e-2, repeats=1)
+    text = report(out)
+    assert "CLARABEL" in text and "ratio ADMM / CLARABEL" in text and "n = 20," in text
     for key in ("n", "patterns", "optimum_constrained", "optimum_gated", "clarabel_s", "clarabel_solver_s",
                 "clarabel_gated_s", "admm_s", "admm_iterations", "fista_s", "fista_iterations", "admm_ratio",
                 "fista_ratio", "target_met", "threads"):
@@ -401,3 +403,15 @@ def test_bench_figures_on_a_tiny_problem():
     assert abs(out["fista_value"] - out["optimum_gated"]) <= 1e-3 * out["optimum_gated"]
     assert out["optimum_gated"] <= out["optimum_constrained"] * (1 + 1e-6)  # the gated program is a relaxation
     assert torch.get_num_threads() == 1  # restored to this module's setting
+
+
+def test_bench_without_cvxpy_says_so_and_uses_long_runs(monkeypatch):
+    import netarium.bench.convex as bench
+
+    monkeypatch.setattr(bench, "reference_solve", lambda *a, **k: None)
+    out = bench.convex_figures(n_train=20, n_patterns=10, lam=1e-2, repeats=1, warmup=False)
+    assert not out["cvxpy"] and "clarabel_s" not in out and "admm_ratio" not in out
+    assert abs(out["admm_value"] - out["optimum_constrained"]) <= 1e-3 * out["optimum_constrained"]
+    assert out["admm_iterations"] is not None and out["fista_iterations"] is not None
+    text = bench.report(out)
+    assert "cvxpy is not installed" in text and "CLARABEL 0" not in text
