@@ -745,22 +745,27 @@ def _fista_gated(X, y, D, lam, max_iter, tol, loss, polish_every, eps_gap) -> So
 
     w = torch.zeros(P, d, dtype=DTYPE)
     yk, t = w.clone(), 1.0
-    prev = value(w, F(w))
+    fw = F(w)
+    fy = fw  # F(yk), kept by linearity: one product with F per iteration
+    prev = value(w, fw)
     sol = Solution(w, torch.zeros_like(w), method="fista-gated")
     it = 0
     last_support, next_check, polish_wait = None, polish_every, float(polish_every)
     for _ in range(max_iter):
-        grad = (Df * _loss_grad(F(yk), y, loss)[:, None]).T @ X1 / n
+        grad = (Df * _loss_grad(fy, y, loss)[:, None]).T @ X1 / n
         w_new = _group_shrink(yk - step * grad, lam * step)
-        obj = value(w_new, F(w_new))
+        f_new = F(w_new)
+        obj = value(w_new, f_new)
         gmap = float((w_new - yk).norm()) / max(1.0, float(w_new.norm()))
         if obj > prev and t > 1.0:  # restart: drop the momentum and step from the last iterate
-            t, yk = 1.0, w.clone()
+            t, yk, fy = 1.0, w.clone(), fw
             continue
         t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
-        yk = w_new + ((t - 1) / t_new) * (w_new - w)
+        beta = (t - 1) / t_new
+        yk = w_new + beta * (w_new - w)
+        fy = f_new + beta * (f_new - fw)
         change = abs(prev - obj) / max(abs(obj), 1e-300)
-        w, t, prev = w_new, t_new, obj
+        w, fw, t, prev = w_new, f_new, t_new, obj
         sol.objective.append(obj)
         sol.primal.append(gmap)
         sol.dual.append(0.0)
