@@ -58,7 +58,13 @@ def _load(quick: bool = False) -> dict[str, Any]:
     return run_load_bench(quick=quick)
 
 
+def _convex(quick: bool = False) -> dict[str, Any]:
+    from netarium.bench.convex import run_convex_bench
+
+    return run_convex_bench(quick=quick)
+
+
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "engine": _engine, "ui": _ui, "ui-dynamics": _ui_dynamics, "diagram": _diagram, "cka": _cka, "hessian": _hessian,
-    "sparse": _sparse, "sweep": _sweep, "load": _load,
+    "sparse": _sparse, "sweep": _sweep, "load": _load, "convex": _convex,
 }

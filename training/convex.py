@@ -134,11 +134,54 @@ def predict(u, v, X, D) -> torch.Tensor:
     return ((X1 @ (_t(u) - _t(v)).T) * Df).sum(1)
 
 
-def objective(u, v, X, y, D, lam: float) -> float:
-    """(1/2n)|sum_i D_i X1 (u_i - v_i) - y|^2 + lam sum_i (|u_i| + |v_i|) (constraints not checked)."""
+LOSSES = ("squared", "logistic")
+CURVATURE = {"squared": 1.0, "logistic": 0.25}  # the largest second derivative of the loss in f
+
+
+def _check_loss(loss: str, y: torch.Tensor | None = None) -> None:
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    if loss == "logistic" and y is not None and not bool(((y == 1) | (y == -1)).all()):
+        raise ValueError("the logistic loss needs targets y in {-1, +1}")
+
+
+def loss_value(f: torch.Tensor, y: torch.Tensor, loss: str = "squared") -> torch.Tensor:
+    """The data term: (1/2n)|f - y|^2 (squared) or (1/n) sum log(1 + exp(-y_i f_i)) (logistic), a 0-d tensor."""
+    if loss == "squared":
+        r = f - y
+        return 0.5 * (r @ r) / len(y)
+    return torch.nn.functional.softplus(-y * f).mean()
+
+
+def _loss_grad(f: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    """The derivative of each point's loss in f_i (the data term's gradient times n)."""
+    return f - y if loss == "squared" else -y * torch.sigmoid(-y * f)
+
+
+def _loss_curv(f: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    """Each point's second derivative of the loss in f_i."""
+    if loss == "squared":
+        return torch.ones_like(f)
+    s = torch.sigmoid(y * f)
+    return s * (1 - s)
+
+
+def _dual_value(f: torch.Tensor, y: torch.Tensor, t: float, loss: str) -> float:
+    """-L*(theta) at theta = t grad L(f), L the data term: with t making theta dual-feasible it is a lower bound of
+    the program (Fenchel duality). Squared: l*(g) = g^2/2 + g y; logistic: l*(-y p) = p log p + (1-p) log(1-p)."""
+    if loss == "squared":
+        g = t * (f - y)
+        return -float((0.5 * g * g + g * y).mean())
+    p = t * torch.sigmoid(-y * f)
+    return -float((torch.special.xlogy(p, p) + torch.special.xlogy(1 - p, 1 - p)).mean())
+
+
+def objective(u, v, X, y, D, lam: float, loss: str = "squared") -> float:
+    """L(sum_i D_i X1 (u_i - v_i)) + lam sum_i (|u_i| + |v_i|), L the data term of `loss_value` (constraints not
+    checked)."""
+    _check_loss(loss)
     y = _t(y)
-    r = predict(u, v, X, D) - y
-    return float(0.5 * (r @ r) / len(y) + lam * (_t(u).norm(dim=1).sum() + _t(v).norm(dim=1).sum()))
+    return float(loss_value(predict(u, v, X, D), y, loss) + lam * (_t(u).norm(dim=1).sum() + _t(v).norm(dim=1).sum()))
 
 
 def constraint_violation(u, v, X, D) -> float:
@@ -152,16 +195,18 @@ def constraint_violation(u, v, X, D) -> float:
     return worst / size
 
 
-def gated_objective(w, X, y, D, lam: float) -> float:
-    """The gated-ReLU objective (1/2n)|sum_i D_i X1 w_i - y|^2 + lam sum_i |w_i|."""
-    return objective(w, torch.zeros_like(_t(w)), X, y, D, lam)
+def gated_objective(w, X, y, D, lam: float, loss: str = "squared") -> float:
+    """The gated-ReLU objective L(sum_i D_i X1 w_i) + lam sum_i |w_i|."""
+    return objective(w, torch.zeros_like(_t(w)), X, y, D, lam, loss)
 
 
-def network_objective(W1, b1, a, X, y, lam: float) -> float:
-    """A two-layer ReLU net's regularized loss (1/2n)|relu(X W1^T + b1) a - y|^2 + lam/2 (|W1|^2 + |b1|^2 + |a|^2)."""
+def network_objective(W1, b1, a, X, y, lam: float, loss: str = "squared") -> float:
+    """A two-layer ReLU net's regularized loss L(relu(X W1^T + b1) a) + lam/2 (|W1|^2 + |b1|^2 + |a|^2), L the
+    data term of `loss_value` ((1/2n)|f - y|^2 or the mean logistic loss)."""
+    _check_loss(loss)
     W1, b1, a, y = _t(W1), _t(b1), _t(a), _t(y)
-    r = torch.relu(_t(X) @ W1.T + b1) @ a - y
-    return float(0.5 * (r @ r) / len(y) + 0.5 * lam * (W1.pow(2).sum() + b1.pow(2).sum() + a.pow(2).sum()))
+    f = torch.relu(_t(X) @ W1.T + b1) @ a
+    return float(loss_value(f, y, loss) + 0.5 * lam * (W1.pow(2).sum() + b1.pow(2).sum() + a.pow(2).sum()))
 
 
 def _group_shrink(z: torch.Tensor, kappa: float) -> torch.Tensor:
@@ -185,6 +230,9 @@ class Solution:
     rho: list[float] = field(default_factory=list)
     converged: bool = False
     method: str = ""
+    gap: float = math.nan  # a certified relative gap to the optimum (ADMM's accepted polish), else nan
+    lower: float = math.nan  # the lower bound behind `gap`
+    polished: int | None = None  # the iteration after which a polish was accepted (its entry is the last)
 
     @property
     def iterations(self) -> int:
@@ -222,46 +270,315 @@ def _problem(X, y, D, lam):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# ADMM (Bai, Gautam & Sojoudi 2022)
+# Optimality certificate and polish
+# ---------------------------------------------------------------------------------------------------------
+
+def _rows(X1: torch.Tensor, Df: torch.Tensor) -> torch.Tensor:
+    """R (P, n, d): row k of R_i is (2 D_ki - 1) x1_k, so the cone constraint of group i is R_i w >= 0."""
+    return (2 * Df - 1).T[:, :, None] * X1[None]
+
+
+def _group_grads(f, y, X1, Df, loss) -> torch.Tensor:
+    """The data term's gradient in (u_i, v_i), (2, P, d): ±X1^T (D_i ∘ l'(f)) / n."""
+    g = (Df * _loss_grad(f, y, loss)[:, None]).T @ X1 / len(y)
+    return torch.stack([g, -g])
+
+
+def _nnls_refine(A: torch.Tensor, R: torch.Tensor, mu: torch.Tensor, steps: int) -> torch.Tensor:
+    """A few accelerated projected-gradient steps on min_{mu >= 0} |A_g - R_g^T mu_g|^2 for every group at once
+    (A (2, P, d), R (P, n, d), mu (2, P, n)), from the given mu."""
+    if steps <= 0:
+        return mu
+    step = 1.0 / float(torch.linalg.matrix_norm(R, 2).max()) ** 2
+    prev, yk, t = mu, mu, 1.0
+    for _ in range(steps):
+        res = A - torch.einsum("pnd,gpn->gpd", R, yk)
+        new = (yk + step * torch.einsum("pnd,gpd->gpn", R, res)).clamp(min=0)
+        t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
+        yk = new + ((t - 1) / t_new) * (new - prev)
+        prev, t = new, t_new
+    return prev
+
+
+@dataclass
+class Certificate:
+    """A point's objective `primal`, a lower bound `lower` of the program's optimum (weak duality), their relative
+    gap (primal - lower) / |primal|, and the point's constraint violation (as `constraint_violation`; 0 for the
+    gated program)."""
+
+    primal: float
+    lower: float
+    violation: float
+
+    @property
+    def gap(self) -> float:
+        return (self.primal - self.lower) / max(abs(self.primal), 1e-300)
+
+
+def certificate(u, v, X, y, D, lam: float, mu=None, loss: str = "squared", refine: int = 30,
+                gated: bool = False) -> Certificate:
+    """How far (u, v) is from the program's optimum, proven: a lower bound by Fenchel duality.
+
+    For any multipliers mu_i >= 0 of the cone rows R_i w >= 0 (R_i = (2D_i - I) X1), theta = t grad L(f) at the
+    point's output f is dual-feasible when t |grad_i L - R_i^T mu_i| <= lam for every group i (u and v), and then
+    -L*(theta) <= the optimum. mu (2, n, P) (the solver's duals; zeros when not given) is improved by `refine`
+    projected-gradient steps, t is the largest such scale <= 1. At the optimum with exact multipliers the bound
+    equals the objective; the gap is meaningful when the point is feasible (see `violation`). `gated`: the
+    gated-ReLU program (u alone, no cone rows): t |grad_i L| <= lam, exact.
+    """
+    _check_loss(loss)
+    X1, y, Df = _problem(X, y, D, lam)
+    u = _t(u)
+    v = torch.zeros_like(u) if gated else _t(v)
+    f = predict(u, v, X, D)
+    primal = float(loss_value(f, y, loss) + lam * (u.norm(dim=1).sum() + v.norm(dim=1).sum()))
+    grads = _group_grads(f, y, X1, Df, loss)
+    if gated:
+        h = grads[0].norm(dim=-1)
+        violation = 0.0
+    else:
+        R = _rows(X1, Df)
+        mu = torch.zeros(2, Df.shape[1], len(y), dtype=DTYPE) if mu is None else _t(mu).clamp(min=0).mT.contiguous()
+        mu = _nnls_refine(grads, R, mu, refine)
+        h = (grads - torch.einsum("pnd,gpn->gpd", R, mu)).norm(dim=-1)
+        violation = constraint_violation(u, v, X, D)
+    t = min(1.0, lam / max(float(h.max()), 1e-300))
+    return Certificate(primal, _dual_value(f, y, t, loss), violation)
+
+
+def _newton_groups(A2: torch.Tensor, y: torch.Tensor, lam: float, alpha: torch.Tensor, free: torch.Tensor, loss: str,
+                   iters: int) -> torch.Tensor:
+    """min L(A2 alpha) + lam sum_g |alpha_g| over alpha (m, d) (coordinates where `free` (m*d,) is False held at 0) by
+    damped Newton with backtracking, from alpha; monotone. The objective is smooth where every group is nonzero,
+    and its quadratic model is poor near a group's 0: after each step, the point with every group that the full
+    Newton step would have carried through 0 set to 0 (and fixed there) is tried too and kept when lower, so
+    groups whose optimum is 0 get there instead of crawling."""
+    n = len(y)
+    m, d = alpha.shape
+    free = free.reshape(m, d).clone() & (alpha.norm(dim=1) > 0)[:, None]
+    alpha = alpha * free
+
+    def value(al):
+        return float(loss_value(A2 @ al.reshape(-1), y, loss) + lam * al.norm(dim=1).sum())
+
+    val = value(alpha)
+    eye_d = torch.eye(d, dtype=DTYPE)
+    eye = torch.eye(m * d, dtype=DTYPE)
+    data_h = (A2.T @ A2) / n if loss == "squared" else None
+    for _ in range(iters):
+        if not bool(free.any()):
+            break
+        fr = free.reshape(-1)
+        f = A2 @ alpha.reshape(-1)
+        nrm = alpha.norm(dim=1, keepdim=True).clamp(min=1e-300)
+        ah = alpha / nrm
+        gdata = (A2.T @ _loss_grad(f, y, loss)).reshape(m, d) / n
+        grad = ((gdata + lam * ah) * free).reshape(-1)
+        H = data_h if data_h is not None else (A2.T * _loss_curv(f, y, loss)) @ A2 / n
+        H = H + torch.block_diag(*(lam * (eye_d - ah[:, :, None] * ah[:, None, :]) / nrm[:, :, None]))
+        H = H * fr[:, None] * fr[None, :] + torch.diag((~fr).to(DTYPE))
+        H = H + 1e-12 * float(H.diagonal().abs().max()) * eye
+        chol, info = torch.linalg.cholesky_ex(H)
+        if int(info) == 0:
+            step = torch.cholesky_solve(grad[:, None], chol)[:, 0]
+        else:
+            step = torch.linalg.lstsq(H, grad[:, None]).solution[:, 0]
+        dec = float(grad @ step)
+        if not dec > 1e-16 * max(1.0, abs(val)):
+            break
+        st = step.reshape(m, d)
+        tt, cand, cv = 1.0, alpha, val
+        while tt > 1e-12:
+            cand = alpha - tt * st
+            cv = value(cand)
+            if cv <= val - 0.25 * tt * dec:
+                break
+            tt *= 0.5
+        through = free.any(1) & (((alpha - st) * alpha).sum(1) <= 0)
+        if bool(through.any()):
+            zeroed = cand * ~through[:, None]
+            zv = value(zeroed)
+            if zv <= min(cv, val):
+                cand, cv = zeroed, zv
+                free &= ~through[:, None]
+        if cv > val:
+            break
+        small = cv >= val - 1e-15 * max(1.0, abs(val))
+        alpha, val = cand, cv
+        if small or dec < 1e-14 * max(1.0, abs(val)):
+            break
+    return alpha
+
+
+def polish_gated(X, y, D, lam: float, w, loss: str = "squared", newton_iter: int = 40, rounds: int = 6,
+                 drop: float = 1e-7) -> tuple[torch.Tensor, Certificate]:
+    """The gated program solved exactly near an approximate solution w (P, d): Newton on its nonzero groups (the
+    objective is smooth there), groups that collapse (|w_i| <= `drop` max |w_j|) leave, groups whose gradient
+    breaks optimality at 0 (|grad_i L| > lam) join, for at most `rounds` rounds (a working-set method).
+    Returns (w, Certificate) with the exact duality gap."""
+    _check_loss(loss)
+    X1, y, Df = _problem(X, y, D, lam)
+    n, d = X1.shape
+    W = _t(w).clone()
+    supp = W.norm(dim=1) > 0
+    for _ in range(max(1, rounds)):
+        idx = torch.nonzero(supp).flatten()
+        if not len(idx):
+            break
+        A2 = (Df[:, idx, None] * X1[:, None, :]).reshape(n, -1)
+        alpha = _newton_groups(A2, y, lam, W[idx], torch.ones(len(idx) * d, dtype=torch.bool), loss, newton_iter)
+        W = torch.zeros_like(W)
+        W[idx] = alpha
+        norms = W.norm(dim=1)
+        collapsed = supp & (norms <= drop * float(norms.max()))
+        W[collapsed] = 0
+        grads = (Df * _loss_grad(predict(W, torch.zeros_like(W), X1[:, :-1], Df), y, loss)[:, None]).T @ X1 / n
+        gnorm = grads.norm(dim=1)
+        joining = ~supp & (gnorm > lam * (1 + 1e-9))
+        if not bool(collapsed.any()) and not bool(joining.any()):
+            break
+        supp = (supp & ~collapsed) | joining
+        # a joining group starts at its block prox-gradient step from 0 (a sure decrease): -shrink(grad_i, lam) / L_i
+        L_i = CURVATURE[loss] * torch.linalg.matrix_norm(Df.T[joining][:, :, None] * X1[None], 2) ** 2 / n
+        W[joining] = -_group_shrink(grads[joining], lam) / L_i[:, None]
+    return W, certificate(W, None, X1[:, :-1], y, Df, lam, loss=loss, gated=True)
+
+
+def polish(X, y, D, lam: float, u, v, active=None, mu=None, loss: str = "squared", newton_iter: int = 30,
+           rounds: int = 4, feas_tol: float = 1e-10, refine: int = 30, active_tol: float = 1e-6,
+           support_tol: float = 1e-7) -> tuple[torch.Tensor, torch.Tensor, Certificate]:
+    """OSQP-style polish of an approximate solution (u, v) of the constrained program: keep its nonzero groups,
+    hold its active cone rows as equalities and solve that smooth reduced problem exactly.
+
+    Each kept group w_i = B_i alpha_i lives in the null space B_i (orthonormal, from an SVD) of its active rows,
+    so the reduced problem min L(sum_i ±D_i X1 B_i alpha_i) + lam sum_i |alpha_i| is unconstrained and smooth
+    where no alpha_i is 0: damped Newton with backtracking. Then a primal-dual active-set round: rows the new
+    point violates join the active set, rows whose multiplier (least squares on the active rows) is negative
+    leave it; at most `rounds` rounds. `active` (2, n, P) bool: the rows to start from (default: rows with
+    |R_i w_i| <= active_tol max |X1 w_i|); groups with |w_i| <= support_tol max |w_j| are dropped; `mu`
+    (2, n, P): the solver's multipliers, used for the dropped groups' part of the certificate. Returns
+    (u, v, Certificate) of the polished point: callers accept it only when it is feasible (its `violation`)
+    and better, as `admm` does. It needs the right support and active rows: from ADMM iterates of the tests'
+    small problems it is exact (certified gaps ~1e-12) after 2-10x fewer iterations than ADMM's own stop; on
+    the bench's n = 200 spiral with 100 patterns the iterates of 1,000-20,000 iterations do not give them.
+    """
+    _check_loss(loss)
+    X1, y, Df = _problem(X, y, D, lam)
+    n, d = X1.shape
+    P = Df.shape[1]
+    R = _rows(X1, Df)  # (P, n, d)
+    W = torch.stack([_t(u), _t(v)])  # (2, P, d)
+    sign = torch.tensor([1.0, -1.0], dtype=DTYPE)
+    Z = torch.einsum("pnd,gpd->gpn", R, W)  # (2, P, n) row values
+    scale = float(torch.linalg.matrix_norm(X1, 2))
+    act = (Z.abs() <= active_tol * (X1 @ W.mT).abs().amax(1)[:, :, None]) if active is None else _t(active).bool().mT.clone()
+    norms = W.norm(dim=-1)
+    keep = norms > support_tol * float(norms.max())  # (2, P): the groups kept (others set to 0)
+    gi, pi = torch.nonzero(keep, as_tuple=True)
+    w = W[gi, pi]  # (m, d)
+    mu_out = torch.zeros(2, P, n, dtype=DTYPE) if mu is None else _t(mu).clamp(min=0).mT.clone()
+    for _ in range(max(1, rounds)):
+        m = len(gi)
+        if m == 0:
+            break
+        Ra = R[pi] * act[gi, pi][:, :, None]  # (m, n, d): the active rows of each kept group
+        _, sv, Vh = torch.linalg.svd(Ra, full_matrices=False)
+        null = sv <= 1e-9 * scale  # (m, d): right singular directions the active rows do not constrain
+        B = Vh.mT * null[:, None, :]  # (m, d, d), zero columns outside the null space
+        alpha = torch.einsum("mde,md->me", B, w)
+        A2 = (torch.einsum("nd,mde->nme", X1, B) * (sign[gi] * Df[:, pi])[:, :, None]).reshape(n, m * d)
+        alpha = _newton_groups(A2, y, lam, alpha, null.reshape(-1), loss, newton_iter)
+        w = torch.einsum("mde,me->md", B, alpha)  # (m, d)
+        # active-set round: violated rows join, rows with negative multipliers leave
+        rowv = torch.einsum("mnd,md->mn", R[pi], w)
+        size = (X1 @ w.T).abs().amax(0).clamp(min=1e-300)  # (m,)
+        violated = rowv < -feas_tol * size[:, None]
+        f = A2 @ alpha.reshape(-1)
+        g = (X1.T @ (Df[:, pi] * _loss_grad(f, y, loss)[:, None])).T / n * sign[gi][:, None]  # (m, d)
+        rhs = g + lam * w / w.norm(dim=1, keepdim=True).clamp(min=1e-300)  # = Ra^T mu at a stationary point
+        mu_act = (torch.linalg.pinv(Ra.mT) @ rhs[:, :, None])[:, :, 0]  # (m, n), zero off the active rows
+        released = act[gi, pi] & (mu_act < -1e-8 * float(mu_act.abs().max().clamp(min=1e-300)))
+        mu_out[gi, pi] = mu_act.clamp(min=0)
+        if not bool(violated.any()) and not bool(released.any()):
+            break
+        act[gi, pi] = (act[gi, pi] | violated) & ~released
+    Wp = torch.zeros(2, P, d, dtype=DTYPE)
+    if len(gi):
+        Wp[gi, pi] = w
+    return Wp[0], Wp[1], certificate(Wp[0], Wp[1], X1[:, :-1], y, Df, lam, mu_out.mT, loss, refine)
+
+
 # ---------------------------------------------------------------------------------------------------------
 
 def admm(X, y, D, lam: float, rho: float = 0.1, max_iter: int = 5000, eps_abs: float = 1e-7, eps_rel: float = 1e-6,
-         adapt_every: int = 10, mu: float = 10.0, tau: float = 2.0, gscale: float = 1.0,
-         alpha: float = 1.0, balance: str = "boyd", accelerate: bool = True, threads: int | None = None) -> Solution:
+         adapt_every: int = 10, mu: float = 3.0, tau: float = 2.0, gscale: float = 1.0,
+         alpha: float = 1.0, balance: str = "boyd", accelerate: bool = True, threads: int | None = None,
+         loss: str = "squared", inner: int = 2, polish: bool = True, polish_every: int = 50,
+         eps_gap: float = 1e-6, check_every: int = 10) -> Solution:
     """The constrained program by ADMM in scaled form, the splitting of Bai, Gautam & Sojoudi (2022):
 
-        min (1/2n)|F x - y|^2 + lam sum_g |z_g|   s.t.  x = z,  G x = s,  s >= 0
+        min L(F x) + lam sum_g |z_g|   s.t.  x = z,  G x = s,  s >= 0
 
     with x = (u, v) (2, P, d), F x = sum_i D_i X1 (u_i - v_i), G x = c ((2D_i - I) X1 u_i, (2D_i - I) X1 v_i)
-    (c = gscale / |X1|_2 > 0 leaves the cones as they are and balances the two splittings).
-    x-update: (F^T F/n + rho I + rho G^T G) x = F^T y/n + rho (z - lam_) + rho G^T (s - nu); since
+    (c = gscale / |X1|_2 > 0 leaves the cones as they are and balances the two splittings), L the data term
+    (`loss` "squared": (1/2n)|f - y|^2; "logistic": (1/n) sum log(1 + exp(-y_i f_i)), y in ±1).
+    x-update (squared): (F^T F/n + rho I + rho G^T G) x = F^T y/n + rho (z - lam_) + rho G^T (s - nu); since
     G^T G = c^2 I ⊗ X1^T X1, the matrix is rho (I ⊗ M) + F^T F/n with M = I + c^2 X1^T X1, solved by Woodbury
     through the n x n matrix n rho I + 2 K ∘ D D^T (K = X1 M^-1 X1^T), Cholesky-factored once per rho.
+    Logistic: the x-update is inexact (as Bai et al.'s): `inner` majorize-minimize steps from the last x, each
+    the linear solve above with the loss replaced by its quadratic upper bound at the current point
+    (curvature 1/4 for the logistic loss: n rho / kappa in the Woodbury matrix, kappa = 1/4).
     z-update: group soft-thresholding at lam/rho; s-update: projection onto s >= 0; rho adapts by residual
-    balancing (Boyd et al. 2011, 3.4.1) every `adapt_every` iterations. Stops when the primal and dual
-    residuals fall below eps_abs sqrt(size) + eps_rel * scale (Boyd et al. 3.3.1) or at max_iter.
-    The returned u, v are the z iterate (exactly group-sparse); `objective` is evaluated there.
+    balancing (Boyd et al. 2011, 3.4.1) every `adapt_every` iterations: times or over `tau` when one residual
+    is over `mu` times the other (mu = 3 rather than Boyd's 10: 5,822 instead of 10,751 iterations to a 1e-3
+    gap on the bench's spiral, 10-50% fewer to convergence on the tests' problems). Stops when the primal and dual
+    residuals fall below eps_abs sqrt(size) + eps_rel * scale (Boyd et al. 3.3.1) or at max_iter; the dual
+    residual and the thresholds (three more G^T products) are computed every `check_every` iterations and at
+    each adaptation, and the trace repeats the last dual residual in between.
     `alpha` > 1 over-relaxes; `balance` "osqp" adapts rho by the ratio of the relative residuals instead;
     `accelerate` extrapolates (z, s) and the duals with Nesterov momentum, restarted whenever the combined
     residual fails to fall (Goldstein et al. 2014): about half the iterations on small problems.
+
+    Polish (OSQP's idea, `polish`; off with polish=False): at the end, and on the way (`polish_every` > 0)
+    whenever the iterate's nonzero groups are the same as `polish_every` iterations before (after a failed
+    polish the next waits 1.5 times longer than the one before), those groups and the clamped cone rows
+    (s = 0) are taken as the support and the active set, the reduced smooth problem is solved by Newton, and
+    the result's optimality is proven by `certificate` (a duality gap from ADMM's multipliers). A polished point is accepted when it is feasible (violation <= 1e-9) and its
+    certified relative gap is <= `eps_gap` (then ADMM stops there, converged), or, at the end, when it is
+    feasible and not worse than the iterate. The returned u, v are the z iterate (exactly group-sparse) or the
+    accepted polished point; `objective` is evaluated there. An accepted polish appends one entry to the
+    trace (its objective; primal: its violation; dual: 0) and sets `gap` (certified) and `polished`.
+    `seconds` count from the call (setup and factorization included).
     """
     with _threads(threads):
-        return _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, gscale, alpha, balance, accelerate)
+        return _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, gscale, alpha, balance,
+                     accelerate, loss, inner, polish_every if polish else 0, eps_gap, polish, check_every)
 
 
-def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, gscale, alpha, balance, accelerate) -> Solution:
+POLISH_FEASIBLE = 1e-9  # a polished point counts as feasible at this relative constraint violation
+
+
+def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, gscale, alpha, balance, accelerate,
+          loss, inner, polish_every, eps_gap, final_polish, check_every) -> Solution:
+    t0 = time.perf_counter()
     X1, y, Df = _problem(X, y, D, lam)
+    _check_loss(loss, y)
     if balance not in ("boyd", "osqp"):
         raise ValueError(f"balance must be 'boyd' or 'osqp', got {balance!r}")
     if rho <= 0 or not 0 < alpha < 2:
         raise ValueError(f"ADMM needs rho > 0 and 0 < alpha < 2, got rho={rho}, alpha={alpha}")
+    if check_every < 1:
+        raise ValueError(f"check_every must be >= 1, got {check_every}")
     n, d = X1.shape
     P = Df.shape[1]
-    S = (2 * Df - 1) * (gscale / float(torch.linalg.matrix_norm(X1, 2)))  # cone constraints, rows scaled by 1/|X1|_2
-    M = torch.eye(d, dtype=DTYPE) + X1.T @ X1 * float(S.abs().max()) ** 2
+    kappa = CURVATURE[loss]
+    c_rows = gscale / float(torch.linalg.matrix_norm(X1, 2))
+    S = (2 * Df - 1) * c_rows  # cone constraints, rows scaled by 1/|X1|_2
+    M = torch.eye(d, dtype=DTYPE) + X1.T @ X1 * c_rows**2
     Minv = torch.linalg.inv(M)
     K = X1 @ Minv @ X1.T
     KDD = 2 * K * (Df @ Df.T)
+    eye_n = torch.eye(n, dtype=DTYPE)
 
     def F(x):  # (2, P, d) -> (n,)
         return ((X1 @ (x[0] - x[1]).T) * Df).sum(1)
@@ -277,9 +594,9 @@ def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, g
         return (S * z).mT @ X1
 
     def factor(rho):
-        return torch.linalg.cholesky(n * rho * torch.eye(n, dtype=DTYPE) + KDD)
+        return torch.linalg.cholesky((n * rho / kappa) * eye_n + KDD)
 
-    def solve(r, rho, L):  # (rho (I ⊗ M) + F^T F/n)^-1 r
+    def solve(r, rho, L):  # (rho (I ⊗ M) + kappa F^T F/n)^-1 r
         z = r @ Minv
         w = torch.cholesky_solve(F(z)[:, None], L)[:, 0]
         return (z - Ft(w) @ Minv) / rho
@@ -290,21 +607,54 @@ def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, g
     Fty = Ft(y) / n
     L = factor(rho)
     sol = Solution(z[0], z[1], method="admm")
-    t0 = time.perf_counter()
     size_p, size_d = math.sqrt(x.numel() + s.numel()), math.sqrt(x.numel())
     zh, sh, lzh, lsh = z, s, lz, ls  # the points the next x-update starts from (Nesterov-extrapolated)
     mom, c_prev = 1.0, math.inf
+    last_support, next_check, polish_wait = None, polish_every, float(polish_every)
+
+    def try_polish(final: bool) -> bool:
+        """Polish the current iterate; on acceptance record it in `sol` and return True."""
+        if not bool((z.norm(dim=-1) > 0).any()):
+            return False
+        mult = (-(c_rows * rho) * ls).clamp(min=0)  # the multipliers of the rows (2D_i - I) X1 w >= 0
+        u_p, v_p, cert = polish(X1[:, :-1], y, Df, lam, z[0], z[1], active=(s == 0), mu=mult, loss=loss)
+        if not cert.violation <= POLISH_FEASIBLE:
+            return False
+        if not (cert.gap <= eps_gap or (final and cert.primal <= sol.objective[-1])):
+            return False
+        sol.u, sol.v, sol.gap, sol.lower, sol.polished = u_p, v_p, cert.gap, cert.lower, sol.iterations
+        sol.objective.append(cert.primal)
+        sol.primal.append(cert.violation)
+        sol.dual.append(0.0)
+        sol.rho.append(rho)
+        sol.seconds.append(time.perf_counter() - t0)
+        return True
+
+    r_dual = eps_dual = math.inf
+    relax = alpha != 1.0
     for it in range(1, max_iter + 1):
-        x = solve(Fty + rho * (zh - lzh) + rho * Gt(sh - lsh), rho, L)
+        prox = rho * (zh - lzh) + rho * Gt(sh - lsh)
+        if loss == "squared":
+            x = solve(Fty + prox, rho, L)
+        else:  # inexact: majorize-minimize steps on the logistic loss from the last x
+            for _ in range(max(1, inner)):
+                fx = F(x)
+                x = solve(Ft(kappa * fx - _loss_grad(fx, y, loss)) / n + prox, rho, L)
         Gx = G(x)
         z_old, s_old, lz_old, ls_old = z, s, lz, ls
-        xh, Gxh = alpha * x + (1 - alpha) * zh, alpha * Gx + (1 - alpha) * sh  # over-relaxation
-        z = _group_shrink(xh + lzh, lam / rho)
+        xh, Gxh = (alpha * x + (1 - alpha) * zh, alpha * Gx + (1 - alpha) * sh) if relax else (x, Gx)  # over-relaxation
+        v = xh + lzh
+        vn = v.norm(dim=-1, keepdim=True)
+        zn = (vn - lam / rho).clamp(min=0)  # group soft-thresholding, its norms kept for the objective
+        z = v * (zn / vn.clamp(min=1e-300))
         s = (Gxh + lsh).clamp(min=0)
-        lz = lzh + xh - z
-        ls = lsh + Gxh - s
+        dlz, dls = xh - z, Gxh - s
+        lz, ls = lzh + dlz, lsh + dls
+        sq_dlz, sq_dls = float(dlz.pow(2).sum()), float(dls.pow(2).sum())
+        # the primal residual |x - z|^2 + |Gx - s|^2 (without over-relaxation, the dual steps themselves)
+        r_pri = math.sqrt(sq_dlz + sq_dls) if not relax else math.sqrt(float((x - z).pow(2).sum() + (Gx - s).pow(2).sum()))
         if accelerate:  # fast ADMM with restart (Goldstein, O'Donoghue, Setzer & Baraniuk 2014, Alg. 8)
-            c = float((lz - lzh).pow(2).sum() + (ls - lsh).pow(2).sum() + (z - zh).pow(2).sum() + (s - sh).pow(2).sum())
+            c = sq_dlz + sq_dls + float((z - zh).pow(2).sum() + (s - sh).pow(2).sum())
             if c < 0.999 * c_prev:
                 mom_new = (1 + math.sqrt(1 + 4 * mom * mom)) / 2
                 beta = (mom - 1) / mom_new
@@ -316,21 +666,32 @@ def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, g
                 zh, sh, lzh, lsh = z, s, lz, ls
         else:
             zh, sh, lzh, lsh = z, s, lz, ls
-        r_pri = math.sqrt(float((x - z).pow(2).sum() + (Gx - s).pow(2).sum()))
-        r_dual = rho * float((z - z_old + Gt(s - s_old)).norm())
-        r = F(z) - y
-        obj = float(0.5 * (r @ r) / n + lam * z.norm(dim=-1).sum())
+        check = it % check_every == 0 or (adapt_every and it % adapt_every == 0)
+        if check:  # the dual residual and the stopping thresholds, every check_every iterations
+            r_dual = rho * float((z - z_old + Gt(s - s_old)).norm())
+            eps_pri = size_p * eps_abs + eps_rel * max(math.sqrt(float(x.pow(2).sum() + Gx.pow(2).sum())),
+                                                       math.sqrt(float(z.pow(2).sum() + s.pow(2).sum())))
+            eps_dual = size_d * eps_abs + eps_rel * rho * float((lz + Gt(ls)).norm())
+        obj = float(loss_value(F(z), y, loss) + lam * zn.sum())
         sol.objective.append(obj)
         sol.primal.append(r_pri)
         sol.dual.append(r_dual)
         sol.rho.append(rho)
         sol.seconds.append(time.perf_counter() - t0)
-        eps_pri = size_p * eps_abs + eps_rel * max(math.sqrt(float(x.pow(2).sum() + Gx.pow(2).sum())),
-                                                   math.sqrt(float(z.pow(2).sum() + s.pow(2).sum())))
-        eps_dual = size_d * eps_abs + eps_rel * rho * float((lz + Gt(ls)).norm())
-        if r_pri <= eps_pri and r_dual <= eps_dual:
+        if check and r_pri <= eps_pri and r_dual <= eps_dual:
             sol.converged = True
             break
+        if polish_every and it >= next_check:
+            support = z.norm(dim=-1) > 0
+            stable = last_support is not None and torch.equal(support, last_support)
+            last_support = support
+            next_check = it + polish_every
+            if stable:  # only once the support held since the last check
+                if try_polish(final=False):
+                    sol.converged = True
+                    return sol
+                next_check = it + int(polish_wait)
+                polish_wait *= 1.5  # a failed polish waits longer before the next: its cost stays a fraction
         if adapt_every and it % adapt_every == 0:
             if balance == "boyd":
                 new = rho * tau if r_pri > mu * r_dual else rho / tau if r_dual > mu * r_pri else rho
@@ -342,6 +703,8 @@ def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, g
                 rho, L = new, factor(new)
                 zh, sh, lzh, lsh, mom, c_prev = z, s, lz, ls, 1.0, math.inf
     sol.u, sol.v = z[0].clone(), z[1].clone()
+    if final_polish:
+        try_polish(final=True)
     return sol
 
 
@@ -349,54 +712,87 @@ def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, g
 # FISTA on the gated-ReLU program
 # ---------------------------------------------------------------------------------------------------------
 
-def fista_gated(X, y, D, lam: float, max_iter: int = 20000, tol: float = 1e-10, threads: int | None = None) -> Solution:
-    """The gated-ReLU program min (1/2n)|sum_i D_i X1 w_i - y|^2 + lam sum_i |w_i| by FISTA (Beck & Teboulle
-    2009) with function-value restarts (O'Donoghue & Candès 2015). Step 1/L with L the exact largest
-    eigenvalue of F F^T / n = (X1 X1^T ∘ D D^T) / n. Stops when the relative objective change and the
-    relative gradient-mapping norm |w - prox(y)| / max(1, |w|) both fall below `tol`, or at max_iter.
-    Returns u = w, v = 0 (no cone constraint: a gated net, not a ReLU net)."""
+def fista_gated(X, y, D, lam: float, max_iter: int = 20000, tol: float = 1e-10, threads: int | None = None,
+                loss: str = "squared", polish_every: int = 0, eps_gap: float = 1e-6) -> Solution:
+    """The gated-ReLU program min L(sum_i D_i X1 w_i) + lam sum_i |w_i| by FISTA (Beck & Teboulle 2009) with
+    function-value restarts (O'Donoghue & Candès 2015), L the data term (`loss` "squared": (1/2n)|f - y|^2;
+    "logistic": (1/n) sum log(1 + exp(-y_i f_i)), y in ±1). Step 1/L with L = kappa lambda_max(F F^T) / n
+    (F F^T = X1 X1^T ∘ D D^T, its exact top eigenvalue; kappa = 1 squared, 1/4 logistic). Stops when the
+    relative objective change and the relative gradient-mapping norm |w - prox(y)| / max(1, |w|) both fall
+    below `tol`, or at max_iter. `polish_every` > 0: whenever the iterate's support is the same as that many
+    iterations before, `polish_gated` solves the problem on it by Newton with working-set corrections; when
+    its certified duality gap is <= `eps_gap` the polished point is returned (one extra trace entry; `gap`
+    and `polished` set), else the next try waits 1.5 times longer than the last.
+    `seconds` count from the call. Returns u = w, v = 0 (no cone constraint: a gated net, not a ReLU net)."""
     with _threads(threads):
-        return _fista_gated(X, y, D, lam, max_iter, tol)
+        return _fista_gated(X, y, D, lam, max_iter, tol, loss, polish_every, eps_gap)
 
 
-def _fista_gated(X, y, D, lam, max_iter, tol) -> Solution:
+def _fista_gated(X, y, D, lam, max_iter, tol, loss, polish_every, eps_gap) -> Solution:
+    t0 = time.perf_counter()
     X1, y, Df = _problem(X, y, D, lam)
+    _check_loss(loss, y)
     n, d = X1.shape
     P = Df.shape[1]
-    Lip = float(torch.linalg.eigvalsh((X1 @ X1.T) * (Df @ Df.T))[-1]) / n
+    Lip = CURVATURE[loss] * float(torch.linalg.eigvalsh((X1 @ X1.T) * (Df @ Df.T))[-1]) / n
     step = 1.0 / Lip
 
     def F(w):
         return ((X1 @ w.T) * Df).sum(1)
 
-    def value(w, r):
-        return float(0.5 * (r @ r) / n + lam * w.norm(dim=1).sum())
+    def value(w, f):
+        return float(loss_value(f, y, loss) + lam * w.norm(dim=1).sum())
 
     w = torch.zeros(P, d, dtype=DTYPE)
     yk, t = w.clone(), 1.0
-    prev = value(w, F(w) - y)
+    fw = F(w)
+    fy = fw  # F(yk), kept by linearity: one product with F per iteration
+    prev = value(w, fw)
     sol = Solution(w, torch.zeros_like(w), method="fista-gated")
-    t0 = time.perf_counter()
+    it = 0
+    last_support, next_check, polish_wait = None, polish_every, float(polish_every)
     for _ in range(max_iter):
-        grad = (Df * (F(yk) - y)[:, None]).T @ X1 / n
+        grad = (Df * _loss_grad(fy, y, loss)[:, None]).T @ X1 / n
         w_new = _group_shrink(yk - step * grad, lam * step)
-        obj = value(w_new, F(w_new) - y)
+        f_new = F(w_new)
+        obj = value(w_new, f_new)
         gmap = float((w_new - yk).norm()) / max(1.0, float(w_new.norm()))
         if obj > prev and t > 1.0:  # restart: drop the momentum and step from the last iterate
-            t, yk = 1.0, w.clone()
+            t, yk, fy = 1.0, w.clone(), fw
             continue
         t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
-        yk = w_new + ((t - 1) / t_new) * (w_new - w)
+        beta = (t - 1) / t_new
+        yk = w_new + beta * (w_new - w)
+        fy = f_new + beta * (f_new - fw)
         change = abs(prev - obj) / max(abs(obj), 1e-300)
-        w, t, prev = w_new, t_new, obj
+        w, fw, t, prev = w_new, f_new, t_new, obj
         sol.objective.append(obj)
         sol.primal.append(gmap)
         sol.dual.append(0.0)
         sol.rho.append(step)
         sol.seconds.append(time.perf_counter() - t0)
+        it += 1
         if change < tol and gmap < tol:
             sol.converged = True
             break
+        if polish_every and it >= next_check:
+            support = w.norm(dim=1) > 0
+            stable = last_support is not None and torch.equal(support, last_support) and bool(support.any())
+            last_support, next_check = support, it + polish_every
+            if not stable:  # polish once the support held since the last check
+                continue
+            wp, cert = polish_gated(X1[:, :-1], y, Df, lam, w, loss=loss)
+            next_check = it + int(polish_wait)
+            polish_wait *= 1.5  # a failed polish waits longer before the next
+            if cert.gap <= eps_gap and cert.primal <= obj:
+                sol.u, sol.v = wp, torch.zeros_like(wp)
+                sol.gap, sol.lower, sol.polished, sol.converged = cert.gap, cert.lower, it, True
+                sol.objective.append(cert.primal)
+                sol.primal.append(0.0)
+                sol.dual.append(0.0)
+                sol.rho.append(step)
+                sol.seconds.append(time.perf_counter() - t0)
+                return sol
     sol.u, sol.v = w.clone(), torch.zeros_like(w)
     return sol
 

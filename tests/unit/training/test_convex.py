@@ -7,21 +7,34 @@ import torch
 from netarium.models.base import ModelSpec, build_model
 from netarium.training.convex import (
     admm,
+    certificate,
     constraint_violation,
     enumerate_patterns_2d,
     fista_gated,
     gated_objective,
+    loss_value,
     network_objective,
     network_predict,
     objective,
     patterns,
     patterns_of_network,
+    polish,
+    polish_gated,
     predict,
     time_to_gap,
     to_network,
     unique_patterns,
     with_ones,
 )
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The solvers' iterations are many small ops: on CI's 2 shared cores one torch thread is the fast setting."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def as_set(D: torch.Tensor) -> set:
@@ -92,20 +105,13 @@ def test_patterns_of_network_are_its_units_patterns():
 
 # ----------------------------------------------------------------------------------------- solvers vs cvxpy
 
-def cvxpy_reference(X, y, D, lam, gated=False):
-    cp = pytest.importorskip("cvxpy")
-    X1 = with_ones(X).numpy()
-    Dn = D.numpy().astype(float)
-    n, P, d = len(y), Dn.shape[1], X1.shape[1]
-    U, V = cp.Variable((P, d)), cp.Variable((P, d))
-    W = U if gated else U - V
-    loss = cp.sum_squares(cp.sum(cp.multiply(Dn, X1 @ W.T), axis=1) - y) / (2 * n)
-    reg = cp.sum(cp.norm(U, 2, axis=1)) + (0 if gated else cp.sum(cp.norm(V, 2, axis=1)))
-    S = 2 * Dn - 1
-    cons = [] if gated else [cp.multiply(S, X1 @ U.T) >= 0, cp.multiply(S, X1 @ V.T) >= 0]
-    prob = cp.Problem(cp.Minimize(loss + lam * reg), cons)
-    prob.solve(solver="CLARABEL")
-    return prob.value, U.value, V.value
+def cvxpy_reference(X, y, D, lam, gated=False, loss="squared"):
+    """(value, U, V) of cvxpy (CLARABEL; SCS where CLARABEL stalls, the constrained logistic program) on the program."""
+    pytest.importorskip("cvxpy")
+    from netarium.bench.convex import reference_solve
+
+    ref = reference_solve(X, y, D, lam, gated=gated, loss=loss)
+    return ref["value"], ref["u"], ref["v"]
 
 
 @pytest.mark.parametrize("seed,n,gates,lam", [(0, 25, 30, 1e-2), (1, 20, 20, 3e-2)])
@@ -140,6 +146,114 @@ def test_fista_gated_agrees_with_cvxpy(seed, n, gates, lam):
     assert torch.count_nonzero(sol.v) == 0
     # monotone objective (restarts drop every increasing step)
     assert np.all(np.diff(sol.objective) <= 1e-15)
+
+
+def test_admm_polish_is_certified_feasible_and_agrees_with_cvxpy():
+    """ADMM stopped early (300 iterations) then polished: feasible to rounding, better than the iterate, within 1e-6
+    of cvxpy, and its certificate's lower bound is below cvxpy's optimum; with the polish on the way ADMM stops
+    by itself once the certified gap is <= 1e-6."""
+    X, y = xor_data(40, 5)
+    lam = 1e-2
+    D = patterns(X, 40, seed=5)
+    ref, U, V = cvxpy_reference(X, y, D, lam)
+    rough = admm(X, y, D, lam, max_iter=300, polish=False)
+    assert not rough.converged and rough.polished is None and constraint_violation(rough.u, rough.v, X, D) > 1e-8
+    sol = admm(X, y, D, lam, max_iter=300, polish_every=0)  # the same iterations, then one polish
+    assert sol.objective[:-1] == rough.objective and sol.polished == 300 and sol.iterations == 301
+    assert constraint_violation(sol.u, sol.v, X, D) <= 1e-9
+    assert sol.value == pytest.approx(objective(sol.u, sol.v, X, y, D, lam), rel=1e-12)
+    assert sol.value < rough.value and abs(sol.value - ref) <= 1e-6 * ref
+    assert sol.lower <= ref * (1 + 1e-9)  # a valid bound (tight only with good multipliers: see `auto`)
+    # with the polish on the way (every 50 iterations, once the support holds) it stops by itself
+    auto = admm(X, y, D, lam)
+    assert auto.converged and auto.polished is not None and auto.polished < 1000
+    assert auto.gap <= 1e-6 and auto.lower <= ref * (1 + 1e-9) and abs(auto.value - ref) <= 1e-6 * ref
+    # polish on its own (active rows found geometrically) refines cvxpy's answer, feasible and not worse; with
+    # cvxpy's multipliers its certificate proves the gap
+    from netarium.bench.convex import reference_solve
+
+    mu = reference_solve(X, y, D, lam)["mu"]
+    u, v, cert = polish(X, y, D, lam, U, V, mu=mu)
+    assert cert.violation <= 1e-9 and cert.primal <= ref * (1 + 1e-9) and cert.gap <= 1e-6
+    assert cert.primal == pytest.approx(objective(u, v, X, y, D, lam), rel=1e-12)
+    assert cert.primal == pytest.approx(sol.value, rel=1e-9)
+
+
+def test_certificate_bounds_hold_away_from_the_optimum():
+    """The dual bound is a lower bound of the optimum for any point (a rough iterate, zero); the gated bound is exact."""
+    X, y = xor_data(25, 0)
+    lam = 1e-2
+    D = patterns(X, 30, seed=0)
+    ref, U, V = cvxpy_reference(X, y, D, lam)
+    for u, v in ((np.zeros_like(U), np.zeros_like(V)), (U, V), (0.5 * U, 0.5 * V)):
+        c = certificate(u, v, X, y, D, lam)
+        assert c.lower <= ref * (1 + 1e-9) and c.primal >= ref * (1 - 1e-6)
+    gref, Ug, _ = cvxpy_reference(X, y, D, lam, gated=True)
+    cg = certificate(Ug, None, X, y, D, lam, gated=True)
+    assert cg.lower <= gref * (1 + 1e-9) and cg.gap < 1e-6 and cg.violation == 0
+
+
+def test_polish_gated_from_a_rough_fista_iterate():
+    X, y = xor_data(30, 1)
+    lam = 3e-3
+    D = patterns(X, 20, seed=1)
+    ref, _, _ = cvxpy_reference(X, y, D, lam, gated=True)
+    rough = fista_gated(X, y, D, lam, max_iter=300)
+    w, cert = polish_gated(X, y, D, lam, rough.u)
+    assert cert.primal == pytest.approx(gated_objective(w, X, y, D, lam), rel=1e-12)
+    assert cert.primal <= rough.value and abs(cert.primal - ref) <= 1e-6 * ref and cert.gap < 1e-6
+    sol = fista_gated(X, y, D, lam, polish_every=100)
+    assert sol.converged and sol.polished is not None and sol.gap <= 1e-6
+    assert abs(sol.value - ref) <= 1e-6 * ref
+
+
+# ----------------------------------------------------------------------------------------- the logistic loss
+
+def test_logistic_loss_value_and_bad_input():
+    f = torch.tensor([0.0, 2.0, -1.0], dtype=torch.float64)
+    y = torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64)
+    expected = np.mean(np.log1p(np.exp(-y.numpy() * f.numpy())))
+    assert float(loss_value(f, y, "logistic")) == pytest.approx(expected, rel=1e-14)
+    assert float(loss_value(f, y, "squared")) == pytest.approx(0.5 * np.mean((f - y).numpy() ** 2), rel=1e-14)
+    X, y01 = xor_data(10, 0)
+    D = patterns(X, 10, seed=0)
+    with pytest.raises(ValueError, match="loss must be"):
+        admm(X, y01, D, 1e-2, loss="hinge")
+    with pytest.raises(ValueError, match="targets y in"):
+        fista_gated(X, (y01 + 1) / 2, D, 1e-2, loss="logistic")
+
+
+@pytest.mark.parametrize("seed,n,gates,lam", [(0, 25, 30, 1e-2), (1, 20, 20, 3e-2)])
+def test_logistic_admm_and_fista_agree_with_cvxpy(seed, n, gates, lam):
+    X, y = xor_data(n, seed)
+    D = patterns(X, gates, seed=seed)
+    ref, _, _ = cvxpy_reference(X, y, D, lam, loss="logistic")
+    sol = admm(X, y, D, lam, loss="logistic")
+    assert sol.converged
+    assert abs(sol.value - ref) <= 1e-4 * ref
+    assert constraint_violation(sol.u, sol.v, X, D) < 1e-5
+    assert sol.value == pytest.approx(objective(sol.u, sol.v, X, y, D, lam, loss="logistic"), rel=1e-12)
+    gref, _, _ = cvxpy_reference(X, y, D, lam, gated=True, loss="logistic")
+    gated = fista_gated(X, y, D, lam, loss="logistic")
+    assert gated.converged
+    assert abs(gated.value - gref) <= 1e-4 * gref
+    assert gated.value == pytest.approx(gated_objective(gated.u, X, y, D, lam, loss="logistic"), rel=1e-12)
+    assert np.all(np.diff(gated.objective) <= 1e-15)
+    # the logistic and the squared programs differ (the loss is not ignored)
+    assert abs(fista_gated(X, y, D, lam).value - gated.value) > 1e-3
+
+
+def test_mapped_network_logistic_objective_equals_the_convex_one():
+    X, y = xor_data(25, 0)
+    lam = 1e-2
+    D = patterns(X, 30, seed=0)
+    sol = admm(X, y, D, lam, loss="logistic")
+    assert sol.polished is not None and constraint_violation(sol.u, sol.v, X, D) <= 1e-9
+    net = to_network(sol, D)
+    conv = predict(sol.u, sol.v, X, D)
+    assert torch.allclose(network_predict(net, X), conv, rtol=0, atol=1e-9 * float(conv.abs().max()))
+    assert network_objective(net["W1"], net["b1"], net["a"], X, y, lam, loss="logistic") == pytest.approx(
+        sol.value, rel=1e-9)
 
 
 def test_solvers_are_deterministic():
@@ -269,3 +383,35 @@ def test_sampled_plus_sgd_patterns_are_never_above_sgd():
     assert sol.value <= sgd, (sol.value, sgd)
     gated = fista_gated(X, y, D, lam, max_iter=2000)
     assert gated.value <= sol.value * (1 + 1e-4)
+
+
+# ----------------------------------------------------------------------------------------- the bench's figures
+
+def test_bench_figures_on_a_tiny_problem():
+    pytest.importorskip("cvxpy")
+    from netarium.bench.convex import convex_figures, report
+
+    out = convex_figures(n_train=20, n_patterns=10, lam=1e-2, repeats=1)
+    text = report(out)
+    assert "CLARABEL" in text and "ratio ADMM / CLARABEL" in text and "n = 20," in text
+    for key in ("n", "patterns", "optimum_constrained", "optimum_gated", "clarabel_s", "clarabel_solver_s",
+                "clarabel_gated_s", "admm_s", "admm_iterations", "fista_s", "fista_iterations", "admm_ratio",
+                "fista_ratio", "target_met", "threads"):
+        assert key in out, key
+    assert out["n"] == 20 and out["threads"] == 1 and out["cvxpy"]
+    assert abs(out["admm_value"] - out["optimum_constrained"]) <= 1e-3 * out["optimum_constrained"]
+    assert abs(out["fista_value"] - out["optimum_gated"]) <= 1e-3 * out["optimum_gated"]
+    assert out["optimum_gated"] <= out["optimum_constrained"] * (1 + 1e-6)  # the gated program is a relaxation
+    assert torch.get_num_threads() == 1  # restored to this module's setting
+
+
+def test_bench_without_cvxpy_says_so_and_uses_long_runs(monkeypatch):
+    import netarium.bench.convex as bench
+
+    monkeypatch.setattr(bench, "reference_solve", lambda *a, **k: None)
+    out = bench.convex_figures(n_train=20, n_patterns=10, lam=1e-2, repeats=1, warmup=False)
+    assert not out["cvxpy"] and "clarabel_s" not in out and "admm_ratio" not in out
+    assert abs(out["admm_value"] - out["optimum_constrained"]) <= 1e-3 * out["optimum_constrained"]
+    assert out["admm_iterations"] is not None and out["fista_iterations"] is not None
+    text = bench.report(out)
+    assert "cvxpy is not installed" in text and "CLARABEL 0" not in text
