@@ -398,3 +398,59 @@ def solve_for_model(model: torch.nn.Module, X, labels, lam: float, n_cap: int = 
     solve = solve_global(X, y, lam, D, start=start, max_iter=max_iter, eps_abs=1e-9, eps_rel=1e-8, threads=1,
                          deadline=deadline, max_rounds=3)
     return LiveSolve(live, live_objective(live, X, y, lam), solve, lam, len(y), n_total, exact, step)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Robust training against eps (the Convex page's robust section; training/convex_robust.py)
+# ---------------------------------------------------------------------------------------------------------
+
+@dataclass
+class RobustComparison:
+    """Per radius eps (trained for and attacked at): the robust program's network's clean and PGD accuracy on the
+    test points, its certified accuracy on the training points (`certified_margin` > 0) and its neurons; the
+    standard program's network (same patterns, eps = 0) under the same attack. `converged`: whether each robust
+    solve reached its tolerance within its time limit."""
+
+    eps: list[float]
+    robust_clean: list[float]
+    robust_pgd: list[float]
+    certified: list[float]
+    neurons: list[int]
+    converged: list[bool]
+    standard_clean: float
+    standard_pgd: list[float]
+    patterns: int
+    seconds: float
+
+
+def robust_against_eps(task: Any, lam: float, eps_grid, seed: int = 0, gates: int = 30, dirs: int = 10,
+                       pgd_steps: int = 20, time_limit: float = 3.0) -> RobustComparison:
+    """The robust convex program (squared loss, Bai, Gautam & Sojoudi 2022) at each eps of `eps_grid`, and the
+    standard one, on one pattern set of the ±1 task's training points (`gates` sampled gates pooled with the
+    robust program's margin patterns of every eps), each net attacked by PGD at that eps on the test points.
+    Each robust solve stops after `time_limit` seconds (the page's bound; `converged` says whether it got there)."""
+    from netarium.training import convex_robust as rb
+
+    t0 = time.perf_counter()
+    eps_grid = sorted(float(e) for e in eps_grid)
+    if not eps_grid or eps_grid[0] < 0:
+        raise ValueError("eps_grid needs at least one radius >= 0")
+    X, y = task.X_train.double(), task.y_train.double().reshape(-1)
+    Xt, yt = task.X_test.double(), task.y_test.double().reshape(-1)
+    D = cx.unique_patterns(cx.patterns(X, gates, seed=seed),
+                           *[rb.robust_patterns(X, e, dirs, seed=seed) for e in eps_grid if e > 0])
+    standard = cx.to_network(cx.admm(X, y, D, lam, max_iter=3000, threads=1), tol=1e-6)
+    out = RobustComparison([], [], [], [], [], [], rb.clean_accuracy(standard, Xt, yt), [], int(D.shape[1]), 0.0)
+    for e in eps_grid:
+        sol = rb.robust_solve(X, y, D, lam, e, loss="squared", max_iter=3000, eps_abs=1e-5, eps_rel=1e-5,
+                              time_limit=time_limit)
+        net = rb.robust_network(sol)
+        out.eps.append(e)
+        out.robust_clean.append(rb.clean_accuracy(net, Xt, yt))
+        out.robust_pgd.append(rb.robust_accuracy(net, Xt, yt, e, steps=pgd_steps, seed=seed))
+        out.certified.append(float((rb.certified_margin(net, X, y, e) > 0).double().mean()))
+        out.neurons.append(int(net["hidden"]))
+        out.converged.append(bool(sol.converged))
+        out.standard_pgd.append(rb.robust_accuracy(standard, Xt, yt, e, steps=pgd_steps, seed=seed))
+    out.seconds = time.perf_counter() - t0
+    return out

@@ -57,8 +57,37 @@ def compute():
     st.session_state[KEY] = result
 
 
+EPS_GRID = (0.0, 0.02, 0.05, 0.1)  # in the program's inputs (the Playground's units / 5)
+ROBUST_KEY = "cvx.robust"
+
+
 def robust_section(result) -> None:
-    """Robust and clean accuracy against eps: left for the robust program (the lead adds it here)."""
+    """Robust and clean accuracy against eps: the robust program (Bai, Gautam & Sojoudi 2022) on the same task and
+    lam, beside the standard program's network under the same PGD attack; on demand (a few seconds per radius)."""
+    st.subheader("Robust training against ε")
+    st.caption("The robust program keeps every neuron's sign on the whole l∞ ball of radius ε around each training point "
+               "and fits the worst case of the squared loss there. Each network is attacked by PGD (20 steps) at the ε it "
+               f"was trained for. ε in the program's inputs (the Playground's units ÷ {ex.SCALE:g}): {', '.join(map(str, EPS_GRID))}.")
+    if st.button("Train robustly against ε", key="cvx.robust.go"):
+        with st.spinner(f"Solving the robust program at {len(EPS_GRID)} radii (at most {ROBUST_SECONDS:g} s each)…"):
+            try:
+                st.session_state[ROBUST_KEY] = (id(result), ex.acx.robust_against_eps(
+                    result.task, result.lam, EPS_GRID, time_limit=ROBUST_SECONDS))
+            except (ValueError, RuntimeError) as e:
+                st.error(plain_markdown(failure_sentence("The robust program could not be solved", e)))
+    held = st.session_state.get(ROBUST_KEY)
+    if held is None or held[0] != id(result):
+        return
+    r = held[1]
+    st.plotly_chart(cviz.robust_figure(r), key="cvx.robust.figure", config={"displayModeBar": False})
+    done = sum(r.converged)
+    st.caption(f"{r.patterns} patterns (sampled gates and the robust program's margin splits), λ = {result.lam:g}; "
+               f"neurons of the robust nets: {', '.join(map(str, r.neurons))}; {done} of {len(r.converged)} robust solves "
+               f"reached their tolerance in the time ({r.seconds:.1f} s in all): "
+               + ("their accuracies are those of the last iterate." if done < len(r.converged) else "every one converged."))
+
+
+ROBUST_SECONDS = 3.0
 
 
 if solve:

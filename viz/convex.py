@@ -4,6 +4,7 @@ decision surfaces of the optimum and of each run. Pure plotly; no training."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -99,4 +100,25 @@ def boundary_panel(surface: Any, points: Any, signs: Any, title: str) -> go.Figu
     coloured by their ±1 target, titled."""
     fig = boundary_figure(surface, points, signs, kind="regression", n_classes=0)
     fig.update_layout(title=dict(text=title, font=dict(size=13)), height=330, margin=dict(l=30, r=10, t=40, b=30))
+    return fig
+
+
+def robust_figure(r: Any) -> go.Figure:
+    """Accuracy against the radius eps (analysis.convex.RobustComparison): the robust program's network under
+    PGD and clean (test points), its certified accuracy (training points), and the standard program's network
+    under the same attack."""
+    fig = go.Figure()
+    lines = [("robust net under PGD (test)", r.robust_pgd, ADMM_COLOR, "solid"),
+             ("robust net, clean (test)", r.robust_clean, ADMM_COLOR, "dot"),
+             ("robust net, certified (train)", r.certified, "#17becf", "dash"),
+             ("standard net under PGD (test)", r.standard_pgd, RUN_COLORS[0], "solid"),
+             ("standard net, clean (test)", [r.standard_clean] * len(r.eps), RUN_COLORS[0], "dot")]
+    for name, values, color, dash in lines:
+        fig.add_trace(go.Scatter(x=r.eps, y=values, name=name, mode="lines+markers",
+                                 line=dict(color=color, dash=dash)))
+    low = min([1.0, *r.robust_pgd, *r.robust_clean, *r.certified, *r.standard_pgd, r.standard_clean])
+    bottom = max(0.0, math.floor((low - 0.05) * 10) / 10)  # accuracies near 1 stay readable; the axis says where it starts
+    fig.update_layout(title="Robust and clean accuracy against ε", xaxis_title="ε (l∞ radius, trained for and attacked at)",
+                      yaxis_title="accuracy", yaxis_range=[bottom, 1.02], height=380, margin=dict(t=50, b=40, l=50, r=10),
+                      legend=dict(orientation="h", y=-0.25))
     return fig

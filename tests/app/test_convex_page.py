@@ -38,6 +38,21 @@ def test_solve_on_a_small_preset_shows_the_figures_and_numbers(open_app) -> None
     assert figs["cvx.gap"]["layout"]["yaxis"]["type"] == "log"
     assert any("at or below" in m.value for m in at.markdown)
 
+    # the robust section: on demand, one point per radius for each line, accuracies in [0, 1]
+    assert "cvx.robust.figure" not in figs
+    next(b for b in at.button if b.key == "cvx.robust.go").click()
+    at.run(timeout=120)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    robust = charts(at)["cvx.robust.figure"]
+    lines = {t["name"]: t for t in robust["data"]}
+    assert set(lines) == {"robust net under PGD (test)", "robust net, clean (test)", "robust net, certified (train)",
+                          "standard net under PGD (test)", "standard net, clean (test)"}
+    for t in lines.values():
+        assert t["x"] == [0.0, 0.02, 0.05, 0.1] and all(0.0 <= v <= 1.0 for v in t["y"])
+    # at eps = 0 nothing moves the points: PGD accuracy is the clean accuracy, for both nets
+    assert lines["robust net under PGD (test)"]["y"][0] == lines["robust net, clean (test)"]["y"][0]
+    assert any("robust solves reached their tolerance" in c.value for c in at.caption)
+
 
 def test_every_pattern_with_too_many_points_is_a_clear_message(open_app) -> None:
     at = open_app(PAGE)

@@ -115,3 +115,17 @@ def test_solve_for_a_live_two_output_net():
     assert res.live_objective == pytest.approx(float(0.5 * (f - y).pow(2).mean() + 0.025 * reg), rel=1e-5)
     assert res.optimum <= res.live_objective
     assert "two-layer-relu" in run.model.runtime_capabilities()
+
+
+def test_robust_against_eps_measures_each_radius(tiny):
+    """One entry per radius, sorted; at eps = 0 the attack moves nothing (PGD accuracy = clean accuracy, for the
+    robust and the standard net) and the robust program is the standard one (same clean accuracy within a point);
+    certified accuracy never exceeds what PGD leaves on the training points of a converged robust net."""
+    r = acx.robust_against_eps(tiny.task, LAM, [0.05, 0.0], time_limit=5.0)
+    assert r.eps == [0.0, 0.05]
+    assert all(len(v) == 2 for v in (r.robust_clean, r.robust_pgd, r.certified, r.neurons, r.converged, r.standard_pgd))
+    assert r.robust_pgd[0] == r.robust_clean[0] and r.standard_pgd[0] == r.standard_clean
+    assert abs(r.robust_clean[0] - r.standard_clean) <= 1.0 / len(tiny.task.y_test) + 1e-12
+    assert r.patterns > 0 and all(0.0 <= v <= 1.0 for v in r.robust_pgd + r.certified + r.standard_pgd)
+    with pytest.raises(ValueError, match="radius"):
+        acx.robust_against_eps(tiny.task, LAM, [])

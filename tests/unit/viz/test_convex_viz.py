@@ -60,3 +60,15 @@ def test_boundary_panel_draws_f_and_the_points():
     assert fig.layout.title.text == "optimum: 2 neurons"
     types = [t.type for t in fig.data]
     assert types == ["heatmap", "scatter"] and len(fig.data[1].x) == 2
+
+
+def test_robust_figure_has_the_four_lines_and_the_clean_level():
+    r = acx.RobustComparison(eps=[0.0, 0.1], robust_clean=[0.9, 0.85], robust_pgd=[0.9, 0.8], certified=[0.95, 0.7],
+                             neurons=[4, 6], converged=[True, False], standard_clean=0.92, standard_pgd=[0.92, 0.6],
+                             patterns=30, seconds=1.0)
+    fig = cviz.robust_figure(r)
+    lines = {t.name: list(t.y) for t in fig.data}
+    assert lines == {"robust net under PGD (test)": [0.9, 0.8], "robust net, clean (test)": [0.9, 0.85],
+                     "robust net, certified (train)": [0.95, 0.7], "standard net under PGD (test)": [0.92, 0.6],
+                     "standard net, clean (test)": [0.92, 0.92]}
+    assert fig.layout.yaxis.range == (0.5, 1.02)  # from below the lowest value (0.6), in tenths
