@@ -2,7 +2,8 @@
 
 The problem (issue 18): the Playground's 2-D spiral (`TASKS["spiral"]`, 400 points, half for training:
 n = 200, raw coordinates in about [-5, 5]^2, ±1 targets), P = 100 sampled patterns (`patterns(X, 100,
-seed)`), lambda 1e-3. The constrained program is solved by `admm`, the gated-ReLU program by `fista_gated`;
+seed)`), lambda 1e-3. The constrained program is solved by `admm`, the gated-ReLU program by `fista_gated`
+and by `admm_gated`;
 the reference optimum of each is cvxpy + CLARABEL on the same program with tight tolerances (1e-10), timed
 whole (cvxpy's problem build and compile, then the solve) and by the solver's own `solve_time`. A solver's
 time is `time_to_gap` on its trace (its seconds include its own setup), the median over repeats; the ratio
@@ -24,6 +25,7 @@ from netarium.training import convex
 
 GAP = 1e-3
 TARGET_RATIO = 0.5  # the issue: ADMM (or FISTA on the gated program) at least 2x sooner than CLARABEL
+SOLVERS = {"admm": "ADMM (constrained)", "fista": "FISTA (gated)", "admm_gated": "ADMM (gated)"}
 
 
 def spiral_problem(n_train: int = 200, n_patterns: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
@@ -108,6 +110,7 @@ def convex_figures(n_train: int = 200, n_patterns: int = 100, lam: float = 1e-3,
             opt_g = convex.fista_gated(X, y, D, lam, tol=1e-13, max_iter=100_000).value
         a = _timed(lambda: convex.admm(X, y, D, lam, **admm_kwargs), opt_c, repeats, warmup)
         f = _timed(lambda: convex.fista_gated(X, y, D, lam, **fista_kwargs), opt_g, repeats, warmup)
+        g = _timed(lambda: convex.admm_gated(X, y, D, lam), opt_g, repeats, warmup)
     finally:
         torch.set_num_threads(threads)
     out: dict[str, Any] = {
@@ -117,6 +120,9 @@ def convex_figures(n_train: int = 200, n_patterns: int = 100, lam: float = 1e-3,
         "admm_value": a["value"], "admm_converged": a["converged"], "admm_ms_per_iteration": a["per_iteration_ms"],
         "fista_s": f["s"], "fista_iterations": f["iterations"], "fista_total_iterations": f["total_iterations"],
         "fista_value": f["value"], "fista_converged": f["converged"], "fista_ms_per_iteration": f["per_iteration_ms"],
+        "admm_gated_s": g["s"], "admm_gated_iterations": g["iterations"], "admm_gated_total_iterations": g["total_iterations"],
+        "admm_gated_value": g["value"], "admm_gated_converged": g["converged"],
+        "admm_gated_ms_per_iteration": g["per_iteration_ms"],
         "target_ratio": TARGET_RATIO, "admm_polished": a["polished"], "fista_polished": f["polished"],
     }
     if have_cvxpy:
@@ -127,7 +133,10 @@ def convex_figures(n_train: int = 200, n_patterns: int = 100, lam: float = 1e-3,
         out["fista_ratio"] = out["fista_s"] / out["clarabel_gated_s"]
         out["admm_ratio_solver"] = out["admm_s"] / out["clarabel_solver_s"]
         out["fista_ratio_solver"] = out["fista_s"] / out["clarabel_gated_solver_s"]
-        out["target_met"] = min(out["admm_ratio"], out["fista_ratio"]) <= TARGET_RATIO
+        out["admm_gated_ratio"] = out["admm_gated_s"] / out["clarabel_gated_s"]
+        out["admm_gated_ratio_solver"] = out["admm_gated_s"] / out["clarabel_gated_solver_s"]
+        out["target_met_by"] = [k for k in SOLVERS if out[f"{k}_ratio"] <= TARGET_RATIO]
+        out["target_met"] = bool(out["target_met_by"])
     return out
 
 
@@ -165,7 +174,13 @@ def report(out: dict[str, Any]) -> str:
                  f"({out['fista_total_iterations']:,} run, {out['fista_ms_per_iteration']:.2f} ms each, "
                  f"final value {out['fista_value']:.8g})")
     if out["cvxpy"]:
-        lines.append(f"    ratio FISTA / CLARABEL {out['fista_ratio']:.2f} (solver only {out['fista_ratio_solver']:.2f}); "
-                     f"target {'met by ' if out['target_met'] else 'not met: '}"
-                     f"{'ADMM' if out['admm_ratio'] <= TARGET_RATIO else 'FISTA' if out['fista_ratio'] <= TARGET_RATIO else 'neither ratio is <= 0.5'}")
+        lines.append(f"    ratio FISTA / CLARABEL {out['fista_ratio']:.2f} (solver only {out['fista_ratio_solver']:.2f})")
+    lines.append(f"  gated: ADMM {out['admm_gated_s']:.3f} s, {_iters(out['admm_gated_iterations'])} "
+                 f"({out['admm_gated_total_iterations']:,} run, {out['admm_gated_ms_per_iteration']:.2f} ms each, "
+                 f"final value {out['admm_gated_value']:.8g})")
+    if out["cvxpy"]:
+        lines.append(f"    ratio ADMM (gated) / CLARABEL {out['admm_gated_ratio']:.2f} "
+                     f"(solver only {out['admm_gated_ratio_solver']:.2f})")
+        met = ", ".join(SOLVERS[k] for k in out["target_met_by"])
+        lines.append(f"  target (a ratio <= {TARGET_RATIO}): " + (f"met by {met}" if met else "not met by any solver"))
     return "\n".join(lines)

@@ -709,6 +709,78 @@ def _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, g
 
 
 # ---------------------------------------------------------------------------------------------------------
+# ADMM on the gated-ReLU program
+# ---------------------------------------------------------------------------------------------------------
+
+def admm_gated(X, y, D, lam: float, rho: float | None = None, max_iter: int = 5000, eps_abs: float = 1e-9,
+               eps_rel: float = 1e-8, alpha: float = 1.6, adapt_every: int = 10, mu: float = 10.0, tau: float = 2.0,
+               threads: int | None = None) -> Solution:
+    """The gated-ReLU program min (1/2n)|A w - y|^2 + lam sum_i |w_i| (A = [D_1 X1, ..., D_P X1], squared loss) by
+    ADMM on the split w = z (the group lasso's ADMM, Boyd et al. 2011, 6.4.2): the w-update solves
+    (A^T A/n + rho I) w = A^T y/n + rho (z - u) with a Cholesky factor cached per rho (of that P(k+1)-square
+    matrix, or by Woodbury of the n-square n rho I + A A^T when that is smaller); z is the group soft-threshold
+    of the over-relaxed alpha w + (1 - alpha) z + u at lam/rho; u += alpha w + (1 - alpha) z - z. rho starts at
+    10 lam (the threshold lam/rho then starts at 0.1) and is balanced every `adapt_every` iterations (Boyd et al.
+    3.4.1). Stops on the primal and dual residuals (Boyd et al. 3.3.1) or at max_iter. Unlike the constrained
+    program, every iteration is one cached solve: tens of iterations reach a 1e-3 gap where FISTA needs
+    thousands. Returns u = z (exactly group-sparse), v = 0."""
+    with _threads(threads):
+        return _admm_gated(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, alpha, adapt_every, mu, tau)
+
+
+def _admm_gated(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, alpha, adapt_every, mu, tau) -> Solution:
+    t0 = time.perf_counter()
+    X1, y, Df = _problem(X, y, D, lam)
+    rho = 10.0 * lam if rho is None else float(rho)
+    if rho <= 0 or not 0 < alpha < 2:
+        raise ValueError(f"ADMM needs rho > 0 and 0 < alpha < 2, got rho={rho}, alpha={alpha}")
+    n, d = X1.shape
+    P = Df.shape[1]
+    m = P * d
+    A = (Df[:, :, None] * X1[:, None, :]).reshape(n, m)
+    Aty = A.T @ y / n
+    woodbury = m > n
+    gram = A @ A.T if woodbury else A.T @ A / n
+
+    def factor(rho):
+        return torch.linalg.cholesky((n * rho if woodbury else rho) * torch.eye(len(gram), dtype=DTYPE) + gram)
+
+    def solve(r, rho, L):  # (A^T A/n + rho I)^-1 r
+        if not woodbury:
+            return torch.cholesky_solve(r[:, None], L)[:, 0]
+        return (r - A.T @ torch.cholesky_solve((A @ r)[:, None], L)[:, 0]) / rho
+
+    L = factor(rho)
+    w, z, u = (torch.zeros(m, dtype=DTYPE) for _ in range(3))
+    sol = Solution(z.reshape(P, d), torch.zeros(P, d, dtype=DTYPE), method="admm-gated")
+    sq = math.sqrt(m)
+    for it in range(1, max_iter + 1):
+        w = solve(Aty + rho * (z - u), rho, L)
+        wh = alpha * w + (1 - alpha) * z
+        z_old = z
+        zg = _group_shrink((wh + u).reshape(P, d), lam / rho)
+        z = zg.reshape(-1)
+        u = u + wh - z
+        r = A @ z - y
+        sol.objective.append(float(0.5 * (r @ r) / n + lam * zg.norm(dim=1).sum()))
+        r_pri, r_dual = float((w - z).norm()), rho * float((z - z_old).norm())
+        sol.primal.append(r_pri)
+        sol.dual.append(r_dual)
+        sol.rho.append(rho)
+        sol.seconds.append(time.perf_counter() - t0)
+        if (r_pri <= sq * eps_abs + eps_rel * max(float(w.norm()), float(z.norm()))
+                and r_dual <= sq * eps_abs + eps_rel * rho * float(u.norm())):
+            sol.converged = True
+            break
+        if adapt_every and it % adapt_every == 0:
+            new = rho * tau if r_pri > mu * r_dual else rho / tau if r_dual > mu * r_pri else rho
+            if new != rho:
+                u, rho, L = u * (rho / new), new, factor(new)  # the scaled dual y/rho follows rho
+    sol.u = z.reshape(P, d).clone()
+    return sol
+
+
+# ---------------------------------------------------------------------------------------------------------
 # FISTA on the gated-ReLU program
 # ---------------------------------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import torch
 from netarium.models.base import ModelSpec, build_model
 from netarium.training.convex import (
     admm,
+    admm_gated,
     certificate,
     constraint_violation,
     enumerate_patterns_2d,
@@ -146,6 +147,29 @@ def test_fista_gated_agrees_with_cvxpy(seed, n, gates, lam):
     assert torch.count_nonzero(sol.v) == 0
     # monotone objective (restarts drop every increasing step)
     assert np.all(np.diff(sol.objective) <= 1e-15)
+
+
+@pytest.mark.parametrize("seed,n,gates,lam", [(0, 25, 30, 1e-2), (1, 30, 20, 3e-3)])
+def test_admm_gated_agrees_with_cvxpy_and_fista(seed, n, gates, lam):
+    """ADMM on the gated program: the cvxpy optimum within 1e-4, exactly group-sparse, the same optimum by the
+    direct factor (P(k+1) <= n) and by Woodbury (more pattern coordinates than points: every pattern of 2-D data)."""
+    X, y = xor_data(n, seed)
+    D = patterns(X, gates, seed=seed)
+    ref, _, _ = cvxpy_reference(X, y, D, lam, gated=True)
+    sol = admm_gated(X, y, D, lam)
+    assert sol.converged and sol.method == "admm-gated"
+    assert abs(sol.value - ref) <= 1e-4 * ref
+    assert sol.value == pytest.approx(gated_objective(sol.u, X, y, D, lam), rel=1e-12)
+    assert torch.count_nonzero(sol.v) == 0 and 0 < int((sol.u.norm(dim=1) > 0).sum()) < D.shape[1]
+    few = D[:, : len(y) // 3]  # P (k+1) <= n: the direct factor (the full D above goes by Woodbury)
+    direct = admm_gated(X, y, few, lam)
+    assert direct.converged and abs(direct.value - fista_gated(X, y, few, lam).value) <= 1e-4 * direct.value
+    every = enumerate_patterns_2d(X[:12])
+    wood = admm_gated(X[:12], y[:12], every, lam)
+    assert every.shape[1] * 3 > 12 and wood.converged
+    assert abs(wood.value - fista_gated(X[:12], y[:12], every, lam).value) <= 1e-4 * wood.value
+    with pytest.raises(ValueError, match="rho > 0"):
+        admm_gated(X, y, D, lam, rho=-1.0)
 
 
 def test_admm_polish_is_certified_feasible_and_agrees_with_cvxpy():
@@ -396,12 +420,14 @@ def test_bench_figures_on_a_tiny_problem():
     assert "CLARABEL" in text and "ratio ADMM / CLARABEL" in text and "n = 20," in text
     for key in ("n", "patterns", "optimum_constrained", "optimum_gated", "clarabel_s", "clarabel_solver_s",
                 "clarabel_gated_s", "admm_s", "admm_iterations", "fista_s", "fista_iterations", "admm_ratio",
-                "fista_ratio", "target_met", "threads"):
+                "fista_ratio", "admm_gated_s", "admm_gated_ratio", "target_met", "target_met_by", "threads"):
         assert key in out, key
     assert out["n"] == 20 and out["threads"] == 1 and out["cvxpy"]
     assert abs(out["admm_value"] - out["optimum_constrained"]) <= 1e-3 * out["optimum_constrained"]
     assert abs(out["fista_value"] - out["optimum_gated"]) <= 1e-3 * out["optimum_gated"]
+    assert abs(out["admm_gated_value"] - out["optimum_gated"]) <= 1e-3 * out["optimum_gated"]
     assert out["optimum_gated"] <= out["optimum_constrained"] * (1 + 1e-6)  # the gated program is a relaxation
+    assert out["target_met"] == bool(out["target_met_by"]) and "target (a ratio <= 0.5)" in text
     assert torch.get_num_threads() == 1  # restored to this module's setting
 
 
