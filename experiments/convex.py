@@ -75,10 +75,15 @@ def page_config(task: str, lam: float, width: int, optimizer: str, lr: float, st
 
 
 def compare_part(config: Config, n: int, exact: bool, progress: Progress | None = None, seeds: int = SEEDS,
-                 sampled: int = SAMPLED, fista: bool = False, **solve_kw) -> acx.ConvexComparison:
-    """Train `seeds` runs of `config` on n points (one batched program) and solve the program on their data:
-    every pattern when `exact` (2-D, n <= 60 or so), else `sampled` gates pooled with the runs' patterns."""
-    configs = sgd_configs(config, n, seeds)
+                 sampled: int = SAMPLED, fista: bool = False, optimizers: dict[str, float] | None = None,
+                 **solve_kw) -> acx.ConvexComparison:
+    """Train `seeds` runs of `config` on n points (one batched program per optimizer) and solve the program on
+    their data: every pattern when `exact` (2-D, n <= 60 or so), else `sampled` gates pooled with the runs'
+    patterns. `optimizers` {name: lr}: `seeds` runs of each instead of the config's optimizer alone."""
+    variants = [config] if not optimizers else [
+        config.with_overrides({"optimizer": {"name": name, "lr": lr, "weight_decay": lam_of(config)}})
+        for name, lr in optimizers.items()]
+    configs = [c for v in variants for c in sgd_configs(v, n, seeds)]
     task = acx.signed_task(make_task(config.task.name, configs[0].task, seed=configs[0].task_seed), SCALE)
     t0 = time.perf_counter()
     runs = train_all(configs, progress, task=task)

@@ -26,7 +26,8 @@ with st.form("cvx.form"):
     width = c4.slider("width cap (neurons of each run)", 4, 64, 40, 4, key="cvx.width")
     c5, c6, c7, c8 = st.columns(4)
     seeds = c5.slider("seeds", 1, 5, 3, key="cvx.seeds")
-    optimizer = c6.segmented_control("optimizer", ["adam", "sgd"], default="adam", key="cvx.opt")
+    chosen = c6.segmented_control("optimizers", ["adam", "sgd"], selection_mode="multi", default=["adam", "sgd"],
+                                  key="cvx.opt", help="each trains `seeds` runs of J (the same network and λ)")
     exact = c7.segmented_control("patterns", ["every pattern", "sampled"], default="every pattern", key="cvx.patterns",
                                  help=f"every pattern: exact enumeration, n ≤ {EXACT_MAX}; the optimum is the global one")
     steps = c8.select_slider("steps per run", [500, 1000, 2000, 4000], 1000, key="cvx.steps")
@@ -42,12 +43,15 @@ def compute():
         st.error(f"Every pattern is enumerated only for n ≤ {EXACT_MAX} (n = {n} has about {n * n - n:,} patterns): "
                  "lower n or choose “sampled”.")
         return
-    opt = optimizer or "adam"
-    config = ex.page_config(task, lam, width, opt, LRS[opt], steps)
+    if not chosen:
+        st.error("Choose at least one optimizer (adam, sgd).")
+        return
+    config = ex.page_config(task, lam, width, chosen[0], LRS[chosen[0]], steps)
     with st.status("Training the runs, then solving the program…", expanded=False) as status:
         bar = st.progress(0.0, text="training")
         try:
             result = ex.compare_part(config, n, exact=use_exact, seeds=seeds, fista=True, deadline=15.0, max_iter=6000,
+                                     optimizers={name: LRS[name] for name in chosen},
                                      progress=lambda done, total: bar.progress(min(done / max(total, 1), 1.0), text="training"))
         except (ValueError, RuntimeError) as e:
             status.update(label="Could not solve", state="error")

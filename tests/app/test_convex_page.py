@@ -31,10 +31,10 @@ def test_solve_on_a_small_preset_shows_the_figures_and_numbers(open_app) -> None
     assert labels["patterns"] == "381"  # every pattern of 20 points: 20 * 19 + 1
     assert float(labels["optimum J*"]) <= float(labels["best run J"]) * (1 + 1e-6)
     figs = charts(at)
-    assert {"cvx.objective", "cvx.gap", "cvx.boundary.0", "cvx.boundary.1", "cvx.boundary.2"} <= set(figs)
-    assert "cvx.boundary.3" not in figs  # the optimum and 2 runs
+    assert {"cvx.objective", "cvx.gap"} | {f"cvx.boundary.{i}" for i in range(5)} <= set(figs)
+    assert "cvx.boundary.5" not in figs  # the optimum, 2 Adam runs and 2 SGD runs
     names = {t.get("name") for t in figs["cvx.objective"]["data"]}
-    assert {"ADMM (convex program)", "adam seed 0", "adam seed 1"} <= names
+    assert {"ADMM (convex program)", "adam seed 0", "adam seed 1", "sgd seed 0", "sgd seed 1"} <= names
     assert figs["cvx.gap"]["layout"]["yaxis"]["type"] == "log"
     assert any("at or below" in m.value for m in at.markdown)
 
