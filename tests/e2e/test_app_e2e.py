@@ -297,7 +297,7 @@ def test_geometry_animates_snapshots_of_the_live_run(open_tab, screenshots: Path
     wait_until(tab, lambda: tab.evaluate(EMBEDDING_STEPS_JS) == [0], "the embedding at step 0")
     tab.locator(f"{key_class('transport.play')} button").first.click()
     try:
-        steps = wait_until(tab, lambda: [s for s in [tab.evaluate(EMBEDDING_STEPS_JS)] if s and len(s) >= 4], "4+ snapshots", 40)[0]
+        steps = wait_until(tab, lambda: [s for s in [tab.evaluate(EMBEDDING_STEPS_JS)] if s and len(s) >= 4], "4+ snapshots", 90)[0]  # a generous wait: the CI machine may be busy
     finally:
         pause(tab)
     assert steps == sorted(steps) and steps[0] == 0 and len(set(steps)) == len(steps)

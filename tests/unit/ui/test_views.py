@@ -29,8 +29,8 @@ def ids(sections) -> list[str]:
 def test_pages_get_their_sections_in_order_with_their_columns() -> None:
     assert ids(VIEWS.for_page("playground")) == [
         "network", "confusion", "boundary", "curves", "finalmlp-gates", "finalmlp-streams", "hourglass-widths", "kan-edges",
-        "quadratic-neurons"]
-    assert [s.place.column for s in VIEWS.for_page("playground")] == ["left", "left", "right", "right"] + ["full"] * 5
+        "quadratic-neurons", "convex-optimum"]
+    assert [s.place.column for s in VIEWS.for_page("playground")] == ["left", "left", "right", "right"] + ["full"] * 6
     assert ids(VIEWS.for_page("geometry")) == ["embedding", "alignment", "cka", "rdm", "unit-match", "warped-grid"]
     assert ids(VIEWS.for_page("residual")) == [
         "contributions", "skip-effect", "importance", "logit-lens", "attention", "hourglass-widths"]
