@@ -99,7 +99,7 @@ def experiment_config(args: argparse.Namespace) -> tuple[Any, Any]:
     import torch
 
     from netarium.experiments import EXPERIMENTS
-    from netarium.training.run import torch_threads
+    from netarium.training.threads import torch_threads
 
     exp = EXPERIMENTS.get(args.experiment)
     torch.set_num_threads(torch_threads(default=os.cpu_count() or 1))  # headless: every core is ours

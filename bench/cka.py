@@ -16,6 +16,7 @@ import torch
 
 from netarium.analysis.geometry import _cka_matrix, cka_matrix
 from netarium.bench.timing import median_seconds
+from netarium.training.threads import using_threads
 
 BUDGET_S = 0.2
 LAYERS, SAMPLES, UNITS = 8, 2000, 256
@@ -43,11 +44,8 @@ def run_cka_bench(quick: bool = False) -> dict[str, Any]:
     gram = median_seconds(lambda: _cka_matrix(layers, None, False, "gram"), 2 if quick else 3)
     one_thread = median
     if threads != 1:
-        torch.set_num_threads(1)
-        try:
+        with using_threads(1):
             one_thread = median_seconds(lambda: cka_matrix(layers), rounds)
-        finally:
-            torch.set_num_threads(threads)
     off = M[np.triu_indices(LAYERS, k=1)]
     out = {
         "layers": LAYERS, "samples": SAMPLES, "units": UNITS, "rounds": rounds, "threads": threads,

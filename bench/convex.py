@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from netarium.training import convex
+from netarium.training.threads import using_threads
 
 GAP = 1e-3
 TARGET_RATIO = 0.5  # the issue: ADMM (or FISTA on the gated program) at least 2x sooner than CLARABEL
@@ -97,9 +98,7 @@ def convex_figures(n_train: int = 200, n_patterns: int = 100, lam: float = 1e-3,
     X, y, D = spiral_problem(n_train, n_patterns, seed)
     admm_kwargs = {"max_iter": 12_000, **(admm_kwargs or {})}
     fista_kwargs = dict(fista_kwargs or {})
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with using_threads(1):
         ref_c = [reference_solve(X, y, D, lam) for _ in range(repeats)]
         ref_g = [reference_solve(X, y, D, lam, gated=True) for _ in range(repeats)]
         have_cvxpy = ref_c[0] is not None
@@ -111,8 +110,6 @@ def convex_figures(n_train: int = 200, n_patterns: int = 100, lam: float = 1e-3,
         a = _timed(lambda: convex.admm(X, y, D, lam, **admm_kwargs), opt_c, repeats, warmup)
         f = _timed(lambda: convex.fista_gated(X, y, D, lam, **fista_kwargs), opt_g, repeats, warmup)
         g = _timed(lambda: convex.admm_gated(X, y, D, lam), opt_g, repeats, warmup)
-    finally:
-        torch.set_num_threads(threads)
     out: dict[str, Any] = {
         "n": len(y), "patterns": int(D.shape[1]), "lam": lam, "gap": GAP, "repeats": repeats, "threads": 1,
         "cvxpy": have_cvxpy, "optimum_constrained": opt_c, "optimum_gated": opt_g,

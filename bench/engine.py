@@ -19,7 +19,7 @@ import torch
 from netarium.models import ModelSpec, build_model
 from netarium.training import Config, Run, Worker
 from netarium.training.optim import build_optimizer
-from netarium.training.run import torch_threads
+from netarium.training.threads import torch_threads
 
 
 @dataclass

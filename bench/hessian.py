@@ -21,6 +21,7 @@ import torch
 
 from netarium.analysis.hessian import HessianProbe, hutchinson_trace, hvp_rebuilt, top_eigenvalues
 from netarium.bench.timing import median_seconds
+from netarium.training.threads import using_threads
 
 TARGET_S = 0.1
 TOL = 1e-3
@@ -57,9 +58,7 @@ def trained_mlp() -> tuple[torch.nn.Module, torch.nn.Module, Any, torch.Tensor, 
 
 def run_hessian_bench(quick: bool = False) -> dict[str, Any]:
     rounds = 3 if quick else 11
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the figure is for one thread: trackers share the machine with training
-    try:
+    with using_threads(1):  # the figure is for one thread: trackers share the machine with training
         model, earlier, loss, X, y = trained_mlp()
         probe = HessianProbe(model, loss, X, y)
         exact = float(top_eigenvalues(probe, k=1, tol=1e-10, max_iter=400).values[0])
@@ -90,8 +89,6 @@ def run_hessian_bench(quick: bool = False) -> dict[str, Any]:
         power_s = time.perf_counter() - t0
         trace_s = median_seconds(lambda: hutchinson_trace(probe, 30), max(1, rounds // 3))
         trace = hutchinson_trace(probe, 30)
-    finally:
-        torch.set_num_threads(threads)
 
     def err(value: float) -> float:
         return abs(value - exact) / abs(exact)

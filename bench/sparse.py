@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from netarium.bench.timing import median_seconds
+from netarium.training.threads import using_threads
 
 STEPS = 200
 
@@ -48,9 +49,7 @@ def run_sparse_bench(quick: bool = False) -> dict[str, Any]:
     from netarium.training.dst import dst_step
 
     rounds = 3 if quick else 9
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with using_threads(1):
         hidden = [256, 256]
         g2g = {"name": "sparse-mlp", "hidden": hidden, "groups": 4, "k": 1, "sparse_readout": True}
         rules = ("random", "gradient", "hebbian")
@@ -76,8 +75,6 @@ def run_sparse_bench(quick: bool = False) -> dict[str, Any]:
             dst_step(layer, rule, 0.3, **signals[rule])
 
         round_ms = {rule: 1e3 * median_seconds(lambda rule=rule: one_round(rule), rounds) for rule in signals}
-    finally:
-        torch.set_num_threads(threads)
     out: dict[str, Any] = {
         "threads": 1, "rounds": rounds, "steps_per_round": STEPS,
         "plain_step_ms": 1e3 * plain, "masked_step_ms": 1e3 * masked, "masked_ratio": masked / plain,

@@ -28,9 +28,10 @@ from netarium.bench.engine import bare_loop_rate, pin_to_one_core
 from netarium.training import Config, Worker
 from netarium.training.ensemble import BatchedGroup
 from netarium.training.func_ensemble import FuncGroup
-from netarium.training.run import resolve_device, torch_threads
+from netarium.training.run import resolve_device
 from netarium.training.sweep import Sweep, sweep_from_specs
 from netarium.training.sweep_run import RunGroup, SweepRun
+from netarium.training.threads import torch_threads
 
 WARMUP = 2
 

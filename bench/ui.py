@@ -30,7 +30,7 @@ import torch
 from netarium.bench.browser import app_server, browser, open_page, read_status, status_step
 from netarium.experiments import EXPERIMENTS
 from netarium.training import Run, Worker
-from netarium.training.run import torch_threads
+from netarium.training.threads import torch_threads
 
 LIVE_CAPTION_JS = """() => {
   const el = [...document.querySelectorAll('section.main [data-testid="stCaptionContainer"], [data-testid="stMain"] [data-testid="stCaptionContainer"]')]

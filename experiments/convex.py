@@ -18,8 +18,6 @@ from __future__ import annotations
 import math
 import time
 
-import torch
-
 from netarium.analysis import convex as acx
 from netarium.experiments.base import (
     EXPERIMENTS,
@@ -32,6 +30,7 @@ from netarium.experiments.base import (
 )
 from netarium.tasks import make_task
 from netarium.training.config import Config
+from netarium.training.threads import using_threads
 
 LAM = 5e-2  # weight decay lam of the objective (inputs scaled by 1/SCALE to about [-1, 1])
 SCALE = 5.0  # the Playground's data radius
@@ -100,11 +99,9 @@ def compare_part(config: Config, n: int, exact: bool, progress: Progress | None 
 def run_convex(config: Config, progress: Progress | None = None) -> Result:
     """Parts (a) and (b), one torch thread (many small ops); every objective into Result.extra."""
     t0 = time.perf_counter()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     extra: dict[str, float] = {"lam": lam_of(config), "width": float(config.model.hidden[0])}
     runs = []
-    try:
+    with using_threads(1):
         for part, n in PARTS.items():
             t1 = time.perf_counter()
             c = compare_part(config, n, exact=part == "a", deadline=DEADLINE, max_iter=MAX_ITER)
@@ -119,8 +116,6 @@ def run_convex(config: Config, progress: Progress | None = None) -> Result:
                 extra[f"{part}_run{k}"] = r.final
                 extra[f"{part}_run{k}_neurons"] = float(r.neurons)
             extra[f"{part}_best_run"] = min(r.final for r in c.runs)
-    finally:
-        torch.set_num_threads(threads)
     return multi_result(config, runs, t0, extra)
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import time
 
-import torch
-
 from netarium.experiments.base import (
     EXPERIMENTS,
     CheckResult,
@@ -28,6 +26,7 @@ from netarium.training.convex_robust import (
     robust_patterns,
     robust_solve,
 )
+from netarium.training.threads import using_threads
 
 EPS = 0.3  # l_inf radius of the attack and of the robust program (moons span about 10 x 6 units here)
 LAM = 1e-4  # weight decay lambda of both convex programs (squared loss on ±1 targets)
@@ -65,9 +64,7 @@ def run_convex_adversarial(config: Config, progress: Progress | None = None) -> 
     """Solve the standard (convex.admm) and the robust (robust_solve, squared loss) programs on the same
     patterns of the task's training points, train the SGD and PGD nets (one sweep), attack all of them."""
     t0 = time.perf_counter()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small products: one thread is faster on a shared machine
-    try:
+    with using_threads(1):  # small products: one thread is faster on a shared machine
         task = make_task(config.task.name, config.task, seed=config.task_seed)
         X, Xt = task.X_train.double(), task.X_test.double()
         y, yt = 2.0 * task.y_train.double() - 1, 2.0 * task.y_test.double() - 1  # ±1 targets
@@ -98,8 +95,6 @@ def run_convex_adversarial(config: Config, progress: Progress | None = None) -> 
         for kind in ("sgd", "pgd"):
             for key in ("train_clean", "test_clean", "train_pgd", "test_pgd"):
                 extra[f"{kind}_mean_{key}"] = sum(extra[f"{kind}{i}_{key}"] for i in range(SEEDS)) / SEEDS
-    finally:
-        torch.set_num_threads(threads)
     return multi_result(config, runs, t0, extra)
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import time
 
-import torch
-
 from netarium.experiments.base import (
     EXPERIMENTS,
     CheckResult,
@@ -18,6 +16,7 @@ from netarium.experiments.base import (
 )
 from netarium.models import parameter_count
 from netarium.training.config import Config
+from netarium.training.threads import using_threads
 
 R2_LEVEL = 0.99  # reg-compose: the KAN's test R^2 must reach this
 ACC_LEVEL = 0.90  # spiral: the KAN's test accuracy must reach this
@@ -48,12 +47,8 @@ def run_kan(config: Config, progress: Progress | None = None) -> Result:
     """Train KAN and MLP on both tasks (one torch thread: the nets are tiny); test R^2 / accuracy and parameters."""
     t0 = time.perf_counter()
     configs = variant_configs(config)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with using_threads(1):
         runs = train_all(list(configs.values()), progress)
-    finally:
-        torch.set_num_threads(threads)
     extra: dict[str, float] = {}
     for name, run in zip(configs, runs, strict=True):
         final = run.final_metrics()

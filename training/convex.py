@@ -20,13 +20,14 @@ patterns), solutions u, v (P, k + 1) with the bias last. Everything in float64 o
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+
+from netarium.training.threads import using_threads
 
 DTYPE = torch.float64
 
@@ -244,20 +245,6 @@ class Solution:
 
     def seconds_per_iteration(self) -> float:
         return self.seconds[-1] / max(1, len(self.seconds)) if self.seconds else math.nan
-
-
-@contextlib.contextmanager
-def _threads(n: int | None):
-    """torch's intra-op threads set to n for the block, then restored (the iterations are many small ops: on a
-    busy machine one thread is several times faster than two that wait on each other). Off by default:
-    the setting is process-wide, so a caller that owns the process (a CLI run, a benchmark) opts in."""
-    before = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _problem(X, y, D, lam):
@@ -550,7 +537,7 @@ def admm(X, y, D, lam: float, rho: float = 0.1, max_iter: int = 5000, eps_abs: f
     trace (its objective; primal: its violation; dual: 0) and sets `gap` (certified) and `polished`.
     `seconds` count from the call (setup and factorization included).
     """
-    with _threads(threads):
+    with using_threads(threads):
         return _admm(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, adapt_every, mu, tau, gscale, alpha, balance,
                      accelerate, loss, inner, polish_every if polish else 0, eps_gap, polish, check_every)
 
@@ -724,7 +711,7 @@ def admm_gated(X, y, D, lam: float, rho: float | None = None, max_iter: int = 50
     3.4.1). Stops on the primal and dual residuals (Boyd et al. 3.3.1) or at max_iter. Unlike the constrained
     program, every iteration is one cached solve: tens of iterations reach a 1e-3 gap where FISTA needs
     thousands. Returns u = z (exactly group-sparse), v = 0."""
-    with _threads(threads):
+    with using_threads(threads):
         return _admm_gated(X, y, D, lam, rho, max_iter, eps_abs, eps_rel, alpha, adapt_every, mu, tau)
 
 
@@ -796,7 +783,7 @@ def fista_gated(X, y, D, lam: float, max_iter: int = 20000, tol: float = 1e-10, 
     its certified duality gap is <= `eps_gap` the polished point is returned (one extra trace entry; `gap`
     and `polished` set), else the next try waits 1.5 times longer than the last.
     `seconds` count from the call. Returns u = w, v = 0 (no cone constraint: a gated net, not a ReLU net)."""
-    with _threads(threads):
+    with using_threads(threads):
         return _fista_gated(X, y, D, lam, max_iter, tol, loss, polish_every, eps_gap)
 
 

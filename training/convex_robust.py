@@ -43,12 +43,12 @@ from netarium.training.convex import (
     DTYPE,
     Solution,
     _t,
-    _threads,
     network_predict,
     to_network,
     unique_patterns,
     with_ones,
 )
+from netarium.training.threads import using_threads
 
 LOSSES = ("hinge", "squared")
 
@@ -327,7 +327,7 @@ def robust_solve(X, y, D, lam: float, eps: float, loss: str = "hinge", rho: floa
     `threads` caps torch's and the BLAS's threads for the solve (restored after): its products are small, and
     on a busy machine one thread is several times faster than two; None leaves them as they are."""
     limits = threadpool_limits(threads) if threads else contextlib.nullcontext()
-    with _threads(threads), limits:
+    with using_threads(threads), limits:
         return _robust_solve(X, y, D, lam, eps, loss, rho, sigma, alpha, max_iter, eps_abs, eps_rel, adapt_every, time_limit,
                              zero_tol, balance)
 

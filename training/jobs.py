@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 
 import torch
 
-from netarium.training.run import torch_threads
+from netarium.training.threads import torch_threads
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]

@@ -72,19 +72,6 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def torch_threads(default: int = 1) -> int:
-    """Intra-op threads for training: $NETARIUM_THREADS, else `default`.
-
-    The app trains on one thread: small models train fastest there (measured: a 2-8-8-1 MLP runs ~1.5x
-    faster than on two here), and one thread leaves the other cores to the UI and other sessions. The
-    CLI runs headless and passes every core (modular-grokking's check: 121 s on one thread, ~75 s on two).
-    """
-    raw = os.environ.get("NETARIUM_THREADS", str(default)).strip()
-    if not raw.isdigit() or int(raw) < 1:
-        raise SchemaError("NETARIUM_THREADS", f"must be a positive whole number, got {raw!r}")
-    return int(raw)
-
-
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and GPU) generators."""
     random.seed(seed)

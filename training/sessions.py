@@ -286,7 +286,7 @@ SESSIONS = Sessions()
 def training_slots() -> int:
     """How many training chunks run at once: the cores this process may use, divided by each training
     thread's torch threads ($NETARIUM_THREADS), at least one."""
-    from netarium.training.run import torch_threads
+    from netarium.training.threads import torch_threads
 
     try:
         cores = len(os.sched_getaffinity(0))

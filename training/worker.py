@@ -11,8 +11,9 @@ from typing import Any
 import torch
 
 from netarium.models.gate import FORWARD_GATE
-from netarium.training.run import Run, Snapshot, torch_threads
+from netarium.training.run import Run, Snapshot
 from netarium.training.sessions import GONE_REASON, SLOTS, idle_reason
+from netarium.training.threads import torch_threads
 
 ACK_SECONDS = 2.0
 RATE_WINDOW = 1.0  # seconds over which the published steps/s is measured  # how long pause / step wait for the worker to publish what they did
