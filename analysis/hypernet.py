@@ -64,8 +64,8 @@ def theta_profile(model: nn.Module, points: int = 41) -> ThetaProfile:
     """The hypernetwork's output norm |theta(gamma)| for gamma evenly spaced in [0, 1]."""
     gammas = np.linspace(0.0, 1.0, points)
     norms = model.theta_norms(gammas.tolist()).cpu().numpy()
-    base = getattr(model.hyper, "base", None)
-    return ThetaProfile(gammas, norms, None if base is None else float(base.norm()), bool(model.mip))
+    base = float(model.hyper.base.detach().norm()) if model.mip else None  # a plain hypernet's base is its head's bias
+    return ThetaProfile(gammas, norms, base, bool(model.mip))
 
 
 def norm_history(history: Any) -> dict[float, tuple[list[int], list[float]]]:
