@@ -118,7 +118,7 @@ def make_rotated(p: RotatedParams, seed: int) -> Task:
     base, y = base[order], y[order]
     gamma = rng.uniform(0.0, 1.0, p.n_samples)
     points = rotate(base, np.deg2rad(p.max_angle) * gamma)
-    return build_conditioned_task("rotated-2d", points, gamma, y, p, rng, f"rotation by gamma × {p.max_angle:g}° of {p.base}")
+    return build_conditioned_task("rotated-2d", points, gamma, y, p, rng, f"rotation by γ × {p.max_angle:g}° of {p.base}")
 
 
 @TASKS.register("wave-2d", WaveParams, "Class 1 above the wave x2 = A sin(w x1) whose frequency w grows with gamma; "
@@ -130,4 +130,4 @@ def make_wave(p: WaveParams, seed: int) -> Task:
     noisy = points + rng.uniform(-WAVE_RADIUS, WAVE_RADIUS, (p.n_samples, 2)) * p.noise  # noise moves the copy read
     y = wave_labels(noisy, gamma, p)
     return build_conditioned_task("wave-2d", points, gamma, y, p, rng,
-                                  f"wave frequency {p.freq_min:g} + gamma × {p.freq_max - p.freq_min:g}")
+                                  f"wave x2 = {p.amplitude:g} sin(w x1), w = {p.freq_min:g} + γ × {p.freq_max - p.freq_min:g}")
