@@ -24,7 +24,7 @@ from torch import nn
 from netarium.models.base import MODELS, Activation, Capable, ModelSpec, make_activation
 from netarium.models.mlp import check_widths
 from netarium.models.taps import Tap
-from netarium.schema import Params, as_list
+from netarium.schema import Params, SchemaError, as_list
 
 NORM_GAMMAS = (0.0, 0.5, 1.0)  # the gammas whose |theta(gamma)| the run's history records at every evaluation
 LEAK = 0.01  # nn.LeakyReLU's default slope
@@ -37,7 +37,7 @@ class HypernetworkParams(Params):
     hyper_hidden: list[int] = Field([32, 32], min_length=1, max_length=4, description="Neurons per hidden layer of the "
                                     "hypernetwork (LeakyReLU; 1-4 layers, 1-1024 each)")
     mip: bool = Field(True, description="Magnitude invariant parametrization: [cos, sin] encoding of gamma and "
-                      "theta = theta_0 + h(E(gamma)); off: the plain hypernetwork theta = h(gamma)")
+                      "theta = theta_0 + h(E(gamma)); off: the plain hypernetwork theta = h(gamma) (its head's bias starts at 0)")
     gammas: int = Field(1, ge=1, le=8, description="How many leading input columns are the task parameters gamma "
                         "(in [0, 1]); the rest are the target net's inputs")
 
@@ -47,7 +47,7 @@ class HypernetworkParams(Params):
 
 def mip_encoding(gamma: torch.Tensor) -> torch.Tensor:
     """E(gamma) = [cos(pi gamma / 2), sin(pi gamma / 2)] for each column of gamma (..., k) -> (..., 2k):
-    every pair has norm 1, so |E| = sqrt(k) whatever gamma is (Ortiz et al. 2023, section 4)."""
+    every pair has norm 1, so |E| = sqrt(k) whatever gamma is (Ortiz et al. 2023)."""
     half = gamma * (math.pi / 2)
     return torch.cat([torch.cos(half), torch.sin(half)], dim=-1)
 
@@ -125,11 +125,11 @@ class Hypernetwork(Capable, nn.Module):
 
     def __init__(self, p: HypernetworkParams, spec: ModelSpec):
         super().__init__()
-        if spec.vocab_size is not None:
-            raise ValueError("hypernetwork reads numeric features, not tokens")
+        if spec.vocab_size is not None:  # SchemaErrors: the CLI and the app say them in one line
+            raise SchemaError("task.name", "hypernetwork reads numeric features, not tokens", "a task family such as rotated-2d")
         if spec.n_inputs <= p.gammas:
-            raise ValueError(f"hypernetwork reads its first {p.gammas} input(s) as gamma and needs at least one more "
-                             f"for the target net; the task gives {spec.n_inputs}")
+            raise SchemaError("model.gammas", f"hypernetwork reads its first {p.gammas} input(s) as gamma and needs at least "
+                              f"one more for the target net; the task gives {spec.n_inputs}", f"1 to {max(spec.n_inputs - 1, 1)}")
         self.spec, self.mip, self.gammas = spec, p.mip, p.gammas
         widths = [spec.n_inputs - p.gammas, *p.hidden, spec.n_outputs]
         acts = [p.activation] * len(p.hidden) + [None]

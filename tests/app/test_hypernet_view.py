@@ -53,3 +53,11 @@ def test_every_page_draws_or_declines_for_a_hypernetwork(open_app) -> None:
         at = open_app(page, **HYPER)
         assert not at.exception, (page, at.exception)
         assert not [e.value for e in at.error], (page, [e.value for e in at.error])
+
+
+def test_a_task_the_hypernetwork_cannot_read_is_said_in_one_line(open_app) -> None:
+    for query in ({"task": "reber", "model": "hypernetwork"}, {**HYPER, "model.gammas": "3"}):
+        at = open_app("pages/playground.py", **query)
+        assert not at.exception, (query, at.exception)
+        shown = [e.value for e in (*at.error, *at.warning)] + [t.value for t in at.toast]
+        assert any("hypernetwork reads" in v for v in shown), (query, shown)

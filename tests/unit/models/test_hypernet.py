@@ -13,6 +13,7 @@ from netarium.analysis.diagram import extract
 from netarium.models import MODELS, ModelSpec, build_model, parameter_count, record, tap_names
 from netarium.models.base import capabilities
 from netarium.models.hypernet import Hypernetwork, mip_encoding
+from netarium.schema import SchemaError
 from netarium.training.config import Config
 from netarium.training.run import Run
 
@@ -118,9 +119,9 @@ def test_taps_follow_the_convention() -> None:
 
 
 def test_bad_specs_say_what_is_wrong() -> None:
-    with pytest.raises(ValueError, match="needs at least one more"):
+    with pytest.raises(SchemaError, match=r"model.gammas: .*needs at least one more.*\(allowed: 1 to 1\)"):
         build_model("hypernetwork", {"gammas": 2}, ModelSpec(2, 2))
-    with pytest.raises(ValueError, match="tokens"):
+    with pytest.raises(SchemaError, match="task.name: hypernetwork reads numeric features, not tokens"):
         build_model("hypernetwork", {}, ModelSpec(4, 2, vocab_size=5))
 
 
