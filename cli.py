@@ -368,12 +368,14 @@ def _overlay_metrics(text: str) -> tuple[str | None, str | None]:
 
 def default_task(model: str) -> str:
     """The task a diagram of `model` is built for when none is named: spiral, or for a model that reads
-    only tokens (tag "tokens") the first registered task that gives tokens."""
+    only tokens (tag "tokens") the first registered task that gives tokens, or for a hypernetwork rotated-2d."""
     from netarium.models import MODELS
     from netarium.tasks import TASKS
 
     if "tokens" in MODELS.get(model).tags:
         return next((e.name for e in TASKS if "tokens" in e.tags), "spiral")
+    if "hypernetwork" in MODELS.get(model).tags:  # reads a task parameter gamma before the 2-D point
+        return "rotated-2d"
     return "spiral"
 
 

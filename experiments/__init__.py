@@ -10,6 +10,7 @@ from netarium.experiments import (  # noqa: F401
     finalmlp,
     geometry,
     hourglass,
+    hypernet,
     kan,
     quadratic,
     residual,

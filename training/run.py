@@ -430,6 +430,9 @@ class Run:
         values = torch.stack([v.float() for v in metrics.values()]).tolist()
         out = dict(zip(metrics, values, strict=True))
         out["lr"] = self.lr
+        model_metrics = getattr(self.model, "history_metrics", None)
+        if callable(model_metrics):  # what a model measures of itself at every evaluation (a hypernet's |theta(gamma)|)
+            out.update(model_metrics())
         if was_training and self._has_modes:
             self.model.train()
         self.metrics = out

@@ -422,6 +422,9 @@ def _name_axes(nodes: list[_Node], axis_names: dict[str, str]) -> dict[str, tupl
             users[i].append(n.id)
     learned = [n.id for n in nodes if n.kind in ("learned", "embed")]
     last_learned = learned[-1] if learned else None
+    out_width = next((n.shape[-1] for n in nodes if n.kind == "output" and n.shape), None)
+    if last_learned is not None and out_width is not None and by_id[last_learned].shape[-1:] != (out_width,):
+        last_learned = None  # the classes axis is the output's: a learned op of another width (weights a hypernet makes) is not it
 
     def reaches_add(nid: str) -> bool:
         stack, seen = list(users[nid]), set()
