@@ -11,6 +11,7 @@ from netarium.experiments import (  # noqa: F401
     geometry,
     hourglass,
     kan,
+    mgno,
     quadratic,
     residual,
     sparsity,

@@ -7,3 +7,6 @@ from netarium.tasks.csv import CSVError, load_csv_task
 __all__ = ["TASKS", "Task", "make_task", "load_csv_task", "CSVError"]
 
 from netarium.tasks import ctr  # noqa: E402, F401  (registered after the others: listed last)
+
+# isort: split
+from netarium.tasks import elliptic  # noqa: E402, F401  (registered after the others: listed last)
