@@ -368,12 +368,15 @@ def _overlay_metrics(text: str) -> tuple[str | None, str | None]:
 
 def default_task(model: str) -> str:
     """The task a diagram of `model` is built for when none is named: spiral, or for a model that reads
-    only tokens (tag "tokens") the first registered task that gives tokens."""
+    only tokens (tag "tokens") the first registered task that gives tokens, or for a model on a 1-D grid
+    (tag "grid-model": mgno, cnn1d) the first grid task (elliptic-1d)."""
     from netarium.models import MODELS
     from netarium.tasks import TASKS
 
     if "tokens" in MODELS.get(model).tags:
         return next((e.name for e in TASKS if "tokens" in e.tags), "spiral")
+    if "grid-model" in MODELS.get(model).tags:
+        return next((e.name for e in TASKS if "grid1d" in e.tags), "spiral")
     return "spiral"
 
 

@@ -24,7 +24,7 @@ from netarium.tasks.elliptic import relative_l2
 from netarium.training.config import Config
 
 TASK = {"name": "elliptic-1d", "grid": 63, "n_samples": 1000, "contrast": 0.5}
-MGNO = {"name": "mgno", "channels": 8, "layers": 3, "levels": 5, "pre_smooth": 1, "post_smooth": 1, "activation": "gelu"}
+MGNO = {"name": "mgno", "channels": 8, "layers": 3, "levels": 5, "pre_smooth": 1, "post_smooth": 0, "activation": "gelu"}
 CNN = {"name": "cnn1d", "layers": 4, "kernel": 5, "activation": "gelu"}  # channels matched to MgNO's count
 MLP = {"name": "mlp", "activation": ["gelu"]}  # two equal hidden layers, width matched to MgNO's count
 STEPS, BATCH, LR = 600, 64, 0.005

@@ -72,6 +72,9 @@ class VCycle(nn.Module):
             level.A = conv(channels, kernel)
             level.pre = nn.ModuleList(conv(channels, kernel) for _ in range(pre))
             level.post = nn.ModuleList(conv(channels, kernel) for _ in range(post))
+            level.A.ncd_label = "A"  # the diagram's box names (analysis/diagram: _conv_label)
+            for S in [*level.pre, *level.post]:
+                S.ncd_label = "S"
             if k + 1 < len(sizes):
                 level.restrict = nn.Conv1d(channels, channels, 3, stride=2, bias=False)
                 out_pad = n - ((sizes[k + 1] - 1) * 2 + 3)  # the fine grid exactly again (even n: one more point)
@@ -108,7 +111,7 @@ class MgNOParams(Params):
     layers: int = Field(3, ge=1, le=8, description="MgNO layers act(V-cycle(v) + W v + b)")
     levels: int = Field(5, ge=1, le=8, description="Grids in each V-cycle, the finest included (fewer where the grid runs out)")
     pre_smooth: int = Field(1, ge=0, le=4, description="Smoothing steps u += S(f - A u) on each level before the coarse correction")
-    post_smooth: int = Field(1, ge=0, le=4, description="Smoothing steps on each level after the coarse correction")
+    post_smooth: int = Field(0, ge=0, le=4, description="Smoothing steps on each level after the coarse correction (0: the authors' code's default)")
     activation: Activation = Field("gelu", description="Nonlinearity between layers")
 
 
@@ -134,6 +137,7 @@ class MgNO(Capable, nn.Module):
 
     CAPABILITIES = frozenset({"mgno", "grid-model"})
     CAPABILITY_WORDS = {"mgno": "a multigrid neural operator (model mgno)", "grid-model": "a model on a 1-D grid (mgno, cnn1d)"}
+    axis_names = {"heads": "ch", "per_head": "x"}  # the diagram's input split: channels (f, a) by grid points x
 
     def __init__(self, p: MgNOParams, spec: ModelSpec):
         super().__init__()
@@ -146,6 +150,15 @@ class MgNO(Capable, nn.Module):
         self.layers = nn.ModuleList(MgNOLayer(p, self.sizes, i + 1) for i in range(p.layers))
         self.proj = nn.Conv1d(p.channels, 1, 1)
         self.logits = Tap("logits")
+
+    def diagram_region(self, scope: str, shape: tuple[int, ...]) -> str | None:
+        """The diagram's box around each V-cycle level of each layer: ops made inside layer K's V-cycle whose
+        output lies on level d's grid (a restriction's output is on the coarser level already)."""
+        parts = scope.split(".")
+        if len(parts) < 3 or parts[0] != "layers" or parts[2] != "vcycle" or not shape or shape[-1] not in self.sizes:
+            return None
+        d = self.sizes.index(shape[-1])
+        return f"layer {int(parts[1]) + 1} · level {d + 1} ({shape[-1]} points)"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         v = self.lifted(self.lift(self.inp(x.reshape(x.shape[0], self.c_in, self.n))))
