@@ -23,7 +23,7 @@ from netarium.tasks.base import make_task
 from netarium.tasks.elliptic import relative_l2
 from netarium.training.config import Config
 
-TASK = {"name": "elliptic-1d", "grid": 63, "n_samples": 1000, "contrast": 0.5}
+TASK = {"name": "elliptic-1d", "grid": 63, "n_samples": 1000, "contrast": 1.0}
 MGNO = {"name": "mgno", "channels": 8, "layers": 3, "levels": 5, "pre_smooth": 1, "post_smooth": 0, "activation": "gelu"}
 CNN = {"name": "cnn1d", "layers": 4, "kernel": 5, "activation": "gelu"}  # channels matched to MgNO's count
 MLP = {"name": "mlp", "activation": ["gelu"]}  # two equal hidden layers, width matched to MgNO's count
@@ -118,7 +118,8 @@ MGNO_EXPERIMENT = EXPERIMENTS.register(Experiment(
     look_for="Learning the solution operator (f, a) -> u of -(a u')' = f: each MgNO layer's V-cycle smooths, restricts, "
              "recurses and prolongs, so every point sees the whole grid with few parameters; relative L2 test error "
              "beside an MLP and a 1-D CNN with as many parameters (Playground: MgNO solutions, the levels' contributions).",
-    config=Config(task=TASK, model=MGNO, optimizer={"name": "adam", "lr": LR}, batch_size=BATCH, steps=STEPS),
+    config=Config(task=TASK, model=MGNO, optimizer={"name": "adam", "lr": LR}, trainer={"name": "supervised", "lr_decay": "cosine"},
+                  batch_size=BATCH, steps=STEPS),
     check=check_mgno,
     page="playground",
     runner=run_mgno,

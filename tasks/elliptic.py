@@ -75,7 +75,7 @@ def eval_fields(s: np.ndarray, c: np.ndarray, k: np.ndarray, x: np.ndarray) -> n
 
 
 @TASKS.register("elliptic-1d", EllipticParams, "Operator learning: (f, a) -> u solving -(a u')' = f, u(0) = u(1) = 0, "
-                "by finite differences on a 1-D grid.", tags=("paper", "mgno", "grid1d", "regression"))
+                "by finite differences on a 1-D grid.", tags=("paper", "operator-learning", "grid1d", "regression"))
 def make_elliptic(p: EllipticParams, seed: int) -> Task:
     """Random log-coefficients and right-hand sides, solved by `solve_elliptic`; normalised (see the module doc)."""
     rng = np.random.default_rng(seed)

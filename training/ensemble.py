@@ -72,6 +72,8 @@ def batch_signature(config: Config) -> tuple[Any, ...] | None:
     cannot take the Config (another model family, trainer or optimizer, a frozen readout)."""
     if config.trainer.name != "supervised" or config.optimizer.name not in BATCHED_OPTIMIZERS:
         return None
+    if getattr(config.trainer, "lr_decay", "none") != "none":
+        return None  # a learning-rate schedule: the members train as Runs
     m = config.model
     if m.name == "mlp":
         if m.readout != "trained":
