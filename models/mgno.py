@@ -54,6 +54,21 @@ def coarse_sizes(n: int, levels: int) -> list[int]:
     return sizes
 
 
+def uses_operator(coarser: bool, pre: int, post: int) -> bool:
+    """Whether a level that starts from u = 0 ever computes A u (so needs A): after its first smoothing step
+    (u nonzero from then on), for the residual it restricts when a coarser level follows, for a later
+    smoothing step; and after a coarse correction (nonzero when any smoothing happens) for post-smoothing."""
+    u = used = False
+    for _ in range(pre):
+        used, u = used or u, True
+    if coarser:
+        used = used or u
+        u = u or (pre + post > 0)
+    for _ in range(post):
+        used, u = used or u, True
+    return used
+
+
 def conv(channels: int, kernel: int = 3) -> nn.Conv1d:
     """A C -> C convolution without bias, zero-padded to keep the grid (the problem's zero boundary values)."""
     return nn.Conv1d(channels, channels, kernel, padding=kernel // 2, bias=False)
@@ -69,10 +84,12 @@ class VCycle(nn.Module):
         self.levels = nn.ModuleList()
         for k, n in enumerate(sizes):
             level = nn.Module()
-            level.A = conv(channels, kernel)
+            if k == 0 or uses_operator(k + 1 < len(sizes), pre, post):  # the finest level: an initial guess may be given
+                level.A = conv(channels, kernel)
             level.pre = nn.ModuleList(conv(channels, kernel) for _ in range(pre))
             level.post = nn.ModuleList(conv(channels, kernel) for _ in range(post))
-            level.A.ncd_label = "A"  # the diagram's box names (analysis/diagram: _conv_label)
+            if hasattr(level, "A"):
+                level.A.ncd_label = "A"  # the diagram's box names (analysis/diagram: _conv_label)
             for S in [*level.pre, *level.post]:
                 S.ncd_label = "S"
             if k + 1 < len(sizes):

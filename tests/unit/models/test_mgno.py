@@ -43,14 +43,15 @@ def test_output_shapes_on_odd_and_even_grids():
 
 
 def test_parameter_count_follows_the_v_cycle():
-    # per layer: levels 1-3 have A, one pre-smoother S, R and P (4 convs), level 4 A and S; C = 4, kernel 3: 48 each,
-    # plus the 1x1 skip (16 + 4); lift 2*4 + 4, projection 4 + 1
-    assert parameter_count(mgno()) == 2 * ((3 * 4 + 2) * 48 + 20) + 12 + 5
+    # per layer: levels 1-3 have A, one pre-smoother S, R and P (4 convs), level 4 only S (from u = 0 it never
+    # computes A u); C = 4, kernel 3: 48 each, plus the 1x1 skip (16 + 4); lift 2*4 + 4, projection 4 + 1
+    assert parameter_count(mgno()) == 2 * ((3 * 4 + 1) * 48 + 20) + 12 + 5
     assert parameter_count(mgno(post_smooth=1)) == 2 * ((3 * 5 + 3) * 48 + 20) + 12 + 5
 
 
-def test_every_parameter_gets_a_gradient():
-    m = mgno(post_smooth=1)
+@pytest.mark.parametrize(("pre", "post"), [(1, 0), (1, 1), (0, 1), (2, 0)])
+def test_every_parameter_gets_a_gradient(pre, post):
+    m = mgno(pre_smooth=pre, post_smooth=post)
     m(torch.randn(3, 126)).square().sum().backward()
     missing = [n for n, p in m.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all() or p.grad.abs().sum() == 0]
     assert not missing
