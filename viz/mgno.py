@@ -28,7 +28,7 @@ def solutions_figure(sol: Any) -> go.Figure:
                                  name=f"problem {i + 1} true", legendgroup=str(i)), row=1, col=1)
         fig.add_trace(go.Scatter(x=x, y=np.asarray(pred).tolist(), mode="lines", line=dict(color=color, width=2, dash="dash"),
                                  name=f"problem {i + 1} predicted (rel. L2 {sol.rel_l2[i]:.3f})", legendgroup=str(i)), row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=np.asarray(sol.abs_error).tolist(), mode="lines", line=dict(color="#d62728", width=2),
+    fig.add_trace(go.Scatter(x=x, y=np.asarray(sol.abs_error).tolist(), mode="lines", line=dict(color="#111111", width=2),
                              name="mean |u_pred - u|"), row=2, col=1)
     fig.add_trace(go.Scatter(x=x, y=np.asarray(sol.rms_true).tolist(), mode="lines", line=dict(color="#7f7f7f", width=1, dash="dot"),
                              name="RMS of u"), row=2, col=1)
