@@ -366,16 +366,21 @@ def _overlay_metrics(text: str) -> tuple[str | None, str | None]:
     return learned, elementwise
 
 
+# What a model reads (a tag of the model) -> the tag of the tasks that give it, for the diagram's default task.
+DIAGRAM_TASK_TAGS = (("tokens", "tokens"), ("timeseries", "timeseries"), ("grid-model", "grid1d"), ("hypernetwork", "conditioned"))
+
+
 def default_task(model: str) -> str:
     """The task a diagram of `model` is built for when none is named: spiral, or for a model that reads
-    only tokens (tag "tokens") the first registered task that gives tokens, or for a hypernetwork rotated-2d."""
+    something else (DIAGRAM_TASK_TAGS: tokens, time series, a 1-D grid, a task parameter gamma) the first
+    registered task that gives it."""
     from netarium.models import MODELS
     from netarium.tasks import TASKS
 
-    if "tokens" in MODELS.get(model).tags:
-        return next((e.name for e in TASKS if "tokens" in e.tags), "spiral")
-    if "hypernetwork" in MODELS.get(model).tags:  # reads a task parameter gamma before the 2-D point
-        return "rotated-2d"
+    tags = MODELS.get(model).tags
+    for model_tag, task_tag in DIAGRAM_TASK_TAGS:
+        if model_tag in tags:
+            return next((e.name for e in TASKS if task_tag in e.tags), "spiral")
     return "spiral"
 
 

@@ -12,6 +12,7 @@ from netarium.experiments import (  # noqa: F401
     hourglass,
     hypernet,
     kan,
+    mgno,
     quadratic,
     residual,
     sparsity,

@@ -83,12 +83,14 @@ class ModelSpec:
     n_outputs: int
     vocab_size: int | None = None  # inputs are int64 tokens in [0, vocab_size) when set
     per_position: bool = False  # a sequence task: an output (n_outputs wide) at every input position
+    grid_channels: int = 0  # a 1-D grid task: inputs are this many channels of n_outputs grid points each, channel-major
 
     @classmethod
     def for_task(cls, task: Any, n_outputs: int | None = None) -> ModelSpec:
         """The spec of a Task (duck-typed so models never import tasks)."""
         return cls(task.n_inputs, task.n_outputs if n_outputs is None else n_outputs, task.vocab_size,
-                   per_position=getattr(task, "kind", "") == "sequence")
+                   per_position=getattr(task, "kind", "") == "sequence",
+                   grid_channels=int(getattr(task, "meta", {}).get("grid_channels", 0)))
 
 
 class Square(nn.Module):

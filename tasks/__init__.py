@@ -10,3 +10,6 @@ from netarium.tasks import conditioned  # noqa: E402, F401  (task families for h
 
 # isort: split
 from netarium.tasks import ctr  # noqa: E402, F401  (registered after the others: listed last)
+
+# isort: split
+from netarium.tasks import elliptic  # noqa: E402, F401  (registered after the others: listed last)

@@ -72,6 +72,8 @@ def batch_signature(config: Config) -> tuple[Any, ...] | None:
     cannot take the Config (another model family, trainer or optimizer, a frozen readout)."""
     if config.trainer.name != "supervised" or config.optimizer.name not in BATCHED_OPTIMIZERS:
         return None
+    if getattr(config.trainer, "lr_decay", "none") != "none":
+        return None  # a learning-rate schedule: the members train as Runs
     m = config.model
     if m.name == "mlp":
         if m.readout != "trained":
@@ -482,6 +484,7 @@ class _Prepared:
     tokens: bool  # the task gives tokens: the hand-written path does not take it
     sequence: bool = False  # the task scores every position (y per sample is a sequence)
     asks_auc: bool = False  # the task asks Run.evaluate for train_auc and test_auc (ctr)
+    asks_rel_l2: bool = False  # the task asks Run.evaluate for train_rel_l2 and test_rel_l2 (elliptic-1d)
 
     def shape_key(self) -> tuple[Any, ...]:
         """Members with equal keys (and signatures) train in one program."""
@@ -513,7 +516,8 @@ def prepare_run(member: Member, pool: DataPool) -> tuple[_Prepared, Run]:
     prep = _Prepared(member, run.config, data,  # type: ignore[arg-type]
                      {n: p.detach() for n, p in run.model.named_parameters()}, run.loss, run.batch_size,
                      run.full_batch, run.eval_every, run._gen, t.vocab_size is not None,
-                     getattr(t, "kind", "") == "sequence" or t.y_train.ndim > 1, bool(t.meta.get("score_auc")))
+                     getattr(t, "kind", "") == "sequence" or t.y_train.ndim > 1, bool(t.meta.get("score_auc")),
+                     bool(t.meta.get("score_rel_l2")))
     return prep, run
 
 
@@ -1007,7 +1011,8 @@ def split_members(members: list[Member], signature: Any, takes: Any,
 def build_batched_groups(members: list[Member]) -> tuple[list[MemberGroup], list[Member]]:
     """The GROUP_BUILDERS entry: members grouped by batch signature and data shapes train batched (a
     group of one too); the rest (other models, trainers, optimizers, token tasks) are left."""
-    found, left = split_members(members, batch_signature, lambda p: not p.tokens)
+    # a task that asks for relative L2 errors (elliptic-1d) trains as Runs, which compute them
+    found, left = split_members(members, batch_signature, lambda p: not (p.tokens or p.asks_rel_l2))
     groups: list[MemberGroup] = [BatchedGroup([p.member for p, _ in pairs], [p for p, _ in pairs]) for pairs in found]
     left.sort(key=lambda m: m.index)
     return groups, left

@@ -51,6 +51,8 @@ def func_signature(config: Config) -> tuple[Any, ...] | None:
     the Config (the hand-written path's models, another trainer or optimizer)."""
     if config.trainer.name != "supervised" or config.optimizer.name not in BATCHED_OPTIMIZERS:
         return None
+    if getattr(config.trainer, "lr_decay", "none") != "none":
+        return None  # a learning-rate schedule: the members train as Runs
     if config.model.name in BATCHED_MODELS and batch_signature(config) is not None:
         return None  # the hand-written nets take it (faster, and they pad widths)
     if config.regularization == "tfp":

@@ -19,6 +19,7 @@ from netarium.models.masks import add_masks, masked_modules
 from netarium.schema import SchemaError
 from netarium.tasks import Task, make_task
 from netarium.tasks.ctr import roc_auc
+from netarium.tasks.elliptic import relative_l2
 from netarium.training.config import Config
 from netarium.training.fastpath import STEPWISE_MAX_MACS, FastMLP, plain_sgd
 from netarium.training.heap import configure_heap
@@ -54,6 +55,21 @@ def auc_metrics(model: nn.Module, task: Task, cap: int, has_modes: bool = False)
     for split in ("train", "test"):
         X, y = getattr(task, f"X_{split}")[:cap], getattr(task, f"y_{split}")[:cap]
         out[f"{split}_auc"] = roc_auc(binary_scores(model(X)), y.cpu().numpy())
+    if was_training and has_modes:
+        model.train()
+    return out
+
+
+def rel_l2_metrics(model: nn.Module, task: Task, cap: int, has_modes: bool = False) -> dict[str, float]:
+    """train_rel_l2 and test_rel_l2, the mean relative L2 error |pred - y| / |y| per sample (operator
+    learning's error, elliptic-1d), on the first `cap` samples of each split."""
+    was_training = model.training
+    if has_modes:
+        model.eval()
+    out = {}
+    for split in ("train", "test"):
+        X, y = getattr(task, f"X_{split}")[:cap], getattr(task, f"y_{split}")[:cap]
+        out[f"{split}_rel_l2"] = float(relative_l2(model(X), y))
     if was_training and has_modes:
         model.train()
     return out
@@ -388,11 +404,13 @@ class Run:
 
     def evaluate(self, train_out: torch.Tensor | None = None, train_loss: torch.Tensor | None = None) -> dict[str, float]:
         """Loss and accuracy (R^2 for regression) on train and test, weight/gradient norms, lr; and
-        train/test AUC on a task whose meta asks for it (ctr)."""
+        train/test AUC (ctr) or relative L2 error (elliptic-1d) on a task whose meta asks for it."""
         with FORWARD_GATE.shared(), torch.no_grad():
             out = self._evaluate(train_out, train_loss)
             if self.task.meta.get("score_auc"):  # a task that asks for AUC (ctr): train_auc and test_auc
                 out.update(auc_metrics(self.model, self.task, EVAL_CAP, self._has_modes))
+            if self.task.meta.get("score_rel_l2"):  # an operator-learning task (elliptic-1d): train_rel_l2, test_rel_l2
+                out.update(rel_l2_metrics(self.model, self.task, EVAL_CAP, self._has_modes))
             return out
 
     def _evaluate(self, train_out: torch.Tensor | None, train_loss: torch.Tensor | None) -> dict[str, float]:

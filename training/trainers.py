@@ -32,6 +32,15 @@ class Trainer(Protocol):
 
 class SupervisedParams(Params):
     grad_clip: float = Field(0.0, ge=0.0, le=1000.0, description="Clip the gradient norm to this value (0 = off)")
+    lr_decay: Literal["none", "cosine"] = Field(
+        "none", description="cosine: the learning rate at step t is lr (1 + cos(pi t / T)) / 2, falling to 0 over the run's "
+        "steps T (a headless run's `steps`; 0 from then on); none: constant. Runs with a decay train one by one, not batched")
+
+
+def cosine_factor(step: int, total: int) -> float:
+    """(1 + cos(pi min(t, T) / T)) / 2: 1 at step 0, 0 from step T on (the cosine schedule, Loshchilov & Hutter 2017)."""
+    total = max(int(total), 1)
+    return 0.5 * (1.0 + math.cos(math.pi * min(max(step, 0), total) / total))
 
 
 class Supervised:
@@ -40,17 +49,35 @@ class Supervised:
 
     def __init__(self, p: SupervisedParams):
         self.grad_clip = p.grad_clip
+        self.lr_decay = p.lr_decay
+        self._base: list[float] = []  # each parameter group's undecayed lr
+        self._applied: list[float] = []  # the lr this trainer last gave each group (another value: set live, a new base)
 
     def burst_path(self, run: Run) -> FastMLP | None:
         """The fast path when it can take whole bursts of this trainer's steps (FastMLP.burst): plain
-        SGD, no gradient clipping, this exact trainer; else None (one step at a time)."""
-        if type(self) is not Supervised or self.grad_clip:
+        SGD, no gradient clipping, no decay, this exact trainer; else None (one step at a time)."""
+        if type(self) is not Supervised or self.grad_clip or self.lr_decay != "none":
             return None
         fast = run.fast_path()
         return fast if fast is not None and fast.plain_sgd else None
 
+    def decay_lr(self, run: Run) -> None:
+        """Each parameter group's lr = its base lr x the schedule's factor at this step; a group whose lr was
+        changed since (Run.set_lr: the Playground's live learning rate) takes that value as its new base."""
+        groups = run.optimizer.param_groups
+        if len(self._applied) != len(groups):
+            self._base = [float(g["lr"]) for g in groups]
+        else:
+            self._base = [float(g["lr"]) if g["lr"] != a else b for g, a, b in zip(groups, self._applied, self._base, strict=True)]
+        factor = cosine_factor(run.step_count, run.config.steps)
+        for g, base in zip(groups, self._base, strict=True):
+            g["lr"] = base * factor
+        self._applied = [float(g["lr"]) for g in groups]
+
     def step(self, run: Run, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         config = run.config
+        if self.lr_decay != "none":
+            self.decay_lr(run)
         regularized = bool(config.l1 or config.l2)
         tfp = regularized and config.regularization == "tfp"
         fast = run.fast_path() if type(self) is Supervised else None  # NumPy passes for small plain MLPs

@@ -18,6 +18,7 @@ SPLIT_DASH = {"train": "solid", "test": "dash"}
 FEW_POINTS = 8  # series shorter than this get markers
 RUN_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 SCORE_TITLES = {"acc": "accuracy", "r2": "R²"}
+ERROR_TITLES = {"rel_l2": "relative L2 error"}  # a third panel where a task reports one (elliptic-1d)
 MAX_SMOOTHING = 0.99
 HEADROOM = 0.02  # above 1 on score axes, so a line at 1.0 is drawn whole
 R2_FLOOR = -1.0  # an R² axis reaches down at most this far (R² of a poor fit is unbounded below)
@@ -142,20 +143,21 @@ def curves_figure(
     """Loss curves on top and accuracy / R^2 curves below, from {"train_loss": (steps, values), ...}.
 
     Colours mark the split (train navy solid, test crimson dashed) in both panels; metrics other
-    than "{train,test}_{loss,acc,r2}" are left out. An empty input gives a "no data yet" figure.
+    than "{train,test}_{loss,acc,r2}" are left out, except the relative L2 error "{train,test}_rel_l2" of an
+    operator-learning task, drawn in a third panel. An empty input gives a "no data yet" figure.
     A run that diverged (`diverged_at`, else the first NaN/inf value's step) keeps its curves up to
     their last finite values and a dotted red line at the step it diverged.
     The panels are laid out by hand (make_subplots alone costs ~30 ms, and this figure is redrawn on
     every tick of a live run).
     """
     smoothing = min(max(float(smoothing), 0.0), MAX_SMOOTHING)
-    panels: dict[str, list[tuple[str, str, list[int], list[float]]]] = {"loss": [], "score": []}
+    panels: dict[str, list[tuple[str, str, list[int], list[float]]]] = {"loss": [], "score": [], "error": []}
     score_kind = ""
     if diverged_at is None:
         diverged_at = divergence_step(series)
     for name, (steps, values) in series.items():
         parsed = _split_metric(name)
-        if parsed is None or parsed[1] not in ("loss", *SCORE_TITLES):
+        if parsed is None or parsed[1] not in ("loss", *SCORE_TITLES, *ERROR_TITLES):
             continue
         split, metric = parsed
         xs, ys = _finite(*_visible(steps, values, log_x))
@@ -163,16 +165,19 @@ def curves_figure(
             continue
         if metric == "loss":
             panels["loss"].append((split, name, xs, ys))
+        elif metric in ERROR_TITLES:
+            panels["error"].append((split, name, xs, ys))
         else:
             score_kind = score_kind or metric
             panels["score"].append((split, name, xs, ys))
-    used = [p for p in ("loss", "score") if panels[p]]
+    used = [p for p in ("loss", "score", "error") if panels[p]]
     if not used:
         if diverged_at is not None:
             return empty_figure(f"diverged at step {diverged_at:,}, before any finite value was recorded", title=title)
         return empty_figure(title=title)
-    y_titles = {"loss": "loss", "score": SCORE_TITLES.get(score_kind, "score")}
-    domains = [[0.0, 1.0]] if len(used) == 1 else [[0.54, 1.0], [0.0, 0.46]]
+    y_titles = {"loss": "loss", "score": SCORE_TITLES.get(score_kind, "score"), "error": "relative L2 error"}
+    height = (1.0 - 0.08 * (len(used) - 1)) / len(used)  # two panels: [0.54, 1] and [0, 0.46]
+    domains = [[round(max(0.0, 1.0 - k * (height + 0.08) - height), 6), round(1.0 - k * (height + 0.08), 6)] for k in range(len(used))]
     traces: list[dict] = []
     layout: dict = dict(
         title=dict(text=title) if title else None, height=220 + 130 * len(used), hovermode="x unified",
@@ -183,7 +188,8 @@ def curves_figure(
         suffix = "" if row == 1 else str(row)
         last = row == len(used)
         for split, name, xs, ys in sorted(panels[panel], key=lambda t: t[0] != "train"):
-            traces += _lines(xs, ys, smoothing, name=name.replace("_", " ").replace(" r2", " R²"), color=SPLIT_COLORS[split],
+            traces += _lines(xs, ys, smoothing, name=name.replace("_", " ").replace(" r2", " R²").replace("rel l2", "rel. L2"),
+                             color=SPLIT_COLORS[split],
                              dash=SPLIT_DASH[split], axes=(f"x{suffix}", f"y{suffix}"))
         fixed = score_range(score_kind, [v for *_, ys in panels[panel] for v in ys]) if panel == "score" else None
         layout[f"yaxis{suffix}"] = dict(domain=domains[row - 1], anchor=f"x{suffix}", title=dict(text=y_titles[panel]),

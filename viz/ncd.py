@@ -142,15 +142,22 @@ def _kan_attrs(op: Op) -> str:
             f"tooltip={_q(tip)}")
 
 
+# 1-D convolutions (analysis/diagram: _conv_label): MgNO's operator A and smoother S, a restriction R↓ and a
+# prolongation P↑ between grids, a pointwise 1×1, any other Conv
+CONV_LETTERS = ("A", "S", "R↓", "P↑", "1×1", "Conv")
+
+
 def _letter(op: Op) -> str:
     """The bold letter of a learned box: L (linear), E (embedding), RNN / GRU / LSTM with a loop mark,
-    φ∿ for a KAN layer (a learned function on each wire)."""
+    φ∿ for a KAN layer (a learned function on each wire), A / S / R↓ / P↑ / 1×1 / Conv for a 1-D convolution."""
     if _is_kan(op):
         return KAN_GLYPH
     if op.kind == "embed":
         return op.label[:1] or "E"  # E: a token embedding; P: a learned tensor added (positions)
     if op.label.rstrip("+") in ("RNN", "GRU", "LSTM"):
         return f"{op.label} ↻"
+    if op.label.rstrip("+") in CONV_LETTERS:
+        return op.label.rstrip("+")
     return "L"
 
 

@@ -94,6 +94,8 @@ class _Node:
     detail: str = ""
     fn: tuple = ()  # for rearrangements and contractions: (function name, static arguments...)
     batched: bool = True  # False for a learned tensor used directly (a positional embedding): no batch axis
+    grid: bool = False  # a 1-D convolution: (batch, channels, grid points) in and out
+    scope: str = ""  # the innermost module whose forward made this op (fx's nn_module_stack), for model-declared regions
 
 
 def _get_param(model: nn.Module, target: str) -> nn.Parameter | None:
@@ -133,6 +135,22 @@ def _field_embedding_glyph(m: nn.Module) -> tuple[str, str] | None:
     return ("embed", "E") if getattr(m, "NCD_GLYPH", "") == "embed" else None
 
 
+CONVS = (nn.Conv1d, nn.ConvTranspose1d)
+
+
+def _conv_label(m: nn.Module) -> str:
+    """A 1-D convolution's box: the model's own name for it (`ncd_label`: MgNO's A, S), else P↑ for a transposed
+    (prolonging) one, R↓ for a strided (restricting) one, 1×1 for a pointwise one, Conv otherwise (+ with a bias)."""
+    if isinstance(getattr(m, "ncd_label", None), str):
+        return m.ncd_label
+    plus = "+" if m.bias is not None else ""
+    if isinstance(m, nn.ConvTranspose1d):
+        return "P↑" + plus
+    if m.stride[0] > 1:
+        return "R↓" + plus
+    return ("1×1" if m.kernel_size[0] == 1 else "Conv") + plus
+
+
 def _classify(m: nn.Module) -> tuple[str, str] | None:
     """(kind, label) of a leaf module; None for pass-throughs (Taps, Identity, Dropout). A module may name
     its own element-wise glyph with a `diagram_label` attribute (the quadratic neuron's x⊙x)."""
@@ -146,6 +164,8 @@ def _classify(m: nn.Module) -> tuple[str, str] | None:
         return embed
     if isinstance(m, nn.Linear):
         return "learned", "L+" if m.bias is not None else "L"
+    if isinstance(m, CONVS):
+        return "learned", _conv_label(m)
     if isinstance(m, nn.RNNBase):
         return "learned", m.mode if m.mode in ("LSTM", "GRU") else "RNN"
     if isinstance(m, nn.Embedding):
@@ -173,6 +193,10 @@ def _detail(m: nn.Module) -> str:
         return f"{m.in_features} to {m.out_features}"
     if isinstance(m, nn.Embedding):
         return f"{m.num_embeddings} tokens to {m.embedding_dim}"
+    if isinstance(m, CONVS):
+        what = ("transposed, stride 2: prolongs to the finer grid" if isinstance(m, nn.ConvTranspose1d) else
+                f"stride {m.stride[0]}: restricts to the coarser grid" if m.stride[0] > 1 else "along the grid")
+        return f"{m.in_channels} to {m.out_channels} channels, kernel {m.kernel_size[0]}, {what}"
     if isinstance(m, nn.RNNBase):
         return f"{m.input_size} to {m.hidden_size}, recurrent over the sequence ({m.num_layers} layer{'s' if m.num_layers > 1 else ''})"
     return ""
@@ -234,7 +258,8 @@ def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
                 alias[n.name] = ins[0] if ins else "x"
                 continue
             nid = n.target.replace(".", "_")
-            nodes.append(_Node(nid, cls[0], cls[1], n.target, _params(m), ins, shape, dtype, _detail(m)))
+            nodes.append(_Node(nid, cls[0], cls[1], n.target, _params(m), ins, shape, dtype, _detail(m),
+                               grid=isinstance(m, CONVS) and len(shape) == 3, scope=n.target))
             alias[n.name] = nid
         elif n.op in ("call_function", "call_method"):
             args = [a for a in n.args if isinstance(a, fx.Node) and a_in(a)]
@@ -290,7 +315,8 @@ def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
                 kind, label = "mask", "mask"
             else:
                 kind, label = "elementwise", fn
-            nodes.append(_Node(n.name, kind, label, "", 0, ins, shape, dtype, fn=statics))
+            stack = n.meta.get("nn_module_stack") or {}
+            nodes.append(_Node(n.name, kind, label, "", 0, ins, shape, dtype, fn=statics, scope=next(reversed(stack), "") if stack else ""))
             alias[n.name] = n.name
         elif n.op == "output":
             arg = n.args[0]
@@ -336,7 +362,8 @@ def _hook_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
         seen[call.name] = seen.get(call.name, 0) + 1
         nid = call.name.replace(".", "_") + ("" if seen[call.name] == 1 else f"_{seen[call.name]}")
         params = _params(call.module) if seen[call.name] == 1 else 0
-        nodes.append(_Node(nid, cls[0], cls[1], call.name, params, [nodes[-1].id], call.out_shape, None, _detail(call.module)))
+        nodes.append(_Node(nid, cls[0], cls[1], call.name, params, [nodes[-1].id], call.out_shape, None, _detail(call.module),
+                           grid=isinstance(call.module, CONVS) and len(call.out_shape) == 3, scope=call.name))
     nodes.append(_Node("out", "output", "y", "", 0, [nodes[-1].id], nodes[-1].shape))
     return nodes
 
@@ -442,11 +469,20 @@ def _name_axes(nodes: list[_Node], axis_names: dict[str, str]) -> dict[str, tupl
     def ax(key: str, default: str) -> str:
         return axis_names.get(key, default)
 
+    # 1-D grids (convolutions): the finest is x, each coarser one named by its factor (x/2, x/4, ...)
+    grid_sizes = sorted({n.shape[-1] for n in nodes if n.grid}, reverse=True)
+    grid_names = {size: ax("grid", "x") if k == 0 else f"{ax('grid', 'x')}/{2 ** k}" for k, size in enumerate(grid_sizes)}
+
     out: dict[str, tuple[Axis, ...]] = {}
     for n in nodes:
         shape = n.shape
         if not shape:
             out[n.id] = ()
+            continue
+        if n.grid:  # (batch, channels, points): the map acts on the channels, at every point of its grid
+            channels = (Axis(ax("output", "y"), shape[1], "output") if n.id == last_learned and shape[1] == 1
+                        else Axis(ax("hidden", "h"), shape[1], "hidden"))
+            out[n.id] = (Axis(ax("batch", "b"), shape[0], "batch"), channels, Axis(grid_names[shape[-1]], shape[-1], "grid"))
             continue
         first_in = out.get(n.inputs[0], ()) if n.inputs else ()
         if n.kind == "reshape":
@@ -582,6 +618,23 @@ def _regions(nodes: list[_Node], branch_names: list[str]) -> list[Region]:
     return [Region(f"residual branch · {name}", ops) for name, ops in zip(names, regions, strict=True)]
 
 
+def _declared_regions(model: nn.Module, nodes: list[_Node]) -> list[Region]:
+    """Regions a model names itself: `model.diagram_region(scope, shape)` gives the label of the region an op
+    belongs to (None: none) from the module that made it and its output shape (MgNO: each V-cycle level of
+    each layer, by its grid); a copy belongs where its source does. In forward order of first appearance."""
+    name_of = getattr(model, "diagram_region", None)
+    if not callable(name_of):
+        return []
+    by_id = {n.id: n for n in nodes}
+    groups: dict[str, list[str]] = {}
+    for n in nodes:
+        src = by_id[n.inputs[0]] if n.kind == "copy" and n.inputs else n
+        label = name_of(src.scope, src.shape) if src.scope else None
+        if label:
+            groups.setdefault(label, []).append(n.id)
+    return [Region(label, tuple(ops), kind="level") for label, ops in groups.items()]
+
+
 INSTANCE_LETTERS = {"q": "Q", "query": "Q", "k": "K", "key": "K", "v": "V", "value": "V", "o": "O", "out": "O"}
 
 
@@ -645,7 +698,8 @@ def extract(
     nodes = _insert_copies(nodes)
     axes = _name_axes(nodes, names)
     branch_names = list(getattr(model, "branch_names", None) or getattr(model, "block_names", None) or [])
-    regions = _regions(nodes, branch_names)
+    declared = _declared_regions(model, nodes)
+    regions = declared if declared else _regions(nodes, branch_names)
     # Q, K, V, O superscripts only where one parent module holds all of Q, K and V (an attention)
     letters = {n.id: _instance_letter(n.module) for n in nodes if n.kind == "learned"}
     parent_letters: dict[str, set[str]] = {}

@@ -17,7 +17,7 @@ X = torch.randn(8, 2)
 
 def n_linear(model: nn.Module) -> int:
     """Learned maps: a frozen one (the hourglass lift) is drawn, but not as a learned op."""
-    return sum(isinstance(m, (nn.Linear, TokenLinear, nn.RNNBase, KANLayer))
+    return sum(isinstance(m, (nn.Linear, TokenLinear, nn.RNNBase, KANLayer, nn.Conv1d, nn.ConvTranspose1d))
                and any(p.requires_grad for p in m.parameters()) for m in model.modules())
 
 
@@ -29,7 +29,13 @@ def example(name: str) -> tuple[ModelSpec, torch.Tensor, str]:
     models (attention, recurrent) read 4 tokens of a 5-token vocabulary, the others 2 features."""
     if {"attention", "rnn"} & set(MODELS.get(name).tags):
         return ModelSpec(4, 2, vocab_size=5), TOKENS, "t 4"
+    if "grid-model" in MODELS.get(name).tags:  # a 1-D grid task's model (mgno, cnn1d): 2 channels of 7 points
+        return GRID_SPEC, GRID_X, "m 14"
     return SPEC, X, "m 2"
+
+
+GRID_SPEC = ModelSpec(14, 7, grid_channels=2)
+GRID_X = torch.randn(8, 14)
 
 
 @pytest.mark.parametrize("name", MODELS.names())
@@ -48,7 +54,7 @@ def test_every_registered_model_has_a_diagram_with_its_learned_ops_and_axes(name
         assert w.label  # a feature axis besides the batch
     assert d.wires[0].label == first
     out_wire = next(w for w in d.wires if w.dst == d.ops_of("output")[0].id)
-    assert out_wire.label == "c 2"
+    assert out_wire.label == ("x 7" if spec is GRID_SPEC else "c 2")  # a grid model: one value per grid point
     assert sum(o.params for o in d.ops) == sum(p.numel() for p in model.parameters())
     numbered = [o.instance for o in d.ops_of("learned") if not o.instance.isalpha()]
     assert numbered == [str(i) for i in range(1, len(numbered) + 1)]

@@ -11,7 +11,7 @@ def test_defaults_are_filled_in_every_section():
     c = Config()
     assert c.task.name == "spiral" and c.task.noise == 0.0
     assert c.optimizer.section() == {"name": "adam", "lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0}
-    assert c.trainer.section() == {"name": "supervised", "grad_clip": 0.0}
+    assert c.trainer.section() == {"name": "supervised", "grad_clip": 0.0, "lr_decay": "none"}
 
 
 def test_json_round_trip_is_exact():

@@ -216,6 +216,6 @@ def test_cli_runs_with_the_adversarial_trainer(tmp_path):
                  "--set", "eval_every=10", "--json", str(out), "--quiet"])
     data = json.loads(out.read_text())
     assert code == 0
-    assert data["config"]["trainer"] == {"name": "adversarial", "grad_clip": 0.0, "eps": 0.2, "steps": 5, "step_size": 0.0}
+    assert data["config"]["trainer"] == {"name": "adversarial", "grad_clip": 0.0, "lr_decay": "none", "eps": 0.2, "steps": 5, "step_size": 0.0}
     assert data["steps"] == 20 and np.isfinite(data["final"]["train_loss"])
     assert main(["run", "playground-spiral", "--steps", "2", "--set", "trainer.name=adversarial", "--set", "trainer.eps=-1"]) == 2

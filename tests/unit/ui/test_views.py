@@ -28,9 +28,9 @@ def ids(sections) -> list[str]:
 
 def test_pages_get_their_sections_in_order_with_their_columns() -> None:
     assert ids(VIEWS.for_page("playground")) == [
-        "network", "confusion", "boundary", "curves", "finalmlp-gates", "finalmlp-streams", "hourglass-widths", "hypernetwork",
-        "kan-edges", "quadratic-neurons", "convex-optimum"]
-    assert [s.place.column for s in VIEWS.for_page("playground")] == ["left", "left", "right", "right"] + ["full"] * 7
+        "network", "confusion", "boundary", "curves", "grid-solutions", "finalmlp-gates", "finalmlp-streams", "hourglass-widths",
+        "hypernetwork", "kan-edges", "mgno-levels", "quadratic-neurons", "convex-optimum"]
+    assert [s.place.column for s in VIEWS.for_page("playground")] == ["left", "left", "right", "right"] + ["full"] * 9
     assert ids(VIEWS.for_page("geometry")) == ["embedding", "alignment", "cka", "rdm", "unit-match", "warped-grid"]
     assert ids(VIEWS.for_page("residual")) == [
         "contributions", "skip-effect", "importance", "logit-lens", "attention", "hourglass-widths"]
@@ -112,3 +112,8 @@ def test_the_playground_shows_a_model_familys_own_view_only_for_that_family():
     final = live_of("digits", {}, "finalmlp", {})  # not 2-D: the boundary stays and says what it needs
     assert ids(VIEWS.shown("playground", final)) == [*always, "finalmlp-gates", "finalmlp-streams"]
     assert unmet_need(final, VIEWS.get("boundary").needs) and unmet_need(final, VIEWS.get("network").needs)
+    mg = live_of("elliptic-1d", {"n_samples": 40}, "mgno", {"channels": 2, "layers": 1, "levels": 2})
+    assert ids(VIEWS.shown("playground", mg)) == [*always, "grid-solutions", "mgno-levels"]
+    assert unmet_need(mg, VIEWS.get("boundary").needs) == "a 2-D task"
+    grid_mlp = live_of("elliptic-1d", {"n_samples": 40}, "mlp", {"hidden": [4]})
+    assert ids(VIEWS.shown("playground", grid_mlp)) == [*always, "grid-solutions"]
