@@ -42,7 +42,8 @@ class ConditionedParams(Params):
     noise: float = Field(0.0, ge=0.0, le=0.5, description="Noise of the base data set (as on the Playground)")
     train_ratio: float = Field(0.5, ge=0.1, le=0.9, description="Fraction of the examples used for training")
     view_gamma: float = Field(0.5, ge=0.0, le=1.0, description="The gamma at which the Playground's 2-D views draw "
-                              f"the plane (the points shown: examples within ±{VIEW_WINDOW} of it)")
+                              f"the plane (the points shown: examples within ±{VIEW_WINDOW} of it); a data setting, so "
+                              "changing it re-initialises the network: the Hypernetwork view's slider moves gamma live")
 
 
 class RotatedParams(ConditionedParams):
