@@ -32,7 +32,7 @@ from torch.nn import functional as F
 from netarium.models.base import MODELS, Capable, ModelSpec
 from netarium.models.mlp import check_widths
 from netarium.models.taps import Tap
-from netarium.schema import Params, as_list
+from netarium.schema import Params, SchemaError, as_list
 
 BasisActivation = Literal["relu", "silu", "tanh", "gelu", "elu", "softplus"]
 Combination = Literal["quad1", "prod", "sum", "sum_prod", "quad2", "cubic1", "cubic2"]
@@ -187,7 +187,7 @@ class KAN(Capable, nn.Module):
     def __init__(self, p: KANParams, spec: ModelSpec):
         super().__init__()
         if spec.vocab_size is not None:
-            raise ValueError("kan reads numeric features, not tokens")
+            raise SchemaError("model.name", "kan reads numeric features, this task gives tokens", "mlp, transformer")
         self.spec = spec
         self.inp = Tap("in")
         widths = [spec.n_inputs, *p.hidden, spec.n_outputs]

@@ -99,5 +99,13 @@ def test_schema_errors_name_the_key() -> None:
         build_model("kan", {"basis": "relu", "combination": "sum"}, SPEC)
     with pytest.raises(SchemaError, match="grid"):
         build_model("kan", {"grid": 0}, SPEC)
-    with pytest.raises(ValueError, match="tokens"):
+    with pytest.raises(SchemaError, match="model.name: kan reads numeric features, this task gives tokens"):
         build_model("kan", {}, ModelSpec(4, 2, vocab_size=5))
+
+
+def test_the_cli_says_in_one_line_that_kan_cannot_read_tokens(capsys):
+    from netarium.cli import main
+
+    assert main(["diagram", "kan", "--task", "reber", "--format", "dot"]) == 2
+    err = capsys.readouterr().err
+    assert "kan reads numeric features" in err and "Traceback" not in err
