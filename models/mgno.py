@@ -202,6 +202,7 @@ class CNN1d(Capable, nn.Module):
     kernel - 1 points a layer; taps "in", "layerK.pre", "layerK.post", "logits"."""
 
     CAPABILITIES = frozenset({"grid-model"})
+    axis_names = MgNO.axis_names
 
     def __init__(self, p: CNN1dParams, spec: ModelSpec):
         super().__init__()
