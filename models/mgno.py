@@ -2,8 +2,10 @@
 and a plain 1-D CNN as its baseline.
 
 MgNO layer (the paper's eq. for a layer): v <- act(MgConv(v) + W v + b), W a 1x1 convolution. MgConv is one
-V-cycle of a multigrid solver whose operators are learned convolutions (MgNet's form, He & Xu 2019), with
-f = v as the right-hand side and u = 0 as the initial guess, on levels l = 1 (the grid) .. L (coarsest):
+V-cycle of a multigrid solver whose operators are learned convolutions (MgNet's smoothing u += S(f - A u),
+He & Xu 2019), with f = v as the right-hand side and u = 0 as the initial guess, on levels l = 1 (the grid) ..
+L (coarsest), in the classical correction scheme (the coarse grid solves for the error from zero; the authors'
+code can also restrict f itself and start the coarse grid from a restricted u, MgNet's form):
 
     pre-smoothing   u <- u + S_l,i * (f - A_l * u),  i = 1..pre      (first step from u = 0: u = S * f)
     restriction     f_{l+1} = R_l * (f - A_l * u)                    (a stride-2 convolution of the residual)
@@ -75,8 +77,9 @@ def conv(channels: int, kernel: int = 3) -> nn.Conv1d:
 
 
 class VCycle(nn.Module):
-    """One multigrid V-cycle with learned operators (see the module doc): levels[l] holds A (the operator),
-    pre[i] / post[i] (the smoothers), and, above the coarsest level, restrict (R) and prolong (P)."""
+    """One multigrid V-cycle with learned operators (see the module doc): levels[l] holds A (the operator; only
+    where that level ever computes A u, see `uses_operator`), pre[i] / post[i] (the smoothers), and, above the
+    coarsest level, restrict (R) and prolong (P)."""
 
     def __init__(self, channels: int, sizes: list[int], pre: int, post: int, kernel: int = 3):
         super().__init__()
@@ -202,6 +205,7 @@ class CNN1d(Capable, nn.Module):
     kernel - 1 points a layer; taps "in", "layerK.pre", "layerK.post", "logits"."""
 
     CAPABILITIES = frozenset({"grid-model"})
+    axis_names = MgNO.axis_names
 
     def __init__(self, p: CNN1dParams, spec: ModelSpec):
         super().__init__()

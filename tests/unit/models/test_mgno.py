@@ -152,4 +152,9 @@ def test_the_diagram_draws_the_v_cycle_levels_restriction_and_prolongation():
     grids = {op.id: op.axes_out[-1] for op in d.ops if op.kind == "learned"}
     assert str(grids["layers_0_vcycle_levels_1_restrict"]) == "x/4 15" and str(grids["layers_0_vcycle_levels_0_prolong"]) == "x 63"
     assert str(d.ops[-1].axes_in[-1]) == "x 63"
+    split = next(op for op in d.ops if op.kind == "reshape" and op.label == "reshape")
+    assert [str(a) for a in split.axes_out[1:]] == ["ch 2", "x 63"]  # the input: channels (f, a) by grid points
+    torch.manual_seed(0)
+    cnn = extract(build_model("cnn1d", {"channels": 3, "layers": 2}, SPEC), torch.randn(1, 126))
+    assert [op.label for op in cnn.ops if op.kind == "learned"] == ["Conv+", "Conv+", "1×1+"] and not cnn.regions
     assert default_task("mgno") == default_task("cnn1d") == "elliptic-1d" and default_task("mlp") == "spiral"
