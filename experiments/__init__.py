@@ -11,6 +11,7 @@ from netarium.experiments import (  # noqa: F401
     geometry,
     hourglass,
     kan,
+    noprop,
     quadratic,
     residual,
     sparsity,

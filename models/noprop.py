@@ -161,6 +161,13 @@ class NoPropNet(Capable, nn.Module):
             self.head.bias.zero_()
         self.logits = Tap("logits")
 
+    def set_chain(self, chain: str) -> None:
+        """Run inference as the chain of means ("mean") or sampled from z_0 ~ N(0, I) ("sample") from now on."""
+        if chain not in ("mean", "sample"):
+            raise ValueError(f"chain must be mean or sample, not {chain!r}")
+        self.sample = self.prior.sample = chain == "sample"
+        self.prior.diagram_label = "z₀ ~ N(0, I)" if self.sample else "z₀ = 0"
+
     @property
     def block_names(self) -> list[str]:
         return [f"block{t + 1}" for t in range(self.T)]

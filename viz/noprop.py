@@ -135,3 +135,21 @@ def block_loss_bars(losses: np.ndarray) -> go.Figure:
                       margin={"l": 10, "r": 10, "t": 40, "b": 10})
     fig.update_yaxes(rangemode="tozero", gridcolor="#eeeeee")
     return fig
+
+
+def experiment_figure(extra: dict[str, float]) -> go.Figure:
+    """Experiment noprop: test accuracy and activation memory held for backward, NoProp beside backprop."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("test accuracy", "activations held for backward, one step (KiB)"))
+    names, colours = ["NoProp", "backprop"], ["#2b5faa", "#999999"]
+    acc = [extra["noprop_test_acc"], extra["backprop_test_acc"]]
+    mem = [extra["noprop_held_bytes"] / 1024, extra["backprop_held_bytes"] / 1024]
+    fig.add_trace(go.Bar(x=names, y=acc, marker={"color": colours}, text=[f"{a:.3f}" for a in acc], textposition="outside",
+                         showlegend=False), row=1, col=1)
+    fig.add_trace(go.Bar(x=names, y=mem, marker={"color": colours}, text=[f"{m:.0f}" for m in mem], textposition="outside",
+                         showlegend=False), row=1, col=2)
+    fig.update_yaxes(range=[0, 1.08], row=1, col=1)
+    fig.update_yaxes(range=[0, max(mem) * 1.18 or 1], row=1, col=2)
+    fig.update_layout(height=320, plot_bgcolor="white", margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
