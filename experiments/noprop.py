@@ -32,7 +32,8 @@ LR = 0.01
 VARIANTS = ("noprop", "backprop")
 
 NOPROP_CONFIG = Config(task={"name": "digits"}, model={"name": "noprop", "hidden": 64, "blocks": 10},
-                       optimizer={"name": "adam", "lr": LR}, trainer={"name": "noprop"}, batch_size=BATCH, steps=STEPS)
+                       optimizer={"name": "adam", "lr": LR}, trainer={"name": "noprop", "weighting": "snr", "eta": 0.1},
+                       batch_size=BATCH, steps=STEPS)  # the paper's weighting and η
 
 
 def variant_configs(config: Config) -> dict[str, Config]:

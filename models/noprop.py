@@ -99,13 +99,13 @@ class Prior(nn.Module):
 class NoPropBlock(nn.Module):
     """f_t(x, z) = W_out act(W_in [x; z]): class scores for the label that z is a noised embedding of."""
 
-    def __init__(self, spec: ModelSpec, d: int, p: NoPropParams, index: int):
+    def __init__(self, spec: ModelSpec, d: int, n_classes: int, p: NoPropParams, index: int):
         super().__init__()
         name = f"block{index}"
         self.inp = nn.Linear(spec.n_inputs + d, p.hidden)
         self.act = make_activation(p.activation)
         self.hidden = Tap(f"{name}.hidden")
-        self.out = nn.Linear(p.hidden, spec.n_outputs)
+        self.out = nn.Linear(p.hidden, n_classes)
         self.out.ncd_axis = CLASS_AXIS  # class scores, drawn as c
         self.logits = Tap(f"{name}.logits")
 
@@ -126,7 +126,8 @@ class NoPropNet(Capable, nn.Module):
     """T denoising blocks, the class embeddings E and a linear head on z_T (see the module docstring).
     `denoise(t, x, z)` is block t's guess û_t alone: what the noprop trainer trains, block by block.
 
-    The head starts as the nearest-embedding read-out, logits_c = 5 u_c · z, rather than at random: with a
+    With one output (a two-class task under loss tfp or bce) the chain still runs over two classes and the output is
+    the head's logit difference, class 1 over class 0. The head starts as the nearest-embedding read-out, logits_c = 5 u_c · z, rather than at random: with a
     random head, back-propagation through the blocks' softmax often parks two classes on one corner of the
     simplex and stays there (measured on digits: 0.57 test accuracy after 400 Adam steps, 0.97 with this start)."""
 
@@ -138,12 +139,10 @@ class NoPropNet(Capable, nn.Module):
         super().__init__()
         if spec.vocab_size is not None:
             raise SchemaError("model.name", "noprop reads real-valued inputs, this task gives tokens", "a task with features")
-        if spec.n_outputs < 2:
-            raise SchemaError("model.name", "noprop denoises a class-label embedding: it needs a classification task "
-                              "with 2 or more classes scored by cross-entropy", "a classification task, loss auto")
         self.spec = spec
-        self.n_classes = spec.n_outputs
-        self.d = p.embed_dim or spec.n_outputs
+        self.n_classes = max(spec.n_outputs, 2)
+        self.binary = spec.n_outputs == 1  # a two-class task scored by one output (loss tfp or bce)
+        self.d = p.embed_dim or self.n_classes
         self.T = p.blocks
         self.schedule = p.schedule
         self.sample = p.chain == "sample"
@@ -153,9 +152,9 @@ class NoPropNet(Capable, nn.Module):
         self.prior = Prior(self.d, self.sample)
         self.z0 = Tap("z0")
         self.embedding = nn.Parameter(initial_embedding(self.n_classes, self.d), requires_grad=p.embedding == "learned")
-        self.blocks = nn.ModuleList(NoPropBlock(spec, self.d, p, t + 1) for t in range(p.blocks))
+        self.blocks = nn.ModuleList(NoPropBlock(spec, self.d, self.n_classes, p, t + 1) for t in range(p.blocks))
         self.states = nn.ModuleList(Tap(f"block{t + 1}.post") for t in range(p.blocks))
-        self.head = nn.Linear(self.d, spec.n_outputs)
+        self.head = nn.Linear(self.d, self.n_classes)
         with torch.no_grad():  # the nearest-embedding read-out: z_T near u_c reads as class c from the first step
             self.head.weight.copy_(HEAD_SCALE * self.embedding)
             self.head.bias.zero_()
@@ -199,7 +198,10 @@ class NoPropNet(Capable, nn.Module):
             if self.sample and self.c[t] > 0:
                 z = z + math.sqrt(self.c[t]) * torch.randn_like(z)
             z = state(z)
-        return self.logits(self.head(z))
+        scores = self.head(z)
+        if self.binary:  # one output: the logit difference of class 1 over class 0
+            scores = scores[:, 1:] - scores[:, :1]
+        return self.logits(scores)
 
 
 @MODELS.register("noprop", NoPropParams, "NoProp: a chain of denoising blocks from noise to a class-label embedding "

@@ -34,11 +34,12 @@ if TYPE_CHECKING:
 
 
 class NoPropParams(Params):
-    eta: float = Field(0.1, gt=0.0, le=100.0, description="η: weight of the denoising losses against the head's "
-                       "cross-entropy (the paper's hyperparameter)")
-    weighting: Literal["snr", "uniform"] = Field(
-        "snr", description="Block t's loss weight: snr, (T η / 2)(SNR(t) - SNR(t-1)) as in the paper (the late, "
-        "clean blocks weigh most); uniform, η for every block")
+    eta: float = Field(1.0, gt=0.0, le=100.0, description="η: weight of the denoising losses against the head's "
+                       "cross-entropy (the paper's hyperparameter, 0.1 there with snr)")
+    weighting: Literal["uniform", "snr"] = Field(
+        "uniform", description="Block t's loss weight: uniform, η for every block; snr, (T η / 2)(SNR(t) - SNR(t-1)) as "
+        "in the paper (the late, clean blocks weigh up to 10⁴ times more: fine with Adam, whose steps do not scale "
+        "with a block's loss, but plain SGD then leaves the early blocks untrained)")
     grad_clip: float = Field(0.0, ge=0.0, le=1000.0, description="Clip the summed gradient's norm to this value (0 = off)")
 
 

@@ -29,8 +29,8 @@ def ids(sections) -> list[str]:
 def test_pages_get_their_sections_in_order_with_their_columns() -> None:
     assert ids(VIEWS.for_page("playground")) == [
         "network", "confusion", "boundary", "curves", "finalmlp-gates", "finalmlp-streams", "hourglass-widths", "kan-edges",
-        "quadratic-neurons", "convex-optimum"]
-    assert [s.place.column for s in VIEWS.for_page("playground")] == ["left", "left", "right", "right"] + ["full"] * 6
+        "quadratic-neurons", "noprop-chain", "convex-optimum"]
+    assert [s.place.column for s in VIEWS.for_page("playground")] == ["left", "left", "right", "right"] + ["full"] * 7
     assert ids(VIEWS.for_page("geometry")) == ["embedding", "alignment", "cka", "rdm", "unit-match", "warped-grid"]
     assert ids(VIEWS.for_page("residual")) == [
         "contributions", "skip-effect", "importance", "logit-lens", "attention", "hourglass-widths"]
@@ -107,4 +107,6 @@ def test_the_playground_shows_a_model_familys_own_view_only_for_that_family():
     assert ids(VIEWS.shown("playground", kan)) == [*always, "kan-edges"]
     final = live_of("digits", {}, "finalmlp", {})  # not 2-D: the boundary stays and says what it needs
     assert ids(VIEWS.shown("playground", final)) == [*always, "finalmlp-gates", "finalmlp-streams"]
+    noprop = live_of("circle", {"n_samples": 100}, "noprop", {"blocks": 2})
+    assert ids(VIEWS.shown("playground", noprop)) == [*always, "noprop-chain"]
     assert unmet_need(final, VIEWS.get("boundary").needs) and unmet_need(final, VIEWS.get("network").needs)
