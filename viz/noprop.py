@@ -29,7 +29,7 @@ def trajectory_figure(traj: ChainTrajectory, class_names: Sequence[str] | None =
     for c in range(traj.class_coords.shape[0]):
         x, y = traj.class_coords[c]
         fig.add_trace(go.Scatter(
-            x=[x], y=[y], mode="markers+text", text=[_name(c, class_names)], textposition="top center",
+            x=[float(x)], y=[float(y)], mode="markers+text", text=[_name(c, class_names)], textposition="top center",
             marker={"symbol": "diamond", "size": 14 if c in shown else 9, "color": class_colour(c),
                     "line": {"color": "black", "width": 1}, "opacity": 1.0 if c in shown else 0.35},
             name=f"u of {_name(c, class_names)}", showlegend=False,
@@ -39,7 +39,7 @@ def trajectory_figure(traj: ChainTrajectory, class_names: Sequence[str] | None =
     legend_done: set[int] = set()
     for i in range(traj.coords.shape[0]):
         c, p = int(traj.labels[i]), int(traj.predicted[i])
-        xs, ys = traj.coords[i, :, 0], traj.coords[i, :, 1]
+        xs, ys = traj.coords[i, :, 0].tolist(), traj.coords[i, :, 1].tolist()
         right = c == p
         fig.add_trace(go.Scatter(
             x=xs, y=ys, mode="lines+markers", line={"color": class_colour(c), "width": 1.6, "dash": "solid" if right else "dot"},
@@ -68,7 +68,7 @@ def distance_figure(traj: ChainTrajectory, class_names: Sequence[str] | None = N
     for i in range(d.shape[0]):
         c, p = int(traj.labels[i]), int(traj.predicted[i])
         fig.add_trace(go.Scatter(
-            x=list(range(d.shape[1])), y=d[i], mode="lines+markers", marker={"size": 4},
+            x=list(range(d.shape[1])), y=d[i].tolist(), mode="lines+markers", marker={"size": 4},
             line={"color": class_colour(c), "width": 1.4, "dash": "solid" if c == p else "dot"},
             name=_name(c, class_names), legendgroup=str(c), showlegend=c not in legend_done,
             hovertemplate=f"row {int(traj.rows[i])}: {_name(c, class_names)}, predicted {_name(p, class_names)}"
@@ -108,12 +108,12 @@ def block_loss_figure(series: dict[str, tuple[list[int], list[float]]], T: int, 
     w = window or max(1, n // 50)
     for t in range(1, T + 1):
         steps, values = series.get(f"block{t}", ([], []))
-        fig.add_trace(go.Scatter(x=steps, y=smooth(values, w), mode="lines", name=f"block {t}",
+        fig.add_trace(go.Scatter(x=list(steps), y=smooth(values, w).tolist(), mode="lines", name=f"block {t}",
                                  line={"color": block_colour(t, T), "width": 1.8},
                                  hovertemplate=f"block {t}<br>step %{{x}}<br>loss %{{y:.4f}}<extra></extra>"))
     steps, values = series.get("head", ([], []))
     if steps:
-        fig.add_trace(go.Scatter(x=steps, y=smooth(values, w), mode="lines", name="head cross-entropy",
+        fig.add_trace(go.Scatter(x=list(steps), y=smooth(values, w).tolist(), mode="lines", name="head cross-entropy",
                                  line={"color": "black", "dash": "dash", "width": 1.5},
                                  hovertemplate="head CE<br>step %{x}<br>%{y:.4f}<extra></extra>"))
     fig.update_layout(title=f"Per-block denoising loss ||û_t − u_y||² during training (running mean of {w} steps)",
@@ -127,7 +127,7 @@ def block_loss_figure(series: dict[str, tuple[list[int], list[float]]], T: int, 
 def block_loss_bars(losses: np.ndarray) -> go.Figure:
     """Each block's denoising loss on held-out inputs now, as bars (block t on x)."""
     T = len(losses)
-    fig = go.Figure(go.Bar(x=[f"block {t}" for t in range(1, T + 1)], y=losses,
+    fig = go.Figure(go.Bar(x=[f"block {t}" for t in range(1, T + 1)], y=[float(v) for v in losses],
                            marker={"color": [block_colour(t, T) for t in range(1, T + 1)]},
                            hovertemplate="%{x}<br>||û_t − u_y||² %{y:.4f}<extra></extra>"))
     fig.update_layout(title="Each block's denoising loss on test inputs now (z_{t−1} drawn from the label)",
