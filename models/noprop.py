@@ -90,6 +90,7 @@ class Prior(nn.Module):
         self.dim, self.sample = dim, sample
         self.diagram_label = "z₀ ~ N(0, I)" if sample else "z₀ = 0"
         self.ncd_axis = LABEL_AXIS
+        self.ncd_kind = "constant"  # drawn as a value made here (a dashed box), not an activation of x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = (x.shape[0], self.dim)

@@ -13,6 +13,11 @@ from netarium.analysis.noprop import ChainTrajectory
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
 
+def sub(n: int) -> str:
+    """n in subscript digits: z₁₀."""
+    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
 def class_colour(c: int) -> str:
     return PALETTE[c % len(PALETTE)]
 
@@ -35,7 +40,7 @@ def trajectory_figure(traj: ChainTrajectory, class_names: Sequence[str] | None =
             name=f"u of {_name(c, class_names)}", showlegend=False,
             hovertemplate=f"embedding u of {_name(c, class_names)}<extra></extra>"))
     T = traj.coords.shape[1] - 1
-    steps = [f"z{t}" for t in range(T + 1)]
+    steps = [f"z{sub(t)}" for t in range(T + 1)]
     legend_done: set[int] = set()
     for i in range(traj.coords.shape[0]):
         c, p = int(traj.labels[i]), int(traj.predicted[i])
@@ -51,7 +56,7 @@ def trajectory_figure(traj: ChainTrajectory, class_names: Sequence[str] | None =
                            "<br>%{text}<extra></extra>")))
         legend_done.add(c)
     fig.update_layout(
-        title=f"Label embedding through the chain, z₀ (open circle) → z{T}: 2 principal axes keep "
+        title=f"Label embedding through the chain, z₀ (open circle) → z{sub(T)}: 2 principal axes keep "
               f"{traj.explained:.0%} of the variance",
         xaxis_title="PC 1", yaxis_title="PC 2", height=460, plot_bgcolor="white", legend_title_text="true class",
         margin={"l": 10, "r": 10, "t": 50, "b": 10})

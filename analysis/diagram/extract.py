@@ -151,7 +151,8 @@ def _classify(m: nn.Module) -> tuple[str, str] | None:
     if isinstance(m, (Tap, nn.Identity, nn.Dropout)):
         return None
     if isinstance(getattr(m, "diagram_label", None), str) and next(m.parameters(), None) is None:
-        return "elementwise", m.diagram_label
+        # a module that makes a value rather than acting on one (NoProp's z₀) says so with ncd_kind "constant"
+        return ("constant" if getattr(m, "ncd_kind", "") == "constant" else "elementwise"), m.diagram_label
     if (kan := _kan_glyph(m)) is not None:
         return kan
     if (embed := _field_embedding_glyph(m)) is not None:
