@@ -13,6 +13,7 @@ from netarium.experiments import (  # noqa: F401
     hypernet,
     kan,
     mgno,
+    noprop,
     quadratic,
     residual,
     sparsity,

@@ -244,3 +244,6 @@ class Adversarial(Supervised):
                    "PGD adversarial training: back-propagation on inputs moved by an l_inf attack of radius eps")
 def make_adversarial(p: AdversarialParams) -> Adversarial:
     return Adversarial(p)
+
+
+from netarium.training import noprop as _noprop  # noqa: E402, F401  (registers trainer noprop)

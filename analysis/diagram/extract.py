@@ -35,6 +35,7 @@ CONTRACTIONS = {"matmul", "bmm", "einsum", "__matmul__"}
 SCALES = {"mul", "truediv", "div", "__mul__", "__truediv__", "multiply", "divide"}
 PASS_THROUGH = {"contiguous", "clone", "detach", "float", "to", "dropout"}
 MASKS = {"masked_fill", "masked_fill_", "where", "tril", "triu"}
+CONCATS = {"cat", "concat", "concatenate"}  # along the last axis: drawn as a bar joining the parts' wires
 
 
 def _fn_name(n: fx.Node) -> str:
@@ -96,6 +97,17 @@ class _Node:
     batched: bool = True  # False for a learned tensor used directly (a positional embedding): no batch axis
     grid: bool = False  # a 1-D convolution: (batch, channels, grid points) in and out
     scope: str = ""  # the innermost module whose forward made this op (fx's nn_module_stack), for model-declared regions
+    named: tuple[tuple[str, str, str], ...] = ()  # declared (key, name, role) of the trailing axes (see _declared)
+
+
+def _declared(owner: Any, key: str = "") -> tuple[tuple[str, str, str], ...]:
+    """The output axes a module declares with `ncd_axis` = (key, name, role) (its last axis: a NoProp block's class
+    scores are c, not a hidden h), or a model for one of its tensors with `ncd_tensor_axes` = {target: ((key, name,
+    role), ...)} (every axis); () where nothing is declared."""
+    if key:
+        return tuple(getattr(owner, "ncd_tensor_axes", {}).get(key, ()))
+    axis = getattr(owner, "ncd_axis", None)
+    return (tuple(axis),) if axis else ()
 
 
 def _get_param(model: nn.Module, target: str) -> nn.Parameter | None:
@@ -157,7 +169,8 @@ def _classify(m: nn.Module) -> tuple[str, str] | None:
     if isinstance(m, (Tap, nn.Identity, nn.Dropout)):
         return None
     if isinstance(getattr(m, "diagram_label", None), str) and next(m.parameters(), None) is None:
-        return "elementwise", m.diagram_label
+        # a module that makes a value rather than acting on one (NoProp's z₀) says so with ncd_kind "constant"
+        return ("constant" if getattr(m, "ncd_kind", "") == "constant" else "elementwise"), m.diagram_label
     if (kan := _kan_glyph(m)) is not None:
         return kan
     if (embed := _field_embedding_glyph(m)) is not None:
@@ -220,7 +233,8 @@ def _learned_operands(n: fx.Node, model: nn.Module, nodes: list[_Node], alias: d
         pid = a.target.replace(".", "_")
         if pid not in alias.values():
             nodes.append(_Node(pid, "embed", "P", a.target, p.numel(), [], tuple(p.shape), p.dtype,
-                               detail=f"learned tensor {a.target} {tuple(p.shape)}", batched=False))
+                               detail=f"{'learned' if p.requires_grad else 'fixed'} tensor {a.target} {tuple(p.shape)}",
+                               batched=False, named=_declared(model, a.target)))
             alias[f"param:{pid}"] = pid
         ids.append(pid)
     return ids
@@ -259,9 +273,17 @@ def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
                 continue
             nid = n.target.replace(".", "_")
             nodes.append(_Node(nid, cls[0], cls[1], n.target, _params(m), ins, shape, dtype, _detail(m),
-                               grid=isinstance(m, CONVS) and len(shape) == 3, scope=n.target))
+                               grid=isinstance(m, CONVS) and len(shape) == 3, scope=n.target, named=_declared(m)))
             alias[n.name] = nid
         elif n.op in ("call_function", "call_method"):
+            if _fn_name(n) in CONCATS and n.args and isinstance(n.args[0], (list, tuple)):
+                # torch.cat([x, z], dim=-1): the wires of its parts join in a bar (a NoProp block reads x and z_{t-1})
+                parts = [alias[a.name] for a in n.args[0] if isinstance(a, fx.Node) and a_in(a)]
+                dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim", 0)
+                if parts and shape and isinstance(dim, int) and _norm_dim(dim, len(shape)) == len(shape) - 1:
+                    nodes.append(_Node(n.name, "reshape", "concat", "", 0, parts, shape, dtype, fn=("cat",)))
+                    alias[n.name] = n.name
+                    continue
             args = [a for a in n.args if isinstance(a, fx.Node) and a_in(a)]
             if not args:
                 continue
@@ -485,6 +507,23 @@ def _name_axes(nodes: list[_Node], axis_names: dict[str, str]) -> dict[str, tupl
             out[n.id] = (Axis(ax("batch", "b"), shape[0], "batch"), channels, Axis(grid_names[shape[-1]], shape[-1], "grid"))
             continue
         first_in = out.get(n.inputs[0], ()) if n.inputs else ()
+        if n.named and len(n.named) <= len(shape):  # axes the module (or the model, for a tensor) declares
+            k = len(n.named)
+            declared = tuple(Axis(ax(key, name), size, role)
+                             for (key, name, role), size in zip(n.named, shape[len(shape) - k :], strict=True))
+            lead = shape[: len(shape) - k]
+            if n.batched and lead:
+                out[n.id] = (Axis(ax("batch", "b"), lead[0], "batch"),
+                             *(Axis(ax("sequence", "s"), s_, "sequence") for s_ in lead[1:]), *declared)
+            else:
+                out[n.id] = (*(Axis(ax("sequence", "s"), s_, "sequence") for s_ in lead), *declared)
+            continue
+        if n.kind == "reshape" and n.fn[:1] == ("cat",):
+            parts = [out.get(i, ()) for i in n.inputs]
+            if all(len(p) == len(shape) for p in parts):  # the last axes joined: "m⊕z 4" from m 2 and z 2
+                name = "⊕".join(dict.fromkeys(p[-1].name for p in parts))
+                out[n.id] = (*parts[0][:-1], Axis(name, shape[-1], parts[0][-1].role))
+                continue
         if n.kind == "reshape":
             moved = _rearranged(first_in, shape, n.fn, ax)
             if moved is not None:

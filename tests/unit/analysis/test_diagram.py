@@ -49,8 +49,9 @@ def test_every_registered_model_has_a_diagram_with_its_learned_ops_and_axes(name
     for w in d.wires:
         if w.axes[0].role == "batch":
             assert w.axes[0].name == "b" and w.axes[0].size == 8
-        else:  # only a learned tensor added to every sample (positions) has no batch axis
-            assert d.op(w.src).label == "P"
+        else:  # only a learned tensor used by every sample (positions; NoProp's label embeddings, copied) has no batch axis
+            src = d.op(w.src)
+            assert src.label == "P" or (src.kind == "copy" and d.op(d.inputs_of(src.id)[0]).label == "P")
         assert w.label  # a feature axis besides the batch
     assert d.wires[0].label == first
     out_wire = next(w for w in d.wires if w.dst == d.ops_of("output")[0].id)

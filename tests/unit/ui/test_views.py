@@ -29,8 +29,8 @@ def ids(sections) -> list[str]:
 def test_pages_get_their_sections_in_order_with_their_columns() -> None:
     assert ids(VIEWS.for_page("playground")) == [
         "network", "confusion", "boundary", "curves", "grid-solutions", "finalmlp-gates", "finalmlp-streams", "hourglass-widths",
-        "hypernetwork", "kan-edges", "mgno-levels", "quadratic-neurons", "convex-optimum"]
-    assert [s.place.column for s in VIEWS.for_page("playground")] == ["left", "left", "right", "right"] + ["full"] * 9
+        "hypernetwork", "kan-edges", "mgno-levels", "quadratic-neurons", "noprop-chain", "convex-optimum"]
+    assert [s.place.column for s in VIEWS.for_page("playground")] == ["left", "left", "right", "right"] + ["full"] * 10
     assert ids(VIEWS.for_page("geometry")) == ["embedding", "alignment", "cka", "rdm", "unit-match", "warped-grid"]
     assert ids(VIEWS.for_page("residual")) == [
         "contributions", "skip-effect", "importance", "logit-lens", "attention", "hourglass-widths"]
@@ -111,6 +111,8 @@ def test_the_playground_shows_a_model_familys_own_view_only_for_that_family():
         "a task family with a parameter gamma per example (rotated-2d, wave-2d)"
     final = live_of("digits", {}, "finalmlp", {})  # not 2-D: the boundary stays and says what it needs
     assert ids(VIEWS.shown("playground", final)) == [*always, "finalmlp-gates", "finalmlp-streams"]
+    noprop = live_of("circle", {"n_samples": 100}, "noprop", {"blocks": 2})
+    assert ids(VIEWS.shown("playground", noprop)) == [*always, "noprop-chain"]
     assert unmet_need(final, VIEWS.get("boundary").needs) and unmet_need(final, VIEWS.get("network").needs)
     mg = live_of("elliptic-1d", {"n_samples": 40}, "mgno", {"channels": 2, "layers": 1, "levels": 2})
     assert ids(VIEWS.shown("playground", mg)) == [*always, "grid-solutions", "mgno-levels"]
