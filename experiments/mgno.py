@@ -22,6 +22,7 @@ from netarium.models.base import ModelSpec, build_model, parameter_count
 from netarium.tasks.base import make_task
 from netarium.tasks.elliptic import relative_l2
 from netarium.training.config import Config
+from netarium.viz.mgno import errors_figure
 
 TASK = {"name": "elliptic-1d", "grid": 63, "n_samples": 1000, "contrast": 1.0}
 MGNO = {"name": "mgno", "channels": 8, "layers": 3, "levels": 5, "pre_smooth": 1, "post_smooth": 0, "activation": "gelu"}
@@ -106,9 +107,17 @@ def check_mgno(result: Result) -> CheckResult:
              f"MgNO beat {beats[0]} but not the other: the paper's claim showed up only in part" if beats else
              "MgNO beat neither baseline: the paper's claim did NOT show up")
     reason = (f"relative L2 test error on elliptic-1d: MgNO {m:.3f} ({counts['mgno']:,} parameters; "
-              f"{'reaches' if reached else 'does NOT reach'} {LEVEL}) vs MLP {p:.3f} ({counts['mlp']:,}) vs 1-D CNN "
+              f"{'reaches' if reached else 'does NOT reach'} {LEVEL:.2f}) vs MLP {p:.3f} ({counts['mlp']:,}) vs 1-D CNN "
               f"{c:.3f} ({counts['cnn1d']:,}); counts {'matched' if matched else 'NOT matched'} within {MATCH:.0%}; {claim}")
     return CheckResult(reached and matched, dict(e), reason)
+
+
+def figure_mgno(result: Result):
+    """Each model's relative L2 test error beside MgNO's level."""
+    e = result.extra
+    names = {"mgno": "MgNO", "mlp": "MLP", "cnn1d": "1-D CNN"}
+    return errors_figure({label: e[f"{n}_test_rel_l2"] for n, label in names.items()}, LEVEL,
+                         {label: int(e[f"{n}_params"]) for n, label in names.items()})
 
 
 MGNO_EXPERIMENT = EXPERIMENTS.register(Experiment(
@@ -123,4 +132,5 @@ MGNO_EXPERIMENT = EXPERIMENTS.register(Experiment(
     check=check_mgno,
     page="playground",
     runner=run_mgno,
+    figure=figure_mgno,
 ))

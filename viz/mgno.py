@@ -63,3 +63,19 @@ def levels_figure(lc: Any) -> go.Figure:
     fig.update_xaxes(title_text="x", row=1, col=2)
     fig.update_layout(height=380, margin=dict(l=50, r=10, t=40, b=40), plot_bgcolor="#ffffff", legend=dict(font=dict(size=10)))
     return fig
+
+
+def errors_figure(errors: dict[str, float], level: float, params: dict[str, int] | None = None) -> go.Figure:
+    """Relative L2 test error per model as bars (parameter counts in the labels), the level the check asks of MgNO
+    as a dashed line: lower is better."""
+    params = params or {}
+    names = [f"{n} ({params[n]:,} params)" if n in params else n for n in errors]
+    fig = go.Figure(go.Bar(x=names, y=list(errors.values()), marker_color="#1f77b4", text=[f"{v:.3f}" for v in errors.values()],
+                           textposition="outside", hovertemplate="%{x}<br>relative L2 test error %{y:.3f}<extra></extra>"))
+    fig.add_hline(y=level, line_dash="dash", line_color="#d62728", annotation_text=f"MgNO's level {level:.2f}",
+                  annotation_position="top left")
+    top = max([*errors.values(), level])
+    fig.update_layout(title="Relative L2 test error |u_pred - u| / |u| (lower is better)", yaxis_title="relative L2 error",
+                      height=340, plot_bgcolor="white", yaxis_range=[0.0, top * 1.15], margin={"l": 50, "r": 10, "t": 50, "b": 40})
+    fig.update_yaxes(showgrid=True, gridcolor="#eeeeee")
+    return fig

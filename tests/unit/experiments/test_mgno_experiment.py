@@ -49,6 +49,13 @@ def test_check_judges_the_level_and_reports_the_claim_honestly() -> None:
     assert not check_mgno(with_extra({**NUMBERS, "mgno_diverged": 1.0})).passed
 
 
+def test_the_figure_draws_each_models_error_under_the_level() -> None:
+    fig = EXPERIMENTS.get("mgno").figure(with_extra(NUMBERS))
+    bars = fig.data[0]
+    assert list(bars.x) == ["MgNO (10,041 params)", "MLP (10,125 params)", "1-D CNN (9,751 params)"]
+    assert list(bars.y) == [0.25, 0.35, 0.70] and fig.layout.shapes[0].y0 == LEVEL
+
+
 @pytest.mark.slow
 def test_preset_passes_its_check() -> None:
     exp = EXPERIMENTS.get("mgno")
