@@ -22,6 +22,7 @@ from netarium.models.base import ModelSpec, build_model, parameter_count
 from netarium.tasks.base import make_task
 from netarium.tasks.elliptic import relative_l2
 from netarium.training.config import Config
+from netarium.training.threads import using_threads
 from netarium.viz.mgno import errors_figure
 
 TASK = {"name": "elliptic-1d", "grid": 63, "n_samples": 1000, "contrast": 1.0}
@@ -77,12 +78,8 @@ def run_mgno(config: Config, progress: Progress | None = None) -> Result:
     relative L2 error on the test problems and count its parameters."""
     t0 = time.perf_counter()
     configs = variant_configs(config)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with using_threads(1):
         runs = train_all(list(configs.values()), progress)
-    finally:
-        torch.set_num_threads(threads)
     extra: dict[str, float] = {}
     for name, run in zip(configs, runs, strict=True):
         task = run.task

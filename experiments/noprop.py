@@ -22,6 +22,7 @@ from netarium.models import parameter_count
 from netarium.training.config import Config
 from netarium.training.memory import SavedTensorMeter
 from netarium.training.run import Run
+from netarium.training.threads import using_threads
 from netarium.viz.noprop import experiment_figure
 
 ACC_LEVEL = 0.90  # NoProp's test accuracy on digits must reach this
@@ -67,9 +68,7 @@ def run_noprop(config: Config, progress: Progress | None = None) -> Result:
     """Train NoProp and backprop on the same model (one torch thread), then measure memory per step on fresh runs."""
     t0 = time.perf_counter()
     configs = variant_configs(config)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with using_threads(1):
         runs = train_all(list(configs.values()), progress)
         extra: dict[str, float] = {}
         for name, run in zip(configs, runs, strict=True):
@@ -80,8 +79,6 @@ def run_noprop(config: Config, progress: Progress | None = None) -> Result:
         extra["params"] = float(parameter_count(runs[0].model))
         extra["blocks"] = float(runs[0].model.T)
         extra["noprop_sampled_test_acc"] = sampled_accuracy(runs[0], config.seed)
-    finally:
-        torch.set_num_threads(threads)
     return multi_result(configs["noprop"], runs, t0, extra)
 
 
