@@ -13,6 +13,7 @@ from netarium.experiments import (  # noqa: F401
     kan,
     quadratic,
     residual,
+    sequences,
     sparsity,
 )
 from netarium.experiments.base import (
