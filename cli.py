@@ -368,12 +368,15 @@ def _overlay_metrics(text: str) -> tuple[str | None, str | None]:
 
 def default_task(model: str) -> str:
     """The task a diagram of `model` is built for when none is named: spiral, or for a model that reads
-    only tokens (tag "tokens") the first registered task that gives tokens."""
+    tokens (tag "tokens") the first registered task that gives tokens, or for one that reads time series
+    (tag "timeseries") the first time-series task."""
     from netarium.models import MODELS
     from netarium.tasks import TASKS
 
     if "tokens" in MODELS.get(model).tags:
         return next((e.name for e in TASKS if "tokens" in e.tags), "spiral")
+    if "timeseries" in MODELS.get(model).tags:  # a model that reads time series and no tokens (ts-lstm)
+        return next((e.name for e in TASKS if "timeseries" in e.tags), "spiral")
     return "spiral"
 
 

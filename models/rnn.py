@@ -196,8 +196,10 @@ class RNN(Capable, nn.Module):
     B x T x H, the two directions' states side by side, B x T x 2H, when bidirectional), "logits".
     """
 
-    CAPABILITIES = frozenset({"rnn", "recurrent", "sparse", "sequence", "tokens", "timeseries"})
-    CAPABILITY_WORDS = {"timeseries": "a model that reads time series (rnn, ts-lstm, temporal-inception)"}
+    CAPABILITIES = frozenset({"rnn", "recurrent", "sparse", "sequence", "tokens", "timeseries", "states"})
+    CAPABILITY_WORDS = {"timeseries": "a model that reads time series (rnn, ts-lstm, temporal-inception)",
+                        "states": "a sequence model with a state at every step (rnn, ts-lstm, temporal-inception)",
+                        "recurrent-gates": "a model with LSTM or GRU layers (rnn with cell lstm or gru, ts-lstm)"}
 
     def __init__(self, p: RNNParams, spec: ModelSpec):
         super().__init__()
@@ -231,6 +233,10 @@ class RNN(Capable, nn.Module):
         gated = frozenset({"recurrent-gates"}) if self.rnn.cell in ("gru", "lstm") else frozenset()
         return super().runtime_capabilities() | gated
 
+    def backward_layers(self) -> list[str]:
+        """The recurrent layers that read the sequence reversed (analysis/sequences.py puts them back in order)."""
+        return ["rnn_back.layer"] if self.bidirectional else []
+
     def recurrent_layers(self) -> list[tuple[str, MaskedRNN]]:
         """("forward", layer) and, when bidirectional, ("backward", layer): the backward one reads the sequence
         reversed, so its step s is position T - 1 - s."""
@@ -242,13 +248,12 @@ class RNN(Capable, nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.inp(self.embed(x) if self.embed is not None else x)
         h, _ = self.rnn(x)
-        if self.bidirectional:
+        if self.bidirectional:  # the backward layer's step s is position T - 1 - s: flipped back into position order
             back, _ = self.rnn_back(x.flip(1))
-            if self.per_position:
-                h = self.hidden(torch.cat([h, back.flip(1)], dim=-1))
-            else:
-                self.hidden(torch.cat([h, back.flip(1)], dim=-1))
-                h = torch.cat([h[:, -1], back[:, -1]], dim=-1)
+            h = self.hidden(torch.cat([h, back.flip(1)], dim=-1))
+            if not self.per_position:  # the forward state at the last position, the backward one at the first
+                H = h.shape[-1] // 2
+                h = torch.cat([h[:, -1, :H], h[:, 0, H:]], dim=-1)
             return self.logits(self.readout(h))
         h = self.hidden(h)
         if not self.per_position:

@@ -24,8 +24,6 @@ from netarium.models.base import MODELS, Capable, ModelSpec
 from netarium.models.taps import Tap
 from netarium.schema import Params, SchemaError, as_list
 
-TIMESERIES_WORDS = "a model that reads time series (rnn, ts-lstm, temporal-inception)"
-
 
 def series_only(name: str, spec: ModelSpec) -> int:
     """The channel count of a time-series spec; a clear error for any other task."""
@@ -52,8 +50,7 @@ class TSLSTM(Capable, nn.Module):
     readout reads), "logits".
     """
 
-    CAPABILITIES = frozenset({"timeseries", "recurrent-gates"})
-    CAPABILITY_WORDS = {"recurrent-gates": "a model with LSTM or GRU layers (rnn with cell lstm or gru, ts-lstm)"}
+    CAPABILITIES = frozenset({"timeseries", "recurrent-gates", "states"})
 
     def __init__(self, p: TSLSTMParams, spec: ModelSpec):
         super().__init__()
@@ -118,8 +115,8 @@ class TemporalInceptionParams(Params):
 
 
 class InceptionBlock(nn.Module):
-    """Parallel Conv1d of each width over (B, C, T), 'same' length (centred, or causal: padded on the left
-    only), concatenated along channels, then ReLU. Tap "blockN.post" holds the output as B x T x F."""
+    """Parallel Conv1d of each width along the steps, 'same' length (centred, or causal: padded on the left
+    only), concatenated along channels, then ReLU: (B, T, C) -> (B, T, F). Tap "blockN.post" holds the output."""
 
     def __init__(self, channels: int, filters: int, widths: list[int], causal: bool, index: int):
         super().__init__()
@@ -131,11 +128,10 @@ class InceptionBlock(nn.Module):
     def pads(self, w: int) -> tuple[int, int]:
         return (w - 1, 0) if self.causal else ((w - 1) // 2, w // 2)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x (B, C, T)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x (B, T, C) -> (B, T, F)
+        x = x.transpose(1, 2)
         outs = [conv(F.pad(x, self.pads(w))) for w, conv in zip(self.widths, self.branches, strict=True)]
-        y = self.act(torch.cat(outs, dim=1))
-        self.post(y.transpose(1, 2))
-        return y
+        return self.post(self.act(torch.cat(outs, dim=1).transpose(1, 2)))
 
 
 class TemporalInception(Capable, nn.Module):
@@ -146,8 +142,7 @@ class TemporalInception(Capable, nn.Module):
     last block's features B x T x F), "pooled" (B x F; not on a per-position task), "logits".
     """
 
-    CAPABILITIES = frozenset({"timeseries", "sequence", "tokens"})
-    CAPABILITY_WORDS = {"timeseries": TIMESERIES_WORDS}
+    CAPABILITIES = frozenset({"timeseries", "sequence", "tokens", "states"})
 
     def __init__(self, p: TemporalInceptionParams, spec: ModelSpec):
         super().__init__()
@@ -171,10 +166,10 @@ class TemporalInception(Capable, nn.Module):
         return 1 + len(self.blocks) * (max(self.blocks[0].widths) - 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.inp(self.embed(x) if self.embed is not None else x).transpose(1, 2)  # (B, C, T)
+        h = self.inp(self.embed(x) if self.embed is not None else x)  # (B, T, C)
         for block in self.blocks:
             h = block(h)
-        h = self.hidden(h.transpose(1, 2))  # (B, T, F)
+        h = self.hidden(h)  # (B, T, F)
         if self.per_position:
             return self.logits(self.readout(h))
         return self.logits(self.readout(self.pooled(h.mean(1))))

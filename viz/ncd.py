@@ -151,6 +151,8 @@ def _letter(op: Op) -> str:
         return op.label[:1] or "E"  # E: a token embedding; P: a learned tensor added (positions)
     if op.label.rstrip("+") in ("RNN", "GRU", "LSTM"):
         return f"{op.label} ↻"
+    if op.label.rstrip("+") == "Conv":  # a 1-D convolution along the sequence
+        return "Conv"
     return "L"
 
 

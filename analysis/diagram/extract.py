@@ -35,6 +35,7 @@ CONTRACTIONS = {"matmul", "bmm", "einsum", "__matmul__"}
 SCALES = {"mul", "truediv", "div", "__mul__", "__truediv__", "multiply", "divide"}
 PASS_THROUGH = {"contiguous", "clone", "detach", "float", "to", "dropout"}
 MASKS = {"masked_fill", "masked_fill_", "where", "tril", "triu"}
+JOINS = {"cat", "concat", "concatenate", "stack"}  # their tensors come as a list: torch.cat([a, b], dim)
 
 
 def _fn_name(n: fx.Node) -> str:
@@ -148,6 +149,8 @@ def _classify(m: nn.Module) -> tuple[str, str] | None:
         return "learned", "L+" if m.bias is not None else "L"
     if isinstance(m, nn.RNNBase):
         return "learned", m.mode if m.mode in ("LSTM", "GRU") else "RNN"
+    if isinstance(m, nn.Conv1d):
+        return "learned", "Conv+" if m.bias is not None else "Conv"
     if isinstance(m, nn.Embedding):
         return "embed", "E"
     if isinstance(m, NORMS):
@@ -173,6 +176,8 @@ def _detail(m: nn.Module) -> str:
         return f"{m.in_features} to {m.out_features}"
     if isinstance(m, nn.Embedding):
         return f"{m.num_embeddings} tokens to {m.embedding_dim}"
+    if isinstance(m, nn.Conv1d):
+        return f"{m.in_channels} to {m.out_channels} channels, kernel {m.kernel_size[0]} along the sequence"
     if isinstance(m, nn.RNNBase):
         return f"{m.input_size} to {m.hidden_size}, recurrent over the sequence ({m.num_layers} layer{'s' if m.num_layers > 1 else ''})"
     return ""
@@ -237,11 +242,13 @@ def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
             nodes.append(_Node(nid, cls[0], cls[1], n.target, _params(m), ins, shape, dtype, _detail(m)))
             alias[n.name] = nid
         elif n.op in ("call_function", "call_method"):
-            args = [a for a in n.args if isinstance(a, fx.Node) and a_in(a)]
+            fn = _fn_name(n)
+            listed = fn in JOINS and n.args and isinstance(n.args[0], (list, tuple))  # torch.cat([a, b], dim)
+            operands = (*n.args[0], *n.args[1:]) if listed else n.args
+            args = [a for a in operands if isinstance(a, fx.Node) and a_in(a)]
             if not args:
                 continue
-            ins = [alias[a.name] for a in args]
-            fn = _fn_name(n)
+            ins = list(dict.fromkeys(alias[a.name] for a in args))
             src_node = next(x for x in nodes if x.id == ins[0])
             src_meta = n.args[0].meta.get("tensor_meta") if isinstance(n.args[0], fx.Node) else None
             if fn == "getitem" and isinstance(src_meta, (tuple, list)) and not hasattr(src_meta, "shape"):
@@ -278,6 +285,8 @@ def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
                 kind, label = ("add", "+") if len(ins) == 2 else ("scale", "+ c")
             elif fn in ("softmax", "log_softmax"):
                 kind, label = "softmax", fn
+            elif fn in JOINS:  # several values joined along an axis: a rearrangement of their wires
+                kind, label = "reshape", "concat" if fn in ("cat", "concat", "concatenate") else fn
             elif fn in RESHAPES:
                 kind, label = "reshape", "index" if fn == "getitem" else fn
             elif fn in CONTRACTIONS:
@@ -466,6 +475,10 @@ def _name_axes(nodes: list[_Node], axis_names: dict[str, str]) -> dict[str, tupl
                     dim = next((v for k, v in (x for x in n.fn if isinstance(x, tuple) and len(x) == 2) if k == "dim"), dim)
                     n.detail = f"softmax over {first_in[_norm_dim(dim if dim is not None else -1, len(shape))].name}"
                 continue
+        if n.kind == "learned" and n.label.rstrip("+") == "Conv" and len(first_in) == 3 and len(shape) == 3:
+            # a 1-D convolution over (batch, channels, steps): new channels, the steps axis kept
+            out[n.id] = (first_in[0], Axis(ax("hidden", "h"), shape[1], "hidden"), replace(first_in[2], size=shape[2]))
+            continue
         if n.kind == "input":
             tokens = n.dtype is not None and not n.dtype.is_floating_point
             last = Axis(ax("tokens", "t"), shape[-1], "tokens") if tokens else Axis(ax("features", "m"), shape[-1], "features")
