@@ -18,7 +18,7 @@ from torch import nn
 
 from netarium.analysis.common import eval_mode
 from netarium.analysis.geometry import pca
-from netarium.models.taps import forward_hooks, record
+from netarium.models.taps import forward_hooks, record, tap_names
 
 STATE_TAP = "hidden"  # the sequence models' every-step states (B x T x D)
 GATE_NAMES = {"lstm": ("input", "forget", "cell", "output"), "gru": ("reset", "update", "new")}
@@ -158,8 +158,10 @@ def state_trajectories(model: nn.Module, X: torch.Tensor, y: torch.Tensor, kind:
     """The first n sequences' states (tap "hidden", N x T x D) on the two principal components of all N * T
     states; coloured by class (classification), target (regression) or not at all (a sequence task)."""
     X, y = X[:n], y[:n]
-    with eval_mode(model):
-        states = record(model, X, [STATE_TAP]).get(STATE_TAP)
+    states = None
+    if STATE_TAP in tap_names(model):
+        with eval_mode(model):
+            states = record(model, X, [STATE_TAP]).get(STATE_TAP)
     if states is None or states.ndim != 3:
         raise ValueError(f"{type(model).__name__} has no every-step states (tap {STATE_TAP!r}, B x T x D)")
     N, T, D = states.shape

@@ -29,7 +29,7 @@ from netarium.training.config import Config
 GATED_MSE = 0.05  # adding: GRU and LSTM test MSE must fall below this ...
 ELMAN_MSE = 0.10  # ... while the Elman RNN's stays above this (predicting 1 scores 0.167)
 ACTIVITY_LEVELS = {"ts-lstm": 0.75, "temporal-inception": 0.85}  # test accuracy each must reach on activity
-MATCH = 0.15  # every variant of a task within 15% of the task's target parameter count
+CLIP = 1.0  # every run clips its gradient norm (Pascanu et al. 2013; the review's remedy for exploding gradients)
 
 # task -> (task section, optimizer lr, batch size, target: (model section whose count the others match))
 TASKS: dict[str, tuple[dict[str, Any], float, int, dict[str, Any]]] = {
@@ -88,7 +88,7 @@ def planned(config: Config) -> list[tuple[str, str, Config]]:
         width = matched_width(model, key, _count(target, spec), spec)
         out.append((task_name, variant, config.with_overrides({
             "task": task, "model": {**model, key: width}, "optimizer": {"name": "adam", "lr": lr},
-            "batch_size": batch, "steps": steps})))
+            "trainer": {"name": "supervised", "grad_clip": CLIP}, "batch_size": batch, "steps": steps})))
     return out
 
 

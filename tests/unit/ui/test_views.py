@@ -29,8 +29,8 @@ def ids(sections) -> list[str]:
 def test_pages_get_their_sections_in_order_with_their_columns() -> None:
     assert ids(VIEWS.for_page("playground")) == [
         "network", "confusion", "boundary", "curves", "finalmlp-gates", "finalmlp-streams", "hourglass-widths", "kan-edges",
-        "quadratic-neurons", "convex-optimum"]
-    assert [s.place.column for s in VIEWS.for_page("playground")] == ["left", "left", "right", "right"] + ["full"] * 6
+        "state-trajectories", "recurrent-gates", "quadratic-neurons", "convex-optimum"]
+    assert [s.place.column for s in VIEWS.for_page("playground")] == ["left", "left", "right", "right"] + ["full"] * 8
     assert ids(VIEWS.for_page("geometry")) == ["embedding", "alignment", "cka", "rdm", "unit-match", "warped-grid"]
     assert ids(VIEWS.for_page("residual")) == [
         "contributions", "skip-effect", "importance", "logit-lens", "attention", "hourglass-widths"]
@@ -108,3 +108,7 @@ def test_the_playground_shows_a_model_familys_own_view_only_for_that_family():
     final = live_of("digits", {}, "finalmlp", {})  # not 2-D: the boundary stays and says what it needs
     assert ids(VIEWS.shown("playground", final)) == [*always, "finalmlp-gates", "finalmlp-streams"]
     assert unmet_need(final, VIEWS.get("boundary").needs) and unmet_need(final, VIEWS.get("network").needs)
+    lstm = live_of("adding", {"L": 8, "n_train": 40, "n_test": 20}, "rnn", {"cell": "lstm", "hidden": 4})
+    assert ids(VIEWS.shown("playground", lstm)) == [*always, "state-trajectories", "recurrent-gates"]
+    conv = live_of("activity", {"L": 16, "n_train": 24, "n_test": 12}, "temporal-inception", {"filters": 2})
+    assert ids(VIEWS.shown("playground", conv)) == [*always, "state-trajectories"]  # no gates: no LSTM or GRU
