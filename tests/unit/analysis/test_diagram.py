@@ -17,7 +17,7 @@ X = torch.randn(8, 2)
 
 def n_linear(model: nn.Module) -> int:
     """Learned maps: a frozen one (the hourglass lift) is drawn, but not as a learned op."""
-    return sum(isinstance(m, (nn.Linear, TokenLinear, nn.RNNBase, KANLayer))
+    return sum(isinstance(m, (nn.Linear, TokenLinear, nn.RNNBase, KANLayer, nn.Conv1d))
                and any(p.requires_grad for p in m.parameters()) for m in model.modules())
 
 
@@ -29,6 +29,8 @@ def example(name: str) -> tuple[ModelSpec, torch.Tensor, str]:
     models (attention, recurrent) read 4 tokens of a 5-token vocabulary, the others 2 features."""
     if {"attention", "rnn"} & set(MODELS.get(name).tags):
         return ModelSpec(4, 2, vocab_size=5), TOKENS, "t 4"
+    if "timeseries" in MODELS.get(name).tags:  # ts-lstm, temporal-inception: 4 steps of 2 channels
+        return ModelSpec(4, 2, channels=2), torch.randn(8, 4, 2, generator=torch.Generator().manual_seed(0)), "s 4 m 2"
     return SPEC, X, "m 2"
 
 
@@ -42,7 +44,8 @@ def test_every_registered_model_has_a_diagram_with_its_learned_ops_and_axes(name
     assert len(d.wires) >= len(d.ops) - 1
     for w in d.wires:
         if w.axes[0].role == "batch":
-            assert w.axes[0].name == "b" and w.axes[0].size == 8
+            folded = 8 * model.S if name == "ts-lstm" else 8  # ts-lstm runs its S segments as rows of one batch
+            assert w.axes[0].name == "b" and w.axes[0].size in (8, folded)
         else:  # only a learned tensor added to every sample (positions) has no batch axis
             assert d.op(w.src).label == "P"
         assert w.label  # a feature axis besides the batch

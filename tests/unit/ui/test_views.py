@@ -29,7 +29,7 @@ def ids(sections) -> list[str]:
 def test_pages_get_their_sections_in_order_with_their_columns() -> None:
     assert ids(VIEWS.for_page("playground")) == [
         "network", "confusion", "boundary", "curves", "finalmlp-gates", "finalmlp-streams", "hourglass-widths", "kan-edges",
-        "state-trajectories", "recurrent-gates", "quadratic-neurons", "convex-optimum"]
+        "quadratic-neurons", "state-trajectories", "recurrent-gates", "convex-optimum"]
     assert [s.place.column for s in VIEWS.for_page("playground")] == ["left", "left", "right", "right"] + ["full"] * 8
     assert ids(VIEWS.for_page("geometry")) == ["embedding", "alignment", "cka", "rdm", "unit-match", "warped-grid"]
     assert ids(VIEWS.for_page("residual")) == [

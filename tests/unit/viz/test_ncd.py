@@ -13,7 +13,7 @@ from netarium.viz.ncd import columns, render, render_svg, to_dot
 
 SPEC = ModelSpec(2, 2)
 X = torch.randn(8, 2)
-BOLD_BOX = re.compile(r"shape=box, (?:style=rounded, )?penwidth=2\.6, label=<<B>(?:L|φ|(?:GRU|LSTM|RNN) ↻)</B>")  # φ: a KAN layer
+BOLD_BOX = re.compile(r"shape=box, (?:style=rounded, )?penwidth=2\.6, label=<<B>(?:L|φ|Conv|(?:GRU|LSTM|RNN) ↻)</B>")  # φ: a KAN layer
 
 
 def mlp_dot(**params) -> str:
@@ -43,8 +43,10 @@ def test_mlp_dot_follows_the_grammar():
 @pytest.mark.parametrize("name", MODELS.names())
 def test_one_bold_box_per_learned_op_and_svg_renders(name):
     tokens = bool({"attention", "rnn"} & set(MODELS.get(name).tags))
-    spec = ModelSpec(4, 2, vocab_size=5) if tokens else SPEC
-    d = extract(build_model(name, {}, spec), torch.randint(0, 5, (8, 4)) if tokens else X)
+    series = not tokens and "timeseries" in MODELS.get(name).tags  # ts-lstm, temporal-inception: 4 steps of 2 channels
+    spec = ModelSpec(4, 2, vocab_size=5) if tokens else ModelSpec(4, 2, channels=2) if series else SPEC
+    x = torch.randint(0, 5, (8, 4)) if tokens else torch.randn(8, 4, 2) if series else X
+    d = extract(build_model(name, {}, spec), x)
     dot = to_dot(d)
     assert len(BOLD_BOX.findall(dot)) == d.learned_count()
     svg = render_svg(dot)
@@ -95,7 +97,10 @@ def test_default_diagram_task_gives_the_inputs_the_model_reads(name, token_tasks
     task = make_task(default_task(name))
     assert (task.vocab_size is not None) == token_tasks
     assert (task.X_train.dtype == torch.int64) == token_tasks
-    assert default_task(name) == ("reber" if token_tasks else "spiral")  # the first registered token task
+    series = not token_tasks and "timeseries" in MODELS.get(name).tags  # a model that reads time series only (ts-lstm)
+    assert (task.X_train.ndim == 3) == series
+    # the first registered token task, or time series
+    assert default_task(name) == ("reber" if token_tasks else "adding" if series else "spiral")
     assert {"rnn", "transformer"} <= {n for n in MODELS.names() if "tokens" in MODELS.get(n).tags}
 
 
