@@ -51,7 +51,7 @@ VARIANTS: list[tuple[str, str, dict[str, Any], str, int]] = [
     ("activity", "bi-lstm", {"name": "rnn", "cell": "lstm", "forget_bias": 1.0, "bidirectional": True}, "hidden", 400),
     ("delay", "elman", {"name": "rnn", "cell": "rnn-tanh"}, "hidden", 300),
     ("delay", "lstm", {"name": "rnn", "cell": "lstm", "forget_bias": 1.0}, "hidden", 300),
-    ("delay", "temporal-inception", {"name": "temporal-inception"}, "filters", 300),
+    ("delay", "temporal-inception", {"name": "temporal-inception", "embed": 12}, "filters", 300),  # embed: a finer match
 ]
 
 SEQUENCES_CONFIG = Config(task=TASKS["adding"][0], model={"name": "rnn", "cell": "lstm", "hidden": 16, "forget_bias": 1.0},
