@@ -59,13 +59,17 @@ def gates_figure(trace: GateTrace, sample: int = 0, max_units: int = 64) -> go.F
                         subplot_titles=[*(f"{g} gate" if g not in ("cell", "new") else f"{g} candidate (tanh)" for g in names),
                                         "mean over units and sequences"])
     steps = np.arange(trace.shape[1])
+    scaled: set[bool] = set()  # a colour bar beside the first sigmoid gate (0..1) and the first tanh one (-1..1)
     for r, g in enumerate(names, start=1):
         z = trace.gates[g][sample, :, :n_units].T
         tanh = g in ("cell", "new")
         fig.add_trace(go.Heatmap(z=z, x=steps, y=np.arange(n_units), zmin=-1 if tanh else 0, zmax=1,
-                                 colorscale="RdBu" if tanh else "Viridis", reversescale=tanh, showscale=r == 1,
-                                 colorbar={"thickness": 10, "len": 0.3, "y": 0.85},
+                                 colorscale="RdBu" if tanh else "Viridis", reversescale=tanh, showscale=tanh not in scaled,
                                  hovertemplate=f"{g}<br>step %{{x}}, unit %{{y}}: %{{z:.2f}}<extra></extra>"), row=r, col=1)
+        if tanh not in scaled:
+            lo, hi = fig.get_subplot(r, 1).yaxis.domain
+            fig.data[-1].colorbar = {"thickness": 10, "len": hi - lo, "y": (lo + hi) / 2, "yanchor": "middle"}
+        scaled.add(tanh)
         fig.update_yaxes(title_text="unit", row=r, col=1)
     for k, g in enumerate(names):
         fig.add_trace(go.Scatter(x=steps, y=trace.gates[g].mean(axis=(0, 2)), mode="lines", name=g,

@@ -86,3 +86,18 @@ def test_every_page_draws_or_declines_for_a_sequence_model(open_app) -> None:
         at = open_app(page, model="rnn", **{"model.cell": "gru", "model.hidden": "4", "model.bidirectional": "true"}, **ADDING)
         assert not at.exception, (page, at.exception)
         assert not [e.value for e in at.error], (page, [e.value for e in at.error])
+
+
+def test_delay_trains_live_with_each_sequence_model(open_app) -> None:
+    delay = {"task": "delay", "task.L": "10", "task.d": "2", "task.n_train": "100", "task.n_test": "40"}
+    for model, params in [("temporal-inception", {"model.filters": "2"}),
+                          ("rnn", {"model.cell": "lstm", "model.hidden": "4", "model.bidirectional": "true"})]:
+        at = open_app("pages/playground.py", model=model, **params, **delay)
+        live = at.session_state["netarium.live"]
+        live.step(20)
+        at.run()
+        no_errors(at)
+        assert live.run.step_count >= 20 and live.run.state != "diverged"
+        figs = charts(at)
+        assert "pg.state-trajectories.chart" in figs
+        assert ("pg.recurrent-gates.chart" in figs) == (model == "rnn")
