@@ -82,10 +82,13 @@ PAGES = ["pages/side_by_side.py", "pages/diagram.py", "pages/geometry.py", "page
 
 
 def test_every_page_draws_or_declines_for_a_sequence_model(open_app) -> None:
+    models = [("rnn", {"model.cell": "gru", "model.hidden": "4", "model.bidirectional": "true"}, ADDING),
+              ("ts-lstm", {"model.hidden": "3"}, ACTIVITY), ("temporal-inception", {"model.filters": "2"}, ACTIVITY)]
     for page in PAGES:
-        at = open_app(page, model="rnn", **{"model.cell": "gru", "model.hidden": "4", "model.bidirectional": "true"}, **ADDING)
-        assert not at.exception, (page, at.exception)
-        assert not [e.value for e in at.error], (page, [e.value for e in at.error])
+        for model, params, task in models:
+            at = open_app(page, model=model, **params, **task)
+            assert not at.exception, (page, model, at.exception)
+            assert not [e.value for e in at.error], (page, model, [e.value for e in at.error])
 
 
 def test_delay_trains_live_with_each_sequence_model(open_app) -> None:
