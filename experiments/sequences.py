@@ -147,6 +147,21 @@ def check_sequences(result: Result) -> CheckResult:
     return CheckResult(gated_ok and elman_fails and activity_ok, dict(e), reason)
 
 
+def figure_sequences(result: Result):
+    """Each model's score per task (adding MSE, activity and delay accuracy) with its parameter count and the levels."""
+    from netarium.viz.sequences import sequences_figure
+
+    e = result.extra
+    scores: dict[str, dict[str, tuple[float, int]]] = {}
+    for task, variant, *_ in VARIANTS:
+        key = f"{task}_{variant}"
+        score = e[f"{key}_test_loss"] if task == "adding" else e[f"{key}_test_acc"]
+        scores.setdefault(task, {})[variant] = (score, int(e[f"{key}_params"]))
+    levels = {"adding": {f"gated < {GATED_MSE}": GATED_MSE, f"Elman > {ELMAN_MSE}": ELMAN_MSE, "predict 1": 1 / 6},
+              "activity": {f"{v} >= {level}": level for v, level in ACTIVITY_LEVELS.items()}}
+    return sequences_figure(scores, levels)
+
+
 SEQUENCES = EXPERIMENTS.register(Experiment(
     id="sequences",
     title="Recurrent cells, TS-LSTM and Temporal-Inception on sequence tasks",
@@ -159,4 +174,5 @@ SEQUENCES = EXPERIMENTS.register(Experiment(
     check=check_sequences,
     page="playground",
     runner=run_sequences,
+    figure=figure_sequences,
 ))

@@ -79,3 +79,28 @@ def gates_figure(trace: GateTrace, sample: int = 0, max_units: int = 64) -> go.F
     fig.update_layout(title=f"{trace.cell.upper()} gates of {trace.name}, sequence {sample}", height=170 * (len(names) + 1),
                       margin={"l": 50, "r": 20, "t": 60, "b": 45}, legend={"orientation": "h", "y": -0.08})
     return fig
+
+
+def sequences_figure(scores: dict[str, dict[str, tuple[float, int]]], levels: dict[str, dict[str, float]]) -> go.Figure:
+    """One bar panel per task: {task: {model: (score, parameters)}} (test MSE for adding on a log axis, accuracy
+    for the others), the parameter count on each bar, and the check's levels as dashed lines."""
+    tasks = list(scores)
+    fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=[
+        f"{t}: test {'MSE (log)' if t == 'adding' else 'accuracy'}" for t in tasks], horizontal_spacing=0.08)
+    for c, task in enumerate(tasks, start=1):
+        models = list(scores[task])
+        values = [scores[task][m][0] for m in models]
+        fig.add_trace(go.Bar(x=models, y=values, marker={"color": [PALETTE[i % len(PALETTE)] for i in range(len(models))]},
+                             text=[f"{scores[task][m][1]:,} p" for m in models], textposition="outside", showlegend=False,
+                             hovertemplate="%{x}: %{y:.4f}<extra></extra>"), row=1, col=c)
+        for name, level in levels.get(task, {}).items():
+            fig.add_hline(y=level, line={"dash": "dash", "color": "#888"}, row=1, col=c)
+            axis = "" if c == 1 else str(c)  # a log axis places annotations at log10(y)
+            fig.add_annotation(xref=f"x{axis} domain", yref=f"y{axis}", x=1.0, y=float(np.log10(level)) if task == "adding" else level,
+                               text=name, showarrow=False, xanchor="right", yanchor="bottom", font={"size": 10, "color": "#555"})
+        if task == "adding":
+            fig.update_yaxes(type="log", row=1, col=c)
+        else:
+            fig.update_yaxes(range=[0, 1.12], row=1, col=c)
+    fig.update_layout(height=380, margin={"l": 50, "r": 20, "t": 50, "b": 60})
+    return fig

@@ -73,3 +73,14 @@ def test_preset_passes_its_check() -> None:
     assert e["adding_gru_test_loss"] < GATED_MSE < ELMAN_MSE < e["adding_elman_test_loss"]
     assert e["activity_temporal-inception_test_acc"] >= ACTIVITY_LEVELS["temporal-inception"]
     assert e["delay_temporal-inception_test_acc"] > 0.9  # its receptive field (17 steps) covers the delay of 8
+
+
+def test_figure_has_a_panel_per_task_with_every_model_and_the_levels() -> None:
+    from netarium.experiments.sequences import figure_sequences
+
+    fig = figure_sequences(with_extra())
+    assert [d.x for d in fig.data] == [("elman", "gru", "lstm", "ts-lstm", "temporal-inception"),
+                                       ("ts-lstm", "temporal-inception", "lstm", "bi-lstm"),
+                                       ("elman", "lstm", "temporal-inception")]
+    assert fig.data[0].y[0] == 0.17 and fig.data[0].text[0] == "1,300 p"
+    assert len(fig.layout.shapes) == 5 and fig.layout.yaxis.type == "log"  # 3 adding levels, 2 activity levels
