@@ -84,3 +84,20 @@ def test_figure_has_a_panel_per_task_with_every_model_and_the_levels() -> None:
                                        ("elman", "lstm", "temporal-inception")]
     assert fig.data[0].y[0] == 0.17 and fig.data[0].text[0] == "1,300 p"
     assert len(fig.layout.shapes) == 5 and fig.layout.yaxis.type == "log"  # 3 adding levels, 2 activity levels
+
+
+def test_seeds_of_temporal_inception_batch_on_the_sweep_engine_and_lstm_seeds_fall_back_to_runs() -> None:
+    """torch.func stacks the convolutions; torch has no vmap rule for its fused LSTM (aten::lstm), so those
+    members train as ordinary Runs (the group builder's probe refuses them)."""
+    from netarium.training.sweep import Member
+    from netarium.training.sweep_run import plan_groups
+
+    task = {"name": "activity", "L": 16, "n_train": 60, "n_test": 24}
+    kinds = {}
+    for name, model in [("ti", {"name": "temporal-inception", "filters": 2}), ("lstm", {"name": "rnn", "cell": "lstm", "hidden": 4})]:
+        configs = [Config(task=task, model=model, batch_size=16, steps=5, device="cpu", seed=s) for s in range(2)]
+        groups = plan_groups([Member(i, {}, 0, c, None) for i, c in enumerate(configs)])
+        kinds[name] = [type(g).__name__ for g in groups]
+        for g in groups:
+            g.close()
+    assert kinds == {"ti": ["FuncGroup"], "lstm": ["RunGroup"]}
