@@ -55,7 +55,8 @@ VARIANTS: list[tuple[str, str, dict[str, Any], str, int]] = [
 ]
 
 SEQUENCES_CONFIG = Config(task=TASKS["adding"][0], model={"name": "rnn", "cell": "lstm", "hidden": 16, "forget_bias": 1.0},
-                          optimizer={"name": "adam", "lr": 0.02}, batch_size=128, steps=600)
+                          optimizer={"name": "adam", "lr": 0.02}, trainer={"name": "supervised", "grad_clip": CLIP},
+                          batch_size=128, steps=600)
 
 
 def _spec(task: dict[str, Any]) -> ModelSpec:
