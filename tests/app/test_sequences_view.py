@@ -46,6 +46,8 @@ def test_lstm_on_adding_draws_trajectories_and_gates_while_it_trains(open_app) -
     assert len(heat) == 4 and arr(heat[0]["z"]).shape == (6, 12)  # 4 gates, 6 units x 12 steps
     assert "LSTM gates of rnn.layer, sequence 0" in gates["layout"]["title"]["text"]
     assert any("match the layer's own within" in c.value for c in at.caption)
+    marked = live.run.task.X_test[0, :, 1].nonzero().flatten().tolist()
+    assert any(f"marked at steps {marked[0]} and {marked[1]}" in c.value for c in at.caption)
     sample = next(n for n in at.number_input if n.key == "pg.recurrent-gates.sample")
     sample.set_value(5).run()
     no_errors(at)

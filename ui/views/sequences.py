@@ -50,6 +50,9 @@ def draw_gates(ctx: ViewContext) -> None:
         label = f" (class {task.meta['class_names'][int(task.y_test[int(sample)])]})"
     elif task.kind == "regression":
         label = f" (target {float(task.y_test[int(sample)].reshape(-1)[0]):.3f})"
+    if task.meta.get("channel_names") == ["value", "marker"]:  # the adding problem: where the values to add are
+        marked = task.X_test[int(sample), :, 1].nonzero().flatten().tolist()
+        label += f", marked at steps {' and '.join(map(str, marked))}"
     st.caption(f"Sequence {int(sample)}{label}. The gates are recomputed from the layer's weights and recorded inputs; "
                f"the recomputed states match the layer's own within {trace.error:.1e}.")
 
