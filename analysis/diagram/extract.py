@@ -248,7 +248,7 @@ def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
             args = [a for a in operands if isinstance(a, fx.Node) and a_in(a)]
             if not args:
                 continue
-            ins = list(dict.fromkeys(alias[a.name] for a in args))
+            ins = [alias[a.name] for a in args]
             src_node = next(x for x in nodes if x.id == ins[0])
             src_meta = n.args[0].meta.get("tensor_meta") if isinstance(n.args[0], fx.Node) else None
             if fn == "getitem" and isinstance(src_meta, (tuple, list)) and not hasattr(src_meta, "shape"):
