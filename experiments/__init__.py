@@ -16,6 +16,7 @@ from netarium.experiments import (  # noqa: F401
     noprop,
     quadratic,
     residual,
+    sequences,
     sparsity,
 )
 from netarium.experiments.base import (

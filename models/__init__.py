@@ -10,6 +10,7 @@ from netarium.models import (  # noqa: F401  (registers the models)
     quadratic,
     rnn,
     sparse,
+    temporal,
     transformer,
 )
 from netarium.models.base import MODELS, ModelSpec, build_model, parameter_count, parameter_counts_by_child

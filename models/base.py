@@ -84,13 +84,16 @@ class ModelSpec:
     vocab_size: int | None = None  # inputs are int64 tokens in [0, vocab_size) when set
     per_position: bool = False  # a sequence task: an output (n_outputs wide) at every input position
     grid_channels: int = 0  # a 1-D grid task: inputs are this many channels of n_outputs grid points each, channel-major
+    channels: int | None = None  # a time series: inputs are float (batch, n_inputs steps, channels)
 
     @classmethod
     def for_task(cls, task: Any, n_outputs: int | None = None) -> ModelSpec:
         """The spec of a Task (duck-typed so models never import tasks)."""
+        X = getattr(task, "X_train", None)
+        channels = int(X.shape[2]) if X is not None and X.ndim == 3 and X.dtype.is_floating_point else None
         return cls(task.n_inputs, task.n_outputs if n_outputs is None else n_outputs, task.vocab_size,
                    per_position=getattr(task, "kind", "") == "sequence",
-                   grid_channels=int(getattr(task, "meta", {}).get("grid_channels", 0)))
+                   grid_channels=int(getattr(task, "meta", {}).get("grid_channels", 0)), channels=channels)
 
 
 class Square(nn.Module):
@@ -143,6 +146,10 @@ def build_model(name: str, params: Params | dict[str, Any] | None, spec: ModelSp
         sequence_models = [n for n in MODELS.names() if "sequence" in MODELS.get(n).tags]
         raise SchemaError("model.name", f"{name} gives one output per input, a sequence task needs one per position",
                           ", ".join(sequence_models) or "a sequence model")
+    if spec.channels is not None and "timeseries" not in entry.tags:
+        readers = [n for n in MODELS.names() if "timeseries" in MODELS.get(n).tags]
+        raise SchemaError("model.name", f"{name} reads one feature vector per sample, this task gives time series "
+                          f"({spec.n_inputs} steps of {spec.channels} channels)", ", ".join(readers) or "a time-series model")
     return entry.factory(params, spec)
 
 

@@ -135,7 +135,8 @@ class MaskedRNN(Masked, nn.Module):
 class RNNParams(Params):
     cell: Cell = Field("gru", description="Recurrent cell: Elman RNN (tanh or ReLU), GRU or LSTM")
     hidden: int = Field(32, ge=1, le=256, description="Recurrent units H")
-    embed: int = Field(8, ge=1, le=128, description="Width of the token embedding fed to the cell")
+    embed: int = Field(8, ge=1, le=128, description="Width of the token embedding fed to the cell (token tasks; a time "
+                       "series feeds its channels as they are)")
     recurrence: Recurrence = Field(
         "dense", description="Recurrent graph (unit j feeds unit i), the same in every gate: dense, random (density), "
                              "or a Watts-Strogatz, Barabasi-Albert or Erdos-Renyi random graph")
@@ -145,6 +146,10 @@ class RNNParams(Params):
     ba_m: int = Field(2, ge=1, le=255, description="Edges of each new unit (Barabasi-Albert), below hidden")
     er_p: float = Field(0.1, ge=0.0, le=1.0, description="Edge probability (Erdos-Renyi)")
     self_loops: bool = Field(True, description="Every unit keeps its own recurrence (random and graph recurrences)")
+    forget_bias: float = Field(0.0, ge=-5.0, le=5.0, description="LSTM: added to the forget gate's initial bias (1 keeps the "
+                               "cell's memory at the start: Gers et al. 2000, Jozefowicz et al. 2015); ignored by other cells")
+    bidirectional: bool = Field(False, description="A second layer reads the sequence backwards; the readout sees both "
+                                "directions' states (Schuster & Paliwal 1997)")
 
     @field_validator("ws_k")
     @classmethod
@@ -181,39 +186,82 @@ def recurrent_mask(p: RNNParams, seed: int) -> torch.Tensor:
 
 
 class RNN(Capable, nn.Module):
-    """tokens -> embedding -> one masked recurrent layer -> linear readout: logits at every position for
-    a sequence task, else from the last time step's hidden state (left-padded inputs end there).
+    """A recurrent network: tokens -> embedding (or a time series' channel vectors as they are) -> one
+    masked recurrent layer, run forwards and, when bidirectional, a second one over the reversed sequence
+    (Schuster & Paliwal 1997) -> linear readout: logits at every position for a sequence task, else from
+    the last step's state (left-padded token inputs end there; the backward layer's state after it read
+    the whole sequence from the end).
 
-    Taps: "in" (the embedded tokens, B x T x embed), "hidden" (every hidden state, B x T x H), "logits".
+    Taps: "in" (the embedded tokens B x T x embed, or the series B x T x C), "hidden" (every step's state,
+    B x T x H, the two directions' states side by side, B x T x 2H, when bidirectional), "logits".
     """
 
-    CAPABILITIES = frozenset({"rnn", "recurrent", "sparse", "sequence", "tokens"})
+    CAPABILITIES = frozenset({"rnn", "recurrent", "sparse", "sequence", "tokens", "timeseries", "states"})
+    CAPABILITY_WORDS = {"timeseries": "a model that reads time series (rnn, ts-lstm, temporal-inception)",
+                        "states": "a sequence model with a state at every step (rnn, ts-lstm, temporal-inception)",
+                        "recurrent-gates": "a model with LSTM or GRU layers (rnn with cell lstm or gru, ts-lstm)"}
 
     def __init__(self, p: RNNParams, spec: ModelSpec):
         super().__init__()
-        if spec.vocab_size is None:
-            raise SchemaError("model.name", "the rnn model reads token sequences; pick a sequence or grammar task "
-                              "(this one gives real-valued features)",
-                              "a token task: reber, sort, reverse, copy, running-sum, chars, modular with encoding=tokens")
+        if spec.vocab_size is None and spec.channels is None:
+            raise SchemaError("model.name", "the rnn model reads sequences: token sequences or time series (this task gives "
+                              "one feature vector per sample)",
+                              "a token task (reber, sort, reverse, copy, delay, running-sum, chars) or a time series (adding, activity)")
         self.spec = spec
         self.per_position = spec.per_position
+        self.bidirectional = p.bidirectional
         seed = int(torch.randint(0, 2**31 - 1, (1,), device="cpu"))  # from the global RNG: seeded runs repeat
-        self.embed = nn.Embedding(spec.vocab_size, p.embed)
+        width = p.embed
+        if spec.vocab_size is not None:
+            self.embed: nn.Module | None = nn.Embedding(spec.vocab_size, p.embed)
+        else:
+            self.embed, width = None, int(spec.channels)  # type: ignore[arg-type]
         self.inp = Tap("in")
-        self.rnn = MaskedRNN(p.cell, p.embed, p.hidden, recurrent_mask(p, seed))
+        self.rnn = MaskedRNN(p.cell, width, p.hidden, recurrent_mask(p, seed))
+        if p.bidirectional:
+            self.rnn_back = MaskedRNN(p.cell, width, p.hidden, recurrent_mask(p, seed + 1))
+        if p.cell == "lstm" and p.forget_bias:
+            for _, layer in self.recurrent_layers():
+                with torch.no_grad():  # torch's gate order (i, f, g, o): rows H..2H of the bias are the forget gate's
+                    layer.layer.bias_hh_l0[p.hidden:2 * p.hidden] += p.forget_bias
         self.hidden = Tap("hidden")
-        self.readout = nn.Linear(p.hidden, spec.n_outputs)
+        self.readout = nn.Linear(p.hidden * (2 if p.bidirectional else 1), spec.n_outputs)
         self.logits = Tap("logits")
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        h, _ = self.rnn(self.inp(self.embed(tokens)))
+    def runtime_capabilities(self) -> frozenset[str]:
+        """Gated cells (GRU, LSTM) offer their gates (analysis/sequences.py recomputes them)."""
+        gated = frozenset({"recurrent-gates"}) if self.rnn.cell in ("gru", "lstm") else frozenset()
+        return super().runtime_capabilities() | gated
+
+    def backward_layers(self) -> list[str]:
+        """The recurrent layers that read the sequence reversed (analysis/sequences.py puts them back in order)."""
+        return ["rnn_back.layer"] if self.bidirectional else []
+
+    def recurrent_layers(self) -> list[tuple[str, MaskedRNN]]:
+        """("forward", layer) and, when bidirectional, ("backward", layer): the backward one reads the sequence
+        reversed, so its step s is position T - 1 - s."""
+        layers = [("forward", self.rnn)]
+        if self.bidirectional:
+            layers.append(("backward", self.rnn_back))
+        return layers
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.inp(self.embed(x) if self.embed is not None else x)
+        h, _ = self.rnn(x)
+        if self.bidirectional:  # the backward layer's step s is position T - 1 - s: flipped back into position order
+            back, _ = self.rnn_back(x.flip(1))
+            h = self.hidden(torch.cat([h, back.flip(1)], dim=-1))
+            if not self.per_position:  # the forward state at the last position, the backward one at the first
+                H = h.shape[-1] // 2
+                h = torch.cat([h[:, -1, :H], h[:, 0, H:]], dim=-1)
+            return self.logits(self.readout(h))
         h = self.hidden(h)
         if not self.per_position:
             h = h[:, -1]
         return self.logits(self.readout(h))
 
 
-@MODELS.register("rnn", RNNParams, "A recurrent network (RNN, GRU or LSTM) with a sparse recurrent graph, on token inputs",
+@MODELS.register("rnn", RNNParams, "A recurrent network (RNN, GRU or LSTM, optionally bidirectional) with a sparse recurrent graph, on tokens or time series",
                  tags=tuple(RNN.CAPABILITIES))
 def make_rnn(p: RNNParams, spec: ModelSpec) -> RNN:
     return RNN(p, spec)

@@ -1,6 +1,6 @@
 """Tasks: generated data sets registered in TASKS; importing this package registers them all."""
 
-from netarium.tasks import grammar, playground, sequence, synthetic  # noqa: F401  (registration side effects)
+from netarium.tasks import grammar, playground, sequence, synthetic, timeseries  # noqa: F401  (registration side effects)
 from netarium.tasks.base import TASKS, Task, make_task
 from netarium.tasks.csv import CSVError, load_csv_task
 

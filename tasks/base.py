@@ -24,6 +24,7 @@ TASK_CAPABILITIES: dict[str, str] = {
     "sequence": "a sequence task",
     "modular": "the modular arithmetic task",
     "xor-clusters": "the xor-clusters task",
+    "timeseries": "a time-series task (inputs of length x channels: adding, activity)",
 }
 RUNTIME_CAPABILITIES = frozenset({"2d", "classification", "regression", "sequence"})
 

@@ -36,6 +36,7 @@ SCALES = {"mul", "truediv", "div", "__mul__", "__truediv__", "multiply", "divide
 PASS_THROUGH = {"contiguous", "clone", "detach", "float", "to", "dropout"}
 MASKS = {"masked_fill", "masked_fill_", "where", "tril", "triu"}
 CONCATS = {"cat", "concat", "concatenate"}  # along the last axis: drawn as a bar joining the parts' wires
+JOINS = {"cat", "concat", "concatenate", "stack"}  # their tensors come as a list: torch.cat([a, b], dim)
 
 
 def _fn_name(n: fx.Node) -> str:
@@ -207,9 +208,9 @@ def _detail(m: nn.Module) -> str:
     if isinstance(m, nn.Embedding):
         return f"{m.num_embeddings} tokens to {m.embedding_dim}"
     if isinstance(m, CONVS):
-        what = ("transposed, stride 2: prolongs to the finer grid" if isinstance(m, nn.ConvTranspose1d) else
-                f"stride {m.stride[0]}: restricts to the coarser grid" if m.stride[0] > 1 else "along the grid")
-        return f"{m.in_channels} to {m.out_channels} channels, kernel {m.kernel_size[0]}, {what}"
+        what = (", transposed, stride 2: prolongs to the finer grid" if isinstance(m, nn.ConvTranspose1d) else
+                f", stride {m.stride[0]}: restricts to the coarser grid" if m.stride[0] > 1 else "")
+        return f"{m.in_channels} to {m.out_channels} channels, kernel {m.kernel_size[0]}{what}"
     if isinstance(m, nn.RNNBase):
         return f"{m.input_size} to {m.hidden_size}, recurrent over the sequence ({m.num_layers} layer{'s' if m.num_layers > 1 else ''})"
     return ""
@@ -284,11 +285,13 @@ def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
                     nodes.append(_Node(n.name, "reshape", "concat", "", 0, parts, shape, dtype, fn=("cat",)))
                     alias[n.name] = n.name
                     continue
-            args = [a for a in n.args if isinstance(a, fx.Node) and a_in(a)]
+            fn = _fn_name(n)
+            listed = fn in JOINS and n.args and isinstance(n.args[0], (list, tuple))  # torch.cat([a, b], dim)
+            operands = (*n.args[0], *n.args[1:]) if listed else n.args
+            args = [a for a in operands if isinstance(a, fx.Node) and a_in(a)]
             if not args:
                 continue
             ins = [alias[a.name] for a in args]
-            fn = _fn_name(n)
             src_node = next(x for x in nodes if x.id == ins[0])
             src_meta = n.args[0].meta.get("tensor_meta") if isinstance(n.args[0], fx.Node) else None
             if fn == "getitem" and isinstance(src_meta, (tuple, list)) and not hasattr(src_meta, "shape"):
@@ -325,6 +328,8 @@ def _fx_nodes(model: nn.Module, example: torch.Tensor) -> list[_Node]:
                 kind, label = ("add", "+") if len(ins) == 2 else ("scale", "+ c")
             elif fn in ("softmax", "log_softmax"):
                 kind, label = "softmax", fn
+            elif fn in JOINS:  # several values joined along an axis: a rearrangement of their wires
+                kind, label = "reshape", "concat" if fn in ("cat", "concat", "concatenate") else fn
             elif fn in RESHAPES:
                 kind, label = "reshape", "index" if fn == "getitem" else fn
             elif fn in CONTRACTIONS:
@@ -544,6 +549,10 @@ def _name_axes(nodes: list[_Node], axis_names: dict[str, str]) -> dict[str, tupl
                     dim = next((v for k, v in (x for x in n.fn if isinstance(x, tuple) and len(x) == 2) if k == "dim"), dim)
                     n.detail = f"softmax over {first_in[_norm_dim(dim if dim is not None else -1, len(shape))].name}"
                 continue
+        if n.kind == "learned" and n.label.rstrip("+") == "Conv" and len(first_in) == 3 and len(shape) == 3:
+            # a 1-D convolution over (batch, channels, steps): new channels, the steps axis kept
+            out[n.id] = (first_in[0], Axis(ax("hidden", "h"), shape[1], "hidden"), replace(first_in[2], size=shape[2]))
+            continue
         if n.kind == "input":
             tokens = n.dtype is not None and not n.dtype.is_floating_point
             last = Axis(ax("tokens", "t"), shape[-1], "tokens") if tokens else Axis(ax("features", "m"), shape[-1], "features")

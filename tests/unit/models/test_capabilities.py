@@ -18,7 +18,12 @@ TOKENS = ModelSpec(4, 5, vocab_size=5)
     ("sparse-mlp", {"hidden": [8], "groups": 2}, FEATURES, {"mlp", "sparse", "links"}),  # one hidden layer: nothing masked
     ("transformer", {"layers": 1, "d_model": 8, "heads": 2}, TOKENS, {"residual", "attention", "sequence", "tokens"}),
     ("kan", {"hidden": [3]}, FEATURES, {"kan", "links"}),
-    ("rnn", {"hidden": 6}, TOKENS, {"rnn", "recurrent", "sparse", "sequence", "tokens", "masks"}),
+    ("rnn", {"hidden": 6}, TOKENS, {"rnn", "recurrent", "sparse", "sequence", "tokens", "masks", "timeseries", "states",
+                                    "recurrent-gates"}),
+    ("rnn", {"hidden": 6, "cell": "rnn-tanh"}, TOKENS, {"rnn", "recurrent", "sparse", "sequence", "tokens", "masks",
+                                                        "timeseries", "states"}),  # no gates
+    ("ts-lstm", {"hidden": 3}, ModelSpec(8, 2, channels=2), {"timeseries", "recurrent-gates", "states"}),
+    ("temporal-inception", {"filters": 2}, ModelSpec(8, 2, channels=2), {"timeseries", "sequence", "tokens", "states"}),
 ])
 def test_each_model_declares_what_it_offers(name, params, spec, expected) -> None:
     model = build_model(name, params, spec)

@@ -29,8 +29,9 @@ def ids(sections) -> list[str]:
 def test_pages_get_their_sections_in_order_with_their_columns() -> None:
     assert ids(VIEWS.for_page("playground")) == [
         "network", "confusion", "boundary", "curves", "grid-solutions", "finalmlp-gates", "finalmlp-streams", "hourglass-widths",
-        "hypernetwork", "kan-edges", "mgno-levels", "quadratic-neurons", "noprop-chain", "convex-optimum"]
-    assert [s.place.column for s in VIEWS.for_page("playground")] == ["left", "left", "right", "right"] + ["full"] * 10
+        "hypernetwork", "kan-edges", "mgno-levels", "quadratic-neurons", "noprop-chain", "state-trajectories", "recurrent-gates",
+        "convex-optimum"]
+    assert [s.place.column for s in VIEWS.for_page("playground")] == ["left", "left", "right", "right"] + ["full"] * 12
     assert ids(VIEWS.for_page("geometry")) == ["embedding", "alignment", "cka", "rdm", "unit-match", "warped-grid"]
     assert ids(VIEWS.for_page("residual")) == [
         "contributions", "skip-effect", "importance", "logit-lens", "attention", "hourglass-widths"]
@@ -119,3 +120,7 @@ def test_the_playground_shows_a_model_familys_own_view_only_for_that_family():
     assert unmet_need(mg, VIEWS.get("boundary").needs) == "a 2-D task"
     grid_mlp = live_of("elliptic-1d", {"n_samples": 40}, "mlp", {"hidden": [4]})
     assert ids(VIEWS.shown("playground", grid_mlp)) == [*always, "grid-solutions"]
+    lstm = live_of("adding", {"L": 8, "n_train": 40, "n_test": 20}, "rnn", {"cell": "lstm", "hidden": 4})
+    assert ids(VIEWS.shown("playground", lstm)) == [*always, "state-trajectories", "recurrent-gates"]
+    conv = live_of("activity", {"L": 16, "n_train": 24, "n_test": 12}, "temporal-inception", {"filters": 2})
+    assert ids(VIEWS.shown("playground", conv)) == [*always, "state-trajectories"]  # no gates: no LSTM or GRU

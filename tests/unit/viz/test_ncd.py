@@ -13,7 +13,7 @@ from netarium.viz.ncd import columns, render, render_svg, to_dot
 
 SPEC = ModelSpec(2, 2)
 X = torch.randn(8, 2)
-BOLD_BOX = re.compile(r"shape=box, (?:style=rounded, )?penwidth=2\.6, label=<<B>(?:L|φ|(?:GRU|LSTM|RNN) ↻|A|S|R↓|P↑|1×1|Conv)</B>")  # φ: a KAN layer; A..Conv: 1-D convolutions
+BOLD_BOX = re.compile(r"shape=box, (?:style=rounded, )?penwidth=2\.6, label=<<B>(?:L|φ|Conv|(?:GRU|LSTM|RNN) ↻|A|S|R↓|P↑|1×1|Conv)</B>")  # φ: a KAN layer; A..Conv: 1-D convolutions
 
 
 def mlp_dot(**params) -> str:
@@ -44,8 +44,10 @@ def test_mlp_dot_follows_the_grammar():
 def test_one_bold_box_per_learned_op_and_svg_renders(name):
     tokens = bool({"attention", "rnn"} & set(MODELS.get(name).tags))
     grid = "grid-model" in MODELS.get(name).tags  # mgno, cnn1d: 2 channels of 7 grid points
-    spec = ModelSpec(4, 2, vocab_size=5) if tokens else ModelSpec(14, 7, grid_channels=2) if grid else SPEC
-    d = extract(build_model(name, {}, spec), torch.randint(0, 5, (8, 4)) if tokens else torch.randn(8, 14) if grid else X)
+    series = not tokens and "timeseries" in MODELS.get(name).tags  # ts-lstm, temporal-inception: 4 steps of 2 channels
+    spec = ModelSpec(4, 2, vocab_size=5) if tokens else ModelSpec(14, 7, grid_channels=2) if grid else ModelSpec(4, 2, channels=2) if series else SPEC
+    x = torch.randint(0, 5, (8, 4)) if tokens else torch.randn(8, 14) if grid else torch.randn(8, 4, 2) if series else X
+    d = extract(build_model(name, {}, spec), x)
     dot = to_dot(d)
     assert len(BOLD_BOX.findall(dot)) == d.learned_count()
     svg = render_svg(dot)
@@ -91,7 +93,8 @@ def test_cli_diagram_svg_to_file(tmp_path):
 
 
 # The diagram's task for models that read something other than a 2-D point (the first registered task that gives it).
-DEFAULT_TASKS = {"rnn": "reber", "transformer": "reber", "mgno": "elliptic-1d", "cnn1d": "elliptic-1d", "hypernetwork": "rotated-2d"}
+DEFAULT_TASKS = {"rnn": "reber", "transformer": "reber", "mgno": "elliptic-1d", "cnn1d": "elliptic-1d", "hypernetwork": "rotated-2d",
+                 "ts-lstm": "adding"}
 
 
 @pytest.mark.parametrize("name,token_tasks", [(n, True) for n in MODELS.names() if "tokens" in MODELS.get(n).tags]
@@ -100,6 +103,8 @@ def test_default_diagram_task_gives_the_inputs_the_model_reads(name, token_tasks
     task = make_task(default_task(name))
     assert (task.vocab_size is not None) == token_tasks
     assert (task.X_train.dtype == torch.int64) == token_tasks
+    series = not token_tasks and "timeseries" in MODELS.get(name).tags  # a model that reads time series only (ts-lstm)
+    assert (task.X_train.ndim == 3) == series
     assert default_task(name) == DEFAULT_TASKS.get(name, "spiral")
     assert {"rnn", "transformer"} <= {n for n in MODELS.names() if "tokens" in MODELS.get(n).tags}
 
