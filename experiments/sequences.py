@@ -11,8 +11,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import torch
-
 from netarium.experiments.base import (
     EXPERIMENTS,
     CheckResult,
@@ -25,6 +23,7 @@ from netarium.experiments.base import (
 from netarium.models.base import ModelSpec, build_model, parameter_count
 from netarium.tasks.base import make_task
 from netarium.training.config import Config
+from netarium.training.threads import using_threads
 
 GATED_MSE = 0.05  # adding: GRU and LSTM test MSE must fall below this ...
 ELMAN_MSE = 0.10  # ... while the Elman RNN's stays above this (predicting 1 scores 0.167)
@@ -98,12 +97,8 @@ def run_sequences(config: Config, progress: Progress | None = None) -> Result:
     batch there where torch.func can stack them; LSTM/GRU layers cannot be vmapped and train as Runs)."""
     t0 = time.perf_counter()
     plan = planned(config)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with using_threads(1):
         runs = train_all([c for _, _, c in plan], progress)
-    finally:
-        torch.set_num_threads(threads)
     extra: dict[str, float] = {}
     for (task_name, variant, cfg), run in zip(plan, runs, strict=True):
         final = run.final_metrics()

@@ -94,7 +94,7 @@ def test_cli_diagram_svg_to_file(tmp_path):
 
 # The diagram's task for models that read something other than a 2-D point (the first registered task that gives it).
 DEFAULT_TASKS = {"rnn": "reber", "transformer": "reber", "mgno": "elliptic-1d", "cnn1d": "elliptic-1d", "hypernetwork": "rotated-2d",
-                 "ts-lstm": "adding"}
+                 "ts-lstm": "adding", "temporal-inception": "reber"}
 
 
 @pytest.mark.parametrize("name,token_tasks", [(n, True) for n in MODELS.names() if "tokens" in MODELS.get(n).tags]
