@@ -132,3 +132,34 @@ def status_step(text: str) -> int | None:
 
     m = re.search(r"step ([0-9,]+) ·", text)
     return int(m.group(1).replace(",", "")) if m else None
+
+
+EXCEPTION = '[data-testid="stException"]'  # Streamlit's box for an exception shown on the page
+LINES = ".scatterlayer path.js-line"  # plotly's line paths
+IMAGES = ".heatmaplayer image, .hm image, image"  # plotly's heatmap images
+COUNT_JS = """([key, selector]) => [...document.querySelectorAll('.st-key-' + key + ':not([data-retained="true"])')]
+  .map(c => c.querySelectorAll(selector).length).reduce((a, b) => Math.max(a, b), 0)"""
+
+
+def count_in(tab, key: str, selector: str = LINES) -> int:
+    """The most `selector` elements (default: line paths) in one element with this (dashed) widget key."""
+    return tab.evaluate(COUNT_JS, [key, selector])
+
+
+def wait_until(tab, probe, what: str, timeout: float = 60.0, poll_ms: int = 250):
+    """probe()'s value once it is truthy; AssertionError when the page shows an exception first, or after
+    `timeout` seconds (naming `what` and the sidebar's status line)."""
+    deadline = time.monotonic() + timeout
+    while not (value := probe()):
+        if tab.locator(EXCEPTION).count():
+            raise AssertionError(tab.locator(EXCEPTION).first.inner_text())
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:.0f} s for {what} (status: {read_status(tab)!r})")
+        tab.wait_for_timeout(poll_ms)
+    return value
+
+
+def wait_for_count(tab, key: str, at_least: int, selector: str = LINES, timeout: float = 60.0) -> int:
+    """count_in(tab, key, selector) once it reaches `at_least` (see wait_until)."""
+    wait_until(tab, lambda: count_in(tab, key, selector) >= at_least, f"{at_least} of {selector} in {key}", timeout)
+    return count_in(tab, key, selector)

@@ -46,33 +46,31 @@ def binary_scores(out: torch.Tensor) -> np.ndarray:
     return score.detach().double().cpu().numpy()
 
 
-def auc_metrics(model: nn.Module, task: Task, cap: int, has_modes: bool = False) -> dict[str, float]:
-    """train_auc and test_auc of a binary classifier on the first `cap` samples of each split."""
+def split_metrics(model: nn.Module, task: Task, cap: int, name: str, score: Callable[[torch.Tensor, torch.Tensor], float],
+                  has_modes: bool = False) -> dict[str, float]:
+    """train_<name> and test_<name>: score(outputs, targets) on the first `cap` samples of each split (in eval
+    mode for a model with modes)."""
     was_training = model.training
     if has_modes:
         model.eval()
     out = {}
     for split in ("train", "test"):
         X, y = getattr(task, f"X_{split}")[:cap], getattr(task, f"y_{split}")[:cap]
-        out[f"{split}_auc"] = roc_auc(binary_scores(model(X)), y.cpu().numpy())
+        out[f"{split}_{name}"] = score(model(X), y)
     if was_training and has_modes:
         model.train()
     return out
+
+
+def auc_metrics(model: nn.Module, task: Task, cap: int, has_modes: bool = False) -> dict[str, float]:
+    """train_auc and test_auc of a binary classifier."""
+    return split_metrics(model, task, cap, "auc", lambda out, y: roc_auc(binary_scores(out), y.cpu().numpy()), has_modes)
 
 
 def rel_l2_metrics(model: nn.Module, task: Task, cap: int, has_modes: bool = False) -> dict[str, float]:
     """train_rel_l2 and test_rel_l2, the mean relative L2 error |pred - y| / |y| per sample (operator
-    learning's error, elliptic-1d), on the first `cap` samples of each split."""
-    was_training = model.training
-    if has_modes:
-        model.eval()
-    out = {}
-    for split in ("train", "test"):
-        X, y = getattr(task, f"X_{split}")[:cap], getattr(task, f"y_{split}")[:cap]
-        out[f"{split}_rel_l2"] = float(relative_l2(model(X), y))
-    if was_training and has_modes:
-        model.train()
-    return out
+    learning's error, elliptic-1d)."""
+    return split_metrics(model, task, cap, "rel_l2", lambda out, y: float(relative_l2(out, y)), has_modes)
 
 
 def resolve_device(name: str) -> torch.device:

@@ -6,18 +6,16 @@ points as the run's history records them, with no exception."""
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
 
-from netarium.bench.browser import read_status, status_step
+from netarium.bench.browser import EXCEPTION, read_status, status_step, wait_until
 from netarium.bench.ui import LIVE_CAPTION_JS
 
 pytestmark = pytest.mark.e2e
 
-EXCEPTION = '[data-testid="stException"]'
 QUERY = ("/?task=rotated-2d&task.n_samples=400&model=hypernetwork&model.mip=true&optimizer=adam&optimizer.lr=0.01"
          "&loss=cross_entropy&batch_size=50")
 # points of the first line (|theta(0)| over training) in the norms chart, and its heatmap in the boundary chart
@@ -27,15 +25,6 @@ NORM_POINTS_JS = """() => {
   return line ? (line.getAttribute('d').match(/[ML]/g) || []).length : 0;
 }"""
 HEATMAP_JS = """() => !!document.querySelector('.st-key-pg-hypernetwork-boundary:not([data-retained="true"]) .heatmaplayer image')"""
-
-
-def wait_until(tab: Page, probe, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while not (value := probe()):
-        assert tab.locator(EXCEPTION).count() == 0, tab.locator(EXCEPTION).first.inner_text()
-        assert time.monotonic() < deadline, f"waited {timeout:.0f} s for {what} (status: {read_status(tab)!r})"
-        tab.wait_for_timeout(250)
-    return value
 
 
 def training_loss(tab: Page) -> float | None:

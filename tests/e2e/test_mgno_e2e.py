@@ -3,45 +3,27 @@ operator solutions and the V-cycle levels, the curves' relative L2 panel, and th
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
 
-from netarium.bench.browser import read_status, status_step
+from netarium.bench.browser import EXCEPTION, count_in, read_status, status_step, wait_until
 
 pytestmark = pytest.mark.e2e
 
-EXCEPTION = '[data-testid="stException"]'
-LINES_JS = """(key) => [...document.querySelectorAll('.st-key-' + key + ':not([data-retained="true"])')]
-  .map(c => c.querySelectorAll('.scatterlayer path.js-line').length).reduce((a, b) => Math.max(a, b), 0)"""
 QUERY = ("/?task=elliptic-1d&model=mgno&model.channels=4&model.layers=2&model.levels=4&task.n_samples=200"
          "&batch_size=16&eval_every=20")
 
 
-def lines_in(tab: Page, key: str) -> int:
-    return tab.evaluate(LINES_JS, key)
-
-
-def wait_for(tab: Page, what: str, ok, timeout: float = 90.0):
-    deadline = time.monotonic() + timeout
-    while not (value := ok()):
-        assert tab.locator(EXCEPTION).count() == 0, tab.locator(EXCEPTION).first.inner_text()
-        assert time.monotonic() < deadline, f"waited {timeout:.0f} s for {what}"
-        tab.wait_for_timeout(300)
-    return value
-
-
 def test_playground_trains_mgno_live_and_draws_its_views(open_tab, screenshots: Path) -> None:
     tab = open_tab(QUERY, "Playground")
-    wait_for(tab, "the solutions chart", lambda: lines_in(tab, "pg-grid-solutions-chart") >= 10)  # 4 x (true, predicted) + error + RMS
-    wait_for(tab, "the levels chart", lambda: lines_in(tab, "pg-mgno-levels-chart") >= 2 + 4)  # a line per layer, a curve per level
+    wait_until(tab, lambda: count_in(tab, "pg-grid-solutions-chart") >= 10, "the solutions chart", 90)  # 4 x (true, predicted) + error + RMS
+    wait_until(tab, lambda: count_in(tab, "pg-mgno-levels-chart") >= 2 + 4, "the levels chart", 90)  # a line per layer, a curve per level
     tab.locator(".st-key-transport-play button").first.click()
     try:
-        first = wait_for(tab, "the step to leave 0", lambda: status_step(read_status(tab)) or 0)
-        wait_for(tab, "the step to rise", lambda: (status_step(read_status(tab)) or 0) > first + 40)
-        wait_for(tab, "the relative L2 curves", lambda: tab.get_by_text("relative L2 error").count() > 0)
+        first = wait_until(tab, lambda: status_step(read_status(tab)) or 0, "the step to leave 0", 90)
+        wait_until(tab, lambda: (status_step(read_status(tab)) or 0) > first + 40, "the step to rise", 90)
+        wait_until(tab, lambda: tab.get_by_text("relative L2 error").count() > 0, "the relative L2 curves", 90)
     finally:
         tab.locator(".st-key-transport-pause button").first.click()
     assert tab.get_by_text("Decision boundary: needs a 2-D task").count() == 1
