@@ -26,10 +26,11 @@ def test_playground_trains_mgno_live_and_draws_its_views(open_tab, screenshots: 
         wait_until(tab, lambda: tab.get_by_text("relative L2 error").count() > 0, "the relative L2 curves", 90)
     finally:
         tab.locator(".st-key-transport-pause button").first.click()
+    wait_until(tab, lambda: "paused" in read_status(tab), "the run to pause", 30)  # no rerun detaches the charts below
     assert tab.get_by_text("Decision boundary: needs a 2-D task").count() == 1
     assert tab.locator(EXCEPTION).count() == 0 and tab.get_by_text("Traceback").count() == 0
     tab.screenshot(path=str(screenshots / "playground_mgno.png"), full_page=True)
     for key in ("pg-grid-solutions-chart", "pg-mgno-levels-chart"):
-        chart = tab.locator(f".st-key-{key}").first
+        chart = tab.locator(f'.st-key-{key}:not([data-retained="true"])').first
         chart.scroll_into_view_if_needed()
         chart.screenshot(path=str(screenshots / f"playground_mgno_{key}.png"))
