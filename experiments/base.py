@@ -12,6 +12,7 @@ from netarium.training.config import Config
 from netarium.training.history import History
 from netarium.training.run import Run
 from netarium.training.sweep_run import train_configs
+from netarium.training.threads import using_threads
 
 Progress = Callable[[int, int], None]
 
@@ -71,10 +72,13 @@ def scaled_progress(progress: Progress | None, done_before: int, total: int) -> 
     return _Scaled(progress, done_before, total)
 
 
-def train_all(configs: list[Config], progress: Progress | None, task=None) -> list[Run]:
+def train_all(configs: list[Config], progress: Progress | None, task=None, threads: int | None = None) -> list[Run]:
     """Train every config (on a shared task when given) through the sweep engine: those of one
-    architecture as one batched program, the rest one after another; progress over all of them."""
-    return train_configs(configs, progress, task=task)
+    architecture as one batched program, the rest one after another; progress over all of them.
+    `threads`: torch's thread count while they train (1 for small nets: fastest, and leaves the other
+    cores free), then restored; None leaves it as it is."""
+    with using_threads(threads):
+        return train_configs(configs, progress, task=task)
 
 
 def multi_result(config: Config, runs: list[Run], t0: float, extra: dict) -> Result:

@@ -23,7 +23,6 @@ from netarium.tasks.base import make_task
 from netarium.tasks.ctr import bayes_auc, roc_auc
 from netarium.training.config import Config
 from netarium.training.run import binary_scores
-from netarium.training.threads import using_threads
 from netarium.viz.finalmlp import auc_figure
 
 BAYES_GAP = 0.04  # FinalMLP's test AUC must come within this of the Bayes AUC
@@ -59,8 +58,7 @@ def run_finalmlp(config: Config, progress: Progress | None = None) -> Result:
     t0 = time.perf_counter()
     configs = variant_configs(config)
     task = make_task(config.task.name, config.task, seed=config.task_seed)
-    with using_threads(1):  # small nets: one thread is fastest and leaves the other core free
-        runs = train_all(list(configs.values()), progress, task=task)
+    runs = train_all(list(configs.values()), progress, task=task, threads=1)  # small nets: one thread is fastest and leaves the other core free
     extra: dict[str, float] = {"bayes_auc": bayes_auc(task)}
     for name, run in zip(configs, runs, strict=True):
         t = run.task

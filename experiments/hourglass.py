@@ -21,7 +21,6 @@ from netarium.experiments.base import (
 from netarium.models.base import ModelSpec, build_model, parameter_count
 from netarium.tasks.base import make_task
 from netarium.training.config import Config
-from netarium.training.threads import using_threads
 
 # (task section, hourglass params, baseline residual-mlp params without its hidden width, steps, batch size)
 SETUPS: dict[str, tuple[dict, dict, dict, int, int]] = {
@@ -70,8 +69,7 @@ def run_hourglass(config: Config, progress: Progress | None = None) -> Result:
     """Train the four nets (hourglass and baseline on each task) together, then count and measure."""
     t0 = time.perf_counter()
     planned = configs_for(config)
-    with using_threads(1):  # nets this small train fastest on one thread (measured here: 17 s on one, 55 s on two busy cores)
-        runs = train_all([c for _, _, c in planned], progress)
+    runs = train_all([c for _, _, c in planned], progress, threads=1)  # nets this small train fastest on one thread (measured here: 17 s on one, 55 s on two busy cores)
     extra: dict[str, float] = {}
     for (task_name, variant, _), run in zip(planned, runs, strict=True):
         key = f"{task_name}_{variant}"

@@ -26,7 +26,6 @@ from netarium.experiments.base import (
 )
 from netarium.training.config import Config
 from netarium.training.history import History
-from netarium.training.threads import using_threads
 
 SEEDS = 3  # seeds per variant: the config's seed and the next two
 STEPS = 1000
@@ -74,8 +73,7 @@ def run_hypernet(config: Config, progress: Progress | None = None) -> Result:
     """Train both variants on SEEDS seeds as batched programs (one per variant), then measure per seed."""
     t0 = time.perf_counter()
     planned = variant_configs(config)
-    with using_threads(1):  # small nets: one thread is fastest, and leaves the other core free
-        runs = train_all([c for _, _, c in planned], progress)
+    runs = train_all([c for _, _, c in planned], progress, threads=1)  # small nets: one thread is fastest, and leaves the other core free
     extra: dict[str, float] = {"seeds": float(SEEDS), "first_seed": float(config.seed), "eval_every": float(config.eval_every)}
     by_seed: dict[int, dict[str, object]] = {}
     for (variant, seed, _), run in zip(planned, runs, strict=True):

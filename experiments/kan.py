@@ -16,7 +16,6 @@ from netarium.experiments.base import (
 )
 from netarium.models import parameter_count
 from netarium.training.config import Config
-from netarium.training.threads import using_threads
 
 R2_LEVEL = 0.99  # reg-compose: the KAN's test R^2 must reach this
 ACC_LEVEL = 0.90  # spiral: the KAN's test accuracy must reach this
@@ -47,8 +46,7 @@ def run_kan(config: Config, progress: Progress | None = None) -> Result:
     """Train KAN and MLP on both tasks (one torch thread: the nets are tiny); test R^2 / accuracy and parameters."""
     t0 = time.perf_counter()
     configs = variant_configs(config)
-    with using_threads(1):
-        runs = train_all(list(configs.values()), progress)
+    runs = train_all(list(configs.values()), progress, threads=1)
     extra: dict[str, float] = {}
     for name, run in zip(configs, runs, strict=True):
         final = run.final_metrics()

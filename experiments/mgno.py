@@ -22,7 +22,6 @@ from netarium.models.base import ModelSpec, build_model, parameter_count
 from netarium.tasks.base import make_task
 from netarium.tasks.elliptic import relative_l2
 from netarium.training.config import Config
-from netarium.training.threads import using_threads
 from netarium.viz.mgno import errors_figure
 
 TASK = {"name": "elliptic-1d", "grid": 63, "n_samples": 1000, "contrast": 1.0}
@@ -78,8 +77,7 @@ def run_mgno(config: Config, progress: Progress | None = None) -> Result:
     relative L2 error on the test problems and count its parameters."""
     t0 = time.perf_counter()
     configs = variant_configs(config)
-    with using_threads(1):
-        runs = train_all(list(configs.values()), progress)
+    runs = train_all(list(configs.values()), progress, threads=1)
     extra: dict[str, float] = {}
     for name, run in zip(configs, runs, strict=True):
         task = run.task

@@ -18,7 +18,6 @@ from netarium.experiments.base import (
 )
 from netarium.models import parameter_count
 from netarium.training.config import Config
-from netarium.training.threads import using_threads
 
 # (task, quadratic neurons, linear neurons, steps): one hidden layer, parameter counts within 10%
 # circle: 1 quadratic neuron, 3·1·(2+1) + 2·(1+1) = 13, vs 2 tanh neurons, 2·3 + 2·3 = 12
@@ -89,8 +88,7 @@ def run_quadratic(config: Config, progress: Progress | None = None) -> Result:
     """Train the matched pairs and the stability variants (one torch thread: the nets are tiny)."""
     t0 = time.perf_counter()
     matched, stable = matched_configs(config), stability_configs(config)
-    with using_threads(1):
-        runs = train_all([c for *_, c in matched] + [c for *_, c in stable], progress)
+    runs = train_all([c for *_, c in matched] + [c for *_, c in stable], progress, threads=1)
     extra: dict[str, float] = {}
     acc: dict[tuple[str, str], list[float]] = {}
     for (task, kind, _seed, _c), run in zip(matched, runs, strict=False):

@@ -23,7 +23,6 @@ from netarium.experiments.base import (
 from netarium.models.base import ModelSpec, build_model, parameter_count
 from netarium.tasks.base import make_task
 from netarium.training.config import Config
-from netarium.training.threads import using_threads
 
 GATED_MSE = 0.05  # adding: GRU and LSTM test MSE must fall below this ...
 ELMAN_MSE = 0.10  # ... while the Elman RNN's stays above this (predicting 1 scores 0.167)
@@ -97,8 +96,7 @@ def run_sequences(config: Config, progress: Progress | None = None) -> Result:
     batch there where torch.func can stack them; LSTM/GRU layers cannot be vmapped and train as Runs)."""
     t0 = time.perf_counter()
     plan = planned(config)
-    with using_threads(1):
-        runs = train_all([c for _, _, c in plan], progress)
+    runs = train_all([c for _, _, c in plan], progress, threads=1)
     extra: dict[str, float] = {}
     for (task_name, variant, cfg), run in zip(plan, runs, strict=True):
         final = run.final_metrics()
